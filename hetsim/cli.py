@@ -1,0 +1,170 @@
+"""The ``hetsim`` command: the only module that reads argv, prints, or sets exit codes.
+
+Exit codes: 0 on success; 2 for every failure the user can fix (a bad scenario, table or
+flag, a device file without sources) with one line on stderr, so scripts can tell such
+errors from a crash (a traceback, exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .errors import ConfigError, HetsimError
+
+EXIT_USER_ERROR = 2
+
+
+def _console(json_mode: bool) -> Console:
+    # in --json mode stdout carries only JSON; the tables go nowhere
+    return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
+
+
+def _write_run(out, outdir: Path, title: str) -> dict:
+    from .report.perfetto import write_chrome_trace
+    from .report.plots import plot_timeline
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "result.json").write_text(json.dumps(out.result, indent=2, sort_keys=True))
+    write_chrome_trace(out.trace, outdir / "trace.json")
+    plot_timeline(out.trace, outdir / "timeline.png", title=title)
+    (outdir / "scenario.resolved.json").write_text(
+        out.scenario.model_dump_json(indent=2))
+    return {"result": str(outdir / "result.json"), "trace": str(outdir / "trace.json"),
+            "timeline": str(outdir / "timeline.png")}
+
+
+def cmd_run(args) -> int:
+    from .loader import load_scenario, resolve_scenario_path
+    from .report.table import run_tables
+    from .simulation import run_scenario
+
+    path = resolve_scenario_path(args.scenario)
+    scenario = load_scenario(path)
+    out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
+    files = _write_run(out, Path(args.out), f"{scenario.name} — {out.mapping.policy}")
+    if args.json:
+        print(json.dumps(out.result, indent=2, sort_keys=True))
+    else:
+        con = _console(False)
+        run_tables(out.result, con)
+        con.print("wrote " + ", ".join(files.values()))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .loader import load_scenario, resolve_scenario_path
+    from .metrics import compare
+    from .report.plots import plot_compare
+    from .report.table import compare_table
+    from .simulation import run_scenario
+
+    path = resolve_scenario_path(args.scenario)
+    scenario = load_scenario(path)
+    outdir = Path(args.out)
+    runs = {}
+    for role, policy in (("baseline", args.baseline), ("candidate", args.candidate)):
+        runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
+                                  queue_policy=args.queue_policy)
+        _write_run(runs[role], outdir / role, f"{scenario.name} — {policy}")
+    cmp = compare(runs["baseline"].result, runs["candidate"].result)
+    (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
+    plot_compare(cmp, outdir / "compare.png", (args.baseline, args.candidate))
+    if args.json:
+        print(json.dumps(cmp, indent=2, sort_keys=True))
+    else:
+        con = _console(False)
+        compare_table(cmp, con, (args.baseline, args.candidate))
+        con.print(f"wrote {outdir / 'compare.json'}, {outdir / 'compare.png'} and both runs' files")
+    return 0
+
+
+def cmd_devices(args) -> int:
+    from . import devices_cli
+
+    con = _console(getattr(args, "json", False))
+    if args.action in (None, "list"):
+        return devices_cli.list_presets(con)
+    if args.action == "show":
+        if not args.name:
+            raise ConfigError("'hetsim devices show' needs a preset name (see 'hetsim devices')")
+        return devices_cli.show(args.name, con, as_json=args.json)
+    return devices_cli.check(con, [Path(p) for p in args.files])
+
+
+def cmd_workloads(args) -> int:
+    from rich.table import Table
+
+    from .workloads.registry import workloads
+
+    con = _console(False)
+    t = Table(title="workloads")
+    t.add_column("name")
+    t.add_column("description")
+    t.add_column("parameters (default)")
+    for name, wl in sorted(workloads().items()):
+        params = ", ".join(f"{k}={f.default!r}" if not f.is_required() else k
+                           for k, f in wl.params.model_fields.items())
+        t.add_row(name, wl.description, params)
+    con.print(t)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hetsim", description="Discrete-event simulator of "
+                                "heterogeneous GPU + FPGA memory systems for LLM inference.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("scenario", nargs="?", default=None,
+                        help="scenario YAML file or built-in scenario name (default: 'default')")
+        sp.add_argument("--out", default="out", help="output directory (default: out)")
+        sp.add_argument("--json", action="store_true", help="print the result object as JSON")
+        sp.add_argument("--queue-policy", choices=("fifo", "critical-path-first"), default=None,
+                        help="override the scenario's engine queue policy")
+
+    r = sub.add_parser("run", help="simulate a scenario and write result.json, trace.json, timeline.png")
+    common(r)
+    r.add_argument("--mapping", default=None, help="mapping policy (default: the scenario's)")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="run two mappings of one scenario; speed-up and energy reduction")
+    common(c)
+    c.add_argument("--baseline", default="gpu-only", help="baseline mapping (default: gpu-only)")
+    c.add_argument("--candidate", default="hetero", help="candidate mapping (default: hetero)")
+    c.set_defaults(func=cmd_compare)
+
+    d = sub.add_parser("devices", help="list, show or check device and link presets")
+    d.add_argument("action", nargs="?", choices=("list", "show", "check"), default="list")
+    d.add_argument("name", nargs="?", help="preset name (for show)")
+    d.add_argument("files", nargs="*", help="(check) extra files to check besides the presets")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_devices)
+
+    w = sub.add_parser("workloads", help="list workloads and their parameters")
+    w.set_defaults(func=cmd_workloads)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hetsim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "devices" and args.action == "check" and args.name:
+        args.files = [args.name, *args.files]
+    try:
+        return args.func(args)
+    except HetsimError as e:
+        print(f"hetsim: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:  # pragma: no cover
+        print("hetsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Typed configuration (pydantic v2 models); loading lives in hetsim.loader."""

@@ -1,0 +1,141 @@
+"""Device descriptions: GPUs, FPGAs and CPUs as compute engines beside one memory.
+
+A device is data. Its numbers live in YAML files under ``device_models/`` (each with a
+source) or inline in a scenario. The engine needs: engine pools (how many tasks can run at
+once), the memory (capacity and the bandwidth concurrent tasks share), the roofline peaks and
+per-kernel-class efficiencies (GPU/CPU), the FPGA clock and kernel designs (FPGA), per-call
+launch overhead, and idle/active power.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..kernels import KERNEL_CLASSES
+from .quantity import Bandwidth, Bytes, Fraction, FlopRate, Hertz, PositiveBytes, Seconds, Watts
+
+DeviceKind = Literal["gpu", "fpga", "cpu"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnginePool(Strict):
+    """A pool of identical engines; each runs one task at a time.
+
+    NOTE: a GPU is one pool of count 1 by default (one stream: concurrent kernels on a GPU
+    share its SMs, so running them "in parallel" would not make them faster); an FPGA may
+    have several compute units that run different kernels concurrently.
+    """
+
+    name: str = Field("compute", description="pool name used by tasks and traces")
+    count: int = Field(1, ge=1, le=1024, description="number of engines in the pool")
+
+
+class MemorySpec(Strict):
+    """The device's own memory (HBM/DDR): capacity and bandwidth shared by its tasks."""
+
+    capacity_bytes: PositiveBytes = Field(description="capacity in B")
+    peak_bandwidth_Bps: Bandwidth = Field(description="datasheet peak bandwidth in B/s")
+    achievable_bandwidth_Bps: Bandwidth = Field(
+        description="bandwidth concurrent tasks share in B/s (measured streaming rate)")
+
+    @model_validator(mode="after")
+    def _achievable_le_peak(self):
+        if self.achievable_bandwidth_Bps > self.peak_bandwidth_Bps * (1 + 1e-9):
+            raise ValueError("achievable_bandwidth_Bps must not exceed peak_bandwidth_Bps")
+        return self
+
+
+class ClassEfficiency(Strict):
+    """Achieved fraction of peak compute and of achievable bandwidth for a kernel class."""
+
+    compute: Fraction | None = Field(
+        None, description="fraction of peak FLOP/s reached (0-1]; needed for kernels with FLOP")
+    memory: Fraction = Field(description="fraction of achievable bandwidth reached (0-1]")
+
+
+class FpgaKernelDesign(Strict):
+    """Which HLS design prices a kernel on this FPGA, with its parameters."""
+
+    design: str = Field(description="cycle-model name in hetsim.fpga_kernels")
+    params: dict[str, float | int | str] = Field(default_factory=dict)
+    description: str = ""
+
+
+class FpgaSpec(Strict):
+    """FPGA specifics: kernel clock, HBM port width and the kernel designs it hosts."""
+
+    clock_hz: Hertz = Field(description="kernel clock in Hz")
+    num_hbm_ports: int = Field(ge=1, description="HBM pseudo-channel ports available to kernels")
+    port_bytes_per_cycle: PositiveBytes = Field(description="bytes per cycle per HBM port")
+    invocation_overhead_s: Seconds = Field(description="host/XRT cost per kernel call in s")
+    kernels: dict[str, FpgaKernelDesign] = Field(
+        default_factory=dict, description="kernel name -> HLS design")
+
+
+class PowerSpec(Strict):
+    """Board power: idle draw and draw while busy (overall and per kernel class)."""
+
+    idle_w: Watts = Field(description="idle board power in W")
+    active_w: Watts = Field(description="board power while all engines run in W")
+    class_active_w: dict[str, Watts] = Field(
+        default_factory=dict, description="per-kernel-class board power while busy in W")
+
+    @model_validator(mode="after")
+    def _active_ge_idle(self):
+        if self.active_w < self.idle_w:
+            raise ValueError("active_w must be >= idle_w")
+        for cls, w in self.class_active_w.items():
+            if cls not in KERNEL_CLASSES:
+                raise ValueError(f"class_active_w: unknown kernel class {cls!r}; "
+                                 f"allowed: {', '.join(KERNEL_CLASSES)}")
+            if w < self.idle_w:
+                raise ValueError(f"class_active_w.{cls} must be >= idle_w")
+        return self
+
+
+class DeviceSpec(Strict):
+    """One device of a system."""
+
+    name: str = Field(description="unique device name inside a system")
+    kind: DeviceKind
+    description: str = ""
+    engines: tuple[EnginePool, ...] = (EnginePool(),)
+    memory: MemorySpec
+    peak_flop_per_s: dict[str, FlopRate] = Field(
+        default_factory=dict, description="peak FLOP/s (or OP/s) per datatype")
+    efficiency: dict[str, ClassEfficiency] = Field(
+        default_factory=dict,
+        description="roofline efficiency per kernel class ('default' applies to the others)")
+    launch_overhead_s: Seconds = Field(0.0, description="per-kernel launch overhead in s")
+    fpga: FpgaSpec | None = None
+    power: PowerSpec
+    cost_tables: tuple[str, ...] = Field(
+        (), description="calibrated kernel tables (paths) that override the model")
+
+    @field_validator("efficiency")
+    @classmethod
+    def _known_classes(cls, v):
+        for k in v:
+            if k not in KERNEL_CLASSES and k != "default":
+                raise ValueError(f"unknown kernel class {k!r}; allowed: default, "
+                                 f"{', '.join(KERNEL_CLASSES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _pools_unique(self):
+        names = [p.name for p in self.engines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"engine pool names must be unique, got {names}")
+        if self.kind == "fpga" and self.fpga is None and not self.peak_flop_per_s:
+            raise ValueError("an fpga device needs an 'fpga' section or roofline peaks")
+        return self
+
+    @property
+    def num_engines(self) -> int:
+        """Total engine slots over all pools."""
+        return sum(p.count for p in self.engines)

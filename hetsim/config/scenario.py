@@ -1,0 +1,45 @@
+"""A scenario: a system, a workload, a mapping and run options, as one validated object."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .device import Strict
+from .system import SystemSpec
+
+
+class WorkloadRef(Strict):
+    """Which workload builder to call and its parameters (validated by the builder)."""
+
+    name: str = Field(description="workload registry name, e.g. dsa_decode")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class MappingRef(Strict):
+    """Which mapping policy places tasks and data, and its parameters."""
+
+    policy: str = Field("gpu-only", description="mapping registry name, e.g. hetero")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunOptions(Strict):
+    """Engine options."""
+
+    queue_policy: Literal["fifo", "critical-path-first"] = Field(
+        "fifo", description="order in which ready tasks get a busy engine")
+    power_off_unused: bool = Field(
+        True, description="devices a mapping leaves without tasks or data draw no idle power")
+
+
+class Scenario(Strict):
+    """Everything one simulation needs."""
+
+    name: str
+    description: str = ""
+    system: SystemSpec
+    workload: WorkloadRef
+    mapping: MappingRef = MappingRef()
+    run: RunOptions = RunOptions()
+    seed: int = Field(0, ge=0, description="seed of the one random generator of a run")

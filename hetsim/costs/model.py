@@ -1,0 +1,127 @@
+"""The cost model front: pick a source per (device, kernel) and cache the answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..config.device import DeviceSpec
+from ..errors import CostLookupError
+from ..graph import Task
+from ..kernels import get_kernel, kernel_class
+from .roofline import roofline_cost
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    """Cost of one kernel call on one device, run alone.
+
+    Attributes
+    ----------
+    overhead_s : float
+        Launch / invocation time in s; the engine is held, no memory traffic.
+    work_s : float
+        Duration of the work phase alone in s.
+    mem_bytes : float
+        Device-memory traffic of the work phase in B (shared-bandwidth demand).
+    flop : float
+        Operations of the call.
+    active_power_w : float
+        Board power of the device while running this kernel on all its engines, in W.
+    kernel_class : str
+        Efficiency class of the call.
+    source : str
+        Where the cost came from (``roofline``, ``fpga:<design>``, ``table:<file>``).
+    extrapolated : bool
+        True when a calibrated table was used outside its measured range.
+    """
+
+    overhead_s: float
+    work_s: float
+    mem_bytes: float
+    flop: float
+    active_power_w: float
+    kernel_class: str
+    source: str
+    extrapolated: bool = False
+
+    @property
+    def latency_s(self) -> float:
+        """Uncontended duration in s."""
+        return self.overhead_s + self.work_s
+
+
+FpgaEstimator = Callable[[str, dict, dict], object]
+
+
+def _fpga_estimator() -> FpgaEstimator | None:
+    try:
+        from ..fpga_kernels import estimate  # provided by the HLS kernels' cycle models
+    except ImportError:  # pragma: no cover - the package ships with hetsim
+        return None
+    return estimate
+
+
+class CostModel:
+    """Prices tasks on devices; one instance per simulation (it caches per call shape).
+
+    Parameters
+    ----------
+    tables : mapping, optional
+        device name -> loaded calibrated tables (see :mod:`hetsim.costs.tables`).
+    """
+
+    def __init__(self, tables: dict[str, list] | None = None):
+        self.tables = tables or {}
+        self._cache: dict[tuple, KernelCost] = {}
+
+    def price(self, task: Task, device: DeviceSpec) -> KernelCost:
+        """Return the :class:`KernelCost` of *task* on *device*."""
+        if task.kernel is None:
+            raise CostLookupError(f"task {task.name!r} has no kernel to price")
+        key = (device.name, task.kernel, tuple(sorted(task.shape.items())), task.dtype)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._price(task, device)
+        return hit
+
+    def _power(self, device: DeviceSpec, cls: str) -> float:
+        return float(device.power.class_active_w.get(cls, device.power.active_w))
+
+    def _price(self, task: Task, device: DeviceSpec) -> KernelCost:
+        kernel, shape = task.kernel, dict(task.shape)
+        for table in self.tables.get(device.name, ()):
+            if table.has(kernel):
+                seconds, extrap = table.predict(kernel, shape)
+                flop, nbytes = get_kernel(kernel).work(shape)
+                cls = kernel_class(kernel, shape)
+                return KernelCost(0.0, seconds, nbytes, flop, self._power(device, cls), cls,
+                                  f"table:{table.name}", extrap)
+        if device.fpga is not None and kernel in device.fpga.kernels:
+            return self._fpga(task, device)
+        if device.peak_flop_per_s or device.efficiency:
+            overhead, work, nbytes, flop, cls = roofline_cost(device, kernel, shape, task.dtype)
+            return KernelCost(overhead, work, nbytes, flop, self._power(device, cls), cls, "roofline")
+        hosted = sorted(device.fpga.kernels) if device.fpga else []
+        raise CostLookupError(
+            f"device {device.name!r} cannot run kernel {kernel!r} (task {task.name!r}); "
+            f"it hosts: {', '.join(hosted) or 'nothing'}")
+
+    def _fpga(self, task: Task, device: DeviceSpec) -> KernelCost:
+        fpga = device.fpga
+        design = fpga.kernels[task.kernel]
+        estimate = _fpga_estimator()
+        if estimate is None:  # pragma: no cover
+            raise CostLookupError("FPGA cycle models (hetsim.fpga_kernels) are not installed")
+        params = {"clock_hz": float(fpga.clock_hz),
+                  "port_bytes_per_cycle": float(fpga.port_bytes_per_cycle), **design.params}
+        est = estimate(design.design, dict(task.shape), params)
+        cls = kernel_class(task.kernel, task.shape)
+        flop, _ = get_kernel(task.kernel).work(task.shape)
+        if est.hbm_ports > fpga.num_hbm_ports:
+            raise CostLookupError(
+                f"design {design.design!r} uses {est.hbm_ports} HBM ports; device "
+                f"{device.name!r} has {fpga.num_hbm_ports}")
+        work_s = est.cycles / float(fpga.clock_hz)
+        return KernelCost(float(fpga.invocation_overhead_s), work_s, float(est.hbm_bytes), flop,
+                          self._power(device, cls), cls, f"fpga:{design.design}")

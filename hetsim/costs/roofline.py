@@ -1,0 +1,38 @@
+"""Roofline pricing for GPUs and CPUs: launch overhead + max(compute time, memory time).
+
+Achieved rates are the device's peak FLOP/s for the task's datatype and its achievable memory
+bandwidth, each scaled by the efficiency of the kernel's class (GEMM, GEMV, attention, top-k,
+gather, ...), which the device file takes from published measurements.
+"""
+
+from __future__ import annotations
+
+from ..config.device import DeviceSpec
+from ..errors import CostLookupError
+from ..kernels import get_kernel, kernel_class
+
+
+def roofline_cost(device: DeviceSpec, kernel: str, shape, dtype: str):
+    """Return ``(overhead_s, work_s, mem_bytes, flop, kernel_class)`` of one call."""
+    spec = get_kernel(kernel)
+    flop, nbytes = spec.work(shape)
+    cls = kernel_class(kernel, shape)
+    eff = device.efficiency.get(cls) or device.efficiency.get("default")
+    if eff is None:
+        raise CostLookupError(
+            f"device {device.name!r} has no roofline efficiency for kernel class {cls!r} "
+            f"(kernel {kernel!r}); add efficiency.{cls} or efficiency.default to the device")
+    compute_s = 0.0
+    if flop > 0:
+        peak = device.peak_flop_per_s.get(dtype)
+        if peak is None:
+            raise CostLookupError(
+                f"device {device.name!r} has no peak_flop_per_s for dtype {dtype!r} (kernel "
+                f"{kernel!r}); known: {', '.join(sorted(device.peak_flop_per_s)) or 'none'}")
+        if eff.compute is None:
+            raise CostLookupError(
+                f"device {device.name!r}: efficiency.{cls} has no 'compute' fraction, but kernel "
+                f"{kernel!r} does {flop:g} FLOP")
+        compute_s = flop / (float(peak) * float(eff.compute))
+    mem_s = nbytes / (float(device.memory.achievable_bandwidth_Bps) * float(eff.memory))
+    return float(device.launch_overhead_s), max(compute_s, mem_s), nbytes, flop, cls

@@ -1,0 +1,162 @@
+"""Task graphs: networkx DiGraphs whose nodes are tasks of the four-step pipeline.
+
+A node's attribute ``task`` holds a :class:`Task`; an edge's attribute ``bytes`` is the data
+the consumer needs from the producer (0 for a pure ordering edge). When a mapping puts the two
+ends on different devices, that edge becomes a transfer task (see
+:mod:`hetsim.mapping.transfers`). Graph-level attribute ``data`` maps each resident memory
+structure (KV cache, index cache, weights, ...) to its size in bytes; tasks that work in place
+on a structure list it in ``Task.data`` and must run where the structure lives.
+Graphs are validated once, by :func:`validate_graph`, so later passes can trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+import networkx as nx
+
+from .errors import GraphError
+from .kernels import get_kernel
+
+
+class Step(str, Enum):
+    """Pipeline steps; the values are the strings users write."""
+
+    PREPARE_MEMORY = "prepare_memory"
+    COMPUTE_RELEVANCY = "compute_relevancy"
+    RETRIEVAL = "retrieval"
+    APPLY_TO_INFERENCE = "apply_to_inference"
+    MODEL = "model"
+    TRANSFER = "transfer"
+
+
+#: Steps counted as memory processing (with the transfers they cause).
+MEMORY_PROCESSING_STEPS = (Step.PREPARE_MEMORY, Step.COMPUTE_RELEVANCY, Step.RETRIEVAL)
+STEP_NAMES = tuple(s.value for s in Step)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work on one device.
+
+    Parameters
+    ----------
+    name : str
+        Unique node name.
+    step : Step
+        Pipeline step (a label for metrics; the engine never branches on it).
+    kernel : str or None
+        Kernel name in :data:`hetsim.kernels.KERNELS`; None for transfers.
+    shape : mapping of str to int
+        Sizes for the cost lookup.
+    dtype : str
+        Datatype used to pick the device's peak (``bf16``, ``fp32``, ``int8`` ...).
+    data : tuple of str
+        Resident memory structures this task works on in place.
+    nbytes : int
+        For transfers: bytes moved.
+    src, dst : str or None
+        For transfers: source and destination device.
+    layer : int or None
+        Model layer, for grouping in reports.
+    """
+
+    name: str
+    step: Step
+    kernel: str | None = None
+    shape: Mapping[str, int] = field(default_factory=dict)
+    dtype: str = "bf16"
+    data: tuple[str, ...] = ()
+    nbytes: int = 0
+    src: str | None = None
+    dst: str | None = None
+    layer: int | None = None
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.step is Step.TRANSFER
+
+
+def new_graph(name: str = "workload") -> nx.DiGraph:
+    """Return an empty task graph."""
+    g = nx.DiGraph(name=name)
+    g.graph["data"] = {}
+    return g
+
+
+def add_task(g: nx.DiGraph, name: str, step: Step | str, kernel: str | None, shape: Mapping[str, int],
+             *, dtype: str = "bf16", data: tuple[str, ...] = (), layer: int | None = None) -> str:
+    """Add a task node and return its name (GraphError on a duplicate name)."""
+    if name in g:
+        raise GraphError(f"duplicate task name {name!r}")
+    g.add_node(name, task=Task(name=name, step=Step(step), kernel=kernel, shape=dict(shape),
+                               dtype=dtype, data=tuple(data), layer=layer))
+    return name
+
+
+def add_data(g: nx.DiGraph, name: str, nbytes: int) -> None:
+    """Declare a resident memory structure of *nbytes* B."""
+    if nbytes < 0:
+        raise GraphError(f"data {name!r}: size must be >= 0 B, got {nbytes}")
+    g.graph.setdefault("data", {})[name] = int(nbytes)
+
+
+def add_edge(g: nx.DiGraph, u: str, v: str, nbytes: int = 0) -> None:
+    """Add a data edge carrying *nbytes* B from task *u* to task *v*."""
+    for x in (u, v):
+        if x not in g:
+            raise GraphError(f"edge {u!r} -> {v!r}: unknown task {x!r}")
+    g.add_edge(u, v, bytes=int(nbytes))
+
+
+def task_of(g: nx.DiGraph, node: str) -> Task:
+    """Return the :class:`Task` of *node*."""
+    return g.nodes[node]["task"]
+
+
+def validate_graph(g: nx.DiGraph) -> nx.DiGraph:
+    """Check a task graph once; return it unchanged.
+
+    Raises
+    ------
+    GraphError
+        On a cycle (naming it), a node without a task, an unknown step or kernel, a bad
+        shape, a negative byte count, or a task using undeclared data.
+    """
+    if not isinstance(g, nx.DiGraph):
+        raise GraphError("a task graph must be a networkx DiGraph")
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+        raise GraphError(f"task graph has a cycle: {path}")
+    data = g.graph.get("data", {})
+    for n, attrs in g.nodes(data=True):
+        t = attrs.get("task")
+        if not isinstance(t, Task):
+            raise GraphError(f"node {n!r} has no task")
+        if t.name != n:
+            raise GraphError(f"node {n!r} holds a task named {t.name!r}")
+        if t.is_transfer:
+            if t.nbytes < 0 or t.src is None or t.dst is None:
+                raise GraphError(f"transfer {n!r} needs src, dst and bytes >= 0")
+            continue
+        if t.kernel is None:
+            raise GraphError(f"task {n!r} ({t.step.value}) has no kernel")
+        get_kernel(t.kernel).resolve(t.shape)
+        for d in t.data:
+            if d not in data:
+                raise GraphError(f"task {n!r} uses undeclared data {d!r}; declared: {sorted(data)}")
+    for u, v, b in g.edges(data="bytes"):
+        if b is None or b < 0:
+            raise GraphError(f"edge {u!r} -> {v!r}: bytes must be an integer >= 0, got {b!r}")
+    return g
+
+
+def topological_order(g: nx.DiGraph) -> list[str]:
+    """Deterministic topological order (ties broken by node name)."""
+    return list(nx.lexicographical_topological_sort(g))

@@ -1,0 +1,206 @@
+"""The kernel library: what each kernel computes, as work (FLOP) and memory traffic (B).
+
+A task in a graph names a kernel and a *shape* (a dict of integer sizes). This module is the
+single place that turns (kernel, shape) into the work a cost model prices: floating-point or
+integer operations, bytes read from and written to the device's memory, and a kernel class
+(GEMM, GEMV, attention, top-k, gather, ...) that selects the achieved efficiency. Workloads,
+cost models and the calibration harness all read the same :data:`KERNELS`, so a kernel's
+definition cannot drift between the graph that uses it and the table that times it.
+
+The byte counts describe a straightforward implementation (each input read once, each output
+written once, intermediates that a plain PyTorch version materialises are counted where noted).
+Element sizes are part of the shape (``elem_bytes``; default 2 for fp16/bf16/int16).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from .errors import GraphError
+
+Shape = Mapping[str, int]
+
+#: Kernel classes: the roofline efficiency of a GPU/CPU is looked up per class.
+KERNEL_CLASSES = (
+    "gemm",  # dense matrix-matrix, compute-bound at large m
+    "gemv",  # matrix-vector (m small), weight streaming, memory-bound
+    "attention",  # dense or sparse attention
+    "topk",  # selection / sort
+    "gather",  # irregular row gathers / scatters
+    "elementwise",  # streaming elementwise and pooling
+    "reduction",  # scoring reductions over a key cache
+    "copy",  # plain memory copies and writes
+)
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Definition of one kernel: its class, shape keys and work formulas.
+
+    Parameters
+    ----------
+    name : str
+        Registry key used in task graphs, cost tables and calibration.
+    kernel_class : str
+        One of :data:`KERNEL_CLASSES`.
+    shape_keys : tuple of str
+        Required integer sizes in the shape.
+    defaults : dict
+        Optional shape keys with default values (e.g. ``elem_bytes``).
+    flop : callable
+        shape -> operations (FLOP, or integer OP for integer kernels).
+    bytes_moved : callable
+        shape -> bytes read plus written in device memory.
+    doc : str
+        One line on what the kernel does.
+    """
+
+    name: str
+    kernel_class: str
+    shape_keys: tuple[str, ...]
+    flop: Callable[[dict[str, int]], float]
+    bytes_moved: Callable[[dict[str, int]], float]
+    defaults: dict[str, int] = field(default_factory=dict)
+    doc: str = ""
+
+    def resolve(self, shape: Shape) -> dict[str, int]:
+        """Return the full shape (defaults filled in), checking every key."""
+        unknown = set(shape) - set(self.shape_keys) - set(self.defaults)
+        if unknown:
+            raise GraphError(
+                f"kernel {self.name!r}: unknown shape keys {sorted(unknown)}; "
+                f"allowed: {sorted(set(self.shape_keys) | set(self.defaults))}"
+            )
+        missing = [k for k in self.shape_keys if k not in shape]
+        if missing:
+            raise GraphError(f"kernel {self.name!r}: shape is missing {missing}")
+        full = {**self.defaults, **{k: shape[k] for k in shape}}
+        for k, v in full.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={v!r} must be an integer >= 0")
+        return full
+
+    def work(self, shape: Shape) -> tuple[float, float]:
+        """Return ``(flop, bytes_moved)`` for *shape*."""
+        full = self.resolve(shape)
+        return float(self.flop(full)), float(self.bytes_moved(full))
+
+
+def _k(name, cls, keys, flop, nbytes, doc, **defaults) -> KernelSpec:
+    d = {"elem_bytes": 2, **defaults}
+    return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc)
+
+
+_SPECS = [
+    _k("gemm", "gemm", ("m", "n", "k"),
+       lambda s: 2 * s["m"] * s["n"] * s["k"],
+       lambda s: (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
+       "dense C[m,n] = A[m,k] @ W[k,n]; class becomes gemv when m <= 8"),
+    _k("index_key_write", "copy", ("batch", "head_dim"),
+       lambda s: 0,
+       lambda s: 2 * s["batch"] * s["head_dim"] * s["elem_bytes"],
+       "append one index key per sequence to the index cache (read + write)"),
+    _k("indexer_score", "reduction", ("batch", "num_keys", "num_heads", "head_dim"),
+       lambda s: s["batch"] * s["num_keys"] * s["num_heads"] * (2 * s["head_dim"] + 2),
+       lambda s: s["batch"] * (s["num_keys"] * s["head_dim"] * s["elem_bytes"]
+                               + s["num_heads"] * (s["head_dim"] * s["elem_bytes"] + 4)
+                               + s["num_keys"] * 4
+                               + s["intermediate"] * 3 * s["num_heads"] * s["num_keys"] * 4),
+       "DSA lightning indexer: score[s] = sum_h w_h * relu(q_h . k_s) over all cached keys; "
+       "intermediate=1 counts the [heads, keys] fp32 logits a plain PyTorch version writes "
+       "and reads back twice",
+       intermediate=0),
+    _k("block_pool", "elementwise", ("batch", "num_keys", "block_size", "head_dim"),
+       lambda s: s["batch"] * s["num_keys"] * s["head_dim"],
+       lambda s: s["batch"] * (s["num_keys"] + s["num_keys"] // max(1, s["block_size"]))
+       * s["head_dim"] * s["elem_bytes"],
+       "mean-pool keys per block (SeerAttention-R gate input)"),
+    _k("page_minmax", "elementwise", ("batch", "num_keys", "page_size", "head_dim"),
+       lambda s: 2 * s["batch"] * s["num_keys"] * s["head_dim"],
+       lambda s: s["batch"] * (s["num_keys"] + 2 * (s["num_keys"] // max(1, s["page_size"])))
+       * s["head_dim"] * s["elem_bytes"],
+       "per-page element-wise min and max of keys (Quest/LServe metadata)"),
+    _k("page_bound_score", "reduction", ("batch", "num_pages", "head_dim"),
+       lambda s: 4 * s["batch"] * s["num_pages"] * s["head_dim"],
+       lambda s: s["batch"] * (2 * s["num_pages"] * s["head_dim"] * s["elem_bytes"]
+                               + s["num_pages"] * 4),
+       "Quest upper bound sum_d max(q_d*kmin_d, q_d*kmax_d) per page"),
+    _k("inner_product_score", "reduction", ("batch", "num_items", "dim"),
+       lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
+       lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
+       + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
+       "dense retrieval / block-gate scores q . m_i over a memory of num_items vectors; "
+       "shared_memory_factor=batch when each query has its own memory",
+       shared_memory_factor=1),
+    _k("bm25_score", "gather", ("num_postings", "num_docs", "num_terms"),
+       lambda s: 6 * s["num_postings"],
+       lambda s: s["num_postings"] * 8 + s["num_docs"] * 4 * 2 + s["num_terms"] * 8,
+       "BM25 over an inverted index: per posting (doc id, tf) read, score accumulated per doc"),
+    _k("topk", "topk", ("batch", "num_items", "k"),
+       lambda s: s["batch"] * s["num_items"],
+       lambda s: s["batch"] * (s["num_items"] * 4 + s["k"] * 8),
+       "select the k largest fp32 scores of num_items, output (index, score)"),
+    _k("threshold_bitmap", "elementwise", ("batch", "num_items"),
+       lambda s: s["batch"] * s["num_items"],
+       lambda s: s["batch"] * (s["num_items"] * 4 + (s["num_items"] + 7) // 8),
+       "score > threshold as a packed bitmap"),
+    _k("kv_gather", "gather", ("batch", "num_selected", "row_elems"),
+       lambda s: 0,
+       lambda s: 2 * s["batch"] * s["num_selected"] * s["row_elems"] * s["elem_bytes"]
+       + s["batch"] * s["num_selected"] * 4,
+       "gather selected KV rows into a contiguous buffer"),
+    _k("dense_attention", "attention",
+       ("batch", "num_heads", "num_kv_heads", "head_dim", "num_keys", "num_queries"),
+       lambda s: 4 * s["batch"] * s["num_heads"] * s["num_queries"] * s["num_keys"] * s["head_dim"],
+       lambda s: s["batch"] * (2 * s["num_keys"] * s["num_kv_heads"] * s["head_dim"]
+                               + 2 * s["num_queries"] * s["num_heads"] * s["head_dim"])
+       * s["elem_bytes"],
+       "softmax(q K^T / sqrt(d)) V over all cached keys (flash-style, no score matrix in HBM)"),
+    _k("sparse_attention", "attention", ("batch", "num_heads", "num_selected", "kv_dim", "v_dim"),
+       lambda s: 2 * s["batch"] * s["num_heads"] * s["num_selected"] * (s["kv_dim"] + s["v_dim"]),
+       lambda s: s["batch"] * (s["num_selected"] * (s["kv_dim"] * s["elem_bytes"] + 4)
+                               + s["num_heads"] * (s["kv_dim"] + s["v_dim"]) * s["elem_bytes"]),
+       "attention over num_selected gathered KV rows (MLA latent rows of kv_dim elements)"),
+    _k("router", "gemv", ("tokens", "hidden", "num_experts"),
+       lambda s: 2 * s["tokens"] * s["hidden"] * s["num_experts"],
+       lambda s: (s["hidden"] * s["num_experts"] + s["tokens"] * (s["hidden"] + s["num_experts"]))
+       * s["elem_bytes"],
+       "MoE router logits (then top-k experts)"),
+    _k("expert_ffn", "gemm", ("tokens", "hidden", "intermediate", "num_active"),
+       lambda s: 6 * s["tokens"] * s["hidden"] * s["intermediate"] * s["num_active"],
+       lambda s: 3 * s["hidden"] * s["intermediate"] * s["num_active"] * s["elem_bytes"]
+       + 2 * s["tokens"] * s["hidden"] * s["elem_bytes"],
+       "SwiGLU expert FFNs of num_active experts (weights read once)"),
+    _k("embedding_gather", "gather", ("num_rows", "row_elems"),
+       lambda s: 0,
+       lambda s: 2 * s["num_rows"] * s["row_elems"] * s["elem_bytes"],
+       "random row gathers from an embedding table (Engram n-gram memory)"),
+    _k("elementwise", "elementwise", ("num_elems",),
+       lambda s: s["num_elems"],
+       lambda s: 3 * s["num_elems"] * s["elem_bytes"],
+       "binary elementwise op (two reads, one write)"),
+]
+
+#: name -> :class:`KernelSpec`; the single source of kernel definitions.
+KERNELS: dict[str, KernelSpec] = {}
+for _spec in _SPECS:
+    if _spec.name in KERNELS:  # pragma: no cover - guards the literal above
+        raise RuntimeError(f"duplicate kernel {_spec.name}")
+    KERNELS[_spec.name] = _spec
+
+
+def get_kernel(name: str) -> KernelSpec:
+    """Return the spec of kernel *name* or raise :class:`GraphError` listing the known ones."""
+    try:
+        return KERNELS[name]
+    except KeyError:
+        raise GraphError(f"unknown kernel {name!r}; known kernels: {', '.join(sorted(KERNELS))}") from None
+
+
+def kernel_class(name: str, shape: Shape) -> str:
+    """Return the efficiency class of a kernel call (a GEMM with m <= 8 is a GEMV)."""
+    spec = get_kernel(name)
+    if spec.name == "gemm" and shape.get("m", 0) <= 8:
+        return "gemv"
+    return spec.kernel_class

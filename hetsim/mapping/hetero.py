@@ -1,0 +1,51 @@
+"""``hetero``: the study's placement — relevancy and retrieval on the FPGA, the rest on the GPU.
+
+Rules, in order:
+
+1. Compute Relevancy and Retrieval tasks whose kernel the FPGA hosts (its device file lists a
+   design for it) go to the FPGA.
+2. Every memory structure those tasks work on lives in FPGA memory (the index cache), so the
+   tasks that update it in place (Prepare Memory's index-key writes) run on the FPGA too, and
+   the data they need crosses the link every step.
+3. Everything else (dense projections, attention, GEMV-shaped relevancy work the FPGA does
+   not host) stays on the GPU with its data.
+"""
+
+from __future__ import annotations
+
+from ..errors import MappingError
+from ..graph import Step, task_of
+from .base import Mapping, first_of_kind
+
+
+def _hosts(device, kernel: str) -> bool:
+    return device.fpga is not None and kernel in device.fpga.kernels
+
+
+def hetero(graph, system, params) -> Mapping:
+    """Split steps between ``params['gpu']`` and ``params['fpga']`` (defaults: first of each)."""
+    gpu = first_of_kind(system, "gpu", params.get("gpu"))
+    fpga = first_of_kind(system, "fpga", params.get("fpga"))
+    tasks: dict[str, str] = {}
+    fpga_data: set[str] = set()
+    for n in graph.nodes:
+        t = task_of(graph, n)
+        if t.is_transfer:
+            continue
+        if t.step in (Step.COMPUTE_RELEVANCY, Step.RETRIEVAL) and _hosts(fpga, t.kernel):
+            tasks[n] = fpga.name
+            fpga_data.update(t.data)
+    for n in graph.nodes:
+        t = task_of(graph, n)
+        if t.is_transfer or n in tasks:
+            continue
+        if fpga_data.intersection(t.data):
+            if not _hosts(fpga, t.kernel) and not fpga.efficiency:
+                raise MappingError(f"hetero: task {n!r} updates {sorted(fpga_data & set(t.data))} "
+                                   f"in FPGA memory but {fpga.name!r} cannot run kernel {t.kernel!r}")
+            tasks[n] = fpga.name
+        else:
+            tasks[n] = gpu.name
+    data = graph.graph.get("data", {})
+    placement = {d: (fpga.name if d in fpga_data else gpu.name) for d in data}
+    return Mapping("hetero", tasks, placement)

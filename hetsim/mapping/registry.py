@@ -1,0 +1,43 @@
+"""Every mapping policy by the name users write (scenario ``mapping.policy``, ``--mapping``).
+
+Plug-ins come in through the entry-point group ``hetsim.mappings``; a clashing name is an
+error.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Callable
+
+from ..errors import ConfigError
+from .base import Mapping, check_mapping
+from .gpu_only import gpu_only
+from .hetero import hetero
+
+Policy = Callable[..., Mapping]
+
+_BUILTIN: dict[str, Policy] = {
+    "gpu-only": gpu_only,
+    "hetero": hetero,
+}
+
+
+def policies() -> dict[str, Policy]:
+    """Built-in and plug-in policies by name."""
+    out = dict(_BUILTIN)
+    for ep in entry_points(group="hetsim.mappings"):
+        if ep.name in out:
+            raise ConfigError(f"plug-in mapping {ep.name!r} ({ep.value}) clashes with an existing one")
+        out[ep.name] = ep.load()
+    return out
+
+
+def map_graph(name: str, graph, system, params: dict | None = None) -> Mapping:
+    """Run policy *name* and check its mapping."""
+    reg = policies()
+    if name not in reg:
+        raise ConfigError(f"unknown mapping policy {name!r}; known: {', '.join(sorted(reg))}",
+                          field="mapping.policy")
+    m = reg[name](graph, system, dict(params or {}))
+    check_mapping(graph, system, m)
+    return m

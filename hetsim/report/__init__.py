@@ -1,0 +1,1 @@
+"""Views of a finished run: Perfetto trace, matplotlib pictures, terminal tables."""

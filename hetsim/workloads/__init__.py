@@ -1,0 +1,1 @@
+"""Workloads: parameter models plus builders that return validated task graphs."""
