@@ -1,0 +1,158 @@
+"""Shared pieces of the torch kernel implementations: the registry entry, dtypes, random inputs.
+
+Every implementation follows the same three-function contract (see :class:`KernelImpl`):
+
+* ``make_inputs(shape, device, generator)`` allocates and fills every tensor the kernel
+  reads *and* the output buffers it writes. Outputs are preallocated so that a timed call
+  does not allocate: on CPU a fresh multi-MB buffer from ``malloc``/``mmap`` page-faults on
+  first touch, which made early iterations 2x slower in this project's first measurements.
+  A real pipeline reuses its buffers too, so this is also the memory state it sees.
+* ``run(inputs)`` performs one kernel call and returns the output tensor(s).
+* ``reference(inputs_np)`` computes the same result with plain numpy (float64 where it
+  matters) from :func:`to_numpy` of the inputs; the tests compare the two.
+
+Dtype: kernels.py counts bytes with ``elem_bytes`` (default 2 = fp16/bf16). On CPU the
+implementations compute in float32 (:data:`CPU_COMPUTE_DTYPE`): bf16 GEMMs on CPUs without
+AMX run through slow conversion paths, and a calibration that times an unrepresentative code
+path is worse than one whose bytes differ from the formula by a constant factor the fit
+absorbs. On CUDA/ROCm ``elem_bytes`` 2 maps to bf16 and 4 to float32. The dtype actually used
+is reported by :func:`compute_dtype` and recorded in every table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+try:  # torch is optional for hetsim; this module is only imported when calibrating
+    import torch
+except ImportError:  # pragma: no cover - exercised only without torch
+    torch = None  # type: ignore[assignment]
+
+#: dtype the CPU implementations compute and store in (see the module docstring).
+CPU_COMPUTE_DTYPE = "float32"
+
+Inputs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KernelImpl:
+    """A torch implementation of one kernel of :data:`hetsim.kernels.KERNELS`.
+
+    Attributes
+    ----------
+    name : str
+        The kernel name (same key as in ``hetsim.kernels.KERNELS``).
+    make_inputs : callable
+        ``(shape: dict, device: str, generator: torch.Generator) -> dict`` of tensors (inputs
+        and preallocated outputs) and Python scalars. *shape* is resolved with the kernel's
+        defaults first (``KERNELS[name].resolve``).
+    run : callable
+        ``(inputs) -> tensor or tuple of tensors``: one kernel call.
+    reference : callable
+        ``(inputs_np) -> ndarray or tuple``: the numpy reference over :func:`to_numpy`.
+    rtol, atol : float
+        Tolerances the tests use to compare ``run`` with ``reference`` in float32.
+    note : str
+        What the implementation assumes beyond the shape (pool sizes, masks, ...).
+    """
+
+    name: str
+    make_inputs: Callable[[Mapping[str, int], str, Any], Inputs]
+    run: Callable[[Inputs], Any]
+    reference: Callable[[dict[str, Any]], Any]
+    rtol: float = 1e-4
+    atol: float = 1e-5
+    note: str = ""
+
+
+def require_torch():
+    """Return the torch module or raise ImportError with the install hint."""
+    if torch is None:
+        raise ImportError("calibration needs torch: pip install torch==2.13.0 "
+                          "(or the 'calibrate' extra of hetsim)")
+    return torch
+
+
+def torch_device(device: str) -> str:
+    """Map a hetsim device kind (``cpu``, ``cuda``, ``rocm``) to a torch device string.
+
+    ROCm builds of torch expose AMD GPUs through the ``cuda`` device type.
+    """
+    if device == "rocm":
+        return "cuda"
+    return device
+
+
+def compute_dtype(device: str, elem_bytes: int = 2):
+    """Return the torch dtype the implementations use for *elem_bytes* on *device*."""
+    t = require_torch()
+    if torch_device(device).startswith("cpu"):
+        return getattr(t, CPU_COMPUTE_DTYPE)
+    return {2: t.bfloat16, 4: t.float32}.get(int(elem_bytes), t.float32)
+
+
+def randn(size, generator, device: str, dtype) -> "torch.Tensor":
+    """Normal random tensor drawn with *generator* (on its own device), then moved to *device*.
+
+    Drawing on the generator's device keeps results reproducible whatever *device* is.
+    """
+    t = require_torch()
+    gen_dev = generator.device if generator is not None else "cpu"
+    x = t.randn(size, generator=generator, device=gen_dev, dtype=t.float32)
+    return x.to(device=torch_device(device), dtype=dtype)
+
+
+def randint(high: int, size, generator, device: str) -> "torch.Tensor":
+    """Uniform int64 tensor in ``[0, high)`` drawn with *generator*, moved to *device*."""
+    t = require_torch()
+    gen_dev = generator.device if generator is not None else "cpu"
+    x = t.randint(0, max(1, int(high)), size, generator=generator, device=gen_dev, dtype=t.int64)
+    return x.to(torch_device(device))
+
+
+def empty(size, device: str, dtype) -> "torch.Tensor":
+    """Zero-filled output buffer: zeroing touches every page now, not in the first timed call."""
+    t = require_torch()
+    return t.zeros(size, device=torch_device(device), dtype=dtype)
+
+
+def to_numpy(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert the tensors of *inputs* to numpy (floating point as float64), keep scalars.
+
+    float64 makes the reference an accurate yardstick for float32 torch results.
+    """
+    out: dict[str, Any] = {}
+    for key, val in inputs.items():
+        if torch is not None and isinstance(val, torch.Tensor):
+            v = val.detach().cpu()
+            out[key] = v.double().numpy() if v.is_floating_point() else v.numpy().copy()
+        else:
+            out[key] = val
+    return out
+
+
+def inputs_nbytes(inputs: Mapping[str, Any]) -> int:
+    """Total bytes of the tensors in *inputs* (inputs and output buffers), in B."""
+    total = 0
+    for val in inputs.values():
+        if torch is not None and isinstance(val, torch.Tensor):
+            total += val.untyped_storage().nbytes()
+    return total
+
+
+def np_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax in numpy."""
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_(x: "torch.Tensor") -> "torch.Tensor":
+    """In-place softmax over the last dim (no allocation of a score-sized buffer)."""
+    x.sub_(x.amax(dim=-1, keepdim=True))
+    x.exp_()
+    x.div_(x.sum(dim=-1, keepdim=True))
+    return x

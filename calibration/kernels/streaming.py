@@ -1,0 +1,117 @@
+"""Streaming kernels: ``block_pool``, ``page_minmax``, ``threshold_bitmap``, ``elementwise``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import KernelImpl, compute_dtype, empty, randn, require_torch
+
+
+# ---- block_pool: mean of keys per block of block_size (SeerAttention-R gate input) ----------
+# Only complete blocks are pooled (num_keys // block_size of them, as kernels.py counts): the
+# trailing partial block is still being filled during decode.
+
+def _pool_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    b, n, bs, d = shape["batch"], shape["num_keys"], max(1, shape["block_size"]), shape["head_dim"]
+    return {"keys": randn((b, n, d), generator, device, dt),
+            "out": empty((b, n // bs, d), device, dt), "block_size": bs}
+
+
+def _pool_run(x):
+    t = require_torch()
+    b, n, d = x["keys"].shape
+    bs = x["block_size"]
+    nb = n // bs
+    blocks = x["keys"][:, : nb * bs].view(b, nb, bs, d)
+    return t.mean(blocks, dim=2, out=x["out"])
+
+
+def _pool_ref(x):
+    k, bs = x["keys"], x["block_size"]
+    b, n, d = k.shape
+    nb = n // bs
+    return k[:, : nb * bs].reshape(b, nb, bs, d).mean(axis=2)
+
+
+# ---- page_minmax: per-page element-wise min and max (Quest / LServe page metadata) ----------
+
+def _minmax_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    b, n, ps, d = shape["batch"], shape["num_keys"], max(1, shape["page_size"]), shape["head_dim"]
+    return {"keys": randn((b, n, d), generator, device, dt),
+            "kmin": empty((b, n // ps, d), device, dt), "kmax": empty((b, n // ps, d), device, dt),
+            "page_size": ps}
+
+
+def _minmax_run(x):
+    t = require_torch()
+    b, n, d = x["keys"].shape
+    ps = x["page_size"]
+    npg = n // ps
+    pages = x["keys"][:, : npg * ps].view(b, npg, ps, d)
+    return t.aminmax(pages, dim=2, out=(x["kmin"], x["kmax"]))
+
+
+def _minmax_ref(x):
+    k, ps = x["keys"], x["page_size"]
+    b, n, d = k.shape
+    npg = n // ps
+    pages = k[:, : npg * ps].reshape(b, npg, ps, d)
+    return pages.min(axis=2), pages.max(axis=2)
+
+
+# ---- threshold_bitmap: (score > threshold) packed 8 items per byte, little bit order --------
+
+def _bitmap_inputs(shape, device, generator):
+    t = require_torch()
+    b, n = shape["batch"], shape["num_items"]
+    nbytes = (n + 7) // 8
+    weights = empty((8,), device, t.uint8)
+    weights.copy_(t.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=t.uint8))
+    return {"scores": randn((b, n), generator, device, t.float32), "threshold": 0.5,
+            "mask": empty((b, nbytes * 8), device, t.bool),
+            "mask_u8": empty((b, nbytes, 8), device, t.uint8),
+            "weights": weights, "out": empty((b, nbytes), device, t.uint8)}
+
+
+def _bitmap_run(x):
+    t = require_torch()
+    n = x["scores"].shape[1]
+    t.gt(x["scores"], x["threshold"], out=x["mask"][:, :n])
+    mu8 = x["mask_u8"]
+    mu8.view(mu8.shape[0], -1).copy_(x["mask"])
+    mu8.mul_(x["weights"])
+    return t.sum(mu8, dim=-1, dtype=t.uint8, out=x["out"])
+
+
+def _bitmap_ref(x):
+    return np.packbits(x["scores"] > x["threshold"], axis=-1, bitorder="little")
+
+
+# ---- elementwise: c = a + b -----------------------------------------------------------------
+
+def _ew_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    n = shape["num_elems"]
+    return {"a": randn((n,), generator, device, dt), "b": randn((n,), generator, device, dt),
+            "out": empty((n,), device, dt)}
+
+
+def _ew_run(x):
+    t = require_torch()
+    return t.add(x["a"], x["b"], out=x["out"])
+
+
+def _ew_ref(x):
+    return x["a"] + x["b"]
+
+
+BLOCK_POOL = KernelImpl("block_pool", _pool_inputs, _pool_run, _pool_ref, rtol=1e-5, atol=1e-6,
+                        note="complete blocks only (num_keys // block_size)")
+PAGE_MINMAX = KernelImpl("page_minmax", _minmax_inputs, _minmax_run, _minmax_ref, rtol=0, atol=0,
+                         note="complete pages only (num_keys // page_size)")
+THRESHOLD_BITMAP = KernelImpl(
+    "threshold_bitmap", _bitmap_inputs, _bitmap_run, _bitmap_ref, rtol=0, atol=0,
+    note="threshold 0.5 on N(0,1) scores; bit i of byte j is item 8j+i (numpy 'little' order)")
+ELEMENTWISE = KernelImpl("elementwise", _ew_inputs, _ew_run, _ew_ref, rtol=1e-6, atol=1e-6)
