@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import ConfigError
 from ..graph import Step, add_data, add_edge, add_task, new_graph
 
 DESCRIPTION = ("DeepSeek Sparse Attention decode step: index-key write, lightning indexer over "
@@ -49,9 +50,19 @@ class DsaDecodeParams(BaseModel):
     elem_bytes: int = Field(2, ge=1, le=8, description="bytes per weight/activation element")
     index_elem_bytes: int = Field(2, ge=1, le=8, description="bytes per index-key element")
     dtype: str = Field("bf16", description="datatype for the compute peak lookup")
+    micro_batches: int = Field(
+        1, ge=1, description="split the batch into this many independent chains, so one "
+                             "micro-batch's indexing can overlap another's dense work; each "
+                             "micro-batch reads the weights again")
     indexer_intermediate: int = Field(
         0, ge=0, le=1, description="1 = the GPU indexer materialises [heads, keys] logits "
                                    "(plain PyTorch); 0 = fused")
+
+
+def _check(p):
+    if p.micro_batches > p.batch:
+        raise ConfigError(f"micro_batches={p.micro_batches} exceeds batch={p.batch}",
+                          field="workload.params.micro_batches")
 
 
 def _gemm(m: int, k: int, n: int, eb: int) -> dict[str, int]:
@@ -60,12 +71,12 @@ def _gemm(m: int, k: int, n: int, eb: int) -> dict[str, int]:
 
 def build(p: DsaDecodeParams):
     """Return the task graph of one decode step (all layers)."""
+    _check(p)
     g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers})")
     B, L, eb, ieb = p.batch, p.context_len, p.elem_bytes, p.index_elem_bytes
     g.graph["tokens"] = B  # one new token per sequence
     H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
     IH, ID = p.index_num_heads, p.index_head_dim
-    k_sel = min(p.index_topk, L)
     gemms = {
         "q_a_proj": (p.hidden_size, p.q_lora_rank),
         "q_b_proj": (p.q_lora_rank, H * (nope + rope)),
@@ -77,62 +88,82 @@ def build(p: DsaDecodeParams):
         "idx_q_proj": (p.q_lora_rank, IH * ID),
         "idx_w_proj": (p.hidden_size, IH),
     }
-    weight_elems = sum(k * n for k, n in gemms.values())
+    indexer = ("idx_k_proj", "idx_q_proj", "idx_w_proj")
+    weight_elems = sum(k * n for name, (k, n) in gemms.items() if name not in indexer)
     if p.ffn_intermediate_size:
         weight_elems += 3 * p.hidden_size * p.ffn_intermediate_size
+    # the indexer's projections are separate data, so a mapping may place them apart
     add_data(g, "weights", weight_elems * eb * p.num_layers)
+    add_data(g, "indexer_weights", sum(gemms[n][0] * gemms[n][1] for n in indexer) * eb * p.num_layers)
     add_data(g, "kv_cache", B * (L + 1) * (kv + rope) * eb * p.num_layers)
     add_data(g, "index_cache", B * (L + 1) * ID * ieb * p.num_layers)
 
-    prev = None
+    sizes = [B // p.micro_batches + (1 if j < B % p.micro_batches else 0)
+             for j in range(p.micro_batches)]
+    prevs: list[str | None] = [None] * p.micro_batches
     for i in range(p.num_layers):
-        n = lambda s: f"L{i}.{s}"  # noqa: E731
-        for name in ("q_a_proj", "q_b_proj", "q_absorb", "v_up", "o_proj"):
-            add_task(g, n(name), Step.MODEL, "gemm", _gemm(B, *gemms[name], eb),
-                     dtype=p.dtype, data=("weights",), layer=i)
-        add_task(g, n("kv_a_proj"), Step.MODEL, "gemm", _gemm(B, *gemms["kv_a_proj"], eb),
-                 dtype=p.dtype, data=("weights", "kv_cache"), layer=i)
-        add_task(g, n("idx_k_proj"), Step.PREPARE_MEMORY, "gemm", _gemm(B, *gemms["idx_k_proj"], eb),
-                 dtype=p.dtype, data=("weights",), layer=i)
-        add_task(g, n("idx_k_write"), Step.PREPARE_MEMORY, "index_key_write",
-                 {"batch": B, "head_dim": ID, "elem_bytes": ieb}, dtype=p.dtype,
-                 data=("index_cache",), layer=i)
-        for name in ("idx_q_proj", "idx_w_proj"):
-            add_task(g, n(name), Step.COMPUTE_RELEVANCY, "gemm", _gemm(B, *gemms[name], eb),
-                     dtype=p.dtype, data=("weights",), layer=i)
-        add_task(g, n("idx_score"), Step.COMPUTE_RELEVANCY, "indexer_score",
-                 {"batch": B, "num_keys": L + 1, "num_heads": IH, "head_dim": ID,
-                  "elem_bytes": ieb, "intermediate": p.indexer_intermediate},
-                 dtype=p.dtype, data=("index_cache",), layer=i)
-        add_task(g, n("topk"), Step.RETRIEVAL, "topk",
-                 {"batch": B, "num_items": L + 1, "k": k_sel}, dtype="fp32", layer=i)
-        add_task(g, n("sparse_attn"), Step.APPLY_TO_INFERENCE, "sparse_attention",
-                 {"batch": B, "num_heads": H, "num_selected": k_sel, "kv_dim": kv + rope,
-                  "v_dim": kv, "elem_bytes": eb}, dtype=p.dtype, data=("kv_cache",), layer=i)
-        hidden = B * p.hidden_size * eb
-        if prev is not None:
-            for name in ("q_a_proj", "kv_a_proj", "idx_k_proj", "idx_w_proj"):
-                add_edge(g, prev, n(name), hidden)
-        add_edge(g, n("q_a_proj"), n("q_b_proj"), B * p.q_lora_rank * eb)
-        add_edge(g, n("q_a_proj"), n("idx_q_proj"), B * p.q_lora_rank * eb)
-        add_edge(g, n("q_b_proj"), n("q_absorb"), B * H * nope * eb)
-        add_edge(g, n("q_b_proj"), n("sparse_attn"), B * H * rope * eb)
-        add_edge(g, n("q_absorb"), n("sparse_attn"), B * H * kv * eb)
-        add_edge(g, n("kv_a_proj"), n("sparse_attn"), B * (kv + rope) * eb)
-        add_edge(g, n("idx_k_proj"), n("idx_k_write"), B * ID * ieb)
-        add_edge(g, n("idx_k_write"), n("idx_score"), 0)
-        add_edge(g, n("idx_q_proj"), n("idx_score"), B * IH * ID * ieb)
-        add_edge(g, n("idx_w_proj"), n("idx_score"), B * IH * 4)
-        add_edge(g, n("idx_score"), n("topk"), B * (L + 1) * 4)
-        add_edge(g, n("topk"), n("sparse_attn"), B * k_sel * 4)
-        add_edge(g, n("sparse_attn"), n("v_up"), B * H * kv * eb)
-        add_edge(g, n("v_up"), n("o_proj"), B * H * p.v_head_dim * eb)
-        prev = n("o_proj")
-        if p.ffn_intermediate_size:
-            add_task(g, n("ffn"), Step.MODEL, "expert_ffn",
-                     {"tokens": B, "hidden": p.hidden_size,
-                      "intermediate": p.ffn_intermediate_size, "num_active": 1, "elem_bytes": eb},
-                     dtype=p.dtype, data=("weights",), layer=i)
-            add_edge(g, prev, n("ffn"), hidden)
-            prev = n("ffn")
+        for j, b in enumerate(sizes):
+            tag = f"L{i}." if p.micro_batches == 1 else f"L{i}.mb{j}."
+            prevs[j] = _layer(g, p, gemms, i, tag, b, prevs[j])
     return g
+
+
+def _layer(g, p: DsaDecodeParams, gemms, i: int, tag: str, B: int, prev: str | None) -> str:
+    """Add one layer for a (micro-)batch of B sequences; return its last task."""
+    L, eb, ieb = p.context_len, p.elem_bytes, p.index_elem_bytes
+    H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
+    IH, ID = p.index_num_heads, p.index_head_dim
+    k_sel = min(p.index_topk, L)
+
+    def n(s: str) -> str:
+        return tag + s
+
+    for name in ("q_a_proj", "q_b_proj", "q_absorb", "v_up", "o_proj"):
+        add_task(g, n(name), Step.MODEL, "gemm", _gemm(B, *gemms[name], eb),
+                 dtype=p.dtype, data=("weights",), layer=i)
+    add_task(g, n("kv_a_proj"), Step.MODEL, "gemm", _gemm(B, *gemms["kv_a_proj"], eb),
+             dtype=p.dtype, data=("weights", "kv_cache"), layer=i)
+    add_task(g, n("idx_k_proj"), Step.PREPARE_MEMORY, "gemm", _gemm(B, *gemms["idx_k_proj"], eb),
+             dtype=p.dtype, data=("indexer_weights",), layer=i)
+    add_task(g, n("idx_k_write"), Step.PREPARE_MEMORY, "index_key_write",
+             {"batch": B, "head_dim": ID, "elem_bytes": ieb}, dtype=p.dtype,
+             data=("index_cache",), layer=i)
+    for name in ("idx_q_proj", "idx_w_proj"):
+        add_task(g, n(name), Step.COMPUTE_RELEVANCY, "gemm", _gemm(B, *gemms[name], eb),
+                 dtype=p.dtype, data=("indexer_weights",), layer=i)
+    add_task(g, n("idx_score"), Step.COMPUTE_RELEVANCY, "indexer_score",
+             {"batch": B, "num_keys": L + 1, "num_heads": IH, "head_dim": ID,
+              "elem_bytes": ieb, "intermediate": p.indexer_intermediate},
+             dtype=p.dtype, data=("index_cache",), layer=i)
+    add_task(g, n("topk"), Step.RETRIEVAL, "topk",
+             {"batch": B, "num_items": L + 1, "k": k_sel}, dtype="fp32", layer=i)
+    add_task(g, n("sparse_attn"), Step.APPLY_TO_INFERENCE, "sparse_attention",
+             {"batch": B, "num_heads": H, "num_selected": k_sel, "kv_dim": kv + rope,
+              "v_dim": kv, "elem_bytes": eb}, dtype=p.dtype, data=("kv_cache",), layer=i)
+    hidden = B * p.hidden_size * eb
+    if prev is not None:
+        for name in ("q_a_proj", "kv_a_proj", "idx_k_proj", "idx_w_proj"):
+            add_edge(g, prev, n(name), hidden)
+    add_edge(g, n("q_a_proj"), n("q_b_proj"), B * p.q_lora_rank * eb)
+    add_edge(g, n("q_a_proj"), n("idx_q_proj"), B * p.q_lora_rank * eb)
+    add_edge(g, n("q_b_proj"), n("q_absorb"), B * H * nope * eb)
+    add_edge(g, n("q_b_proj"), n("sparse_attn"), B * H * rope * eb)
+    add_edge(g, n("q_absorb"), n("sparse_attn"), B * H * kv * eb)
+    add_edge(g, n("kv_a_proj"), n("sparse_attn"), B * (kv + rope) * eb)
+    add_edge(g, n("idx_k_proj"), n("idx_k_write"), B * ID * ieb)
+    add_edge(g, n("idx_k_write"), n("idx_score"), 0)
+    add_edge(g, n("idx_q_proj"), n("idx_score"), B * IH * ID * ieb)
+    add_edge(g, n("idx_w_proj"), n("idx_score"), B * IH * 4)
+    add_edge(g, n("idx_score"), n("topk"), B * (L + 1) * 4)
+    add_edge(g, n("topk"), n("sparse_attn"), B * k_sel * 4)
+    add_edge(g, n("sparse_attn"), n("v_up"), B * H * kv * eb)
+    add_edge(g, n("v_up"), n("o_proj"), B * H * p.v_head_dim * eb)
+    prev = n("o_proj")
+    if p.ffn_intermediate_size:
+        add_task(g, n("ffn"), Step.MODEL, "expert_ffn",
+                 {"tokens": B, "hidden": p.hidden_size,
+                  "intermediate": p.ffn_intermediate_size, "num_active": 1, "elem_bytes": eb},
+                 dtype=p.dtype, data=("weights",), layer=i)
+        add_edge(g, prev, n("ffn"), hidden)
+        prev = n("ffn")
+    return prev
