@@ -1,0 +1,482 @@
+"""Fitted kernel-time models: from measured points to a time for any shape (numpy only).
+
+A calibrated table (``hetsim-kernel-table/1``) stores, per kernel, measured median times at a
+grid of shapes. The simulator needs times at shapes that were *not* measured (other context
+lengths, batch sizes, model widths), so each kernel gets a model over the kernel's work as
+``hetsim.kernels`` defines it, ``(flop, bytes) = KERNELS[name].work(shape)``:
+
+``roofline``
+    ``t = t0_s + max(flop / flop_per_s, bytes / bytes_per_s)``: a fixed per-call overhead plus
+    the slower of compute and memory, with achieved (not peak) rates fitted.
+``linear``
+    ``t = t0_s + s_per_byte * bytes + s_per_flop * flop`` with non-negative coefficients:
+    compute and memory do not overlap (small kernels, gathers).
+``powerlaw``
+    ``t = t0_s + coef_s * (w / 1 s) ** exponent`` over the roofline work time ``w``
+    (``max(flop/F, bytes/B)`` with the roofline's fitted rates): captures super- or sub-linear
+    scaling such as top-k's ``n log n`` or cache effects.
+``loglog``
+    Monotone piecewise-linear interpolation of ``log t`` against ``log w`` (``w`` as above),
+    isotonic so more work never predicts less time; end slopes clamped to ``[0, 1]`` outside
+    the measured range (time cannot fall below the fixed cost, nor grow faster than linearly).
+
+Why several: no single form fits every kernel on every device (launch-bound GEMVs,
+bandwidth-bound scoring, sort-like top-k), and a more flexible model can overfit a handful
+of points. The choice is made on **held-out error**: each candidate is refitted with each
+point left out (leave-one-out; 10-fold for more than 40 points) and scored on the points it
+did not see. The error of a point is ``|pred - meas| / meas``; a model's held-out error is the
+median over points. The simplest model within :data:`SIMPLER_MARGIN` of the best wins.
+
+A table describes one *implementation* on one device. Shape keys that select an
+implementation variant in ``hetsim.kernels`` (``indexer_score``'s ``intermediate``: whether
+the [heads, keys] logits go through memory) are fixed to the measured variant by
+``fit["shape_overrides"]`` when predicting, so a query for the fused variant is priced as what
+was actually measured rather than with a byte count the measurement never had.
+
+Units: seconds (s), bytes (B), FLOP; rates in FLOP/s and B/s.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..kernels import get_kernel
+
+#: Candidate models, simplest first (ties go to the earlier one).
+FIT_MODELS = ("roofline", "linear", "powerlaw", "loglog")
+
+#: A more complex model must beat the simplest good one by more than this held-out error.
+SIMPLER_MARGIN = 0.005
+
+#: Points above which k-fold (10 folds) replaces leave-one-out.
+LOO_MAX_POINTS = 40
+
+#: Shape keys that name an implementation variant rather than a problem size (see module doc).
+VARIANT_KEYS = {"indexer_score": ("intermediate",)}
+
+_RANGE_SLACK = 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# work features
+
+
+def work_of(kernel: str, shape: Mapping[str, int],
+            overrides: Mapping[str, int] | None = None) -> tuple[float, float]:
+    """Return ``(flop, bytes)`` of *kernel* at *shape*, with *overrides* applied first."""
+    full = dict(shape)
+    if overrides:
+        full.update(overrides)
+    return get_kernel(kernel).work(full)
+
+
+def _features(kernel: str, shapes: Iterable[Mapping[str, int]],
+              overrides: Mapping[str, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    fb = np.array([work_of(kernel, s, overrides) for s in shapes], dtype=float).reshape(-1, 2)
+    return fb[:, 0], fb[:, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# a small Nelder-Mead (numpy only; the simulator must not need scipy)
+
+
+def _nelder_mead(fun, x0: np.ndarray, step: float = 0.5, iters: int = 600,
+                 tol: float = 1e-12) -> tuple[np.ndarray, float]:
+    n = len(x0)
+    simplex = [np.asarray(x0, float)]
+    for i in range(n):
+        x = np.array(x0, float)
+        x[i] += step
+        simplex.append(x)
+    simplex = np.array(simplex)
+    values = np.array([fun(x) for x in simplex])
+    for _ in range(iters):
+        order = np.argsort(values)
+        simplex, values = simplex[order], values[order]
+        if abs(values[-1] - values[0]) <= tol * (1.0 + abs(values[0])) and \
+                np.max(np.abs(simplex[1:] - simplex[0])) < 1e-9:
+            break
+        centroid = simplex[:-1].mean(axis=0)
+        xr = centroid + (centroid - simplex[-1])
+        fr = fun(xr)
+        if fr < values[0]:
+            xe = centroid + 2.0 * (centroid - simplex[-1])
+            fe = fun(xe)
+            simplex[-1], values[-1] = (xe, fe) if fe < fr else (xr, fr)
+        elif fr < values[-2]:
+            simplex[-1], values[-1] = xr, fr
+        else:
+            xc = centroid + 0.5 * (simplex[-1] - centroid)
+            fc = fun(xc)
+            if fc < values[-1]:
+                simplex[-1], values[-1] = xc, fc
+            else:  # shrink towards the best vertex
+                simplex[1:] = simplex[0] + 0.5 * (simplex[1:] - simplex[0])
+                values[1:] = [fun(x) for x in simplex[1:]]
+    best = int(np.argmin(values))
+    return simplex[best], float(values[best])
+
+
+def _minimize(fun, starts: Sequence[np.ndarray]) -> np.ndarray:
+    """Screen *starts* with short Nelder-Mead runs, then polish the best with restarts."""
+    best_x, best_v = None, math.inf
+    for x0 in starts:
+        x, v = _nelder_mead(fun, np.asarray(x0, float), iters=120)
+        if v < best_v:
+            best_x, best_v = x, v
+    x, _ = _nelder_mead(fun, best_x, step=0.2)
+    for _ in range(2):  # restarting a collapsed simplex is the standard NM remedy
+        x, _ = _nelder_mead(fun, x, step=0.02)
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# the models: fit_<model>(flop, bytes, t) -> params; _eval_<model>(params, flop, bytes) -> t
+
+
+def _fit_linear(f: np.ndarray, b: np.ndarray, t: np.ndarray) -> dict[str, Any]:
+    """Non-negative least squares of relative error, by enumerating the active sets."""
+    cols = {"t0_s": np.ones_like(t), "s_per_byte": b, "s_per_flop": f}
+    names = [k for k, v in cols.items() if np.any(v > 0)]
+    best, best_r = {k: 0.0 for k in cols}, math.inf
+    for mask in range(1, 2 ** len(names)):
+        use = [names[i] for i in range(len(names)) if mask >> i & 1]
+        a = np.stack([cols[k] / t for k in use], axis=1)
+        scale = np.abs(a).max(axis=0)
+        coef, *_ = np.linalg.lstsq(a / scale, np.ones_like(t), rcond=None)
+        coef = coef / scale
+        if np.any(coef < 0):
+            continue
+        r = float(np.sum((a @ coef - 1.0) ** 2))
+        if r < best_r - 1e-15:
+            best_r = r
+            best = {k: 0.0 for k in cols}
+            best.update({k: float(c) for k, c in zip(use, coef)})
+    return best
+
+
+def _eval_linear(p: Mapping[str, Any], f, b) -> np.ndarray:
+    return p["t0_s"] + p["s_per_byte"] * np.asarray(b, float) + p["s_per_flop"] * np.asarray(f, float)
+
+
+def _eval_roofline(p: Mapping[str, Any], f, b) -> np.ndarray:
+    f, b = np.asarray(f, float), np.asarray(b, float)
+    comp = f / p["flop_per_s"] if p.get("flop_per_s") else np.zeros_like(f)
+    mem = b / p["bytes_per_s"] if p.get("bytes_per_s") else np.zeros_like(b)
+    return p["t0_s"] + np.maximum(comp, mem)
+
+
+def _fit_roofline(f: np.ndarray, b: np.ndarray, t: np.ndarray) -> dict[str, Any]:
+    """Fit log t0, log F, log B by Nelder-Mead on squared log residuals (relative error)."""
+    has_f, has_b = bool(np.any(f > 0)), bool(np.any(b > 0))
+    tmin = float(t.min())
+    lin = _fit_linear(f, b, t)
+    # starting points: the linear fit, and each roofline leg alone explaining the largest point
+    t0s = [max(lin["t0_s"], tmin * 1e-3), tmin * 0.5]
+    fmax, bmax, tmax = float(f.max()), float(b.max()), float(t.max())
+    f_rates = [1.0 / lin["s_per_flop"] if lin["s_per_flop"] > 0 else fmax / (tmax * 1e-3 + 1e-300),
+               fmax / tmax if fmax > 0 else 1.0]
+    b_rates = [1.0 / lin["s_per_byte"] if lin["s_per_byte"] > 0 else bmax / (tmax * 1e-3 + 1e-300),
+               bmax / tmax if bmax > 0 else 1.0]
+    starts = []
+    for t0 in t0s:
+        for fr in f_rates:
+            for br in b_rates:
+                x = [math.log(t0)]
+                if has_f:
+                    x.append(math.log(max(fr, 1e-300)))
+                if has_b:
+                    x.append(math.log(max(br, 1e-300)))
+                starts.append(np.array(x))
+
+    def unpack(x):
+        i = 1
+        p = {"t0_s": math.exp(x[0]), "flop_per_s": None, "bytes_per_s": None}
+        if has_f:
+            p["flop_per_s"] = math.exp(x[i])
+            i += 1
+        if has_b:
+            p["bytes_per_s"] = math.exp(x[i])
+        return p
+
+    logt = np.log(t)
+    fz, bz = (f if has_f else np.zeros_like(f)), (b if has_b else np.zeros_like(b))
+
+    def loss(x):
+        if max(abs(v) for v in x) > 700:
+            return math.inf
+        i = 1
+        comp = fz * math.exp(-x[i]) if has_f else fz
+        i += has_f
+        mem = bz * math.exp(-x[i]) if has_b else bz
+        r = np.log(math.exp(x[0]) + np.maximum(comp, mem)) - logt
+        return float(r @ r)
+
+    return unpack(_minimize(loss, starts))
+
+
+def _work_s(abscissa: Mapping[str, Any], f, b) -> np.ndarray:
+    """Roofline work time ``max(flop/F, bytes/B)`` in s: the 1-D axis of powerlaw and loglog."""
+    return _eval_roofline({"t0_s": 0.0, **abscissa}, f, b)
+
+
+def _abscissa(f, b, t) -> dict[str, Any]:
+    r = _fit_roofline(f, b, t)
+    return {"flop_per_s": r["flop_per_s"], "bytes_per_s": r["bytes_per_s"]}
+
+
+def _fit_powerlaw(f, b, t, ab: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    ab = dict(ab) if ab is not None else _abscissa(f, b, t)
+    w = np.maximum(_work_s(ab, f, b), 1e-300)
+    tmin = float(t.min())
+
+    logt, logw = np.log(t), np.log(w)
+
+    def loss(x):
+        if abs(x[0]) > 700 or abs(x[1]) > 700 or not (0.0 <= x[2] <= 3.0):
+            return math.inf
+        r = np.log(math.exp(x[0]) + np.exp(x[1] + x[2] * logw)) - logt
+        return float(r @ r)
+
+    starts = [np.array([math.log(tmin * 0.5), 0.0, 1.0]),
+              np.array([math.log(tmin * 0.05), 0.0, 1.0]),
+              np.array([math.log(tmin * 0.5), math.log(tmin), 0.5])]
+    x = _minimize(loss, starts)
+    return {"t0_s": math.exp(x[0]), "coef_s": math.exp(x[1]), "exponent": float(x[2]), **ab}
+
+
+def _eval_powerlaw(p, f, b) -> np.ndarray:
+    w = np.maximum(_work_s(p, f, b), 0.0)
+    return p["t0_s"] + p["coef_s"] * w ** p["exponent"]
+
+
+def _isotonic(y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Pool-adjacent-violators: the non-decreasing sequence closest to *y* (weighted L2)."""
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for v, wt in zip(y, weight):
+        blocks.append([float(v), float(wt), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    return np.concatenate([[m] * c for m, _, c in blocks])
+
+
+def _fit_loglog(f, b, t, ab: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    ab = dict(ab) if ab is not None else _abscissa(f, b, t)
+    w = _work_s(ab, f, b)
+    ok = w > 0
+    if not np.any(ok):  # no work at all: a constant
+        return {"log_work_s": [0.0], "log_time_s": [float(np.log(np.median(t)))], **ab}
+    lw, lt = np.log(w[ok]), np.log(t[ok])
+    order = np.argsort(lw, kind="stable")
+    lw, lt = lw[order], lt[order]
+    # merge equal abscissae (same work, e.g. repeated shapes): mean log time, weight = count
+    ux, inv, counts = np.unique(np.round(lw, 12), return_inverse=True, return_counts=True)
+    ly = np.bincount(inv, weights=lt) / counts
+    ly = _isotonic(ly, counts.astype(float))
+    return {"log_work_s": [float(v) for v in ux], "log_time_s": [float(v) for v in ly], **ab}
+
+
+def _eval_loglog(p, f, b) -> np.ndarray:
+    xs, ys = np.asarray(p["log_work_s"]), np.asarray(p["log_time_s"])
+    w = _work_s(p, f, b)
+    if len(xs) == 1:
+        return np.full(w.shape, math.exp(ys[0]))
+    # no work at all is priced as the smallest measured point (and flagged as extrapolated)
+    lw = np.where(w > 0, np.log(np.maximum(w, 1e-300)), xs[0])
+    lo_slope = float(np.clip((ys[1] - ys[0]) / (xs[1] - xs[0]), 0.0, 1.0))
+    hi_slope = float(np.clip((ys[-1] - ys[-2]) / (xs[-1] - xs[-2]), 0.0, 1.0))
+    inner = np.interp(lw, xs, ys)
+    out = np.where(lw < xs[0], ys[0] + lo_slope * (lw - xs[0]),
+                   np.where(lw > xs[-1], ys[-1] + hi_slope * (lw - xs[-1]), inner))
+    return np.exp(out)
+
+
+_FITTERS = {"roofline": _fit_roofline, "linear": _fit_linear,
+            "powerlaw": _fit_powerlaw, "loglog": _fit_loglog}
+_EVALS = {"roofline": _eval_roofline, "linear": _eval_linear,
+          "powerlaw": _eval_powerlaw, "loglog": _eval_loglog}
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def relative_errors(pred: Sequence[float], meas: Sequence[float]) -> np.ndarray:
+    """Per-point ``|pred - meas| / meas`` (fractions)."""
+    p, m = np.asarray(pred, float), np.asarray(meas, float)
+    return np.abs(p - m) / m
+
+
+def _folds(n: int) -> list[np.ndarray]:
+    if n <= LOO_MAX_POINTS:
+        return [np.array([i]) for i in range(n)]
+    return [np.arange(i, n, 10) for i in range(10)]
+
+
+def _fit_all(models: Sequence[str], f, b, t) -> dict[str, dict[str, Any]]:
+    """Fit every model in *models*; the roofline fit is shared as the 1-D work axis."""
+    out: dict[str, dict[str, Any]] = {}
+    ab = None
+    if any(m in models for m in ("roofline", "powerlaw", "loglog")):
+        roof = _fit_roofline(f, b, t)
+        ab = {"flop_per_s": roof["flop_per_s"], "bytes_per_s": roof["bytes_per_s"]}
+        if "roofline" in models:
+            out["roofline"] = roof
+    for m in models:
+        if m == "linear":
+            out[m] = _fit_linear(f, b, t)
+        elif m in ("powerlaw", "loglog"):
+            out[m] = _FITTERS[m](f, b, t, ab)
+    return out
+
+
+def heldout_predictions(models: Sequence[str], f: np.ndarray, b: np.ndarray,
+                        t: np.ndarray) -> dict[str, np.ndarray]:
+    """Predict every point with each model fitted on the other points (LOO or 10-fold)."""
+    pred = {m: np.empty_like(t) for m in models}
+    for test in _folds(len(t)):
+        train = np.setdiff1d(np.arange(len(t)), test)
+        fits = _fit_all(models, f[train], b[train], t[train])
+        for m in models:
+            pred[m][test] = _EVALS[m](fits[m], f[test], b[test])
+    return pred
+
+
+def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
+               models: Sequence[str] | None = None,
+               shape_overrides: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Fit the candidate models to measured points of *kernel* and keep the best held-out one.
+
+    Parameters
+    ----------
+    points : sequence of mapping
+        Measured points, each with ``shape`` (a kernel shape; defaults may be omitted) and
+        ``median_s`` (the measured time per call, s, > 0). Extra keys are ignored.
+    kernel : str
+        Kernel name in :data:`hetsim.kernels.KERNELS`; its ``work(shape)`` gives the features.
+    models : sequence of str, optional
+        Candidates to try (default :data:`FIT_MODELS`).
+    shape_overrides : mapping, optional
+        Implementation-variant shape keys to pin when predicting. By default the
+        :data:`VARIANT_KEYS` of the kernel are taken from the points (they must agree).
+
+    Returns
+    -------
+    dict
+        The table's ``fit`` object: ``model``, ``params``, ``heldout_error`` (median relative
+        error over held-out points, a fraction; None with fewer than 3 points),
+        ``heldout_method``, ``candidates`` (model -> held-out error), ``insample_error``,
+        ``num_points``, ``range`` (``flop`` and ``bytes`` [min, max] measured),
+        ``shape_overrides`` and ``kernel``.
+
+    Raises
+    ------
+    ValueError
+        No points, a non-positive time, an unknown model, or points that disagree on a
+        variant key.
+    """
+    if not points:
+        raise ValueError(f"fit_kernel({kernel!r}): no points to fit")
+    models = tuple(models or FIT_MODELS)
+    unknown = [m for m in models if m not in _FITTERS]
+    if unknown:
+        raise ValueError(f"unknown fit model(s) {unknown}; known: {list(FIT_MODELS)}")
+    spec = get_kernel(kernel)
+    shapes = [spec.resolve(p["shape"]) for p in points]
+    if shape_overrides is None:
+        shape_overrides = {}
+        for key in VARIANT_KEYS.get(kernel, ()):
+            values = {s[key] for s in shapes}
+            if len(values) > 1:
+                raise ValueError(f"fit_kernel({kernel!r}): points mix {key}={sorted(values)}; "
+                                 "fit each implementation variant separately")
+            shape_overrides[key] = values.pop()
+    t = np.array([float(p["median_s"]) for p in points])
+    if not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(f"fit_kernel({kernel!r}): median_s must be finite and > 0")
+    f, b = _features(kernel, shapes, shape_overrides)
+
+    n = len(t)
+    candidates: dict[str, float | None] = {}
+    if n >= 3:
+        method = ("leave-one-out" if n <= LOO_MAX_POINTS else "10-fold") + \
+            f" over {n} points; error = median |pred - meas| / meas"
+        preds = heldout_predictions(models, f, b, t)
+        for m in models:
+            err = float(np.median(relative_errors(preds[m], t)))
+            candidates[m] = err if math.isfinite(err) else None
+        finite = {m: e for m, e in candidates.items() if e is not None}
+        best = min(finite.values()) if finite else None
+        chosen = next(m for m in models if best is None or
+                      (candidates[m] is not None and candidates[m] <= best + SIMPLER_MARGIN))
+    else:
+        method = f"none: {n} point(s) is too few to hold any out; model chosen in-sample"
+        fits = _fit_all(models, f, b, t)
+        insample = {m: float(np.median(relative_errors(_EVALS[m](fits[m], f, b), t)))
+                    for m in models}
+        chosen = min(models, key=lambda m: insample[m])
+        candidates = {m: None for m in models}
+    params = _fit_all([chosen], f, b, t)[chosen]
+    ins = float(np.median(relative_errors(_EVALS[chosen](params, f, b), t)))
+    return {
+        "model": chosen,
+        "params": params,
+        "heldout_error": candidates.get(chosen),
+        "heldout_method": method,
+        "candidates": candidates,
+        "insample_error": ins,
+        "num_points": n,
+        "range": {"flop": [float(f.min()), float(f.max())],
+                  "bytes": [float(b.min()), float(b.max())]},
+        "shape_overrides": dict(shape_overrides),
+        "kernel": kernel,
+    }
+
+
+def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tuple[float, bool]:
+    """Predict the time of one call of *kernel* at *shape* from a table's *fit*.
+
+    Parameters
+    ----------
+    fit : mapping
+        A ``fit`` object as returned by :func:`fit_kernel` (and stored in tables).
+    kernel : str
+        Kernel name; must be the kernel the fit was made for.
+    shape : mapping
+        The call's shape (``hetsim.kernels`` keys; defaults may be omitted).
+
+    Returns
+    -------
+    (float, bool)
+        Predicted time in s (>= 0), and whether the shape's work (flop or bytes) lies outside
+        the measured range, i.e. the prediction is an extrapolation.
+
+    Raises
+    ------
+    ValueError
+        The fit belongs to another kernel, or names an unknown model.
+    """
+    if fit.get("kernel", kernel) != kernel:
+        raise ValueError(f"fit is for kernel {fit['kernel']!r}, not {kernel!r}")
+    model = fit.get("model")
+    if model not in _EVALS:
+        raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
+    f, b = work_of(kernel, shape, fit.get("shape_overrides"))
+    seconds = float(_EVALS[model](fit["params"], np.array([f]), np.array([b]))[0])
+    extrapolated = False
+    rng = fit.get("range") or {}
+    for value, key in ((f, "flop"), (b, "bytes")):
+        if key in rng:
+            lo, hi = rng[key]
+            if value < lo * (1 - _RANGE_SLACK) or value > hi * (1 + _RANGE_SLACK):
+                extrapolated = True
+    return max(seconds, 0.0), extrapolated
+
+
+__all__ = ["FIT_MODELS", "fit_kernel", "predict", "work_of", "relative_errors",
+           "heldout_predictions"]
