@@ -33,16 +33,29 @@ class RunOutput:
     result: dict
 
 
+def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
+    """Return Mapping -> result: one full simulation of *graph* under that mapping."""
+
+    def evaluate(m: Mapping) -> dict:
+        trace = simulate(insert_transfers(graph, m), scenario.system, m, costs,
+                         queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused)
+        return summarize(trace)
+
+    return evaluate
+
+
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
-                 queue_policy: str | None = None) -> RunOutput:
+                 queue_policy: str | None = None, mapping_params: dict | None = None) -> RunOutput:
     """Simulate *scenario*, optionally with another mapping policy or queue policy."""
     graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
     policy = mapping or scenario.mapping.policy
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
-    m = map_graph(policy, graph, scenario.system, params)
-    g = insert_transfers(graph, m)
+    if mapping_params:
+        params = {**params, **mapping_params}
     costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
+    m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
+    g = insert_transfers(graph, m)
     trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
                      power_off_unused=scenario.run.power_off_unused)
     result = summarize(trace)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..kernels import KERNEL_CLASSES
-from .quantity import Bandwidth, Bytes, Fraction, FlopRate, Hertz, PositiveBytes, Seconds, Watts
+from .quantity import Bandwidth, Fraction, FlopRate, Hertz, PositiveBytes, Seconds, Watts
 
 DeviceKind = Literal["gpu", "fpga", "cpu"]
 

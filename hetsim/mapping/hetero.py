@@ -22,7 +22,7 @@ def _hosts(device, kernel: str) -> bool:
     return device.fpga is not None and kernel in device.fpga.kernels
 
 
-def hetero(graph, system, params) -> Mapping:
+def hetero(graph, system, params, **_) -> Mapping:
     """Split steps between ``params['gpu']`` and ``params['fpga']`` (defaults: first of each)."""
     gpu = first_of_kind(system, "gpu", params.get("gpu"))
     fpga = first_of_kind(system, "fpga", params.get("fpga"))

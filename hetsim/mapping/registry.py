@@ -11,14 +11,20 @@ from typing import Callable
 
 from ..errors import ConfigError
 from .base import Mapping, check_mapping
+from .fpga_max import fpga_max
 from .gpu_only import gpu_only
+from .heft import heft
 from .hetero import hetero
+from .search import optimal
 
 Policy = Callable[..., Mapping]
 
 _BUILTIN: dict[str, Policy] = {
     "gpu-only": gpu_only,
     "hetero": hetero,
+    "fpga-max": fpga_max,
+    "heft": heft,
+    "optimal": optimal,
 }
 
 
@@ -32,12 +38,16 @@ def policies() -> dict[str, Policy]:
     return out
 
 
-def map_graph(name: str, graph, system, params: dict | None = None) -> Mapping:
-    """Run policy *name* and check its mapping."""
+def map_graph(name: str, graph, system, params: dict | None = None, *, evaluate=None) -> Mapping:
+    """Run policy *name* and check its mapping.
+
+    *evaluate* (Mapping -> result) lets search policies simulate candidates; the simulation
+    layer passes it in, so policies never import the engine.
+    """
     reg = policies()
     if name not in reg:
         raise ConfigError(f"unknown mapping policy {name!r}; known: {', '.join(sorted(reg))}",
                           field="mapping.policy")
-    m = reg[name](graph, system, dict(params or {}))
+    m = reg[name](graph, system, dict(params or {}), evaluate=evaluate)
     check_mapping(graph, system, m)
     return m
