@@ -1,0 +1,105 @@
+"""CPU package power from Linux RAPL powercap counters.
+
+``/sys/class/powercap/intel-rapl:<N>/energy_uj`` is a cumulative energy counter in µJ (the
+same interface serves AMD Zen packages); it wraps to 0 after ``max_energy_range_uj``. Power
+is the energy difference over a time interval, corrected for at most one wrap. Reading
+``energy_uj`` needs read permission (root on recent kernels); without it there is no reader.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from ._base import PowerSample, now_s
+
+POWERCAP_GLOB = "/sys/class/powercap/intel-rapl:*"
+
+
+def parse_energy_uj(text: str) -> int:
+    """Parse the content of ``energy_uj`` or ``max_energy_range_uj`` (an integer in µJ)."""
+    return int(text.strip())
+
+
+def energy_delta_uj(before_uj: int, after_uj: int, max_range_uj: int) -> int:
+    """Energy used between two counter readings, in µJ, allowing one wrap-around.
+
+    Examples
+    --------
+    >>> energy_delta_uj(1_000, 4_000, 262_143_328_850)
+    3000
+    >>> energy_delta_uj(262_143_328_000, 500, 262_143_328_850)  # wrapped once
+    1350
+    """
+    if after_uj >= before_uj:
+        return after_uj - before_uj
+    return max_range_uj - before_uj + after_uj
+
+
+def power_w(before_uj: int, after_uj: int, max_range_uj: int, interval_s: float) -> float | None:
+    """Average power in W over *interval_s* from two counter readings (None if interval <= 0)."""
+    if interval_s <= 0:
+        return None
+    return energy_delta_uj(before_uj, after_uj, max_range_uj) * 1e-6 / interval_s
+
+
+def package_zones(root_glob: str = POWERCAP_GLOB) -> list[str]:
+    """Top-level package zones (``intel-rapl:0``, ``intel-rapl:1``; not sub-zones ``:0:0``)."""
+    zones = []
+    for path in sorted(glob.glob(root_glob)):
+        name = os.path.basename(path)
+        if name.count(":") == 1 and os.path.exists(os.path.join(path, "energy_uj")):
+            zones.append(path)
+    return zones
+
+
+class RaplReader:
+    """Sum of the package zones' power (W), sampled as energy-counter differences.
+
+    The first :meth:`read` only records the counters and returns None; each later call returns
+    the average power since the previous call.
+    """
+
+    source = "rapl"
+
+    def __init__(self, zones: list[str] | None = None):
+        self.zones = zones if zones is not None else package_zones()
+        self._max = {}
+        for z in self.zones:
+            try:
+                with open(os.path.join(z, "max_energy_range_uj")) as fh:
+                    self._max[z] = parse_energy_uj(fh.read())
+            except (OSError, ValueError):
+                self._max[z] = 2**32  # conservative default; only matters on a wrap
+        self._last: tuple[float, dict[str, int]] | None = None
+
+    def available(self) -> bool:
+        """True when at least one zone's counter is readable."""
+        return bool(self.zones) and self._counters() is not None
+
+    def _counters(self) -> dict[str, int] | None:
+        out = {}
+        for z in self.zones:
+            try:
+                with open(os.path.join(z, "energy_uj")) as fh:
+                    out[z] = parse_energy_uj(fh.read())
+            except (OSError, ValueError):
+                return None
+        return out or None
+
+    def read(self) -> PowerSample | None:
+        """Average package power since the previous call, or None (first call, no counters)."""
+        t, counters = now_s(), self._counters()
+        if counters is None:
+            return None
+        last, self._last = self._last, (t, counters)
+        if last is None:
+            return None
+        t0, c0 = last
+        total = 0.0
+        for z, e1 in counters.items():
+            p = power_w(c0[z], e1, self._max[z], t - t0)
+            if p is None:
+                return None
+            total += p
+        return PowerSample(t, total, "rapl", {"interval_s": t - t0, "counters_uj": counters})

@@ -1,0 +1,79 @@
+"""AMD GPU power via ``rocm-smi --showpower`` (shared/reference/hardware.md §7.4, source S53).
+
+The key changed between ROCm versions: ``Average Graphics Package Power (W)`` (MI100/MI200
+era) and ``Current Socket Graphics Package Power (W)`` (MI300-class, APUs); both are matched.
+MI250 secondary dies print ``N/A (Secondary die)``: the primary die carries the package total.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ._base import PowerSample, now_s, parse_float, run_tool
+
+POWER_KEYS = ("Average Graphics Package Power (W)", "Current Socket Graphics Package Power (W)")
+
+_TEXT_LINE = re.compile(r"GPU\[(\d+)\]\s*:\s*(.*?Graphics Package Power \(W\))\s*:\s*(.+)$")
+
+
+def _power_value(fields: dict) -> float | None:
+    for key in POWER_KEYS:
+        if key in fields:
+            return parse_float(fields[key])
+    for key, val in fields.items():  # a future spelling of the same quantity
+        if key.endswith("Graphics Package Power (W)"):
+            return parse_float(val)
+    return None
+
+
+def parse_rocm_smi_json(text: str) -> dict[str, float | None]:
+    """Parse ``rocm-smi --showpower --json``: card name -> package power in W (None if N/A).
+
+    Examples
+    --------
+    >>> parse_rocm_smi_json('{"card0": {"Average Graphics Package Power (W)": "19.0"}}')
+    {'card0': 19.0}
+    """
+    data = json.loads(text)
+    out: dict[str, float | None] = {}
+    for card, fields in data.items():
+        if isinstance(fields, dict) and card.startswith("card"):
+            out[card] = _power_value(fields)
+    return out
+
+
+def parse_rocm_smi_text(text: str) -> dict[str, float | None]:
+    """Parse the text form, lines like ``GPU[0] : Average Graphics Package Power (W): 237.0``.
+
+    Returns card names (``card<N>``) like :func:`parse_rocm_smi_json`.
+    """
+    out: dict[str, float | None] = {}
+    for line in text.splitlines():
+        m = _TEXT_LINE.search(line.strip())
+        if m:
+            out[f"card{m.group(1)}"] = parse_float(m.group(3))
+    return out
+
+
+class RocmReader:
+    """Package power of one AMD GPU (W), from ``rocm-smi --showpower --json``."""
+
+    source = "rocm-smi"
+
+    def __init__(self, index: int = 0):
+        self.index = index
+
+    def read(self) -> PowerSample | None:
+        """Return the GPU's power now, or None when rocm-smi is missing or reports N/A."""
+        text = run_tool(["rocm-smi", "--showpower", "--json"])
+        if text is None:
+            return None
+        try:
+            values = parse_rocm_smi_json(text)
+        except ValueError:
+            values = parse_rocm_smi_text(text)
+        value = values.get(f"card{self.index}")
+        if value is None:
+            return None
+        return PowerSample(now_s(), value, "rocm-smi", {"cards": values})

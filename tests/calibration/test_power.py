@@ -1,0 +1,142 @@
+"""Power-tool parsers on sample output (tests/calibration/data, provenance in each file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calibration import power
+from calibration.power import (RaplReader, energy_delta_uj, find_reader, parse_nvidia_smi_csv,
+                               parse_rocm_smi_json, parse_rocm_smi_text, parse_xbutil_json,
+                               parse_xbutil_text, rapl_power_w)
+from calibration.power._base import parse_float, run_tool
+
+DATA = Path(__file__).parent / "data"
+
+
+def sample(name: str) -> str:
+    """A sample file without its '#' provenance header."""
+    return "".join(l for l in (DATA / name).read_text().splitlines(keepends=True)
+                   if not l.startswith("#"))
+
+
+# ---- XRT xbutil -----------------------------------------------------------------------------
+
+def test_xbutil_text_sample_from_hardware_md():
+    e = parse_xbutil_text(sample("xbutil_electrical.txt"))
+    assert e.max_power_w == 225.0
+    assert e.reported_power_w == pytest.approx(5.979788)
+    assert e.rails["12v_pex"] == (12.010, 0.490)
+    assert e.rails["vccint"] == (0.719, 1.300)
+    # board power = 12 V AUX + 12 V PEX; this card has no AUX rail; VCCINT is not added
+    assert e.power_w == pytest.approx(12.010 * 0.490)
+
+
+def test_xbutil_json_board_power_is_aux_plus_pex_not_vccint():
+    e = parse_xbutil_json(sample("xbutil_electrical_u280.json"))
+    assert e.reported_power_w == pytest.approx(35.647)
+    assert e.max_power_w == 225.0
+    assert e.power_w == pytest.approx(12.0 * 1.55 + 12.4 * 1.375)  # 18.60 W + 17.05 W
+    assert e.power_w == pytest.approx(35.65, abs=0.01)
+    assert e.rails["3v3_pex"] == (None, None)  # is_present false
+    assert e.rails["hbm_1v2"] == (1.2, None)
+    assert e.rails["vccint"][1] == pytest.approx(11.306)
+
+
+def test_xbutil_text_na_and_missing_rails():
+    e = parse_xbutil_text(sample("xbutil_electrical_na.txt"))
+    assert e.reported_power_w is None
+    assert e.rails["12v_aux"] == (None, None)
+    assert "12v_pex" not in e.rails
+    assert e.rails["5v5_system"] == (5.5, None)
+    assert e.power_w is None  # no 12 V current and no reported power: no reading
+
+
+def test_xbutil_json_nested_under_devices_and_fallback_to_reported():
+    text = ('{"devices": [{"electrical": {"power_consumption_watts": "41.5", '
+            '"power_rails": []}}]}')
+    e = parse_xbutil_json(text)
+    assert e.power_w == 41.5 and e.reported_power_w == 41.5
+    with pytest.raises(ValueError):
+        parse_xbutil_json('{"thermals": []}')
+
+
+# ---- rocm-smi -------------------------------------------------------------------------------
+
+def test_rocm_json_sample_from_hardware_md():
+    assert parse_rocm_smi_json(sample("rocm_smi_showpower.json")) == {"card0": 19.0}
+
+
+def test_rocm_json_both_keys_and_secondary_die():
+    got = parse_rocm_smi_json(sample("rocm_smi_showpower_mi250_mi300.json"))
+    assert got == {"card0": 553.0, "card1": 237.0, "card2": None}
+
+
+def test_rocm_text_lines():
+    assert parse_rocm_smi_text(sample("rocm_smi_showpower.txt")) == {"card0": 237.0, "card1": 98.0}
+
+
+# ---- nvidia-smi -----------------------------------------------------------------------------
+
+def test_nvidia_csv_with_na():
+    rows = parse_nvidia_smi_csv(sample("nvidia_smi_power.csv"))
+    assert rows == [("2026/11/25 02:40:01.123", 71.35), ("2026/11/25 02:40:01.123", None)]
+
+
+def test_nvidia_csv_header_units_and_not_supported():
+    text = "timestamp, power.draw [W]\n2026/01/01 00:00:00.000, 45.00 W\n2026/01/01 00:00:00.000, [Not Supported]\n"
+    assert parse_nvidia_smi_csv(text) == [("2026/01/01 00:00:00.000", 45.0),
+                                          ("2026/01/01 00:00:00.000", None)]
+    assert parse_nvidia_smi_csv("") == []
+
+
+# ---- RAPL -----------------------------------------------------------------------------------
+
+def test_rapl_wraparound_sample():
+    kv = dict(line.split() for line in sample("rapl_counters.txt").splitlines() if line.strip())
+    rng, e0, e1 = int(kv["max_energy_range_uj"]), int(kv["energy_uj_before"]), int(kv["energy_uj_after"])
+    assert energy_delta_uj(e0, e1, rng) == 15_000_000
+    assert rapl_power_w(e0, e1, rng, float(kv["interval_s"])) == pytest.approx(30.0)
+    assert energy_delta_uj(100, 600, rng) == 500
+    assert rapl_power_w(0, 1, rng, 0.0) is None
+
+
+def test_rapl_reader_over_a_fake_powercap_tree(tmp_path, monkeypatch):
+    zone = tmp_path / "intel-rapl:0"
+    sub = tmp_path / "intel-rapl:0:0"  # a sub-zone (core) must not be double counted
+    for z in (zone, sub):
+        z.mkdir()
+        (z / "max_energy_range_uj").write_text("1000000\n")
+        (z / "energy_uj").write_text("999000\n")
+    clock = iter([10.0, 10.5])
+    monkeypatch.setattr(power.rapl, "now_s", lambda: next(clock))
+    reader = RaplReader(power.rapl.package_zones(str(tmp_path / "intel-rapl:*")))
+    assert [Path(z).name for z in reader.zones] == ["intel-rapl:0"]
+    assert reader.read() is None  # first call only records the counters
+    (zone / "energy_uj").write_text("4000\n")  # wrapped: 1000 + 4000 uJ in 0.5 s
+    s = reader.read()
+    assert s.power_w == pytest.approx(5000e-6 / 0.5) and s.source == "rapl"
+
+
+def test_rapl_reader_without_permission_is_unavailable(tmp_path):
+    reader = RaplReader([str(tmp_path / "intel-rapl:9")])
+    assert not reader.available() and reader.read() is None
+
+
+# ---- readers without tools ------------------------------------------------------------------
+
+def test_no_tools_means_no_reader(monkeypatch):
+    monkeypatch.setattr(power.shutil, "which", lambda name: None)
+    monkeypatch.setattr(power.rapl, "POWERCAP_GLOB", "/nonexistent/intel-rapl:*")
+    monkeypatch.setattr(power, "RaplReader", lambda: RaplReader([]))
+    for kind in ("cpu", "cuda", "rocm", "fpga", "tpu"):
+        assert find_reader(kind) is None
+    assert run_tool(["definitely-not-a-tool-hetsim"]) is None
+
+
+@pytest.mark.parametrize("text, value", [("19.0", 19.0), ("45.2 W", 45.2), ("[N/A]", None),
+                                         ("N/A (Secondary die)", None), ("225 Watts", 225.0),
+                                         ("nan", None), ("", None)])
+def test_parse_float(text, value):
+    assert parse_float(text) == value
