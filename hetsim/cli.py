@@ -19,6 +19,11 @@ from .errors import ConfigError, HetsimError
 EXIT_USER_ERROR = 2
 
 
+def one_line(text: str) -> str:
+    """Escape control characters (a YAML key can hold a newline) so an error stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _console(json_mode: bool) -> Console:
     # in --json mode stdout carries only JSON; the tables go nowhere
     return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
@@ -83,6 +88,84 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_map(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from .loader import load_scenario, resolve_scenario_path
+    from .mapping.search import objective_value
+    from .report.pareto import plot_pareto
+    from .simulation import search_scenario
+    from .units import format_quantity
+
+    path = resolve_scenario_path(args.scenario)
+    scenario = load_scenario(path)
+    con = _console(args.json)
+    with Progress(TextColumn("searching mappings"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), disable=args.json or not sys.stderr.isatty(),
+                  transient=True) as bar:
+        task = bar.add_task("search", total=None)
+        res, named = search_scenario(
+            scenario, args.objective, file=str(path), granularity=args.granularity,
+            exhaustive_limit=args.exhaustive_limit, max_evaluations=args.max_evaluations,
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    outdir = Path(args.out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    ranked = sorted(res.candidates, key=lambda c: c.value(args.objective))
+    doc = {
+        "objective": args.objective, "method": res.method, "proven_optimal": res.proven_optimal,
+        "space_size": res.space_size, "evaluated": len(res.candidates), "pruned": res.pruned,
+        "infeasible": res.infeasible, "notes": res.notes,
+        "variables": {v.name: {"tasks": len(v.tasks), "data": sorted(v.data), "domain": list(v.domain)}
+                      for v in res.variables},
+        "best": [{"choice": c.choice, "makespan_s": c.result["makespan_s"], "energy_j": c.result["energy_j"],
+                  "value": c.value(args.objective)} for c in ranked[: args.top]],
+        "pareto": [{"choice": c.choice, "makespan_s": c.result["makespan_s"], "energy_j": c.result["energy_j"]}
+                   for c in res.pareto()],
+        "policies": {k: {"makespan_s": v["makespan_s"], "energy_j": v["energy_j"],
+                         "value": objective_value(v, args.objective)} for k, v in named.items()},
+    }
+    (outdir / "map.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
+    plot_pareto(res, named, outdir / "pareto.png", f"{scenario.name}: {args.objective}")
+    if args.json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    con.print(f"[bold]{scenario.name}[/]: {res.method} over {res.space_size} mappings "
+              f"({len(res.candidates)} simulated, {res.pruned} branches pruned, {res.infeasible} "
+              f"infeasible); {'optimal' if res.proven_optimal else 'best found (not proven optimal)'} "
+              f"for {args.objective}")
+    names = [v.name for v in res.variables]
+    t = Table(title=f"best {min(args.top, len(ranked))} mappings", title_justify="left")
+    t.add_column("#")
+    for n in names:
+        t.add_column(n, overflow="fold")
+    for c in ("makespan", "energy (J)", args.objective):
+        t.add_column(c, justify="right")
+    for i, c in enumerate(ranked[: args.top]):
+        t.add_row(str(i + 1), *[c.choice[n] for n in names], format_quantity(c.result["makespan_s"], "s"),
+                  f"{c.result['energy_j']:.4g}", f"{c.value(args.objective):.4g}")
+    con.print(t)
+    p = Table(title="Pareto front (makespan vs energy)", title_justify="left")
+    for c in ("makespan", "energy (J)", "mapping"):
+        p.add_column(c)
+    for c in res.pareto():
+        p.add_row(format_quantity(c.result["makespan_s"], "s"), f"{c.result['energy_j']:.4g}",
+                  ", ".join(f"{k}={v}" for k, v in c.choice.items()))
+    con.print(p)
+    if named:
+        q = Table(title="named policies", title_justify="left")
+        for c in ("policy", "makespan", "energy (J)", args.objective):
+            q.add_column(c)
+        for k, v in named.items():
+            q.add_row(k, format_quantity(v["makespan_s"], "s"), f"{v['energy_j']:.4g}",
+                      f"{objective_value(v, args.objective):.4g}")
+        con.print(q)
+    for note in res.notes:
+        con.print(f"[yellow]note:[/] {note}")
+    con.print(f"wrote {outdir / 'map.json'}, {outdir / 'pareto.png'}")
+    return 0
+
+
 def cmd_devices(args) -> int:
     from . import devices_cli
 
@@ -138,6 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--candidate", default="hetero", help="candidate mapping (default: hetero)")
     c.set_defaults(func=cmd_compare)
 
+    mp = sub.add_parser("map", help="search the best mappings (latency, energy or EDP) and the Pareto front")
+    mp.add_argument("scenario", nargs="?", default=None, help="scenario file or built-in name")
+    mp.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
+    mp.add_argument("--granularity", choices=("auto", "task", "group"), default="auto",
+                    help="free tasks one variable each (task) or per step and kernel (group)")
+    mp.add_argument("--exhaustive-limit", type=int, default=512,
+                    help="enumerate spaces up to this size, branch and bound above (default 512)")
+    mp.add_argument("--max-evaluations", type=int, default=2000,
+                    help="cap on simulations in branch and bound (default 2000)")
+    mp.add_argument("--top", type=int, default=5, help="how many best mappings to list")
+    mp.add_argument("--out", default="out", help="output directory (default: out)")
+    mp.add_argument("--json", action="store_true")
+    mp.set_defaults(func=cmd_map)
+
     d = sub.add_parser("devices", help="list, show or check device and link presets")
     d.add_argument("action", nargs="?", choices=("list", "show", "check"), default="list")
     d.add_argument("name", nargs="?", help="preset name (for show)")
@@ -159,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except HetsimError as e:
-        print(f"hetsim: error: {e}", file=sys.stderr)
+        print(f"hetsim: error: {one_line(str(e))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:  # pragma: no cover
         print("hetsim: interrupted", file=sys.stderr)

@@ -25,7 +25,8 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> tuple[str
     """Return ``(field, message)`` for the first error of *err* (one line)."""
     errors = err.errors(include_url=False)
     first = errors[0]
-    loc = [str(x) for x in first.get("loc", ()) if not str(x).startswith("function-")]
+    loc = [str(x) if str(x).isidentifier() or isinstance(x, int) or str(x).replace("-", "").isalnum()
+           else repr(x) for x in first.get("loc", ()) if not str(x).startswith("function-")]
     # drop pydantic's union-branch tags (e.g. 'alpha_beta') that are not field names
     field = ".".join(([prefix] if prefix else []) + loc)
     msg = first.get("msg", "invalid value")

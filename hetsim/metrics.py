@@ -69,9 +69,11 @@ def critical_path(trace: Trace) -> list[str]:
     preds: dict[str, list[str]] = defaultdict(list)
     for u, v in trace.edges:
         preds[v].append(u)
-    ends_on: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    # (resource, end time) -> names; a task that queued for an engine starts at the very
+    # float instant its previous holder released it, so exact lookup finds the holder
+    ends_on: dict[tuple[str, float], list[str]] = defaultdict(list)
     for r in trace.records:
-        ends_on[r.resource].append((r.end_s, r.name))
+        ends_on[(r.resource, r.end_s)].append(r.name)
     # last to finish; ties by name for determinism
     node = max(spans, key=lambda n: (spans[n][1], n))
     path, seen = [node], {node}
@@ -82,8 +84,8 @@ def critical_path(trace: Trace) -> list[str]:
         nxt = max(cands, key=lambda p: (spans[p][1], p)) if cands else None
         if nxt is None:
             # waited for its engine/channel: the task that freed it at our start
-            for end, name in ends_on[spans[node][3]]:
-                if abs(end - start) <= tol and name not in seen:
+            for name in ends_on.get((spans[node][3], start), ()):
+                if name not in seen:
                     nxt = name
                     break
         if nxt is None:

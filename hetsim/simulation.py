@@ -62,3 +62,28 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
     return RunOutput(scenario, g, m, trace, result)
+
+
+def search_scenario(scenario: Scenario, objective: str, *, file: str | None = None,
+                    granularity: str = "auto", exhaustive_limit: int = 512,
+                    max_evaluations: int = 2000, compare_policies=("gpu-only", "hetero", "fpga-max", "heft"),
+                    progress=None):
+    """Search the best mappings of *scenario*; also evaluate named policies for reference.
+
+    Returns ``(SearchResult, {policy: result})``; a policy that cannot map this system is left out.
+    """
+    from .errors import HetsimError
+    from .mapping.search import search
+
+    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
+    costs = CostModel(load_tables(scenario.system))
+    evaluate = evaluator(graph, scenario, costs, scenario.run.queue_policy)
+    res = search(graph, scenario.system, objective, evaluate, costs=costs, granularity=granularity,
+                 exhaustive_limit=exhaustive_limit, max_evaluations=max_evaluations, progress=progress)
+    named = {}
+    for name in compare_policies:
+        try:
+            named[name] = evaluate(map_graph(name, graph, scenario.system, {}))
+        except HetsimError:
+            continue
+    return res, named

@@ -169,3 +169,18 @@ def test_console_script_runs_default_compare(tmp_path):
     assert cmp["speedup"] == pytest.approx(cmp["baseline"]["makespan_s"] / cmp["candidate"]["makespan_s"])
     assert cmp["energy_reduction"] > 0
     assert (tmp_path / "compare.png").exists()
+
+
+def test_map_prints_best_and_pareto_and_writes_plot(tmp_path, capsys):
+    s = _scenario(tmp_path, system={"devices": [INLINE_GPU, {**INLINE_GPU, "name": "g2",
+                                                               "peak_flop_per_s": {"bf16": "100 TFLOP/s"}}],
+                                    "links": [{"spec": {"name": "nv", "forward": {
+                                        "model": "alpha_beta", "latency_s": "2 us",
+                                        "bandwidth_Bps": "50 GB/s"}}, "between": ["g", "g2"]}]})
+    assert main(["map", str(s), "--objective", "edp", "--out", str(tmp_path / "m"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"] == "exhaustive" and doc["proven_optimal"]
+    assert doc["space_size"] == 4 and doc["evaluated"] == 4
+    assert doc["best"][0]["value"] == min(b["value"] for b in doc["best"])
+    assert doc["pareto"]
+    assert (tmp_path / "m" / "pareto.png").read_bytes()[:4] == b"\x89PNG"

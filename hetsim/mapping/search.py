@@ -223,15 +223,17 @@ def search(graph: nx.DiGraph, system: SystemSpec, objective: str, evaluate: Eval
         below the engine in the import order.
     granularity : {"auto", "task", "group"}
         Free tasks as one variable each ("task") or per (step, kernel) ("group"); "auto" takes
-        "task" when that space has at most ``exhaustive_limit`` points.
+        "task" when that gives at most 12 variables and ``exhaustive_limit`` points.
     """
     objective_value({"makespan_s": 0, "energy_j": 0}, objective)  # validates the name
     if granularity not in ("auto", "task", "group"):
         raise ConfigError(f"unknown granularity {granularity!r}; allowed: auto, task, group")
     priced = _Costs(graph, system, costs or CostModel())
     if granularity == "auto":
+        # per-task variables only when they stay few and enumerable (readable answers)
         variables = build_variables(graph, system, priced, "task")
-        if math.prod(len(v.domain) for v in variables) > exhaustive_limit:
+        if (len(variables) > 12
+                or math.prod(len(v.domain) for v in variables) > exhaustive_limit):
             variables = build_variables(graph, system, priced, "group")
     else:
         variables = build_variables(graph, system, priced, granularity)
