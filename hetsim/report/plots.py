@@ -30,30 +30,47 @@ def _scale(makespan: float) -> tuple[float, str]:
     return 1e9, "ns"
 
 
-def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
-    """Write a Gantt chart (a row per engine slot and link direction, colour by step)."""
-    rows = [s for info in trace.devices.values() for s in info.slots]
-    rows += sorted(c for c in trace.channels if any(r.resource == c for r in trace.records))
+def _gantt(ax, trace: Trace, rows: list[str], f: float, xmax: float) -> None:
     index = {r: i for i, r in enumerate(rows)}
-    f, unit = _scale(trace.makespan_s or 1.0)
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.45 * len(rows)))
-    by_step: dict[str, list] = {s: [] for s in STEP_NAMES}
     for r in trace.records:
-        by_step[r.step].append((index[r.resource], r.start_s * f, r.duration_s * f))
-    for step, bars in by_step.items():
-        for row, x, w in bars:
-            ax.broken_barh([(x, w)], (row - 0.4, 0.8), facecolors=STEP_COLORS[step],
-                           edgecolor="black", linewidth=0.2)
+        if r.resource in index and r.start_s * f <= xmax:
+            ax.broken_barh([(r.start_s * f, r.duration_s * f)], (index[r.resource] - 0.4, 0.8),
+                           facecolors=STEP_COLORS[r.step], edgecolor="black", linewidth=0.2)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"time ({unit})")
-    ax.set_xlim(0, max(trace.makespan_s * f, 1e-12))
-    ax.set_title(title or "hetsim timeline")
-    ax.legend(handles=[Patch(color=STEP_COLORS[s], label=s) for s in STEP_NAMES if by_step[s]],
-              loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.1 / max(1, len(rows))), ncol=6,
-              fontsize=8, frameon=False)
-    fig.tight_layout()
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, max(xmax, 1e-12))
+
+
+def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
+    """Write a Gantt chart: a row per engine slot and link direction in use, coloured by step.
+
+    When the run has several layers, a second panel zooms into the first two so individual
+    kernels and transfers stay visible.
+    """
+    used = {r.resource for r in trace.records}
+    rows = [s for info in trace.devices.values() for s in info.slots if s in used]
+    rows += sorted(c for c in trace.channels if c in used)
+    rows = rows or ["(nothing ran)"]
+    f, unit = _scale(trace.makespan_s or 1.0)
+    layered = [r for r in trace.records if r.layer is not None]
+    zoom_end = max((r.end_s for r in layered if r.layer <= 1), default=0.0)
+    zoom = bool(layered) and 0 < zoom_end < 0.5 * trace.makespan_s
+    height = 0.9 + 0.35 * len(rows)
+    fig, axes = plt.subplots(2 if zoom else 1, 1, figsize=(13, (2 if zoom else 1) * height + 0.8),
+                             squeeze=False)
+    _gantt(axes[0][0], trace, rows, f, trace.makespan_s * f)
+    axes[0][0].set_title(title or "hetsim timeline")
+    axes[-1][0].set_xlabel(f"time ({unit})")
+    if zoom:
+        zf, zunit = _scale(zoom_end)
+        _gantt(axes[1][0], trace, rows, zf, zoom_end * zf)
+        axes[1][0].set_title("first two layers", fontsize=9)
+        axes[1][0].set_xlabel(f"time ({zunit})")
+    steps = {r.step for r in trace.records}
+    fig.legend(handles=[Patch(color=STEP_COLORS[s], label=s) for s in STEP_NAMES if s in steps],
+               loc="upper right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
