@@ -166,6 +166,58 @@ def cmd_map(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import csv
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .report.plots import plot_sweep
+    from .sweep import parse_axis, sweep
+
+    if not args.set:
+        raise ConfigError("a sweep needs at least one --set dotted.path=v1,v2,...")
+    axes = [parse_axis(a) for a in args.set]
+    mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
+    if not mappings:
+        raise ConfigError("--mappings needs at least one policy name")
+    out = Path(args.out)
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=args.json) as bar:
+        task = bar.add_task("runs", total=None)
+        rows = sweep(args.scenario, axes, mappings, out, jobs=args.jobs, use_dask=args.dask,
+                     on_result=lambda row, done, total: bar.update(task, completed=done, total=total))
+    fields = [a.path for a in axes] + ["mapping", "makespan_s", "energy_j", "energy_per_token_j",
+                                       "memory_processing_fraction", "error"]
+    with (out / "sweep.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for r in rows:
+            w.writerow({**{a.path: r["point"][a.path] for a in axes}, "mapping": r["mapping"],
+                        **{k: r.get(k, "") for k in fields[len(axes) + 1:]}})
+    plot_sweep(rows, axes, mappings, out / "sweep.png")
+    if args.json:
+        print(json.dumps(rows, indent=2, sort_keys=True))
+        return 0
+    from rich.table import Table
+
+    from .units import format_quantity
+
+    con = _console(False)
+    t = Table(title=f"sweep ({len(rows)} runs)", title_justify="left")
+    for c in [a.path.split(".")[-1] for a in axes] + ["mapping", "makespan", "energy (J)", "mem. proc."]:
+        t.add_column(c)
+    for r in rows:
+        vals = [str(r["point"][a.path]) for a in axes] + [r["mapping"]]
+        if "error" in r:
+            t.add_row(*vals, "[red]error[/]", r["error"][:60], "")
+        else:
+            t.add_row(*vals, format_quantity(r["makespan_s"], "s"), f"{r['energy_j']:.4g}",
+                      f"{100 * r['memory_processing_fraction']:.1f}%")
+    con.print(t)
+    con.print(f"wrote {out / 'sweep.jsonl'} (resumable), {out / 'sweep.csv'}, {out / 'sweep.png'}")
+    return 0
+
+
 def cmd_devices(args) -> int:
     from . import devices_cli
 
@@ -234,6 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--out", default="out", help="output directory (default: out)")
     mp.add_argument("--json", action="store_true")
     mp.set_defaults(func=cmd_map)
+
+    sw = sub.add_parser("sweep", help="run a scenario over a grid of parameters and mappings (resumable)")
+    sw.add_argument("scenario", nargs="?", default=None, help="scenario file or built-in name")
+    sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
+                    help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
+    sw.add_argument("--mappings", default="gpu-only,hetero", help="comma-separated policies")
+    sw.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist')")
+    sw.add_argument("--out", default="out/sweep", help="output directory; re-running resumes")
+    sw.add_argument("--json", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
 
     d = sub.add_parser("devices", help="list, show or check device and link presets")
     d.add_argument("action", nargs="?", choices=("list", "show", "check"), default="list")

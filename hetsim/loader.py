@@ -36,8 +36,7 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> tuple[str
         msg = "unknown field (not allowed here)"
     elif first.get("type") == "missing":
         msg = "required field is missing"
-    elif first.get("type") == "literal_error":
-        msg = msg.replace("Input should be", "must be")
+    msg = msg.replace("Input should be", "must be")
     more = len(errors) - 1
     if more:
         msg += f" (and {more} more error{'s' if more > 1 else ''})"

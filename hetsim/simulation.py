@@ -33,6 +33,26 @@ class RunOutput:
     result: dict
 
 
+def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=()) -> None:
+    """Validate the workload parameters and mapping names without simulating (fail fast)."""
+    from .errors import ConfigError
+    from .loader import validate
+    from .mapping.registry import policies
+    from .workloads.registry import workloads
+
+    reg = workloads()
+    if scenario.workload.name not in reg:
+        raise ConfigError(f"unknown workload {scenario.workload.name!r}; known: {', '.join(sorted(reg))}",
+                          file=file, field="workload.name")
+    validate(reg[scenario.workload.name].params, scenario.workload.params, file=file,
+             prefix="workload.params")
+    known = policies()
+    for m in (scenario.mapping.policy, *mappings):
+        if m not in known:
+            raise ConfigError(f"unknown mapping policy {m!r}; known: {', '.join(sorted(known))}",
+                              file=file, field="mapping.policy")
+
+
 def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
     """Return Mapping -> result: one full simulation of *graph* under that mapping."""
 

@@ -96,3 +96,44 @@ def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "c
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def plot_sweep(rows: list[dict], axes: list, mappings: list[str], path: Path) -> Path:
+    """Makespan and energy per mapping along the first axis (a line per other-axes combo),
+    plus the speed-up of every other mapping over the first."""
+    x_axis = axes[0].path
+    others = [a.path for a in axes[1:]]
+    ok = [r for r in rows if "error" not in r]
+    combos = sorted({tuple((k, r["point"][k]) for k in others) for r in ok}, key=str) or [()]
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4))
+    for combo in combos:
+        label_extra = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in combo)
+        sel = [r for r in ok if all(r["point"][k] == v for k, v in combo)]
+        for m in mappings:
+            pts = sorted((r["point"][x_axis], r) for r in sel if r["mapping"] == m)
+            if not pts:
+                continue
+            xs = [p[0] for p in pts]
+            lab = m + (f" ({label_extra})" if label_extra else "")
+            a1.plot(xs, [p[1]["makespan_s"] * 1e3 for p in pts], marker="o", label=lab)
+            a2.plot(xs, [p[1]["energy_j"] for p in pts], marker="o", label=lab)
+        base = {r["point"][x_axis]: r for r in sel if r["mapping"] == mappings[0]}
+        for m in mappings[1:]:
+            pts = sorted((r["point"][x_axis], base[r["point"][x_axis]]["makespan_s"] / r["makespan_s"])
+                         for r in sel if r["mapping"] == m and r["point"][x_axis] in base)
+            if pts:
+                a3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                        label=f"{m} vs {mappings[0]}" + (f" ({label_extra})" if label_extra else ""))
+    numeric = all(isinstance(r["point"][x_axis], (int, float)) for r in ok)
+    for ax, ylab in ((a1, "makespan (ms)"), (a2, "energy (J)"), (a3, "speed-up (x)")):
+        ax.set_xlabel(x_axis.split(".")[-1])
+        ax.set_ylabel(ylab)
+        if numeric and ok and min(r["point"][x_axis] for r in ok) > 0:
+            ax.set_xscale("log", base=2)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    a3.axhline(1.0, color="black", linewidth=0.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
