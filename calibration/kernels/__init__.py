@@ -21,8 +21,8 @@ from typing import Any, Mapping
 
 from hetsim.kernels import KERNELS
 
-from ._common import (CPU_COMPUTE_DTYPE, KernelImpl, compute_dtype, inputs_nbytes, to_numpy,
-                      torch_device)
+from ._common import (CPU_COMPUTE_DTYPE, KernelImpl, compute_dtype, inputs_nbytes, require_torch,
+                      to_numpy, torch_device)
 from .attention import DENSE_ATTENTION, SPARSE_ATTENTION
 from .linear import EXPERT_FFN, GEMM, ROUTER
 from .movement import EMBEDDING_GATHER, INDEX_KEY_WRITE, KV_GATHER, TOPK
@@ -89,4 +89,4 @@ def prepare(name: str, shape: Mapping[str, int], device: str, generator) -> tupl
 
 
 __all__ = ["KERNEL_IMPLS", "KernelImpl", "get_impl", "prepare", "to_numpy", "inputs_nbytes",
-           "compute_dtype", "torch_device", "CPU_COMPUTE_DTYPE"]
+           "compute_dtype", "torch_device", "require_torch", "CPU_COMPUTE_DTYPE"]

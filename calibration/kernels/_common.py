@@ -57,6 +57,11 @@ class KernelImpl:
         Tolerances the tests use to compare ``run`` with ``reference`` in float32.
     note : str
         What the implementation assumes beyond the shape (pool sizes, masks, ...).
+    reindex : callable or None
+        For gathers: ``(inputs, generator) -> inputs`` sharing the (large) pool tensors but with
+        fresh random row indices. Timing loops rotate through such index sets, because a
+        gather that re-reads the same rows every call finds them in cache, while a pipeline
+        (new top-k each step, a different cache per layer) reads them from DRAM.
     """
 
     name: str
@@ -66,6 +71,7 @@ class KernelImpl:
     rtol: float = 1e-4
     atol: float = 1e-5
     note: str = ""
+    reindex: Callable[[Inputs, Any], Inputs] | None = None
 
 
 def require_torch():

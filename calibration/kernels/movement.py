@@ -3,9 +3,10 @@
 
 The shapes of the gather kernels name how many rows are read but not the size of the pool
 they are read from, which decides how often a row hits in cache. The implementations draw
-rows from a pool of at least :data:`MIN_POOL_BYTES` (twice a 32 MiB L3) and at least
+rows from a pool of at least :data:`MIN_POOL_BYTES` (8x a 32 MiB L3) and at least
 :data:`POOL_FACTOR` times the rows gathered, so gathers go to DRAM as they do from a
-long-context KV cache or an embedding table that cannot fit in cache.
+long-context KV cache or an embedding table that cannot fit in cache. Each implementation
+also has a ``reindex`` that draws new row indices over the same pool, for timing loops.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 
 from ._common import KernelImpl, compute_dtype, empty, randint, randn, require_torch
 
-#: Minimum size of the pool gathered from, in B.
-MIN_POOL_BYTES = 64 * 2**20
+#: Minimum size of the pool gathered from, in B (8x a 32 MiB L3: most rows miss the cache).
+MIN_POOL_BYTES = 256 * 2**20
 #: The pool has at least this many times the rows gathered.
 POOL_FACTOR = 8
 
@@ -81,6 +82,19 @@ def _kvg_inputs(shape, device, generator):
             "out": empty((b * s, r), device, dt)}
 
 
+def _flat_rows(b: int, rows: int, s: int, generator, device: str):
+    t = require_torch()
+    idx = randint(rows, (b, s), generator, device)
+    return idx, (idx + t.arange(b, device=idx.device).unsqueeze(1) * rows).reshape(-1)
+
+
+def reindex_batched(x, generator):
+    """New random rows for a batched gather (``cache`` [b, rows, r], ``idx`` [b, s])."""
+    b, rows = x["cache"].shape[0], x["cache"].shape[1]
+    idx, flat = _flat_rows(b, rows, x["idx"].shape[1], generator, str(x["cache"].device))
+    return {**x, "idx": idx, "flat_idx": flat}
+
+
 def _kvg_run(x):
     t = require_torch()
     cache = x["cache"]
@@ -104,6 +118,10 @@ def _emb_inputs(shape, device, generator):
             "idx": randint(rows, (n,), generator, device), "out": empty((n, r), device, dt)}
 
 
+def _emb_reindex(x, generator):
+    return {**x, "idx": randint(x["table"].shape[0], x["idx"].shape, generator, str(x["table"].device))}
+
+
 def _emb_run(x):
     t = require_torch()
     return t.index_select(x["table"], 0, x["idx"], out=x["out"])
@@ -118,6 +136,8 @@ TOPK = KernelImpl("topk", _topk_inputs, _topk_run, _topk_ref, rtol=0, atol=0,
 INDEX_KEY_WRITE = KernelImpl("index_key_write", _ikw_inputs, _ikw_run, _ikw_ref, rtol=0, atol=0,
                              note=f"writes row {INDEX_CACHE_ROWS - 1} of a {INDEX_CACHE_ROWS}-row cache")
 KV_GATHER = KernelImpl("kv_gather", _kvg_inputs, _kvg_run, _kvg_ref, rtol=0, atol=0,
-                       note="uniform random rows from a pool of pool_rows(num_selected) rows")
+                       note="uniform random rows from a pool of pool_rows(num_selected) rows",
+                       reindex=reindex_batched)
 EMBEDDING_GATHER = KernelImpl("embedding_gather", _emb_inputs, _emb_run, _emb_ref, rtol=0, atol=0,
-                              note="uniform random rows of a table of pool_rows(num_rows) rows")
+                              note="uniform random rows of a table of pool_rows(num_rows) rows",
+                              reindex=_emb_reindex)

@@ -33,6 +33,10 @@ the [heads, keys] logits go through memory) are fixed to the measured variant by
 ``fit["shape_overrides"]`` when predicting, so a query for the fused variant is priced as what
 was actually measured rather than with a byte count the measurement never had.
 
+A shape that was measured exactly is priced with its measured median (``fit["measured"]``),
+not the model: the model is for the shapes in between, and its held-out error says how well
+it does there.
+
 Units: seconds (s), bytes (B), FLOP; rates in FLOP/s and B/s.
 """
 
@@ -372,7 +376,8 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
         error over held-out points, a fraction; None with fewer than 3 points),
         ``heldout_method``, ``candidates`` (model -> held-out error), ``insample_error``,
         ``num_points``, ``range`` (``flop`` and ``bytes`` [min, max] measured),
-        ``shape_overrides`` and ``kernel``.
+        ``shape_overrides``, ``kernel`` and ``measured`` (resolved shape and median time of
+        each point, used verbatim for exactly matching queries).
 
     Raises
     ------
@@ -435,6 +440,8 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
                   "bytes": [float(b.min()), float(b.max())]},
         "shape_overrides": dict(shape_overrides),
         "kernel": kernel,
+        "measured": [{"shape": {**sh, **shape_overrides}, "median_s": float(ti)}
+                     for sh, ti in zip(shapes, t)],
     }
 
 
@@ -466,7 +473,12 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
     model = fit.get("model")
     if model not in _EVALS:
         raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
-    f, b = work_of(kernel, shape, fit.get("shape_overrides"))
+    overrides = fit.get("shape_overrides") or {}
+    full = {**get_kernel(kernel).resolve(shape), **overrides}
+    for point in fit.get("measured", ()):  # a measured shape: its measurement, not the model
+        if point["shape"] == full:
+            return float(point["median_s"]), False
+    f, b = work_of(kernel, full)
     seconds = float(_EVALS[model](fit["params"], np.array([f]), np.array([b]))[0])
     extrapolated = False
     rng = fit.get("range") or {}

@@ -156,3 +156,14 @@ def test_too_few_points_and_bad_input():
         fit_kernel([{"shape": {"m": 1, "n": 1, "k": 1}, "median_s": 0.0}] * 3, "gemm")
     with pytest.raises(ValueError):
         fit_kernel(gemm_points(), "gemm", models=["spline"])
+
+
+def test_measured_shapes_return_their_measurement():
+    pts = gemm_points(noise=0.05, seed=1)
+    fit = fit_kernel(pts, "gemm", models=["roofline"])
+    for p in pts:
+        t, extra = predict(fit, "gemm", p["shape"])
+        assert t == p["median_s"] and not extra
+    # a shape between the measured ones goes through the model
+    t, _ = predict(fit, "gemm", {"m": 2, "n": 512, "k": 1024})
+    assert t == pytest.approx(roofline_time("gemm", {"m": 2, "n": 512, "k": 1024}), rel=0.05)

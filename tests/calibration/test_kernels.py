@@ -112,3 +112,27 @@ def test_bad_shapes_are_rejected():
                                         "shared_memory_factor": 3}, "cpu", g)
     with pytest.raises(KeyError):
         get_impl("no_such_kernel")
+
+
+def test_dense_attention_prefill_path_matches_reference(monkeypatch):
+    """Above the score-size limit dense_attention uses torch's SDPA; same answer."""
+    from calibration.kernels import attention
+
+    monkeypatch.setattr(attention, "DENSE_SCORE_LIMIT_BYTES", 0)
+    shape = SHAPES["dense_attention"][0]
+    impl, inputs = prepare("dense_attention", shape, "cpu", torch.Generator().manual_seed(5))
+    assert "scores" not in inputs
+    np.testing.assert_allclose(impl.run(inputs).double().numpy(), impl.reference(to_numpy(inputs)),
+                               rtol=impl.rtol, atol=impl.atol)
+
+
+@pytest.mark.parametrize("name", ["kv_gather", "sparse_attention", "embedding_gather"])
+def test_reindex_shares_the_pool_and_draws_new_rows(name):
+    impl, inputs = prepare(name, SHAPES[name][0], "cpu", torch.Generator().manual_seed(9))
+    other = impl.reindex(inputs, torch.Generator().manual_seed(10))
+    pool = "table" if name == "embedding_gather" else "cache"
+    assert other[pool] is inputs[pool]
+    assert not torch.equal(other["idx"], inputs["idx"])
+    ref = _as_tuple(impl.reference(to_numpy(other)))
+    np.testing.assert_allclose(_as_tuple(impl.run(other))[0].double().numpy(), ref[0],
+                               rtol=impl.rtol, atol=impl.atol)
