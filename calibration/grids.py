@@ -11,7 +11,7 @@ extrapolate for them:
 * dense RAG: inner-product scoring of 4K..32K items of 768 dims, BM25 over 10K..1M postings.
 * MoE: router over 7168 hidden -> 64/256 experts, SwiGLU experts 2048 x 1408.
 
-``quick`` grids (4-9 shapes per kernel, about 90 in all) keep ``calibrate(quick=True)`` under
+``quick`` grids (4-29 shapes per kernel, about 130 in all) keep ``calibrate(quick=True)`` under
 3 minutes on 2 cores; full grids add intermediate and larger shapes. Sizes are bounded so
 every input set stays below ~0.5 GB in float32.
 """
@@ -23,16 +23,25 @@ from itertools import product
 K = 1024
 
 
+#: (k, n) of DeepSeek-V3.2's decode projections (hetsim.workloads.dsa_decode defaults):
+#: q_a, q_b, kv_a, q_absorb, v_up, o_proj, idx_k, idx_q, idx_w.
+DSA_PROJECTIONS = [(7168, 1536), (1536, 24576), (7168, 576), (16384, 512), (65536, 128),
+                   (16384, 7168), (7168, 128), (1536, 8192), (7168, 64)]
+
+
 def _gemm(quick: bool) -> list[dict]:
-    kn = [(7168, 576), (1536, 8192), (16384, 512)] + ([] if quick else [(7168, 1536), (7168, 128)])
-    ms = (1, 8, 64) if quick else (1, 2, 4, 8, 16, 32, 64)
-    return [{"m": m, "k": k, "n": n} for (k, n), m in product(kn, ms)]
+    # every DSA projection at m=1 (batch-1 decode), and a sweep of m over four of them
+    shapes = [{"m": 1, "k": k, "n": n} for k, n in DSA_PROJECTIONS]
+    kn = [(7168, 576), (1536, 8192), (16384, 512), (7168, 1536)]
+    ms = (2, 4, 8, 16, 64) if quick else (2, 4, 8, 16, 32, 64)
+    shapes += [{"m": m, "k": k, "n": n} for (k, n), m in product(kn, ms)]
+    return shapes
 
 
 def _grid(quick: bool) -> dict[str, list[dict]]:
     q = quick
-    keys = (1 * K, 4 * K, 16 * K, 32 * K, 64 * K) if q else (1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K, 64 * K)
-    pool_keys = (4 * K, 16 * K, 32 * K, 64 * K) if q else (2 * K, 4 * K, 8 * K, 16 * K, 32 * K, 64 * K)
+    keys = (1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K, 64 * K)
+    pool_keys = (4 * K, 8 * K, 16 * K, 32 * K, 64 * K) if q else (2 * K, 4 * K, 8 * K, 16 * K, 32 * K, 64 * K)
     return {
         "gemm": _gemm(q),
         "index_key_write": [{"batch": b, "head_dim": 128} for b in ((1, 4, 16, 64) if q else (1, 2, 4, 8, 16, 32, 64))],
@@ -44,38 +53,39 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
         "page_minmax": [{"batch": 1, "num_keys": n, "page_size": 16, "head_dim": 128} for n in pool_keys],
         "page_bound_score": [{"batch": 1, "num_pages": n // 16, "head_dim": 128} for n in pool_keys],
         "inner_product_score": [{"batch": b, "num_items": n, "dim": 768}
-                                for b, n in ([(1, 4 * K), (1, 16 * K), (1, 32 * K), (8, 16 * K), (8, 32 * K)] if q else
+                                for b, n in ([(1, 4 * K), (1, 8 * K), (1, 16 * K), (1, 32 * K), (4, 16 * K), (8, 8 * K),
+                                              (8, 16 * K), (8, 32 * K)] if q else
                                              [(1, 2 * K), (1, 4 * K), (1, 8 * K), (1, 16 * K), (1, 32 * K),
                                               (4, 16 * K), (8, 16 * K), (8, 32 * K), (32, 32 * K)])],
         "bm25_score": [{"num_postings": p, "num_docs": d, "num_terms": t}
-                       for p, d, t in ([(10_000, 100_000, 2), (100_000, 100_000, 4), (300_000, 1_000_000, 4),
-                                        (1_000_000, 1_000_000, 8)] if q else
+                       for p, d, t in ([(10_000, 100_000, 2), (30_000, 100_000, 3), (100_000, 100_000, 4),
+                                        (300_000, 1_000_000, 4), (1_000_000, 1_000_000, 8)] if q else
                                        [(10_000, 100_000, 2), (30_000, 100_000, 3), (100_000, 100_000, 4),
                                         (100_000, 1_000_000, 4), (300_000, 1_000_000, 4), (1_000_000, 1_000_000, 8),
                                         (3_000_000, 1_000_000, 8)])],
-        "topk": [{"batch": 1, "num_items": n, "k": 2048} for n in ((4 * K, 16 * K, 32 * K, 64 * K, 128 * K) if q else
+        "topk": [{"batch": 1, "num_items": n, "k": 2048} for n in ((4 * K, 8 * K, 16 * K, 32 * K, 64 * K, 128 * K) if q else
                                                                    (4 * K, 8 * K, 16 * K, 32 * K, 64 * K, 128 * K))]
         + [{"batch": 1, "num_items": 32 * K, "k": 512}],
-        "threshold_bitmap": [{"batch": 1, "num_items": n} for n in ((4 * K, 32 * K, 256 * K, 1024 * K) if q else
+        "threshold_bitmap": [{"batch": 1, "num_items": n} for n in ((4 * K, 16 * K, 64 * K, 256 * K, 1024 * K) if q else
                                                                     (4 * K, 16 * K, 64 * K, 256 * K, 1024 * K))],
-        "kv_gather": [{"batch": 1, "num_selected": s, "row_elems": 576} for s in ((256, 1024, 2048, 4096) if q else
+        "kv_gather": [{"batch": 1, "num_selected": s, "row_elems": 576} for s in ((256, 512, 1024, 2048, 4096) if q else
                                                                                   (128, 256, 512, 1024, 2048, 4096))],
         "dense_attention": [{"batch": 1, "num_heads": 32, "num_kv_heads": 8, "head_dim": 128, "num_keys": n,
-                             "num_queries": 1} for n in ((1 * K, 4 * K, 8 * K, 16 * K) if q else
+                             "num_queries": 1} for n in ((1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K) if q else
                                                          (1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K))],
         "sparse_attention": [{"batch": b, "num_heads": 128, "num_selected": s, "kv_dim": 576, "v_dim": 512}
-                             for b, s in ([(1, 256), (1, 1024), (1, 2048), (1, 4096), (2, 2048)] if q else
+                             for b, s in ([(1, 256), (1, 512), (1, 1024), (1, 2048), (1, 4096), (2, 2048)] if q else
                                           [(1, 128), (1, 256), (1, 512), (1, 1024), (1, 2048), (1, 4096),
                                            (2, 2048), (4, 2048)])],
         "router": [{"tokens": t, "hidden": 7168, "num_experts": e}
-                   for t, e in product((1, 8, 64) if q else (1, 4, 16, 64), (64, 256))],
+                   for t, e in product((1, 4, 16, 64), (64, 256))],
         "expert_ffn": [{"tokens": t, "hidden": 2048, "intermediate": 1408, "num_active": a}
-                       for t, a in product((1, 8), (1, 2, 4) if q else (1, 2, 4, 6))],
+                       for t, a in product((1, 4, 8), (1, 2, 4) if q else (1, 2, 4, 6))],
         "embedding_gather": [{"num_rows": r, "row_elems": e}
-                             for r, e in ([(64, 1024), (512, 1024), (4096, 1024), (512, 256), (4096, 256)] if q else
+                             for r, e in ([(64, 1024), (256, 1024), (1024, 1024), (4096, 1024), (512, 256), (4096, 256)] if q else
                                           [(64, 1024), (256, 1024), (1024, 1024), (4096, 1024), (64, 256),
                                            (512, 256), (4096, 256), (16384, 256)])],
-        "elementwise": [{"num_elems": n} for n in ((64 * K, 256 * K, 1024 * K, 4096 * K) if q else
+        "elementwise": [{"num_elems": n} for n in ((16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K) if q else
                                                    (16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K))],
     }
 

@@ -53,7 +53,7 @@ from .power import find_reader
 
 #: Timing settings per mode: rounds (samples per shape), target seconds per sample block,
 #: minimum untimed warm-up calls and seconds.
-QUICK = {"repeats": 5, "block_s": 0.02, "warmup_calls": 3, "warmup_s": 0.03}
+QUICK = {"repeats": 7, "block_s": 0.025, "warmup_calls": 3, "warmup_s": 0.03}
 FULL = {"repeats": 11, "block_s": 0.05, "warmup_calls": 5, "warmup_s": 0.1}
 
 #: At most this many rotated input copies per shape (tiny kernels are overhead-bound anyway).

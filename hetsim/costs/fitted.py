@@ -50,7 +50,7 @@ import numpy as np
 from ..kernels import get_kernel
 
 #: Candidate models, simplest first (ties go to the earlier one).
-FIT_MODELS = ("roofline", "linear", "powerlaw", "loglog")
+FIT_MODELS = ("roofline", "linear", "powerlaw", "loglog", "product")
 
 #: A more complex model must beat the simplest good one by more than this held-out error.
 SIMPLER_MARGIN = 0.005
@@ -126,7 +126,7 @@ def _nelder_mead(fun, x0: np.ndarray, step: float = 0.5, iters: int = 600,
 
 def _minimize(fun, starts: Sequence[np.ndarray]) -> np.ndarray:
     """Screen *starts* with short Nelder-Mead runs, then polish the best with restarts."""
-    best_x, best_v = None, math.inf
+    best_x, best_v = np.asarray(starts[0], float), math.inf
     for x0 in starts:
         x, v = _nelder_mead(fun, np.asarray(x0, float), iters=120)
         if v < best_v:
@@ -300,8 +300,63 @@ def _eval_loglog(p, f, b) -> np.ndarray:
     return np.exp(out)
 
 
+def _shape_keys(kernel: str, shapes: Sequence[Mapping[str, int]]) -> list[str]:
+    """Size keys of *kernel* (its required keys plus non-variant defaults, not elem_bytes)."""
+    spec = get_kernel(kernel)
+    skip = set(VARIANT_KEYS.get(kernel, ())) | {"elem_bytes"}
+    keys = [k for k in (*spec.shape_keys, *spec.defaults) if k not in skip]
+    return list(dict.fromkeys(keys))
+
+
+def _fit_product(f, b, t, ab, kernel: str, shapes: Sequence[Mapping[str, int]]) -> dict[str, Any]:
+    """``t = t0 + exp(c) * prod_k size_k ** p_k * w(shape) / w(shape at reference sizes)``.
+
+    Exponents are fitted for the size keys that vary among the points; keys that do not vary
+    are held at their measured value (``reference``) and a query that differs in them is scaled
+    by the roofline work ratio (so untried dimensions follow ``hetsim.kernels``' formulas).
+    """
+    keys = _shape_keys(kernel, shapes)
+    varying = [k for k in keys if len({s[k] for s in shapes}) > 1]
+    reference = {k: int(shapes[0][k]) for k in keys if k not in varying}
+    x = np.array([[math.log(max(s[k], 1)) for k in varying] for s in shapes]).reshape(len(t), -1)
+    logt = np.log(t)
+    a = np.hstack([np.ones((len(t), 1)), x])
+    coef, *_ = np.linalg.lstsq(a, logt, rcond=None)
+
+    def loss(z):
+        if abs(z[0]) > 700 or abs(z[1]) > 700 or np.any(np.abs(z[2:]) > 4):
+            return math.inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = np.log(math.exp(z[0]) + np.exp(z[1] + x @ z[2:])) - logt
+        v = float(r @ r)
+        return v if math.isfinite(v) else math.inf
+
+    coef = np.concatenate([coef[:1], np.clip(coef[1:], -3.9, 3.9)])
+    starts = [np.concatenate([[math.log(float(t.min()) * 0.01)], coef]),
+              np.concatenate([[math.log(float(t.min()) * 0.5)], coef])]
+    z = _minimize(loss, starts)
+    return {"t0_s": math.exp(z[0]), "log_coef": float(z[1]),
+            "exponents": {k: float(v) for k, v in zip(varying, z[2:])},
+            "reference": reference, **ab}
+
+
+def _eval_product(p, f, b, kernel: str, shapes: Sequence[Mapping[str, int]]) -> np.ndarray:
+    out = np.empty(len(shapes))
+    ab = {"flop_per_s": p.get("flop_per_s"), "bytes_per_s": p.get("bytes_per_s")}
+    for i, s in enumerate(shapes):
+        scale = math.exp(p["log_coef"] + sum(e * math.log(max(s[k], 1))
+                                             for k, e in p["exponents"].items()))
+        if any(s[k] != v for k, v in p["reference"].items()):
+            fr, br = get_kernel(kernel).work({**s, **p["reference"]})
+            w_ref = float(_work_s(ab, [fr], [br])[0])
+            w = float(_work_s(ab, [f[i]], [b[i]])[0])
+            scale *= w / w_ref if w_ref > 0 else 1.0
+        out[i] = p["t0_s"] + scale
+    return out
+
+
 _FITTERS = {"roofline": _fit_roofline, "linear": _fit_linear,
-            "powerlaw": _fit_powerlaw, "loglog": _fit_loglog}
+            "powerlaw": _fit_powerlaw, "loglog": _fit_loglog, "product": _fit_product}
 _EVALS = {"roofline": _eval_roofline, "linear": _eval_linear,
           "powerlaw": _eval_powerlaw, "loglog": _eval_loglog}
 
@@ -322,11 +377,12 @@ def _folds(n: int) -> list[np.ndarray]:
     return [np.arange(i, n, 10) for i in range(10)]
 
 
-def _fit_all(models: Sequence[str], f, b, t) -> dict[str, dict[str, Any]]:
+def _fit_all(models: Sequence[str], f, b, t, kernel: str,
+             shapes: Sequence[Mapping[str, int]]) -> dict[str, dict[str, Any]]:
     """Fit every model in *models*; the roofline fit is shared as the 1-D work axis."""
     out: dict[str, dict[str, Any]] = {}
     ab = None
-    if any(m in models for m in ("roofline", "powerlaw", "loglog")):
+    if any(m != "linear" for m in models):
         roof = _fit_roofline(f, b, t)
         ab = {"flop_per_s": roof["flop_per_s"], "bytes_per_s": roof["bytes_per_s"]}
         if "roofline" in models:
@@ -336,18 +392,26 @@ def _fit_all(models: Sequence[str], f, b, t) -> dict[str, dict[str, Any]]:
             out[m] = _fit_linear(f, b, t)
         elif m in ("powerlaw", "loglog"):
             out[m] = _FITTERS[m](f, b, t, ab)
+        elif m == "product":
+            out[m] = _fit_product(f, b, t, ab, kernel, shapes)
     return out
 
 
-def heldout_predictions(models: Sequence[str], f: np.ndarray, b: np.ndarray,
-                        t: np.ndarray) -> dict[str, np.ndarray]:
+def _evaluate(model: str, params, f, b, kernel: str, shapes) -> np.ndarray:
+    if model == "product":
+        return _eval_product(params, f, b, kernel, shapes)
+    return _EVALS[model](params, f, b)
+
+
+def heldout_predictions(models: Sequence[str], f: np.ndarray, b: np.ndarray, t: np.ndarray,
+                        kernel: str, shapes: Sequence[Mapping[str, int]]) -> dict[str, np.ndarray]:
     """Predict every point with each model fitted on the other points (LOO or 10-fold)."""
     pred = {m: np.empty_like(t) for m in models}
     for test in _folds(len(t)):
         train = np.setdiff1d(np.arange(len(t)), test)
-        fits = _fit_all(models, f[train], b[train], t[train])
+        fits = _fit_all(models, f[train], b[train], t[train], kernel, [shapes[i] for i in train])
         for m in models:
-            pred[m][test] = _EVALS[m](fits[m], f[test], b[test])
+            pred[m][test] = _evaluate(m, fits[m], f[test], b[test], kernel, [shapes[i] for i in test])
     return pred
 
 
@@ -404,14 +468,15 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
     t = np.array([float(p["median_s"]) for p in points])
     if not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"fit_kernel({kernel!r}): median_s must be finite and > 0")
-    f, b = _features(kernel, shapes, shape_overrides)
+    fshapes = [{**sh, **shape_overrides} for sh in shapes]
+    f, b = _features(kernel, fshapes, None)
 
     n = len(t)
     candidates: dict[str, float | None] = {}
     if n >= 3:
         method = ("leave-one-out" if n <= LOO_MAX_POINTS else "10-fold") + \
             f" over {n} points; error = median |pred - meas| / meas"
-        preds = heldout_predictions(models, f, b, t)
+        preds = heldout_predictions(models, f, b, t, kernel, fshapes)
         for m in models:
             err = float(np.median(relative_errors(preds[m], t)))
             candidates[m] = err if math.isfinite(err) else None
@@ -421,13 +486,13 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
                       (candidates[m] is not None and candidates[m] <= best + SIMPLER_MARGIN))
     else:
         method = f"none: {n} point(s) is too few to hold any out; model chosen in-sample"
-        fits = _fit_all(models, f, b, t)
-        insample = {m: float(np.median(relative_errors(_EVALS[m](fits[m], f, b), t)))
+        fits = _fit_all(models, f, b, t, kernel, fshapes)
+        insample = {m: float(np.median(relative_errors(_evaluate(m, fits[m], f, b, kernel, fshapes), t)))
                     for m in models}
         chosen = min(models, key=lambda m: insample[m])
         candidates = {m: None for m in models}
-    params = _fit_all([chosen], f, b, t)[chosen]
-    ins = float(np.median(relative_errors(_EVALS[chosen](params, f, b), t)))
+    params = _fit_all([chosen], f, b, t, kernel, fshapes)[chosen]
+    ins = float(np.median(relative_errors(_evaluate(chosen, params, f, b, kernel, fshapes), t)))
     return {
         "model": chosen,
         "params": params,
@@ -437,7 +502,9 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
         "insample_error": ins,
         "num_points": n,
         "range": {"flop": [float(f.min()), float(f.max())],
-                  "bytes": [float(b.min()), float(b.max())]},
+                  "bytes": [float(b.min()), float(b.max())],
+                  "shape": {k: [min(sh[k] for sh in fshapes), max(sh[k] for sh in fshapes)]
+                            for k in _shape_keys(kernel, fshapes)}},
         "shape_overrides": dict(shape_overrides),
         "kernel": kernel,
         "measured": [{"shape": {**sh, **shape_overrides}, "median_s": float(ti)}
@@ -471,7 +538,7 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
     if fit.get("kernel", kernel) != kernel:
         raise ValueError(f"fit is for kernel {fit['kernel']!r}, not {kernel!r}")
     model = fit.get("model")
-    if model not in _EVALS:
+    if model not in _FITTERS:
         raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
     overrides = fit.get("shape_overrides") or {}
     full = {**get_kernel(kernel).resolve(shape), **overrides}
@@ -479,7 +546,7 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
         if point["shape"] == full:
             return float(point["median_s"]), False
     f, b = work_of(kernel, full)
-    seconds = float(_EVALS[model](fit["params"], np.array([f]), np.array([b]))[0])
+    seconds = float(_evaluate(model, fit["params"], np.array([f]), np.array([b]), kernel, [full])[0])
     extrapolated = False
     rng = fit.get("range") or {}
     for value, key in ((f, "flop"), (b, "bytes")):
@@ -487,6 +554,9 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
             lo, hi = rng[key]
             if value < lo * (1 - _RANGE_SLACK) or value > hi * (1 + _RANGE_SLACK):
                 extrapolated = True
+    for key, (lo, hi) in (rng.get("shape") or {}).items():
+        if key in full and not lo <= full[key] <= hi:
+            extrapolated = True
     return max(seconds, 0.0), extrapolated
 
 

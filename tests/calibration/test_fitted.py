@@ -167,3 +167,30 @@ def test_measured_shapes_return_their_measurement():
     # a shape between the measured ones goes through the model
     t, _ = predict(fit, "gemm", {"m": 2, "n": 512, "k": 1024})
     assert t == pytest.approx(roofline_time("gemm", {"m": 2, "n": 512, "k": 1024}), rel=0.05)
+
+
+def test_product_model_recovers_exponents_and_scales_untried_keys():
+    # per-row latency makes time depend on rows and row size separately, not on bytes alone
+    pts = []
+    for rows, elems in [(64, 1024), (256, 1024), (1024, 1024), (4096, 1024), (512, 256), (4096, 256)]:
+        shape = {"num_rows": rows, "row_elems": elems}
+        pts.append({"shape": shape, "median_s": 1e-6 + 2e-9 * rows ** 1.0 * elems ** 0.6})
+    fit = fit_kernel(pts, "embedding_gather", models=["product"])
+    p = fit["params"]
+    assert p["exponents"]["num_rows"] == pytest.approx(1.0, abs=0.02)
+    assert p["exponents"]["row_elems"] == pytest.approx(0.6, abs=0.02)
+    assert p["reference"] == {}
+    assert fit["heldout_error"] < 0.01
+    t, extra = predict(fit, "embedding_gather", {"num_rows": 2048, "row_elems": 512})
+    assert t == pytest.approx(1e-6 + 2e-9 * 2048 * 512 ** 0.6, rel=0.01) and not extra
+
+
+def test_extrapolation_flag_covers_size_keys_never_varied():
+    pts = [{"shape": {"batch": 1, "num_items": n, "k": 64}, "median_s": 1e-6 + 1e-9 * n}
+           for n in (1024, 4096, 16384, 65536)]
+    fit = fit_kernel(pts, "topk", models=["product"])
+    assert fit["params"]["reference"] == {"batch": 1, "k": 64}
+    t1, extra1 = predict(fit, "topk", {"batch": 1, "num_items": 8192, "k": 64})
+    t2, extra2 = predict(fit, "topk", {"batch": 2, "num_items": 8192, "k": 64})
+    assert not extra1 and extra2  # batch was never varied
+    assert t2 > t1  # scaled by the work ratio
