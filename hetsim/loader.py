@@ -81,10 +81,25 @@ def _expect_mapping(obj: Any, file: str, field: str) -> dict:
     return obj
 
 
+def _anchor_paths(value: Any, base: Path) -> Any:
+    """Make relative paths in a list relative to *base* (other values pass to validation)."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    return [str((base / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute() else v
+            for v in value]
+
+
+def _anchor_tables(dev: DeviceSpec, base: Path) -> DeviceSpec:
+    """Make relative ``cost_tables`` paths relative to the file that named them."""
+    if not dev.cost_tables:
+        return dev
+    return dev.model_copy(update={"cost_tables": tuple(_anchor_paths(list(dev.cost_tables), base))})
+
+
 def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
     entry = _expect_mapping(entry, file, field)
     if "preset" not in entry:
-        return validate(DeviceSpec, entry, file=file, prefix=field)
+        return _anchor_tables(validate(DeviceSpec, entry, file=file, prefix=field), Path(file).parent)
     unknown = set(entry) - {"preset", "name", "overrides"}
     if unknown:
         raise ConfigError(f"unknown keys {sorted(unknown)} next to 'preset'; allowed: "
@@ -98,6 +113,9 @@ def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
     overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
     raw = deep_merge(p.raw, overrides)
     raw["name"] = entry.get("name", p.name)
+    # tables named in the scenario are relative to it; those of the preset to the preset file
+    base = Path(file).parent if "cost_tables" in overrides else p.path.parent
+    raw["cost_tables"] = _anchor_paths(raw.get("cost_tables", []), base)
     try:
         return DeviceSpec.model_validate(raw)
     except ValidationError as e:

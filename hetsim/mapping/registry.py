@@ -12,7 +12,7 @@ from typing import Callable
 from ..errors import ConfigError
 from .base import Mapping, check_mapping
 from .fpga_max import fpga_max
-from .gpu_only import gpu_only
+from .gpu_only import gpu_only, single
 from .heft import heft
 from .hetero import hetero
 from .search import optimal
@@ -25,6 +25,7 @@ _BUILTIN: dict[str, Policy] = {
     "fpga-max": fpga_max,
     "heft": heft,
     "optimal": optimal,
+    "single": single,
 }
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..errors import ConfigError
 from ..graph import validate_graph
 from ..loader import validate
-from . import custom, dsa_decode
+from . import custom, dsa_decode, rag_dense
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Workload:
 _BUILTIN = {
     "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
                            dsa_decode.DESCRIPTION),
+    "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
+                          rag_dense.DESCRIPTION),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION),
 }
 
