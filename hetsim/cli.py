@@ -218,6 +218,118 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ConfigError("this command needs torch (the 'calibrate' extra): "
+                          "pip install torch==2.13.0 && pip install 'hetsim[calibrate]'") from None
+
+
+def _default_table(device: str) -> Path:
+    return Path("out") / "calibration" / f"{device}.json"
+
+
+def cmd_calibrate(args) -> int:
+    if args.from_hls_report or args.from_xrt_csv:
+        return _ingest(args)
+    _require_torch()
+    from rich.table import Table
+
+    from calibration.grids import grid_kernels, shape_grid
+    from calibration.harness import calibrate
+    from calibration.validate import pipeline_shapes
+
+    kernels = args.kernels or grid_kernels()
+    grids = {}
+    for k in kernels:  # the validation pipelines' own shapes are measured exactly
+        shapes = list(shape_grid(k, args.quick))
+        for s in pipeline_shapes().get(k, []):
+            if s not in shapes:
+                shapes.append(s)
+        grids[k] = shapes
+    out = Path(args.out) if args.out else _default_table(args.device)
+    try:
+        table = calibrate(args.device, kernels, quick=args.quick, out=out, progress=not args.json,
+                          threads=args.threads, repeats=args.repeats, grids=grids)
+    except ValueError as e:
+        raise ConfigError(str(e), field="--device/--kernels") from None
+    errors = {k: v["fit"].get("heldout_error") for k, v in table["kernels"].items()}
+    if args.json:
+        print(json.dumps({"table": str(out), "kernels": {k: {"heldout_error": e} for k, e in errors.items()},
+                          "provenance": table["provenance"]}, indent=2, sort_keys=True))
+        return 0
+    con = _console(False)
+    t = Table(title=f"calibrated {table['device']['name']} ({len(errors)} kernels)", title_justify="left")
+    for c in ("kernel", "model", "points", "held-out error"):
+        t.add_column(c, justify="left" if c in ("kernel", "model") else "right")
+    for k, v in sorted(table["kernels"].items()):
+        e = v["fit"].get("heldout_error")
+        t.add_row(k, str(v["fit"].get("model")), str(len(v["points"])), "-" if e is None else f"{100 * e:.1f}%")
+    con.print(t)
+    vals = sorted(e for e in errors.values() if e is not None)
+    if vals:
+        con.print(f"median held-out error {100 * vals[len(vals) // 2]:.1f}% "
+                  f"({table['provenance'].get('elapsed_s', 0):.0f} s); wrote {out}")
+    return 0
+
+
+def _ingest(args) -> int:
+    from .ingest.update import ingest_into_table
+
+    con = _console(args.json)
+    summary = ingest_into_table(hls_report=args.from_hls_report, xrt_csv=args.from_xrt_csv,
+                                kernel=args.kernel, device_file=args.device_file, out=args.out)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        for line in summary.get("lines", []):
+            con.print(line, markup=False)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    _require_torch()
+    from rich.table import Table
+
+    from calibration.validate import plot_validation, validate
+
+    table = Path(args.table) if args.table else _default_table(args.device)
+    if not table.exists():
+        raise ConfigError(f"no calibrated table at {table}; run 'hetsim calibrate --device {args.device} "
+                          "--quick' first or pass --table", field="--table")
+    report = validate(table, args.device, repeats=args.repeats)
+    outdir = Path(args.out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "validate.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    plot_validation(report, table, outdir / "validate.png")
+    if args.json:
+        print(json.dumps({"kernels": report["kernels"], "pipelines": report["pipelines"]}, indent=2, sort_keys=True))
+        return 0
+    con = _console(False)
+    t = Table(title="(a) per-kernel held-out error (leave-one-out)", title_justify="left")
+    for c in ("kernel", "model", "points", "held-out error"):
+        t.add_column(c, justify="left" if c in ("kernel", "model") else "right")
+    for k, v in report["kernels"].items():
+        e = v["heldout_error"]
+        t.add_row(k, str(v["model"]), str(v["points"]), "-" if e is None else f"{100 * e:.1f}%")
+    con.print(t)
+    if report["median_kernel_heldout_error"] is not None:
+        con.print(f"median held-out error: {100 * report['median_kernel_heldout_error']:.1f}%")
+    from .units import format_quantity as fq
+
+    p = Table(title="(b) end to end: executed for real vs simulated", title_justify="left")
+    for c in ("pipeline", "tasks", "measured (median)", "measured range", "simulated", "error"):
+        p.add_column(c, justify="left" if c == "pipeline" else "right")
+    for k, v in report["pipelines"].items():
+        p.add_row(k, str(v["tasks"]), fq(v["measured_s"], "s"),
+                  f"{fq(v['measured_min_s'], 's')} - {fq(v['measured_max_s'], 's')}",
+                  fq(v["simulated_s"], "s"), f"{100 * v['error']:.1f}%")
+    con.print(p)
+    con.print(f"wrote {outdir / 'validate.json'}, {outdir / 'validate.png'}")
+    return 0
+
+
 def cmd_devices(args) -> int:
     from . import devices_cli
 
@@ -297,6 +409,33 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", default="out/sweep", help="output directory; re-running resumes")
     sw.add_argument("--json", action="store_true")
     sw.set_defaults(func=cmd_sweep)
+
+    ca = sub.add_parser("calibrate", help="time kernels on this machine and fit a cost table "
+                        "(or ingest an HLS report / XRT timing CSV)")
+    ca.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
+    ca.add_argument("--kernels", nargs="+", default=None, help="kernel names (default: all)")
+    ca.add_argument("--quick", action="store_true", help="reduced grids: under 3 minutes on 2 cores")
+    ca.add_argument("--out", default=None, help="table file (default out/calibration/DEVICE.json)")
+    ca.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    ca.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape")
+    ca.add_argument("--from-hls-report", default=None, metavar="CSYNTH_XML",
+                    help="ingest a Vitis HLS csynth.xml into the FPGA table")
+    ca.add_argument("--from-xrt-csv", default=None, metavar="CSV",
+                    help="ingest timings written by hls/host into the FPGA table")
+    ca.add_argument("--kernel", default=None, help="(ingest) which FPGA kernel the report is for")
+    ca.add_argument("--device-file", default=None, help="(ingest) FPGA device file to update "
+                    "(default: the u55c preset)")
+    ca.add_argument("--json", action="store_true")
+    ca.set_defaults(func=cmd_calibrate)
+
+    va = sub.add_parser("validate", help="per-kernel held-out error and end-to-end measured vs "
+                        "simulated pipelines on this machine")
+    va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
+    va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
+    va.add_argument("--repeats", type=int, default=5, help="timed runs of each pipeline")
+    va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
+    va.add_argument("--json", action="store_true")
+    va.set_defaults(func=cmd_validate)
 
     d = sub.add_parser("devices", help="list, show or check device and link presets")
     d.add_argument("action", nargs="?", choices=("list", "show", "check"), default="list")

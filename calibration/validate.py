@@ -1,0 +1,204 @@
+"""Calibrate-then-simulate, checked end to end on this machine.
+
+:func:`validate` answers two questions about a calibrated table:
+
+1. *Per kernel*: how well does the fitted model predict shapes it was not fitted on? (The
+   leave-one-out held-out error stored with each fit.)
+2. *Per pipeline*: build a composed pipeline from the workload library (a multi-layer DSA
+   decode step, a dense-RAG query), **execute it for real** with the torch kernels on this
+   machine, simulate the same graph on a device priced by the table, and compare.
+
+The real run executes the graph's tasks in a topological order, each kernel on buffers of its
+own shape prepared beforehand (data dependencies are honoured in order; values are not passed
+between kernels, which does not change the kernels' timing). The pipeline is repeated and the
+median wall time taken, with one untimed pass first.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from hetsim.config.device import DeviceSpec
+from hetsim.config.system import SystemSpec
+from hetsim.costs import CostModel
+from hetsim.costs.tables import KernelTable, read_table
+from hetsim.engine import simulate
+from hetsim.graph import task_of, topological_order
+from hetsim.mapping.gpu_only import single
+from hetsim.metrics import summarize
+from hetsim.workloads.registry import build_workload
+
+#: The composed pipelines of ``hetsim validate`` (sized to run in seconds on 2 CPU cores
+#: within a few GB of memory).
+PIPELINES: dict[str, tuple[str, dict[str, Any]]] = {
+    "dsa_decode": ("dsa_decode", {"context_len": 32768, "batch": 1, "num_layers": 3,
+                                  "indexer_intermediate": 1}),
+    "rag_dense": ("rag_dense", {"num_docs": 200_000, "embed_dim": 768, "top_k": 4, "doc_tokens": 64,
+                                "query_tokens": 16, "decode_tokens": 2, "hidden_size": 1024,
+                                "num_heads": 16, "num_kv_heads": 16, "intermediate_size": 2816,
+                                "num_layers": 2, "vocab_size": 32000}),
+}
+
+
+def pipeline_graphs() -> dict[str, Any]:
+    """name -> validated task graph of each validation pipeline."""
+    return {name: build_workload(wl, params) for name, (wl, params) in PIPELINES.items()}
+
+
+def pipeline_shapes() -> dict[str, list[dict]]:
+    """kernel -> distinct shapes the validation pipelines use (calibrated exactly)."""
+    out: dict[str, list[dict]] = {}
+    for g in pipeline_graphs().values():
+        for n in g.nodes:
+            t = task_of(g, n)
+            shape = dict(t.shape)
+            if shape not in out.setdefault(t.kernel, []):
+                out[t.kernel].append(shape)
+    return out
+
+
+def device_from_table(table: KernelTable) -> DeviceSpec:
+    """A single-engine CPU device priced by *table* (memory numbers read off this machine)."""
+    meminfo = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    prov = table.data.get("provenance", {})
+    measured = f"{prov.get('command', 'hetsim calibrate')} on {prov.get('host', '?')}, {prov.get('date', '?')}"
+    bw = _streaming_bandwidth(table)
+    return DeviceSpec.model_validate({
+        "name": "cpu", "kind": "cpu", "description": f"calibrated {prov.get('cpu_model', 'CPU')}",
+        "engines": [{"name": "compute", "count": 1}],
+        "memory": {"capacity_bytes": {"value": meminfo, "measured": "os.sysconf physical pages"},
+                   "peak_bandwidth_Bps": {"value": bw, "measured": measured},
+                   "achievable_bandwidth_Bps": {"value": bw, "measured": measured}},
+        "power": {"idle_w": {"value": 0.0, "measured": "no power reader: energy not modelled"},
+                  "active_w": {"value": 0.0, "measured": "no power reader: energy not modelled"}},
+        "cost_tables": [str(table.path)],
+    })
+
+
+def _streaming_bandwidth(table: KernelTable) -> float:
+    """Best measured bytes/s of the streaming kernels (the memory that tasks share)."""
+    from hetsim.kernels import get_kernel
+
+    best = 0.0
+    for name in ("elementwise", "index_key_write", "block_pool"):
+        for p in table.data["kernels"].get(name, {}).get("points", []):
+            _, nbytes = get_kernel(name).work(p["shape"])
+            if p["median_s"] > 0:
+                best = max(best, nbytes / p["median_s"])
+    return best or 1e10
+
+
+def simulate_pipeline(graph, table: KernelTable) -> float:
+    """Simulated makespan in s of *graph* on the table-priced CPU."""
+    dev = device_from_table(table)
+    system = SystemSpec(devices=(dev,))
+    m = single(graph, system, {"device": "cpu"})
+    trace = simulate(graph, system, m, CostModel({"cpu": [table]}))
+    res = summarize(trace)
+    return res["makespan_s"], res["extrapolated_tasks"]
+
+
+def execute_pipeline(graph, device: str = "cpu", repeats: int = 5, seed: int = 0) -> dict[str, float]:
+    """Run *graph* for real with the torch kernels; return wall-time statistics in s."""
+    from .kernels import prepare, require_torch
+
+    torch = require_torch()
+    gen = torch.Generator().manual_seed(seed)
+    order = topological_order(graph)
+    calls = []
+    for n in order:
+        t = task_of(graph, n)
+        impl, inputs = prepare(t.kernel, dict(t.shape), device, gen)
+        calls.append((impl.run, inputs))
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+
+    def once() -> float:
+        sync()
+        t0 = time.perf_counter()
+        for run, inputs in calls:
+            run(inputs)
+        sync()
+        return time.perf_counter() - t0
+
+    with torch.inference_mode():
+        once()  # untimed: first touches, lazy initialisation
+        samples = [once() for _ in range(repeats)]
+    calls.clear()
+    return {"median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples),
+            "repeats": repeats}
+
+
+def validate(table_path: str | Path, device: str = "cpu", repeats: int = 5,
+             pipelines: list[str] | None = None, progress=None) -> dict[str, Any]:
+    """Return ``{kernels: {NAME: {heldout_error}}, pipelines: {NAME: {measured_s, simulated_s, error}}}``.
+
+    Errors are fractions: ``|simulated - measured| / measured``.
+    """
+    table = read_table(table_path)
+    out: dict[str, Any] = {"table": str(table_path), "device": table.data.get("device", {}),
+                           "provenance": table.data.get("provenance", {}), "kernels": {}, "pipelines": {}}
+    for name, entry in sorted(table.data["kernels"].items()):
+        fit = entry.get("fit", {})
+        out["kernels"][name] = {"heldout_error": fit.get("heldout_error"), "model": fit.get("model"),
+                                "points": len(entry.get("points", []))}
+    graphs = pipeline_graphs()
+    for name in pipelines or list(graphs):
+        g = graphs[name]
+        simulated, extrapolated = simulate_pipeline(g, table)
+        measured = execute_pipeline(g, device, repeats)
+        out["pipelines"][name] = {
+            "measured_s": measured["median_s"], "measured_min_s": measured["min_s"],
+            "measured_max_s": measured["max_s"], "simulated_s": simulated,
+            "error": abs(simulated - measured["median_s"]) / measured["median_s"],
+            "tasks": g.number_of_nodes(), "extrapolated_tasks": len(extrapolated)}
+        if progress:
+            progress(name)
+        del g
+    errs = [v["heldout_error"] for v in out["kernels"].values() if v["heldout_error"] is not None]
+    out["median_kernel_heldout_error"] = statistics.median(errs) if errs else None
+    return out
+
+
+def plot_validation(report: dict[str, Any], table_path: str | Path, path: str | Path) -> Path:
+    """Predicted vs measured: every calibrated point (leave-one-out prediction) and pipeline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hetsim.costs.fitted import fit_kernel, predict
+
+    table = read_table(table_path)
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    xs, ys = [], []
+    for name, entry in table.data["kernels"].items():
+        pts = entry.get("points", [])
+        if len(pts) < 3:
+            continue
+        for i, p in enumerate(pts):
+            rest = pts[:i] + pts[i + 1:]
+            fit = fit_kernel(rest, name, models=[entry["fit"]["model"]])
+            pred, _ = predict(fit, name, p["shape"])
+            xs.append(p["median_s"])
+            ys.append(pred)
+    ax.scatter(xs, ys, s=8, alpha=0.5, color="#9c9c9c", label="kernel shapes (held out)")
+    for name, v in report["pipelines"].items():
+        ax.scatter([v["measured_s"]], [v["simulated_s"]], s=90, marker="*",
+                   label=f"{name} pipeline ({100 * v['error']:.1f}% error)", zorder=3)
+    lo = min(xs + ys + [v["measured_s"] for v in report["pipelines"].values()] or [1e-6])
+    hi = max(xs + ys + [v["measured_s"] for v in report["pipelines"].values()] or [1.0])
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="predicted = measured")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured (s)")
+    ax.set_ylabel("predicted / simulated (s)")
+    ax.set_title("calibrated CPU: predicted vs measured")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
