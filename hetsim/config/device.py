@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..kernels import KERNEL_CLASSES
-from .quantity import Bandwidth, Fraction, FlopRate, Hertz, PositiveBytes, Seconds, Watts
+from .quantity import Bandwidth, Fraction, FlopRate, Hertz, JoulePerByte, PositiveBytes, Seconds, Watts
 
 DeviceKind = Literal["gpu", "fpga", "cpu"]
 
@@ -66,6 +66,17 @@ class FpgaKernelDesign(Strict):
     description: str = ""
 
 
+class FpgaPower(Strict):
+    """FPGA dynamic power: kernel logic while a design runs, plus energy per HBM byte.
+
+    NOTE: a kernel's board power is ``idle_w + logic_w + hbm_energy_per_byte_j * hbm_bytes /
+    work_s``, so it grows with the HBM traffic the design drives (ports in use x rate).
+    """
+
+    logic_w: Watts = Field(description="dynamic power of an active kernel's logic and clocks in W")
+    hbm_energy_per_byte_j: JoulePerByte = Field(description="HBM access energy in J/B")
+
+
 class FpgaSpec(Strict):
     """FPGA specifics: kernel clock, HBM port width and the kernel designs it hosts."""
 
@@ -75,6 +86,8 @@ class FpgaSpec(Strict):
     invocation_overhead_s: Seconds = Field(description="host/XRT cost per kernel call in s")
     kernels: dict[str, FpgaKernelDesign] = Field(
         default_factory=dict, description="kernel name -> HLS design")
+    power: FpgaPower | None = Field(
+        None, description="dynamic power model; without it kernels draw power.active_w")
 
 
 class PowerSpec(Strict):

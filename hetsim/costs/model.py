@@ -26,8 +26,11 @@ class KernelCost:
         Device-memory traffic of the work phase in B (shared-bandwidth demand).
     flop : float
         Operations of the call.
-    active_power_w : float
-        Board power of the device while running this kernel on all its engines, in W.
+    extra_power_w : float
+        Power in W this call adds above the device's idle power while it runs. For a device
+        priced per kernel class it is ``(class power - idle) / engines`` (the class power is
+        the board's draw with every engine busy); for an FPGA with a dynamic power model it
+        is the design's logic power plus its HBM traffic times the energy per byte.
     kernel_class : str
         Efficiency class of the call.
     source : str
@@ -40,7 +43,7 @@ class KernelCost:
     work_s: float
     mem_bytes: float
     flop: float
-    active_power_w: float
+    extra_power_w: float
     kernel_class: str
     source: str
     extrapolated: bool = False
@@ -86,7 +89,8 @@ class CostModel:
         return hit
 
     def _power(self, device: DeviceSpec, cls: str) -> float:
-        return float(device.power.class_active_w.get(cls, device.power.active_w))
+        board = float(device.power.class_active_w.get(cls, device.power.active_w))
+        return (board - float(device.power.idle_w)) / device.num_engines
 
     def _price(self, task: Task, device: DeviceSpec) -> KernelCost:
         kernel, shape = task.kernel, dict(task.shape)
@@ -123,5 +127,10 @@ class CostModel:
                 f"design {design.design!r} uses {est.hbm_ports} HBM ports; device "
                 f"{device.name!r} has {fpga.num_hbm_ports}")
         work_s = est.cycles / float(fpga.clock_hz)
+        if fpga.power is not None and work_s > 0:
+            power = (float(fpga.power.logic_w)
+                     + float(fpga.power.hbm_energy_per_byte_j) * est.hbm_bytes / work_s)
+        else:
+            power = self._power(device, cls)
         return KernelCost(float(fpga.invocation_overhead_s), work_s, float(est.hbm_bytes), flop,
-                          self._power(device, cls), cls, f"fpga:{design.design}")
+                          power, cls, f"fpga:{design.design}")

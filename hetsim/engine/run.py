@@ -117,7 +117,7 @@ def simulate(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Cos
                 yield env.timeout(cost.work_s)
         pool.release(slot)
         end = env.now
-        extra_w = (cost.active_power_w - float(dev.power.idle_w)) / dev.num_engines
+        extra_w = cost.extra_power_w
         records.append(Record(
             name=n, kind="task", step=t.step.value, device=dev.name, resource=pool.slot_names[slot],
             start_s=start, end_s=end, ready_s=ready, overhead_s=cost.overhead_s,

@@ -117,7 +117,7 @@ class _Costs:
                     continue
                 self.lat[n][d.name] = k.latency_s
                 self.mem[n][d.name] = k.mem_bytes
-                self.extra_j[n][d.name] = (k.active_power_w - float(d.power.idle_w)) / d.num_engines * k.latency_s
+                self.extra_j[n][d.name] = k.extra_power_w * k.latency_s
 
 
 def build_variables(graph: nx.DiGraph, system: SystemSpec, costs: _Costs, granularity: str) -> list[Variable]:
