@@ -1,0 +1,86 @@
+"""Cycle models of hetsim's HLS kernels (``hls/``), one module per kernel.
+
+Why: the simulator prices FPGA tasks from these models instead of a roofline. Each model is a
+pure function of the task shape that mirrors the kernel's loop structure -- trip count x II plus
+pipeline depth per loop, with the data-dependent top-k cost modelled explicitly (``hit_model``:
+"random" = expected k ln(n/k) replacements, "worst" = every item replaces, "best" = none).
+``tests/hls`` checks the trip counts against counters the C++ executes in C simulation.
+
+Only the standard library and numpy are imported (no other hetsim module), so data flows one
+way: the simulator imports this package, never the reverse.
+
+Examples
+--------
+>>> from hetsim.fpga_kernels import estimate
+>>> e = estimate("dsa_indexer", {"batch": 1, "num_keys": 4096, "num_heads": 64, "head_dim": 128, "k": 2048})
+>>> e.loops["dsa.key_beat"]
+16384
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from . import bm25, block_gate, dsa_indexer, engram_gather, inner_product_topk, page_bound, topk
+from ._common import CycleEstimate, Design
+
+__all__ = ["CycleEstimate", "Design", "DESIGNS", "estimate"]
+
+DESIGNS: dict[str, Design] = {
+    "topk": topk.DESIGN,
+    "dsa_indexer": dsa_indexer.DESIGN,
+    "dsa_indexer_score": dsa_indexer.DESIGN_SCORE,
+    "block_gate": block_gate.DESIGN,
+    "page_bound": page_bound.DESIGN,
+    "bm25": bm25.DESIGN,
+    "inner_product_topk": inner_product_topk.DESIGN,
+    "engram_gather": engram_gather.DESIGN,
+}
+"""Every kernel design: name -> :class:`Design` (description, header, top, default params, model)."""
+
+
+def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object] | None = None) -> CycleEstimate:
+    """Cycles, HBM bytes, ports and loop trip counts of one kernel invocation.
+
+    Parameters
+    ----------
+    kernel : str
+        A key of :data:`DESIGNS`.
+    shape : Mapping[str, int]
+        Task shape; must hold the design's ``shape_keys`` (extra keys, e.g. ``elem_bytes``,
+        are ignored so the simulator can pass its task shapes unchanged). Values must be
+        positive integers.
+    params : Mapping, optional
+        Overrides of the design's default parameters (``clock_hz``, ``ii``, ``depth``,
+        ``k_max``, ``hit_model``, ...). Unknown names are an error so a typo cannot silently
+        fall back to a default.
+
+    Returns
+    -------
+    CycleEstimate
+
+    Raises
+    ------
+    ValueError
+        Unknown kernel or parameter, missing or non-positive shape value, or a shape the
+        design cannot run (e.g. more heads than it has MAC lanes).
+    """
+    if kernel not in DESIGNS:
+        raise ValueError(f"unknown FPGA kernel {kernel!r}; known: {', '.join(sorted(DESIGNS))}")
+    d = DESIGNS[kernel]
+    missing = [k for k in d.shape_keys if k not in shape]
+    if missing:
+        raise ValueError(f"{kernel}: shape is missing {missing} (needs {list(d.shape_keys)})")
+    clean: dict[str, int] = {}
+    for key, v in shape.items():
+        if key in d.shape_keys or key in ("num_keys", "num_pages", "num_posting_beats"):
+            iv = int(v)
+            if iv != v or iv <= 0:
+                raise ValueError(f"{kernel}: shape[{key!r}] must be a positive integer, got {v!r}")
+            clean[key] = iv
+    merged = dict(d.defaults)
+    for key, v in (params or {}).items():
+        if key not in merged:
+            raise ValueError(f"{kernel}: unknown parameter {key!r}; known: {sorted(merged)}")
+        merged[key] = v
+    return d.model(clean, merged)

@@ -1,0 +1,175 @@
+"""Shared pieces of the FPGA kernel cycle models: the result type, the design record and the
+data-dependent top-k engine model.
+
+Why a separate module: every kernel in ``hls/`` ends in the same streaming top-k engine
+(``hls/include/topk.h``), so its cost (fill, replacements, min-tree rescans, drain) is modelled
+once here and reused. Only the standard library and numpy are imported, so the simulator can
+use these models without pulling anything else in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+BEAT_BYTES = 64
+"""Bytes per 512-bit AXI beat: every HBM port of every hetsim kernel is 512 bits wide."""
+
+EULER_GAMMA = 0.5772156649015329
+
+HIT_MODELS = ("random", "worst", "best")
+
+
+@dataclass(frozen=True)
+class CycleEstimate:
+    """Cost of one kernel invocation.
+
+    Attributes
+    ----------
+    cycles : int
+        Kernel clock cycles of one invocation: loop trip counts x II plus pipeline depths.
+    hbm_bytes : int
+        Bytes read plus written in the FPGA's HBM, counted in whole 64 B beats.
+    hbm_ports : int
+        HBM pseudo-channel ports (AXI masters) the design uses.
+    loops : dict[str, int]
+        Trip count of each loop (and top-k event counts), named like the ``HETSIM_COUNT``
+        counters of the C++ kernel, so tests can compare them with a C simulation.
+    clock_hz : float
+        Kernel clock the cycles are meant at (300 MHz by default, the U55C platform clock).
+    """
+
+    cycles: int
+    hbm_bytes: int
+    hbm_ports: int
+    loops: dict[str, int] = field(default_factory=dict)
+    clock_hz: float = 300e6
+
+    @property
+    def time_s(self) -> float:
+        """Duration of the invocation in seconds (cycles / clock_hz), without launch overhead."""
+        return self.cycles / self.clock_hz
+
+
+@dataclass(frozen=True)
+class Design:
+    """One synthesizable kernel design and its cycle model.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (also the name the simulator asks for).
+    description : str
+        One line on what the kernel computes.
+    header : str
+        Path of the C++ header documenting the interface, relative to the repository root.
+    top : str
+        Name of the HLS top function.
+    defaults : Mapping[str, object]
+        Default model parameters (clock_hz, ii, hbm_ports, elems_per_beat, depth, k_max, ...).
+    shape_keys : tuple[str, ...]
+        Required shape keys.
+    model : Callable
+        ``model(shape, params) -> CycleEstimate`` with params already merged with defaults.
+    """
+
+    name: str
+    description: str
+    header: str
+    top: str
+    defaults: Mapping[str, object]
+    shape_keys: tuple[str, ...]
+    model: Callable[[Mapping[str, int], Mapping[str, object]], CycleEstimate]
+
+
+def ceil_div(a: int, b: int) -> int:
+    """Ceiling of a / b for non-negative integers."""
+    return -(-int(a) // int(b))
+
+
+def log2_ceil(n: int) -> int:
+    """Levels of a binary comparator tree over n slots (n >= 1)."""
+    return max(0, math.ceil(math.log2(n)))
+
+
+def harmonic(n: int) -> float:
+    """H_n = sum_{i=1}^{n} 1/i (exact below 10^5, asymptotic series above)."""
+    if n <= 0:
+        return 0.0
+    if n < 100_000:
+        return float(np.sum(1.0 / np.arange(1, n + 1, dtype=np.float64)))
+    return math.log(n) + EULER_GAMMA + 1.0 / (2 * n) - 1.0 / (12 * n * n)
+
+
+def clamp_k(k: int, k_max: int) -> int:
+    """The engine's runtime k: the C++ clamps to [1, KMAX], and so does the model."""
+    return min(max(int(k), 1), int(k_max))
+
+
+def topk_replacements(n: int, k: int, hit_model: str) -> int:
+    """Expected replacements after the fill for n items into a k-slot engine.
+
+    Why: the engine's cost depends on the data order. For a uniformly random order, item i
+    (0-based) enters the set with probability k / (i + 1), so the expectation is
+    ``k (H_n - H_k) ~ k ln(n / k)``; ascending input ("worst") replaces on every item after the
+    fill, descending input ("best") never.
+    """
+    if hit_model not in HIT_MODELS:
+        raise ValueError(f"hit_model must be one of {HIT_MODELS}, got {hit_model!r}")
+    if n <= k:
+        return 0
+    if hit_model == "worst":
+        return n - k
+    if hit_model == "best":
+        return 0
+    return int(round(k * (harmonic(n) - harmonic(k))))
+
+
+def topk_engine(n: int, k: int, params: Mapping[str, object], prefix: str = "topk") -> tuple[dict[str, int], int]:
+    """Loop counts and cycles of the top-k engine fed one item per cycle (fused kernels).
+
+    Returns
+    -------
+    loops : dict
+        ``topk.replace``, ``topk.rescan`` and ``topk.drain`` for one batch row.
+    stall_cycles : int
+        Extra cycles spent in min-tree rescans (rescans x rescan_cycles).
+    """
+    kk = clamp_k(k, int(params["k_max"]))
+    rep = topk_replacements(n, kk, str(params["hit_model"]))
+    rescan = (1 if n >= kk else 0) + rep
+    loops = {f"{prefix}.replace": rep, f"{prefix}.rescan": rescan, f"{prefix}.drain": kk}
+    return loops, rescan * rescan_cycles(params)
+
+
+def rescan_cycles(params: Mapping[str, object]) -> int:
+    """Cycles of one min-tree search: log2(k_max) comparator levels unless overridden."""
+    rc = params.get("rescan_cycles")
+    return int(rc) if rc is not None else log2_ceil(int(params["k_max"]))
+
+
+def expected_serial_beats(n: int, k: int, lanes: int, hit_model: str) -> float:
+    """Beats the standalone top-k sends through its serial path (fill beats + beats with a hit).
+
+    For random order, a beat after the fill has a hit with probability
+    ``1 - prod_i (1 - k/(i+1))`` over its items (independence approximation).
+    """
+    beats = ceil_div(n, lanes)
+    fill = min(beats, ceil_div(k, lanes))
+    if hit_model == "worst":
+        return float(beats) if n > k else float(fill)
+    if hit_model == "best" or beats == fill:
+        return float(fill)
+    i = np.arange(fill * lanes, n, dtype=np.float64)
+    logp = np.log1p(-k / (i + 1.0))
+    beat_id = (i // lanes).astype(np.int64) - fill
+    no_hit = np.exp(np.bincount(beat_id, weights=logp))
+    return fill + float(np.sum(1.0 - no_hit))
+
+
+def scale_loops(loops: Mapping[str, int], batch: int) -> dict[str, int]:
+    """Per-row trip counts times the number of batch rows."""
+    return {name: int(v) * int(batch) for name, v in loops.items()}

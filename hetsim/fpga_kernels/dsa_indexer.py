@@ -1,0 +1,92 @@
+"""Cycle models of the DSA lightning indexer (``hls/include/dsa_indexer.h``).
+
+Per batch row, with bpk = ceil(head_dim/32) beats per key and H = num_heads:
+
+- ``dsa.q_beat`` = H*bpk, ``dsa.w_beat`` = ceil(H/32)   (query and head-weight load)
+- ``dsa.key_beat`` = num_keys*bpk                      (one beat per cycle, 2048 MACs)
+- ``dsa.key`` = num_keys                               (ReLU + weighted sum, one score each)
+- fused only: top-k engine over num_keys items (``topk.replace/rescan/drain``)
+
+Fused ``dsa_indexer`` (score stage and top-k stage overlap in a dataflow region):
+  cycles    = batch*(q_beat + w_beat + max(key_beat*ii, num_keys + rescans*log2(k_max)) + k + depth)
+  hbm_bytes = batch*64*(q_beat + w_beat + key_beat + ceil(k/16))
+Scores only ``dsa_indexer_score``:
+  cycles    = batch*(q_beat + w_beat + key_beat*ii + depth)
+  hbm_bytes = batch*64*(q_beat + w_beat + key_beat + ceil(num_keys/8))   (int64 scores)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+
+MAX_HEADS = 64
+MAX_DIM = 128
+
+DEFAULTS = {
+    "clock_hz": 300e6,
+    "ii": 1,
+    "hbm_ports": 3,
+    "elems_per_beat": 32,
+    "k_max": 2048,
+    "hit_model": "random",
+    "rescan_cycles": None,
+    "depth": 60,
+}
+SHAPE_KEYS_SCORE = ("batch", "num_keys", "num_heads", "head_dim")
+SHAPE_KEYS = SHAPE_KEYS_SCORE + ("k",)
+
+
+def _score_loops(shape: Mapping[str, int], p: Mapping[str, object]) -> dict[str, int]:
+    h, dim, n = shape["num_heads"], shape["head_dim"], shape["num_keys"]
+    if h > MAX_HEADS or dim > MAX_DIM:
+        raise ValueError(f"dsa_indexer supports num_heads <= {MAX_HEADS} and head_dim <= {MAX_DIM}, got {h}, {dim}")
+    epb = int(p["elems_per_beat"])
+    bpk = ceil_div(dim, epb)
+    return {"dsa.q_beat": h * bpk, "dsa.w_beat": ceil_div(h, epb), "dsa.key_beat": n * bpk, "dsa.key": n}
+
+
+def model_fused(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
+    """Cycle model of one fused ``dsa_indexer`` invocation (scoring + top-k)."""
+    batch, n = shape["batch"], shape["num_keys"]
+    row = _score_loops(shape, p)
+    tk, stall = topk_engine(n, shape["k"], p)
+    row.update(tk)
+    kk = clamp_k(shape["k"], int(p["k_max"]))
+    stream = max(row["dsa.key_beat"] * int(p["ii"]), n + stall)
+    cycles_row = row["dsa.q_beat"] + row["dsa.w_beat"] + stream + kk + int(p["depth"])
+    bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(kk, 16))
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+                         float(p["clock_hz"]))
+
+
+def model_score(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
+    """Cycle model of one ``dsa_indexer_score`` invocation (int64 scores written, no top-k)."""
+    batch, n = shape["batch"], shape["num_keys"]
+    row = _score_loops(shape, p)
+    cycles_row = row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] * int(p["ii"]) + int(p["depth"])
+    bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(n, 8))
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+                         float(p["clock_hz"]))
+
+
+DESIGN = Design(
+    name="dsa_indexer",
+    description="DSA lightning indexer: sum_h w_h ReLU(q_h . k_s), 64 heads x 128 dims int16, fused top-k (K <= 2048)",
+    header="hls/include/dsa_indexer.h",
+    top="dsa_indexer",
+    defaults=DEFAULTS,
+    shape_keys=SHAPE_KEYS,
+    model=model_fused,
+)
+
+DESIGN_SCORE = Design(
+    name="dsa_indexer_score",
+    description="DSA lightning indexer scores only (int64 per key written to HBM)",
+    header="hls/include/dsa_indexer.h",
+    top="dsa_indexer_score",
+    defaults={k: v for k, v in DEFAULTS.items() if k not in ("k_max", "hit_model", "rescan_cycles")},
+    shape_keys=SHAPE_KEYS_SCORE,
+    model=model_score,
+)

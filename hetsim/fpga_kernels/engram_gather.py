@@ -1,0 +1,59 @@
+"""Cycle model of Engram n-gram hashing + embedding-row gather (``hls/include/engram_gather.h``).
+
+Shape: num_tokens N, num_heads H (<= 16), row_elems E; bpr = ceil(E/32) beats per row,
+G = 4 gather groups (one table port and one output port each; group g serves heads g, g+4, ...).
+
+- ``eg.token``    = N       (hash stage, one token per cycle, all heads in parallel)
+- ``eg.row_beat`` = N*H*bpr (summed over the 4 groups; the busiest group does N*ceil(H/4)*bpr)
+
+cycles    = ceil(max(N, N*ceil(H/4)*bpr*gather_ii)) + depth
+hbm_bytes = 64*(ceil(N/16) + ceil(H/8) + 2*N*H*bpr)          (rows read + written)
+
+gather_ii is the cycles per random 64 B beat per port: 1 assumes enough outstanding reads to
+hide HBM latency; raise it (e.g. 2) to model random-access inefficiency until measured.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div
+
+GROUPS = 4
+MAX_HEADS = 16
+MAX_ROW = 256
+
+DEFAULTS = {
+    "clock_hz": 300e6,
+    "ii": 1,
+    "hbm_ports": 1 + 2 * GROUPS,
+    "elems_per_beat": 32,
+    "gather_ii": 1.0,
+    "depth": 80,
+}
+SHAPE_KEYS = ("num_tokens", "num_heads", "row_elems")
+
+
+def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
+    """Cycle model of one ``engram_gather`` invocation (see module docstring)."""
+    n, h, e = (shape[x] for x in SHAPE_KEYS)
+    if h > MAX_HEADS or e > MAX_ROW:
+        raise ValueError(f"engram_gather supports num_heads <= {MAX_HEADS}, row_elems <= {MAX_ROW}; got {h}, {e}")
+    bpr = ceil_div(e, int(p["elems_per_beat"]))
+    loops = {"eg.token": n, "eg.row_beat": n * h * bpr}
+    busiest = n * ceil_div(h, GROUPS) * bpr * float(p["gather_ii"])
+    cycles = math.ceil(max(n * int(p["ii"]), busiest)) + int(p["depth"])
+    hbm = BEAT_BYTES * (ceil_div(n, 16) + ceil_div(h, 8) + 2 * n * h * bpr)
+    return CycleEstimate(cycles, hbm, int(p["hbm_ports"]), loops, float(p["clock_hz"]))
+
+
+DESIGN = Design(
+    name="engram_gather",
+    description="Engram hashed 2/3-gram memory: per-head multiply-xor hash mod table size + int16 row gather",
+    header="hls/include/engram_gather.h",
+    top="engram_gather",
+    defaults=DEFAULTS,
+    shape_keys=SHAPE_KEYS,
+    model=model,
+)

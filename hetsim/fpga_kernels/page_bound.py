@@ -1,0 +1,64 @@
+"""Cycle model of the Quest/LServe page-bound selector (``hls/include/page_bound.h``).
+
+Per batch row, npages = num_pages (or ceil(num_keys/page_size)), bpr = ceil(head_dim/32):
+
+- ``pb.q_beat`` = bpr, ``pb.page_beat`` = npages*bpr (one kmin + one kmax beat per cycle on two
+  ports), ``pb.page`` = npages
+- top-k engine over npages items
+
+cycles    = batch*(bpr + max(npages*bpr*ii, npages + rescans*log2(k_max)) + k + depth)
+hbm_bytes = batch*64*(bpr + 2*npages*bpr + ceil(k/16))
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+
+DEFAULTS = {
+    "clock_hz": 300e6,
+    "ii": 1,
+    "hbm_ports": 4,
+    "elems_per_beat": 32,
+    "k_max": 512,
+    "hit_model": "random",
+    "rescan_cycles": None,
+    "depth": 50,
+}
+SHAPE_KEYS = ("batch", "page_size", "head_dim", "k")  # plus num_pages or num_keys
+
+
+def num_pages(shape: Mapping[str, int]) -> int:
+    """Pages from the shape: ``num_pages`` if given, else ceil(num_keys / page_size)."""
+    if "num_pages" in shape:
+        return int(shape["num_pages"])
+    if "num_keys" not in shape:
+        raise ValueError("page_bound needs shape key 'num_pages' or 'num_keys'")
+    return ceil_div(shape["num_keys"], shape["page_size"])
+
+
+def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
+    """Cycle model of one ``page_bound`` invocation (see module docstring)."""
+    batch, k = shape["batch"], shape["k"]
+    npg = num_pages(shape)
+    kk = clamp_k(k, int(p["k_max"]))
+    bpr = ceil_div(shape["head_dim"], int(p["elems_per_beat"]))
+    row = {"pb.q_beat": bpr, "pb.page_beat": npg * bpr, "pb.page": npg}
+    tk, stall = topk_engine(npg, k, p)
+    row.update(tk)
+    cycles_row = bpr + max(npg * bpr * int(p["ii"]), npg + stall) + kk + int(p["depth"])
+    bytes_row = BEAT_BYTES * (bpr + 2 * npg * bpr + ceil_div(kk, 16))
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+                         float(p["clock_hz"]))
+
+
+DESIGN = Design(
+    name="page_bound",
+    description="Quest/LServe page upper bound sum_d max(q_d kmin_d, q_d kmax_d) + top pages (K <= 512)",
+    header="hls/include/page_bound.h",
+    top="page_bound",
+    defaults=DEFAULTS,
+    shape_keys=SHAPE_KEYS,
+    model=model,
+)

@@ -1,0 +1,73 @@
+"""Cycle model of the standalone streaming top-k kernel (``hls/include/topk.h``).
+
+Per batch row of n float scores (16 per 512-bit beat) and runtime k (clamped to k_max):
+
+- ``topk.beat``        = ceil(n/16): every beat is read and checked against the current worst
+  on all 16 lanes in one cycle;
+- ``topk.serial_beat`` = beats still filling (ceil(k/16)) + beats holding a candidate; each
+  costs 16 ``topk.lane`` cycles;
+- ``topk.replace``     = data dependent (hit_model), ``topk.rescan`` = replace + 1 (the rescan
+  after the fill), each a log2(k_max)-cycle min tree;
+- ``topk.drain``       = k.
+
+cycles    = batch * (beats*ii + 16*serial_beats + rescans*log2(k_max) + k + depth)
+hbm_bytes = batch * 64 * (beats + 2*ceil(k/16))        (ids + scores written)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, expected_serial_beats, rescan_cycles, topk_replacements, scale_loops
+
+LANES = 16  # float32 scores per beat
+
+DEFAULTS = {
+    "clock_hz": 300e6,
+    "ii": 1,
+    "hbm_ports": 2,
+    "elems_per_beat": LANES,
+    "k_max": 2048,
+    "hit_model": "random",
+    "rescan_cycles": None,
+    "depth": 40,
+}
+SHAPE_KEYS = ("batch", "num_items", "k")
+
+
+def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
+    """Cycle model of one ``topk`` invocation (see module docstring)."""
+    batch, n, k = shape["batch"], shape["num_items"], shape["k"]
+    kk = clamp_k(k, int(p["k_max"]))
+    beats = ceil_div(n, LANES)
+    serial = int(round(expected_serial_beats(n, kk, LANES, str(p["hit_model"]))))
+    rep = topk_replacements(n, kk, str(p["hit_model"]))
+    rescans = (1 if n >= kk else 0) + rep
+    row = {
+        "topk.beat": beats,
+        "topk.serial_beat": serial,
+        "topk.lane": LANES * serial,
+        "topk.replace": rep,
+        "topk.rescan": rescans,
+        "topk.drain": kk,
+    }
+    cycles_row = beats * int(p["ii"]) + LANES * serial + rescans * rescan_cycles(p) + kk + int(p["depth"])
+    bytes_row = BEAT_BYTES * (beats + 2 * ceil_div(kk, 16))
+    return CycleEstimate(
+        cycles=batch * cycles_row,
+        hbm_bytes=batch * bytes_row,
+        hbm_ports=int(p["hbm_ports"]),
+        loops=scale_loops(row, batch),
+        clock_hz=float(p["clock_hz"]),
+    )
+
+
+DESIGN = Design(
+    name="topk",
+    description="register-based streaming top-k of float32 scores (16-lane beat pre-filter, K <= 2048)",
+    header="hls/include/topk.h",
+    top="topk",
+    defaults=DEFAULTS,
+    shape_keys=SHAPE_KEYS,
+    model=model,
+)

@@ -1,0 +1,339 @@
+"""Parser of Vitis HLS synthesis reports (``csynth.xml``) and a U55C resource check.
+
+Why: a csynth report is the first real number a user with the tools gets for a kernel
+(latency in cycles, II, achievable clock, resources). hetsim reads it to recalibrate the
+FPGA cost table. Reports often hold ``undef`` latencies (unknown loop bounds) and
+``<range><min>..</min><max>..</max></range>`` values (data-dependent trip counts), so these are
+first-class values (:class:`CycleCount`), never silently turned into 0.
+
+Element map: ``shared/reference/hardware.md`` §7.1 (schema seen in Vitis HLS 2020.x-2023.x).
+Times are converted to seconds, frequencies to Hz.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from hetsim.errors import ConfigError
+
+RESOURCE_NAMES = ("BRAM_18K", "DSP", "FF", "LUT", "URAM")
+
+U55C_CAPACITY: dict[str, int] = {
+    "LUT": 1_303_680,
+    "FF": 2_607_360,
+    "DSP": 9_024,
+    "BRAM_18K": 4_032,
+    "URAM": 960,
+}
+"""Alveo U55C (xcu55c-fsvh2892-2L-e) device totals, as Vitis HLS reports them in
+``AvailableResources`` (shared/reference/hardware.md §4.1, source S27: the Vitis HLS 2023.2
+report in hls-report-example/). The shell takes part of these; kernels get less."""
+
+_UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+
+@dataclass(frozen=True)
+class CycleCount:
+    """A cycle count as a report states it: exact (min == max), a range, or undefined.
+
+    Attributes
+    ----------
+    min, max : int or None
+        Bounds in cycles; both None means ``undef`` (the tool could not bound it).
+    """
+
+    min: int | None
+    max: int | None
+
+    @property
+    def is_undef(self) -> bool:
+        """True when the report says ``undef``."""
+        return self.min is None and self.max is None
+
+    @property
+    def is_exact(self) -> bool:
+        """True when the value is a single known number."""
+        return self.min is not None and self.min == self.max
+
+    @property
+    def value(self) -> int:
+        """The exact value; raises ValueError for a range or ``undef`` (ask for min/max then)."""
+        if not self.is_exact:
+            raise ValueError(f"cycle count is not exact: {self}")
+        return int(self.min)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        if self.is_undef:
+            return "undef"
+        if self.is_exact:
+            return str(self.min)
+        return f"{self.min}..{self.max}"
+
+
+UNDEF = CycleCount(None, None)
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """One loop of one module (``SummaryOfLoopLatency``)."""
+
+    module: str
+    name: str
+    trip_count: CycleCount
+    latency: CycleCount
+    iteration_latency: CycleCount
+    pipeline_ii: CycleCount
+    pipeline_depth: CycleCount
+    pipelined: bool
+
+
+@dataclass(frozen=True)
+class HlsReport:
+    """The numbers hetsim uses from a ``csynth.xml``.
+
+    Attributes
+    ----------
+    file : str
+        Path the report was read from.
+    tool_version, part, product_family, top, flow_target : str
+        ``ReportVersion/Version`` and ``UserAssignments/*``.
+    target_clock_period_s, clock_uncertainty_s : float
+        Requested clock period and uncertainty (s).
+    estimated_clock_period_s : float or None
+        Post-synthesis estimate (s); None if the report has none.
+    latency_best, latency_avg, latency_worst : CycleCount
+        Top-level latency in cycles.
+    interval_min, interval_max : CycleCount
+        Top-level initiation interval (cycles between starts).
+    dataflow_throughput : CycleCount or None
+        ``DataflowPipelineThroughput`` for dataflow tops.
+    pipeline_type : str or None
+        ``no``, ``yes`` or ``dataflow``.
+    resources, available : dict[str, int]
+        Used and available BRAM_18K, DSP, FF, LUT, URAM.
+    loops : list[LoopReport]
+        Every loop of every module.
+    """
+
+    file: str
+    tool_version: str
+    part: str
+    product_family: str
+    top: str
+    flow_target: str
+    target_clock_period_s: float
+    clock_uncertainty_s: float
+    estimated_clock_period_s: float | None
+    latency_best: CycleCount
+    latency_avg: CycleCount
+    latency_worst: CycleCount
+    interval_min: CycleCount
+    interval_max: CycleCount
+    dataflow_throughput: CycleCount | None
+    pipeline_type: str | None
+    resources: dict[str, int]
+    available: dict[str, int]
+    loops: list[LoopReport] = field(default_factory=list)
+
+    @property
+    def target_clock_hz(self) -> float:
+        """Requested kernel clock (Hz)."""
+        return 1.0 / self.target_clock_period_s
+
+    @property
+    def f_max_hz(self) -> float | None:
+        """Estimated maximum clock, 1 / estimated period (Hz); None without an estimate."""
+        return None if not self.estimated_clock_period_s else 1.0 / self.estimated_clock_period_s
+
+    def utilization(self) -> dict[str, float]:
+        """Used / available per resource (using the report's own AvailableResources)."""
+        return {k: self.resources[k] / self.available[k] for k in RESOURCE_NAMES
+                if k in self.resources and self.available.get(k)}
+
+
+def _cycles(elem: ET.Element | None, file: str, where: str) -> CycleCount:
+    """Parse a cycle value: an integer, ``undef``, or a ``<range><min/><max/></range>``."""
+    if elem is None:
+        raise ConfigError("element missing", file=file, field=where)
+    rng = elem.find("range")
+    if rng is not None:
+        lo = _cycles(rng.find("min"), file, where + "/range/min")
+        hi = _cycles(rng.find("max"), file, where + "/range/max")
+        return CycleCount(lo.min, hi.max)
+    text = (elem.text or "").strip()
+    if text.lower() in ("undef", "", "-"):
+        return UNDEF
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(f"expected a cycle count or 'undef', got {text!r}", file=file, field=where) from None
+    if v < 0 or v != int(v):
+        raise ConfigError(f"expected a non-negative integer cycle count, got {text!r}", file=file, field=where)
+    return CycleCount(int(v), int(v))
+
+
+def _text(root: ET.Element, path: str, file: str, required: bool = True) -> str | None:
+    e = root.find(path)
+    if e is None or e.text is None or not e.text.strip():
+        if required:
+            raise ConfigError("element missing or empty", file=file, field="/profile/" + path)
+        return None
+    return e.text.strip()
+
+
+def _float(root: ET.Element, path: str, file: str, required: bool = True) -> float | None:
+    t = _text(root, path, file, required)
+    if t is None:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        raise ConfigError(f"expected a number, got {t!r}", file=file, field="/profile/" + path) from None
+
+
+def _period_s(root: ET.Element, path: str, unit: str, file: str, required: bool = True) -> float | None:
+    v = _float(root, path, file, required)
+    if v is None:
+        return None
+    if unit not in _UNIT_S:
+        raise ConfigError(f"unknown time unit {unit!r}", file=file, field="/profile/" + path)
+    if v <= 0 and path.endswith("Period"):
+        raise ConfigError(f"clock period must be > 0, got {v}", file=file, field="/profile/" + path)
+    return v * _UNIT_S[unit]
+
+
+def parse_real_time(text: str | None) -> float | None:
+    """Convert a report time such as ``0.825 us`` to seconds (None for ``undef``/missing)."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(s|ms|us|ns|ps)\s*", text)
+    return float(m.group(1)) * _UNIT_S[m.group(2)] if m else None
+
+
+def _resources(root: ET.Element, path: str, file: str) -> dict[str, int]:
+    block = root.find(path)
+    if block is None:
+        raise ConfigError("element missing", file=file, field="/profile/" + path)
+    out: dict[str, int] = {}
+    for name in RESOURCE_NAMES:
+        t = block.findtext(name)
+        if t is None:
+            continue
+        try:
+            out[name] = int(float(t.strip()))
+        except ValueError:
+            raise ConfigError(f"expected an integer, got {t!r}", file=file, field=f"/profile/{path}/{name}") from None
+    return out
+
+
+def _loops(root: ET.Element, file: str) -> list[LoopReport]:
+    loops: list[LoopReport] = []
+    for mod in root.findall("ModuleInformation/Module"):
+        mname = (mod.findtext("Name") or "").strip()
+        summary = mod.find("PerformanceEstimates/SummaryOfLoopLatency")
+        if summary is None:
+            continue
+        for lp in summary:
+            where = f"/profile/ModuleInformation/Module[{mname}]/.../{lp.tag}"
+
+            def opt(tag: str) -> CycleCount:
+                e = lp.find(tag)
+                return UNDEF if e is None else _cycles(e, file, f"{where}/{tag}")
+
+            loops.append(LoopReport(
+                module=mname, name=(lp.findtext("Name") or lp.tag).strip(),
+                trip_count=opt("TripCount"), latency=opt("Latency"), iteration_latency=opt("IterationLatency"),
+                pipeline_ii=opt("PipelineII"), pipeline_depth=opt("PipelineDepth"),
+                pipelined=(lp.findtext("PipelineType") or "no").strip().lower() == "yes",
+            ))
+    return loops
+
+
+def parse_csynth(path: str | Path) -> HlsReport:
+    """Read a Vitis HLS ``csynth.xml``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The report (``<solution>/syn/report/csynth.xml``).
+
+    Returns
+    -------
+    HlsReport
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not XML, not a ``<profile>`` report, or a required field is absent
+        or malformed (the error names the file and the XPath of the field).
+    """
+    file = str(path)
+    try:
+        root = ET.parse(file).getroot()
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=file) from None
+    except ET.ParseError as e:
+        raise ConfigError(f"not well-formed XML ({e})", file=file) from None
+    if root.tag != "profile":
+        raise ConfigError(f"root element is <{root.tag}>, expected <profile> (a Vitis HLS csynth.xml)", file=file)
+    unit = (root.findtext("UserAssignments/unit") or "ns").strip()
+    t_unit = (root.findtext("PerformanceEstimates/SummaryOfTimingAnalysis/unit") or unit).strip()
+    lat = "PerformanceEstimates/SummaryOfOverallLatency"
+    thr = root.find(f"{lat}/DataflowPipelineThroughput")
+    return HlsReport(
+        file=file,
+        tool_version=_text(root, "ReportVersion/Version", file) or "",
+        part=_text(root, "UserAssignments/Part", file) or "",
+        product_family=_text(root, "UserAssignments/ProductFamily", file, required=False) or "",
+        top=_text(root, "UserAssignments/TopModelName", file) or "",
+        flow_target=_text(root, "UserAssignments/FlowTarget", file, required=False) or "",
+        target_clock_period_s=_period_s(root, "UserAssignments/TargetClockPeriod", unit, file),  # type: ignore[arg-type]
+        clock_uncertainty_s=_period_s(root, "UserAssignments/ClockUncertainty", unit, file, required=False) or 0.0,
+        estimated_clock_period_s=_period_s(
+            root, "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod", t_unit, file, required=False),
+        latency_best=_cycles(root.find(f"{lat}/Best-caseLatency"), file, f"/profile/{lat}/Best-caseLatency"),
+        latency_avg=_cycles(root.find(f"{lat}/Average-caseLatency"), file, f"/profile/{lat}/Average-caseLatency"),
+        latency_worst=_cycles(root.find(f"{lat}/Worst-caseLatency"), file, f"/profile/{lat}/Worst-caseLatency"),
+        interval_min=_cycles(root.find(f"{lat}/Interval-min"), file, f"/profile/{lat}/Interval-min"),
+        interval_max=_cycles(root.find(f"{lat}/Interval-max"), file, f"/profile/{lat}/Interval-max"),
+        dataflow_throughput=None if thr is None else _cycles(thr, file, f"/profile/{lat}/DataflowPipelineThroughput"),
+        pipeline_type=_text(root, "PerformanceEstimates/PipelineType", file, required=False),
+        resources=_resources(root, "AreaEstimates/Resources", file),
+        available=_resources(root, "AreaEstimates/AvailableResources", file),
+        loops=_loops(root, file),
+    )
+
+
+def check_resources(report: HlsReport, capacity: Mapping[str, int] = U55C_CAPACITY) -> list[str]:
+    """Check a report's resource totals against a device's capacity.
+
+    Parameters
+    ----------
+    report : HlsReport
+    capacity : Mapping[str, int]
+        Device totals; the U55C by default.
+
+    Returns
+    -------
+    list[str]
+        One message per problem (empty when the design fits): a resource over capacity, a
+        resource the report does not state, or a report whose AvailableResources disagree with
+        the capacity (synthesized for another part).
+    """
+    errors: list[str] = []
+    for name, cap in capacity.items():
+        used = report.resources.get(name)
+        if used is None:
+            errors.append(f"{report.file}: resource {name} not reported")
+            continue
+        if used > cap:
+            errors.append(f"{report.file}: {name} {used} exceeds the capacity {cap} ({used / cap:.1%})")
+        avail = report.available.get(name)
+        if avail is not None and avail != cap:
+            errors.append(f"{report.file}: report says {avail} {name} available, the device has {cap}"
+                          f" (part {report.part})")
+    return errors
