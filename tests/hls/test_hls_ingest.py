@@ -1,0 +1,166 @@
+"""Report ingestion: the real Vitis HLS 2023.2 U55C csynth.xml (copied into tests/hls/data with
+its provenance), synthetic undef/range/over-capacity variants, and the XRT host CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hetsim.errors import ConfigError
+from hetsim.ingest import (U55C_CAPACITY, XRT_CSV_COLUMNS, CycleCount, check_resources, parse_csynth,
+                           parse_xrt_csv, summarize_runs)
+from hetsim.ingest.hls_report import parse_real_time
+
+SAMPLE = Path(__file__).parent / "data" / "csynth_streamhls_u55c.xml"
+
+
+@pytest.fixture(scope="module")
+def report():
+    return parse_csynth(SAMPLE)
+
+
+def test_sample_header_and_clock(report):
+    assert report.tool_version == "2023.2"
+    assert report.part == "xcu55c-fsvh2892-2L-e"
+    assert report.product_family == "virtexuplusHBM"
+    assert report.top == "streamhls"
+    assert report.flow_target == "vitis"
+    assert report.pipeline_type == "dataflow"
+    assert report.target_clock_period_s == pytest.approx(5.00e-9)
+    assert report.clock_uncertainty_s == pytest.approx(1.35e-9)
+    assert report.estimated_clock_period_s == pytest.approx(3.650e-9)
+    assert report.target_clock_hz == pytest.approx(200e6)
+    assert report.f_max_hz == pytest.approx(1 / 3.65e-9)  # ~274 MHz
+
+
+def test_sample_latency_and_interval(report):
+    for c in (report.latency_best, report.latency_avg, report.latency_worst):
+        assert c.is_exact and c.value == 165
+    assert report.interval_min.value == 91 and report.interval_max.value == 91
+    assert report.dataflow_throughput == CycleCount(91, 91)
+
+
+def test_sample_resources_and_capacity(report):
+    assert report.resources == {"BRAM_18K": 30, "DSP": 48, "FF": 10567, "LUT": 6800, "URAM": 0}
+    assert report.available == U55C_CAPACITY
+    assert U55C_CAPACITY == {"LUT": 1_303_680, "FF": 2_607_360, "DSP": 9_024, "BRAM_18K": 4_032, "URAM": 960}
+    assert check_resources(report) == []
+    assert report.utilization()["DSP"] == pytest.approx(48 / 9024)
+
+
+def test_sample_loops(report):
+    loops = {(lp.module, lp.name): lp for lp in report.loops}
+    assert set(loops) == {("fetch_from_hbm", "VITIS_LOOP_16_1"), ("process_kernel", "VITIS_LOOP_28_1"),
+                          ("write_to_output_Pipeline_VITIS_LOOP_44_1", "VITIS_LOOP_44_1")}
+    depths = {lp.name: lp.pipeline_depth.value for lp in report.loops}
+    assert depths == {"VITIS_LOOP_16_1": 74, "VITIS_LOOP_28_1": 5, "VITIS_LOOP_44_1": 3}
+    for lp in report.loops:
+        assert lp.trip_count.value == 16 and lp.pipeline_ii.value == 1 and lp.pipelined
+    assert {lp.name: lp.latency.value for lp in report.loops} == {
+        "VITIS_LOOP_16_1": 88, "VITIS_LOOP_28_1": 19, "VITIS_LOOP_44_1": 17}
+
+
+def _variant(tmp_path, old: str, new: str) -> Path:
+    text = SAMPLE.read_text()
+    assert old in text
+    p = tmp_path / "csynth.xml"
+    p.write_text(text.replace(old, new, 1))
+    return p
+
+
+def test_undef_latency_is_first_class(tmp_path):
+    p = _variant(tmp_path, "<Worst-caseLatency>165</Worst-caseLatency>", "<Worst-caseLatency>undef</Worst-caseLatency>")
+    r = parse_csynth(p)
+    assert r.latency_worst.is_undef and str(r.latency_worst) == "undef"
+    assert r.latency_best.value == 165
+    with pytest.raises(ValueError):
+        r.latency_worst.value
+
+
+def test_range_latency_is_first_class(tmp_path):
+    p = _variant(tmp_path, "<Average-caseLatency>165</Average-caseLatency>",
+                 "<Average-caseLatency><range><min>495</min><max>10197</max></range></Average-caseLatency>")
+    r = parse_csynth(p)
+    assert r.latency_avg == CycleCount(495, 10197) and not r.latency_avg.is_exact
+    assert str(r.latency_avg) == "495..10197"
+
+
+def test_over_capacity_reported(tmp_path):
+    p = _variant(tmp_path, "<DSP>48</DSP>", "<DSP>9500</DSP>")
+    errors = check_resources(parse_csynth(p))
+    assert len(errors) == 1 and "DSP 9500 exceeds the capacity 9024" in errors[0]
+
+
+def test_other_part_flagged(tmp_path):
+    p = _variant(tmp_path, "<URAM>960</URAM>", "<URAM>1280</URAM>")
+    errors = check_resources(parse_csynth(p))
+    assert any("1280 URAM available" in e for e in errors)
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("<EstimatedClockPeriod>3.650</EstimatedClockPeriod>", "<EstimatedClockPeriod>fast</EstimatedClockPeriod>",
+     "EstimatedClockPeriod"),
+    ("<Best-caseLatency>165</Best-caseLatency>", "<Best-caseLatency>1.5</Best-caseLatency>", "Best-caseLatency"),
+    ("<TopModelName>streamhls</TopModelName>", "", "TopModelName"),
+    ("<Interval-min>91</Interval-min>", "", "Interval-min"),
+])
+def test_malformed_fields_raise_config_error(tmp_path, old, new, field):
+    p = _variant(tmp_path, old, new)
+    with pytest.raises(ConfigError) as e:
+        parse_csynth(p)
+    assert e.value.file == str(p) and field in e.value.field
+
+
+def test_not_a_report(tmp_path):
+    bad = tmp_path / "x.xml"
+    bad.write_text("<root/>")
+    with pytest.raises(ConfigError, match="profile"):
+        parse_csynth(bad)
+    bad.write_text("<profile>")
+    with pytest.raises(ConfigError, match="XML"):
+        parse_csynth(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        parse_csynth(tmp_path / "missing.xml")
+
+
+def test_real_time_strings():
+    assert parse_real_time("0.825 us") == pytest.approx(0.825e-6)
+    assert parse_real_time("95.000 ns") == pytest.approx(95e-9)
+    assert parse_real_time("undef") is None
+
+
+CSV = (",".join(XRT_CSV_COLUMNS) + "\n"
+       "dsa_indexer,batch=1;num_keys=65536;num_heads=64;head_dim=128;k=2048,0,0.00125,1.1e-05,2.0e-06,16777216,256,"
+       "xilinx_u55c_gen3x16_xdma_base_3,hetsim.xclbin\n"
+       "dsa_indexer,batch=1;num_keys=65536;num_heads=64;head_dim=128;k=2048,1,0.00121,1.0e-05,2.0e-06,16777216,256,"
+       "xilinx_u55c_gen3x16_xdma_base_3,hetsim.xclbin\n"
+       "dsa_indexer,batch=1;num_keys=65536;num_heads=64;head_dim=128;k=2048,2,0.00190,1.0e-05,2.0e-06,16777216,256,"
+       "xilinx_u55c_gen3x16_xdma_base_3,hetsim.xclbin\n")
+
+
+def test_xrt_csv_parses_and_summarizes(tmp_path):
+    p = tmp_path / "runs.csv"
+    p.write_text(CSV)
+    runs = parse_xrt_csv(p)
+    assert len(runs) == 3
+    assert runs[0].kernel == "dsa_indexer" and runs[0].shape["num_keys"] == 65536 and runs[2].run == 2
+    assert runs[0].kernel_time_s == pytest.approx(1.25e-3) and runs[0].bytes_in == 16777216
+    summary = summarize_runs(runs)
+    key = ("dsa_indexer", tuple(sorted(runs[0].shape.items())))
+    assert summary[key] == pytest.approx(1.25e-3)  # median of 1.21, 1.25, 1.90 ms
+
+
+@pytest.mark.parametrize("text,field", [
+    ("kernel,shape\n", "header"),
+    (CSV.replace("0.00121", "fast"), "row 2.kernel_time_s"),
+    (CSV.replace(",1,0.00121", ",-1,0.00121"), "row 2.run"),
+    (CSV.replace("batch=1;num_keys=65536", "batch=1;num_keys", 1), "row 1.shape"),
+    (CSV.replace(",hetsim.xclbin\n", "\n", 1), "row 1"),
+])
+def test_xrt_csv_errors(tmp_path, text, field):
+    p = tmp_path / "runs.csv"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        parse_xrt_csv(p)
+    assert e.value.field == field and e.value.file == str(p)
