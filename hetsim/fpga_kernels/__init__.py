@@ -73,7 +73,7 @@ def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object]
         raise ValueError(f"{kernel}: shape is missing {missing} (needs {list(d.shape_keys)})")
     clean: dict[str, int] = {}
     for key, v in shape.items():
-        if key in d.shape_keys or key in ("num_keys", "num_pages", "num_posting_beats"):
+        if key in d.shape_keys or key in ("num_keys", "num_pages", "page_size", "num_posting_beats"):
             iv = int(v)
             if iv != v or iv <= 0:
                 raise ValueError(f"{kernel}: shape[{key!r}] must be a positive integer, got {v!r}")

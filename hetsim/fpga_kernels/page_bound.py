@@ -26,15 +26,15 @@ DEFAULTS = {
     "rescan_cycles": None,
     "depth": 50,
 }
-SHAPE_KEYS = ("batch", "page_size", "head_dim", "k")  # plus num_pages or num_keys
+SHAPE_KEYS = ("batch", "head_dim", "k")  # plus num_pages, or num_keys and page_size
 
 
 def num_pages(shape: Mapping[str, int]) -> int:
     """Pages from the shape: ``num_pages`` if given, else ceil(num_keys / page_size)."""
     if "num_pages" in shape:
         return int(shape["num_pages"])
-    if "num_keys" not in shape:
-        raise ValueError("page_bound needs shape key 'num_pages' or 'num_keys'")
+    if "num_keys" not in shape or "page_size" not in shape:
+        raise ValueError("page_bound needs shape key 'num_pages', or 'num_keys' and 'page_size'")
     return ceil_div(shape["num_keys"], shape["page_size"])
 
 
