@@ -59,10 +59,15 @@ class ClassEfficiency(Strict):
 
 
 class FpgaKernelDesign(Strict):
-    """Which HLS design prices a kernel on this FPGA, with its parameters."""
+    """Which HLS design prices a kernel on this FPGA, with its parameters.
+
+    ``compute_units`` replicas of the design (``v++ --connectivity.nk``) split a call's batch
+    rows between them; each replica has its own HBM ports.
+    """
 
     design: str = Field(description="cycle-model name in hetsim.fpga_kernels")
     params: dict[str, float | int | str] = Field(default_factory=dict)
+    compute_units: int = Field(1, ge=1, le=64, description="replicas of the design on the card")
     description: str = ""
 
 

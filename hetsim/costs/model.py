@@ -117,20 +117,38 @@ class CostModel:
         estimate = _fpga_estimator()
         if estimate is None:  # pragma: no cover
             raise CostLookupError("FPGA cycle models (hetsim.fpga_kernels) are not installed")
-        params = {"clock_hz": float(fpga.clock_hz),
-                  "port_bytes_per_cycle": float(fpga.port_bytes_per_cycle), **design.params}
-        est = estimate(design.design, dict(task.shape), params)
+        if float(fpga.port_bytes_per_cycle) != 64:
+            raise CostLookupError(
+                f"device {device.name!r}: the HLS cycle models assume 64 B HBM beats, the device "
+                f"has port_bytes_per_cycle={float(fpga.port_bytes_per_cycle):g}")
+        params = {"clock_hz": float(fpga.clock_hz), **design.params}
+        shape = dict(task.shape)
+        units = design.compute_units
+        batch = int(shape.get("batch", 1))
+        if units > 1 and batch > 1:
+            # each replica takes ceil(batch / units) rows; the slowest one sets the time
+            shape_cu = {**shape, "batch": -(-batch // units)}
+            used = min(units, batch)
+        else:
+            shape_cu, used = shape, 1
+        try:
+            est = estimate(design.design, shape_cu, params)
+            full = estimate(design.design, shape, params) if shape_cu is not shape else est
+        except ValueError as e:
+            raise CostLookupError(f"device {device.name!r}, task {task.name!r}: {e}") from None
         cls = kernel_class(task.kernel, task.shape)
         flop, _ = get_kernel(task.kernel).work(task.shape)
-        if est.hbm_ports > fpga.num_hbm_ports:
+        ports = est.hbm_ports * used
+        if ports > fpga.num_hbm_ports:
             raise CostLookupError(
-                f"design {design.design!r} uses {est.hbm_ports} HBM ports; device "
+                f"design {design.design!r} x {used} compute units uses {ports} HBM ports; device "
                 f"{device.name!r} has {fpga.num_hbm_ports}")
+        hbm_bytes = float(full.hbm_bytes)  # all replicas together move every row's bytes
         work_s = est.cycles / float(fpga.clock_hz)
         if fpga.power is not None and work_s > 0:
-            power = (float(fpga.power.logic_w)
-                     + float(fpga.power.hbm_energy_per_byte_j) * est.hbm_bytes / work_s)
+            power = (float(fpga.power.logic_w) * used
+                     + float(fpga.power.hbm_energy_per_byte_j) * hbm_bytes / work_s)
         else:
             power = self._power(device, cls)
-        return KernelCost(float(fpga.invocation_overhead_s), work_s, float(est.hbm_bytes), flop,
-                          power, cls, f"fpga:{design.design}")
+        source = f"fpga:{design.design}" + (f"x{used}" if used > 1 else "")
+        return KernelCost(float(fpga.invocation_overhead_s), work_s, hbm_bytes, flop, power, cls, source)
