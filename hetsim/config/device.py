@@ -69,6 +69,10 @@ class FpgaKernelDesign(Strict):
     params: dict[str, float | int | str] = Field(default_factory=dict)
     compute_units: int = Field(1, ge=1, le=64, description="replicas of the design on the card")
     description: str = ""
+    measured: str | None = Field(None, description="provenance of params ingested from a "
+                                                   "synthesis report or timed runs")
+    resources: dict[str, int] = Field(default_factory=dict,
+                                      description="BRAM_18K/DSP/FF/LUT/URAM of one compute unit")
 
 
 class FpgaPower(Strict):

@@ -144,7 +144,7 @@ class CostModel:
                 f"design {design.design!r} x {used} compute units uses {ports} HBM ports; device "
                 f"{device.name!r} has {fpga.num_hbm_ports}")
         hbm_bytes = float(full.hbm_bytes)  # all replicas together move every row's bytes
-        work_s = est.cycles / float(fpga.clock_hz)
+        work_s = est.cycles / float(est.clock_hz)  # a design may close timing below the platform clock
         if fpga.power is not None and work_s > 0:
             power = (float(fpga.power.logic_w) * used
                      + float(fpga.power.hbm_energy_per_byte_j) * hbm_bytes / work_s)
