@@ -63,6 +63,7 @@ class KernelSpec:
     bytes_moved: Callable[[dict[str, int]], float]
     defaults: dict[str, int] = field(default_factory=dict)
     doc: str = ""
+    fused: bool = False  # a dataflow design (scores streamed into a top-k), FPGA only
 
     def resolve(self, shape: Shape) -> dict[str, int]:
         """Return the full shape (defaults filled in), checking every key."""
@@ -182,12 +183,51 @@ _SPECS = [
        "binary elementwise op (two reads, one write)"),
 ]
 
+
+
+def _fused(name: str, score: str, keys, items_key: str, doc: str) -> KernelSpec:
+    """Relevancy scoring and top-k in one kernel: the scores stream into the top-k and never
+    reach memory; the kernel writes only the k (index, score) pairs."""
+    sc = next(x for x in _SPECS if x.name == score)
+    tk = next(x for x in _SPECS if x.name == "topk")
+
+    def topk_shape(s):
+        return {"batch": s.get("batch", 1), "num_items": s[items_key], "k": s["k"]}
+
+    def nbytes(s):
+        base = {k: v for k, v in s.items() if k != "k"}
+        b = sc.bytes_moved({**sc.defaults, **base})
+        return b - topk_shape(s)["batch"] * s[items_key] * 4 + topk_shape(s)["batch"] * s["k"] * 8
+
+    return KernelSpec(name, sc.kernel_class, tuple(keys),
+                      lambda s: sc.flop({**sc.defaults, **{k: v for k, v in s.items() if k != "k"}})
+                      + tk.flop(topk_shape(s)),
+                      nbytes, dict(sc.defaults), doc, fused=True)
+
+
+_SPECS += [
+    _fused("indexer_topk", "indexer_score", ("batch", "num_keys", "num_heads", "head_dim", "k"),
+           "num_keys", "fused DSA indexer: weighted-ReLU scores streamed into a top-k"),
+    _fused("inner_product_topk", "inner_product_score", ("batch", "num_items", "dim", "k"),
+           "num_items", "fused inner-product scoring and top-k (dense retrieval, HMT)"),
+    _fused("page_bound_topk", "page_bound_score", ("batch", "num_pages", "head_dim", "k"),
+           "num_pages", "fused Quest/LServe page upper bounds and top pages"),
+    _fused("bm25_topk", "bm25_score", ("num_postings", "num_docs", "num_terms", "k"),
+           "num_docs", "fused BM25 scoring and top-k documents"),
+]
+
 #: name -> :class:`KernelSpec`; the single source of kernel definitions.
 KERNELS: dict[str, KernelSpec] = {}
 for _spec in _SPECS:
     if _spec.name in KERNELS:  # pragma: no cover - guards the literal above
         raise RuntimeError(f"duplicate kernel {_spec.name}")
     KERNELS[_spec.name] = _spec
+
+
+def plain_kernels() -> dict[str, KernelSpec]:
+    """Kernels every processor runs (the fused FPGA dataflow kernels left out); the ones the
+    calibration harness times."""
+    return {k: v for k, v in KERNELS.items() if not v.fused}
 
 
 def get_kernel(name: str) -> KernelSpec:

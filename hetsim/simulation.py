@@ -15,6 +15,7 @@ from .costs import CostModel
 from .costs.tables import load_tables
 from .engine import simulate
 from .mapping.base import Mapping
+from .mapping.fusion import fuse_pairs
 from .mapping.registry import map_graph
 from .mapping.transfers import insert_transfers
 from .metrics import summarize
@@ -57,7 +58,8 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
     """Return Mapping -> result: one full simulation of *graph* under that mapping."""
 
     def evaluate(m: Mapping) -> dict:
-        trace = simulate(insert_transfers(graph, m), scenario.system, m, costs,
+        g, m = fuse_pairs(graph, scenario.system, m)
+        trace = simulate(insert_transfers(g, m), scenario.system, m, costs,
                          queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused)
         return summarize(trace)
 
@@ -75,7 +77,8 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
-    g = insert_transfers(graph, m)
+    fused, m = fuse_pairs(graph, scenario.system, m)
+    g = insert_transfers(fused, m)
     trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
                      power_off_unused=scenario.run.power_off_unused)
     result = summarize(trace)

@@ -3,7 +3,9 @@
 Rules, in order:
 
 1. Compute Relevancy and Retrieval tasks whose kernel the FPGA hosts (its device file lists a
-   design for it) go to the FPGA.
+   design for it, alone or fused with top-k) go to the FPGA; a scoring task and its top-k are
+   then fused into one kernel where the FPGA has the fused design
+   (:mod:`hetsim.mapping.fusion`).
 2. Every memory structure those tasks work on lives in FPGA memory (the index cache), so the
    tasks that update it in place (Prepare Memory's index-key writes) run on the FPGA too, and
    the data they need crosses the link every step.
@@ -16,10 +18,7 @@ from __future__ import annotations
 from ..errors import MappingError
 from ..graph import Step, task_of
 from .base import Mapping, first_of_kind
-
-
-def _hosts(device, kernel: str) -> bool:
-    return device.fpga is not None and kernel in device.fpga.kernels
+from .fusion import hosts as _hosts
 
 
 def hetero(graph, system, params, **_) -> Mapping:

@@ -29,10 +29,11 @@ import networkx as nx
 from ..config.system import SystemSpec
 from ..costs import CostModel
 from ..errors import CapacityError, ConfigError, CostLookupError, MappingError
-from ..graph import task_of, topological_order
+from ..graph import Task, task_of, topological_order
 from ..topology import Topology
 from .base import Mapping, check_mapping
 from .capability import data_clusters
+from .fusion import fusable
 
 OBJECTIVES = ("latency", "energy", "edp")
 Evaluate = Callable[[Mapping], dict]
@@ -118,6 +119,30 @@ class _Costs:
                 self.lat[n][d.name] = k.latency_s
                 self.mem[n][d.name] = k.mem_bytes
                 self.extra_j[n][d.name] = k.extra_power_w * k.latency_s
+        # Bounds must stay below what a fused pair costs (fusion.py merges a scoring task and
+        # its top-k on an FPGA with the fused design): the top-k may cost nothing, the scoring
+        # task no more than the fused kernel.
+        self.bound_lat = {n: dict(r) for n, r in self.lat.items()}
+        self.bound_mem = {n: dict(r) for n, r in self.mem.items()}
+        self.bound_j = {n: dict(r) for n, r in self.extra_j.items()}
+        for u, v in graph.edges:
+            rule = fusable(graph, u, v)
+            if rule is None:
+                continue
+            kernel, shape = rule
+            for d in system.devices:
+                if d.fpga is None or kernel not in d.fpga.kernels:
+                    continue
+                try:
+                    k = costs.price(Task(f"{u}+{v}", task_of(graph, u).step, kernel, shape), d)
+                except CostLookupError:
+                    continue
+                for tbl, val in ((self.bound_lat, k.latency_s), (self.bound_mem, k.mem_bytes),
+                                 (self.bound_j, k.extra_power_w * k.latency_s)):
+                    if d.name in tbl[u]:
+                        tbl[u][d.name] = min(tbl[u][d.name], val)
+                    if d.name in tbl[v]:
+                        tbl[v][d.name] = 0.0
 
 
 def build_variables(graph: nx.DiGraph, system: SystemSpec, costs: _Costs, granularity: str) -> list[Variable]:
@@ -180,7 +205,7 @@ class _Bound:
         for t, i in self.var_of.items():
             if i < k:
                 dev_of[t] = choice[i]
-        lat, longest = self.costs.lat, {}
+        lat, longest = self.costs.bound_lat, {}
         load = {d: 0.0 for d in self.engines}
         mem = {d: 0.0 for d in self.engines}
         extra = 0.0
@@ -189,12 +214,12 @@ class _Bound:
             if d is not None:
                 w = lat[n][d]
                 load[d] += w
-                mem[d] += self.costs.mem[n][d]
-                extra += self.costs.extra_j[n][d]
+                mem[d] += self.costs.bound_mem[n][d]
+                extra += self.costs.bound_j[n][d]
             else:
                 dom = self.vars[self.var_of[n]].domain
                 w = min(lat[n][x] for x in dom)
-                extra += min(self.costs.extra_j[n][x] for x in dom)
+                extra += min(self.costs.bound_j[n][x] for x in dom)
             start = 0.0
             for p, _, b in self.g.in_edges(n, data="bytes"):
                 t = longest[p]

@@ -126,8 +126,11 @@ def test_fpga_kernels_import_only_stdlib_and_numpy():
         assert _imports(f) <= allowed, f"{f.name} imports {_imports(f) - allowed}"
 
 
-def test_ingest_imports_only_stdlib_and_hetsim_errors():
+def test_ingest_parsers_import_only_stdlib_and_hetsim_errors():
+    # the parsers stay standalone; update.py is the step that writes device files and tables
     allowed = {"__future__", "csv", "re", "statistics", "dataclasses", "pathlib", "typing",
                "xml.etree.ElementTree", "hetsim.errors"}
     for f in (REPO / "hetsim" / "ingest").glob("*.py"):
+        if f.name == "update.py":
+            continue
         assert _imports(f) <= allowed, f"{f.name} imports {_imports(f) - allowed}"
