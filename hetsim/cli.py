@@ -203,13 +203,15 @@ def cmd_sweep(args) -> int:
     from .units import format_quantity
 
     con = _console(False)
-    t = Table(title=f"sweep ({len(rows)} runs)", title_justify="left")
+    t = Table(title=f"sweep ({len(rows)} runs)", title_justify="left", expand=False)
     for c in [a.path.split(".")[-1] for a in axes] + ["mapping", "makespan", "energy (J)", "mem. proc."]:
         t.add_column(c)
     for r in rows:
         vals = [str(r["point"][a.path]) for a in axes] + [r["mapping"]]
         if "error" in r:
-            t.add_row(*vals, "[red]error[/]", r["error"][:60], "")
+            # the whole message is in sweep.jsonl; here only its last clause, on one line
+            short = r["error"].split(": ")[-1]
+            t.add_row(*vals, "[red]error[/]", (short[:40] + "...") if len(short) > 40 else short, "")
         else:
             t.add_row(*vals, format_quantity(r["makespan_s"], "s"), f"{r['energy_j']:.4g}",
                       f"{100 * r['memory_processing_fraction']:.1f}%")
