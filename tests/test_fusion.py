@@ -44,7 +44,7 @@ def test_pair_on_a_hosting_fpga_becomes_one_fused_task():
     assert t.kernel == "indexer_topk" and dict(t.shape) == {**SCORE, "k": 256}
     assert t.step.value == "compute_relevancy"
     cost = CostModel().price(t, system.devices[0])
-    assert cost.source == "fpga:dsa_indexer"
+    assert cost.source == "fpga:dsa_indexerx2"  # two compute units split the batch of 2
     # the fused kernel streams scores into the top-k: cheaper than the two kernels in a row
     s, k = (CostModel().price(task_of(_graph(), n), system.devices[0]) for n in ("s", "t"))
     assert cost.latency_s < s.latency_s + k.latency_s
