@@ -22,8 +22,8 @@ TOPK = {"batch": 2, "num_items": 4096, "k": 256}
 def _fpga(fused=True):
     u = load_device_preset("u55c")
     kernels = dict(u.fpga.kernels)
-    if fused:
-        kernels["indexer_topk"] = kernels["indexer_score"].model_copy(update={"design": "dsa_indexer"})
+    if not fused:
+        kernels.pop("indexer_topk")
     return u.model_copy(update={"name": "fpga", "fpga": u.fpga.model_copy(update={"kernels": kernels})})
 
 
