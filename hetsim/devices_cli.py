@@ -24,22 +24,22 @@ def list_presets(con: Console) -> int:
     from .loader import load_device_preset, load_link_preset
 
     t = Table(title="device presets")
-    for c in ("name", "kind", "memory", "bandwidth (achievable)", "idle / active W", "description"):
-        t.add_column(c)
+    for c in ("name", "kind", "memory", "bandwidth (achievable)", "idle / active W"):
+        t.add_column(c, no_wrap=True)
     from .units import format_quantity as fq
 
     for name in catalog.preset_names("devices"):
         d = load_device_preset(name)
         t.add_row(name, d.kind, fq(d.memory.capacity_bytes, "B"),
                   fq(d.memory.achievable_bandwidth_Bps, "B/s"),
-                  f"{float(d.power.idle_w):g} / {float(d.power.active_w):g}", d.description)
+                  f"{float(d.power.idle_w):g} / {float(d.power.active_w):g}")
     con.print(t)
     lt = Table(title="link presets")
-    for c in ("name", "forward model", "description"):
-        lt.add_column(c)
+    for c in ("name", "forward model", "forward time for 1 MB"):
+        lt.add_column(c, no_wrap=True)
     for name in catalog.preset_names("links"):
         lk = load_link_preset(name)
-        lt.add_row(name, lk.forward.model, lk.description)
+        lt.add_row(name, lk.forward.model, fq(lk.forward.time_s(1e6), "s"))
     con.print(lt)
     return 0
 
