@@ -55,16 +55,28 @@ def test_scenario_points_at_a_calibrated_table_and_run_uses_it(tmp_path, capsys)
     assert res["extrapolated_tasks"] == []
 
 
-def test_a_shape_outside_the_table_is_flagged(tmp_path, capsys):
+def test_outside_its_range_a_table_yields_to_the_model_or_is_flagged(tmp_path, capsys):
     _synthetic_table(tmp_path / "t.json")
+    tasks = [{"name": "big", "step": "retrieval", "kernel": "topk",
+              "shape": {"batch": 1, "num_items": 10**8, "k": 64}}]
     doc = {"name": "cal", "system": {"devices": [{"preset": "mi210", "name": "gpu",
                                                   "overrides": {"cost_tables": ["t.json"]}}]},
-           "workload": {"name": "custom", "params": {"tasks": [
-               {"name": "big", "step": "retrieval", "kernel": "topk",
-                "shape": {"batch": 1, "num_items": 10**8, "k": 64}}]}},
+           "workload": {"name": "custom", "params": {"tasks": tasks}},
            "mapping": {"policy": "gpu-only"}}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    # the MI210 has a roofline: beyond the measured shapes the model prices the task
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["extrapolated_tasks"] == []
+    trace = json.loads((tmp_path / "o" / "trace.json").read_text())
+    assert [e["args"]["source"] for e in trace["traceEvents"] if e["ph"] == "X"] == ["roofline"]
+    # a device known only through its table: the table's extrapolation is used and flagged
+    doc["system"]["devices"] = [{"name": "cpu", "kind": "cpu", "cost_tables": ["t.json"],
+                                 "memory": {"capacity_bytes": "1 TB", "peak_bandwidth_Bps": "100 GB/s",
+                                            "achievable_bandwidth_Bps": "100 GB/s"},
+                                 "power": {"idle_w": 0, "active_w": 0}}]
+    doc["mapping"] = {"policy": "single"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o2"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["extrapolated_tasks"] == ["big"]
 
 

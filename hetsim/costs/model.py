@@ -94,18 +94,29 @@ class CostModel:
 
     def _price(self, task: Task, device: DeviceSpec) -> KernelCost:
         kernel, shape = task.kernel, dict(task.shape)
+        outside = None  # a table's answer beyond its measured range, kept as a last resort
         for table in self.tables.get(device.name, ()):
             if table.has(kernel):
                 seconds, extrap = table.predict(kernel, shape)
                 flop, nbytes = get_kernel(kernel).work(shape)
                 cls = kernel_class(kernel, shape)
-                return KernelCost(0.0, seconds, nbytes, flop, self._power(device, cls), cls,
+                cost = KernelCost(0.0, seconds, nbytes, flop, self._power(device, cls), cls,
                                   f"table:{table.name}", extrap)
+                if not extrap:
+                    return cost  # measured data wins inside its range
+                outside = outside or cost
         if device.fpga is not None and kernel in device.fpga.kernels:
             return self._fpga(task, device)
         if device.peak_flop_per_s or device.efficiency:
-            overhead, work, nbytes, flop, cls = roofline_cost(device, kernel, shape, task.dtype)
-            return KernelCost(overhead, work, nbytes, flop, self._power(device, cls), cls, "roofline")
+            try:
+                overhead, work, nbytes, flop, cls = roofline_cost(device, kernel, shape, task.dtype)
+            except CostLookupError:
+                if outside is None:
+                    raise
+            else:
+                return KernelCost(overhead, work, nbytes, flop, self._power(device, cls), cls, "roofline")
+        if outside is not None:
+            return outside  # only the table knows this kernel: use it, flagged as extrapolated
         hosted = sorted(device.fpga.kernels) if device.fpga else []
         raise CostLookupError(
             f"device {device.name!r} cannot run kernel {kernel!r} (task {task.name!r}); "
