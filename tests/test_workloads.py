@@ -76,3 +76,17 @@ def test_bad_params_are_config_errors(bad):
 
     with pytest.raises(HetsimError):
         build_workload("dsa_decode", {**PARAMS, **bad})
+
+
+def test_rag_query_dense_and_bm25():
+    dense = build_workload("rag_dense", {"num_docs": 1000, "num_layers": 2, "decode_tokens": 1})
+    assert {"query_proj", "score", "topk", "embed_context"} <= set(dense.nodes)
+    assert task_of(dense, "score").kernel == "inner_product_score"
+    # prefill over top_k x doc_tokens + query tokens = 8 x 128 + 32 tokens; one decode step
+    assert task_of(dense, "prefill.L0.qkv").shape["m"] == 8 * 128 + 32
+    assert task_of(dense, "decode0.L1.attn").shape["num_keys"] == 8 * 128 + 32 + 1
+    bm25 = build_workload("rag_dense", {"retriever": "bm25", "num_docs": 1000, "query_terms": 4,
+                                        "postings_per_term": 100, "num_layers": 1})
+    s = task_of(bm25, "score")
+    assert s.kernel == "bm25_score" and dict(s.shape) == {"num_postings": 400, "num_docs": 1000, "num_terms": 4}
+    assert "query_proj" not in bm25 and bm25.graph["data"]["inverted_index"] == 400 * 8 + 1000 * 8

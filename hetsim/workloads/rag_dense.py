@@ -1,9 +1,10 @@
-"""A dense-retrieval RAG query: score a document-embedding memory, take the top-k, prefill.
+"""A RAG query: score a document memory (dense embeddings or BM25), take the top-k, prefill.
 
 * Prepare Memory happened offline: the document embeddings (``num_docs x embed_dim``) are
   resident data.
 * Compute Relevancy: project the query into the embedding space and score every document
-  (inner product).
+  (inner product), or, with ``retriever: bm25``, walk the query terms' posting lists of an
+  inverted index (BM25 with IDF and length normalisation).
 * Retrieval: top-k documents.
 * Apply to Inference: gather the token embeddings of the retrieved documents plus the query
   and prefill them through the model (QKV, attention, output projection, gated MLP per layer);
@@ -15,11 +16,14 @@ Defaults: 1M documents of 768-dim embeddings (a BERT-base-sized encoder), top-8 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..graph import Step, add_data, add_edge, add_task, new_graph
 
-DESCRIPTION = "dense-embedding RAG query: inner-product scores over a document memory, top-k, prefill"
+DESCRIPTION = ("RAG query: dense inner-product or BM25 scores over a document memory, top-k, "
+               "prefill and decode")
 
 
 class RagDenseParams(BaseModel):
@@ -27,7 +31,10 @@ class RagDenseParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    retriever: Literal["dense", "bm25"] = Field("dense", description="how documents are scored")
     num_docs: int = Field(1_000_000, ge=1)
+    query_terms: int = Field(8, ge=1, description="(bm25) distinct query terms")
+    postings_per_term: int = Field(20_000, ge=1, description="(bm25) average posting-list length")
     embed_dim: int = Field(768, ge=1)
     top_k: int = Field(8, ge=1)
     doc_tokens: int = Field(128, ge=1, description="tokens per retrieved document")
@@ -52,19 +59,26 @@ def build(p: RagDenseParams):
     k = min(p.top_k, p.num_docs)
     T = k * p.doc_tokens + p.query_tokens
     layer_w = H * (H + 2 * p.num_kv_heads * head_dim) + H * H + 3 * H * p.intermediate_size
-    add_data(g, "doc_embeddings", p.num_docs * D * eb)
     add_data(g, "weights", (layer_w * p.num_layers + p.vocab_size * H) * eb)
     add_data(g, "kv_cache", 2 * p.num_layers * (T + p.decode_tokens) * p.num_kv_heads * head_dim * eb)
-
-    add_task(g, "query_proj", Step.COMPUTE_RELEVANCY, "gemm",
-             {"m": 1, "k": D, "n": D, "elem_bytes": eb}, dtype=p.dtype)
-    add_task(g, "score", Step.COMPUTE_RELEVANCY, "inner_product_score",
-             {"batch": 1, "num_items": p.num_docs, "dim": D, "elem_bytes": eb}, dtype=p.dtype,
-             data=("doc_embeddings",))
+    if p.retriever == "dense":
+        add_data(g, "doc_embeddings", p.num_docs * D * eb)
+        add_task(g, "query_proj", Step.COMPUTE_RELEVANCY, "gemm",
+                 {"m": 1, "k": D, "n": D, "elem_bytes": eb}, dtype=p.dtype)
+        add_task(g, "score", Step.COMPUTE_RELEVANCY, "inner_product_score",
+                 {"batch": 1, "num_items": p.num_docs, "dim": D, "elem_bytes": eb}, dtype=p.dtype,
+                 data=("doc_embeddings",))
+        add_edge(g, "query_proj", "score", D * eb)
+    else:
+        postings = p.query_terms * p.postings_per_term
+        # posting (doc id, tf) 8 B each plus per-document length and score arrays
+        add_data(g, "inverted_index", postings * 8 + p.num_docs * 8)
+        add_task(g, "score", Step.COMPUTE_RELEVANCY, "bm25_score",
+                 {"num_postings": postings, "num_docs": p.num_docs, "num_terms": p.query_terms},
+                 dtype="fp32", data=("inverted_index",))
     add_task(g, "topk", Step.RETRIEVAL, "topk", {"batch": 1, "num_items": p.num_docs, "k": k}, dtype="fp32")
     add_task(g, "embed_context", Step.APPLY_TO_INFERENCE, "embedding_gather",
              {"num_rows": T, "row_elems": H, "elem_bytes": eb}, dtype=p.dtype, data=("weights",))
-    add_edge(g, "query_proj", "score", D * eb)
     add_edge(g, "score", "topk", p.num_docs * 4)
     add_edge(g, "topk", "embed_context", k * 8)
     prev = "embed_context"
