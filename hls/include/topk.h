@@ -123,6 +123,18 @@ bool topk_push(TopK<KMAX, S>& t, S s, int i) {
     return false;
 }
 
+// The select stage of every fused kernel: drain n scored items from the scoring stage's
+// stream into the top-k, one per cycle.
+template <int KMAX, typename S>
+void topk_select_stream(hls::stream<ScoredItem<S> >& in, int n, TopK<KMAX, S>& t) {
+select:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS pipeline II = 1
+        const ScoredItem<S> s = in.read();
+        topk_push(t, s.score, s.index);
+    }
+}
+
 // Would this item enter the set? (No state change; one comparison against the worst.)
 template <int KMAX, typename S>
 inline bool topk_wants(const TopK<KMAX, S>& t, S s, int i) {

@@ -41,22 +41,13 @@ block_beats:
     }
 }
 
-static void bg_select(hls::stream<ScoredItem<bg_score_t> >& in, int nblocks, TopK<BG_KMAX, bg_score_t>& t) {
-select:
-    for (int i = 0; i < nblocks; ++i) {
-#pragma HLS pipeline II = 1
-        const ScoredItem<bg_score_t> s = in.read();
-        topk_push(t, s.score, s.index);
-    }
-}
-
 static void bg_score_and_select(const beat_t* pooled, short q[BG_MAX_BPR][HETSIM_I16_PER_BEAT], int bpr,
                                 int nblocks, long long threshold, beat_t* bitmap, TopK<BG_KMAX, bg_score_t>& t) {
 #pragma HLS dataflow
     hls::stream<ScoredItem<bg_score_t> > fifo;
 #pragma HLS stream variable = fifo depth = 256
     bg_score(pooled, q, bpr, nblocks, threshold, bitmap, fifo);
-    bg_select(fifo, nblocks, t);
+    topk_select_stream(fifo, nblocks, t);
 }
 
 extern "C" void block_gate(const beat_t* q, const beat_t* pooled, beat_t* out, int batch, int num_keys,

@@ -68,15 +68,6 @@ key_beats:
     }
 }
 
-static void dsa_select(hls::stream<ScoredItem<dsa_score_t> >& in, int num_keys, TopK<DSA_KMAX, dsa_score_t>& t) {
-select:
-    for (int s = 0; s < num_keys; ++s) {
-#pragma HLS pipeline II = 1
-        const ScoredItem<dsa_score_t> item = in.read();
-        topk_push(t, item.score, item.index);
-    }
-}
-
 static void dsa_score_and_select(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT],
                                  const short w[DSA_MAX_HEADS], int num_heads, int bpk, int num_keys,
                                  TopK<DSA_KMAX, dsa_score_t>& t) {
@@ -84,7 +75,7 @@ static void dsa_score_and_select(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_
     hls::stream<ScoredItem<dsa_score_t> > fifo;
 #pragma HLS stream variable = fifo depth = 512
     dsa_score_keys(keys, q, w, num_heads, bpk, num_keys, fifo);
-    dsa_select(fifo, num_keys, t);
+    topk_select_stream(fifo, num_keys, t);
 }
 
 extern "C" void dsa_indexer(const beat_t* qw, const beat_t* keys, beat_t* out, int batch, int num_keys,

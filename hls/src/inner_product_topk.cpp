@@ -32,22 +32,13 @@ item_beats:
     }
 }
 
-static void ip_select(hls::stream<ScoredItem<ip_score_t> >& in, int num_items, TopK<IP_KMAX, ip_score_t>& t) {
-select:
-    for (int i = 0; i < num_items; ++i) {
-#pragma HLS pipeline II = 1
-        const ScoredItem<ip_score_t> s = in.read();
-        topk_push(t, s.score, s.index);
-    }
-}
-
 static void ip_score_and_select(const beat_t* items, short q[IP_MAX_BPR][HETSIM_I16_PER_BEAT], int bpr, int dim,
                                 int num_items, TopK<IP_KMAX, ip_score_t>& t) {
 #pragma HLS dataflow
     hls::stream<ScoredItem<ip_score_t> > fifo;
 #pragma HLS stream variable = fifo depth = 256
     ip_score(items, q, bpr, dim, num_items, fifo);
-    ip_select(fifo, num_items, t);
+    topk_select_stream(fifo, num_items, t);
 }
 
 extern "C" void inner_product_topk(const beat_t* q, const beat_t* items, beat_t* out, int batch, int num_items,

@@ -39,22 +39,13 @@ page_beats:
     }
 }
 
-static void pb_select(hls::stream<ScoredItem<pb_score_t> >& in, int num_pages, TopK<PB_KMAX, pb_score_t>& t) {
-select:
-    for (int i = 0; i < num_pages; ++i) {
-#pragma HLS pipeline II = 1
-        const ScoredItem<pb_score_t> s = in.read();
-        topk_push(t, s.score, s.index);
-    }
-}
-
 static void pb_bound_and_select(const beat_t* kmin, const beat_t* kmax, short q[PB_MAX_BPR][HETSIM_I16_PER_BEAT],
                                 int bpr, int num_pages, TopK<PB_KMAX, pb_score_t>& t) {
 #pragma HLS dataflow
     hls::stream<ScoredItem<pb_score_t> > fifo;
 #pragma HLS stream variable = fifo depth = 256
     pb_bound(kmin, kmax, q, bpr, num_pages, fifo);
-    pb_select(fifo, num_pages, t);
+    topk_select_stream(fifo, num_pages, t);
 }
 
 extern "C" void page_bound(const beat_t* q, const beat_t* kmin, const beat_t* kmax, beat_t* out, int batch,
