@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hetsim.config.device import FpgaKernelDesign
 from hetsim.costs import CostModel
 from hetsim.graph import task_of
 from hetsim.loader import load_device_preset
@@ -20,10 +21,13 @@ TOPK = {"batch": 2, "num_items": 4096, "k": 256}
 
 
 def _fpga(fused=True):
+    """The U55C preset with its kernel list pinned here, so refining the preset's design
+    choices (compute units, hosted kernels) does not move these tests."""
     u = load_device_preset("u55c")
-    kernels = dict(u.fpga.kernels)
-    if not fused:
-        kernels.pop("indexer_topk")
+    kernels = {"indexer_score": FpgaKernelDesign(design="dsa_indexer_score", compute_units=2),
+               "topk": FpgaKernelDesign(design="topk", compute_units=2)}
+    if fused:
+        kernels["indexer_topk"] = FpgaKernelDesign(design="dsa_indexer", compute_units=2)
     return u.model_copy(update={"name": "fpga", "fpga": u.fpga.model_copy(update={"kernels": kernels})})
 
 
