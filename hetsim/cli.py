@@ -356,7 +356,7 @@ def cmd_workloads(args) -> int:
     t.add_column("description")
     t.add_column("parameters (default)")
     for name, wl in sorted(workloads().items()):
-        params = ", ".join(f"{k}={f.default!r}" if not f.is_required() else k
+        params = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}" if not f.is_required() else k
                            for k, f in wl.params.model_fields.items())
         t.add_row(name, wl.description, params)
     con.print(t)
