@@ -15,8 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import inputs
 from .errors import ConfigError
 
 _PKG = Path(__file__).resolve().parent
@@ -33,6 +32,11 @@ def _builtin_root(kind: str) -> Path:
 def model_dirs() -> list[Path]:
     """Directories searched for presets, highest priority first."""
     extra = [Path(p) for p in os.environ.get("HETSIM_DEVICE_MODELS", "").split(os.pathsep) if p]
+    for d in extra:
+        if not d.is_dir():
+            raise ConfigError(f"names {str(d)!r}, which is not a directory; set it to directories "
+                              f"holding devices/ and links/ (separated by {os.pathsep!r})",
+                              field="HETSIM_DEVICE_MODELS")
     return extra + [_builtin_root("device_models")]
 
 
@@ -42,20 +46,8 @@ def scenario_dir() -> Path:
 
 
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file, turning I/O and syntax errors into :class:`ConfigError`."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=str(path)) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read: {e.strerror}", file=str(path)) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"invalid YAML{where}: {problem}", file=str(path)) from None
+    """Read a YAML file through the input boundary (:func:`hetsim.inputs.read_yaml`)."""
+    return inputs.read_yaml(path)
 
 
 @dataclass(frozen=True)

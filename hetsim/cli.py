@@ -24,6 +24,59 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error contract: one line on stderr, exit code 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        print(f"hetsim: error: {one_line(message)} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR)
+
+
+def _int_at_least(low: int):
+    """argparse type: an integer >= *low*."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {v}")
+        return v
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
+    """Create the output directory *path* and check it is writable (ConfigError naming *flag*)."""
+    import tempfile
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{str(p)!r} exists and is not a directory; name a directory",
+                          field=flag)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot write into {str(p)!r}: {e.strerror or e}; name a writable "
+                          "directory", field=flag) from None
+    return p
+
+
+def _load(arg, *, mappings=(), mappings_flag="--mapping"):
+    """Resolve, read and check a scenario before any work or progress output."""
+    from .loader import load_scenario, resolve_scenario_path
+    from .simulation import check_scenario
+
+    path = resolve_scenario_path(arg)
+    scenario = load_scenario(path)
+    check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m],
+                   mappings_flag=mappings_flag)
+    return path, scenario
+
+
 def _console(json_mode: bool) -> Console:
     # in --json mode stdout carries only JSON; the tables go nowhere
     return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
@@ -44,14 +97,13 @@ def _write_run(out, outdir: Path, title: str) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .loader import load_scenario, resolve_scenario_path
     from .report.table import run_tables
     from .simulation import run_scenario
 
-    path = resolve_scenario_path(args.scenario)
-    scenario = load_scenario(path)
+    path, scenario = _load(args.scenario, mappings=[args.mapping], mappings_flag="--mapping")
+    outdir = prepare_outdir(args.out)
     out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
-    files = _write_run(out, Path(args.out), f"{scenario.name} — {out.mapping.policy}")
+    files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}")
     if args.json:
         print(json.dumps(out.result, indent=2, sort_keys=True))
     else:
@@ -62,19 +114,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .loader import load_scenario, resolve_scenario_path
     from .metrics import compare
     from .report.plots import plot_compare
     from .report.table import compare_table
-    from .simulation import run_scenario
+    from .simulation import check_mapping_name, run_scenario
 
-    path = resolve_scenario_path(args.scenario)
-    scenario = load_scenario(path)
-    outdir = Path(args.out)
+    check_mapping_name(args.baseline, field="--baseline")
+    check_mapping_name(args.candidate, field="--candidate")
+    path, scenario = _load(args.scenario)
+    outdir = prepare_outdir(args.out)
     runs = {}
     for role, policy in (("baseline", args.baseline), ("candidate", args.candidate)):
         runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
-                                  queue_policy=args.queue_policy)
+                                  queue_policy=args.queue_policy, mapping_flag=f"--{role}")
         _write_run(runs[role], outdir / role, f"{scenario.name} — {policy}")
     cmp = compare(runs["baseline"].result, runs["candidate"].result)
     (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
@@ -92,14 +144,13 @@ def cmd_map(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from .loader import load_scenario, resolve_scenario_path
     from .mapping.search import objective_value
     from .report.pareto import plot_pareto
     from .simulation import search_scenario
     from .units import format_quantity
 
-    path = resolve_scenario_path(args.scenario)
-    scenario = load_scenario(path)
+    path, scenario = _load(args.scenario)
+    outdir = prepare_outdir(args.out)
     con = _console(args.json)
     with Progress(TextColumn("searching mappings"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), disable=args.json or not sys.stderr.isatty(),
@@ -109,8 +160,6 @@ def cmd_map(args) -> int:
             scenario, args.objective, file=str(path), granularity=args.granularity,
             exhaustive_limit=args.exhaustive_limit, max_evaluations=args.max_evaluations,
             progress=lambda done, total: bar.update(task, completed=done, total=total))
-    outdir = Path(args.out)
-    outdir.mkdir(parents=True, exist_ok=True)
     ranked = sorted(res.candidates, key=lambda c: c.value(args.objective))
     doc = {
         "objective": args.objective, "method": res.method, "proven_optimal": res.proven_optimal,
@@ -180,7 +229,8 @@ def cmd_sweep(args) -> int:
     mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
-    out = Path(args.out)
+    _check_sweep(args.scenario, axes, mappings)
+    out = prepare_outdir(args.out)
     with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=args.json) as bar:
         task = bar.add_task("runs", total=None)
@@ -218,6 +268,40 @@ def cmd_sweep(args) -> int:
     con.print(t)
     con.print(f"wrote {out / 'sweep.jsonl'} (resumable), {out / 'sweep.csv'}, {out / 'sweep.png'}")
     return 0
+
+
+def _check_sweep(scenario_arg, axes, mappings) -> None:
+    """Validate every sweep point before any run or progress bar.
+
+    An error in a swept value names the ``--set`` flag that put it there, an unknown policy
+    the ``--mappings`` flag, anything else the scenario file.
+    """
+    import copy
+
+    from .catalog import read_yaml
+    from .loader import resolve_scenario_path, scenario_from_dict
+    from .simulation import check_scenario
+    from .sweep import points, set_path
+
+    path = resolve_scenario_path(scenario_arg)
+    doc = read_yaml(path)
+    if not isinstance(doc, dict):
+        raise ConfigError("a scenario must be a mapping", file=str(path))
+    for p in points(axes):
+        d = copy.deepcopy(doc)
+        try:
+            for k, v in p.items():
+                set_path(d, k, v)
+            check_scenario(scenario_from_dict(d, str(path)), file=str(path), mappings=mappings,
+                           mappings_flag="--mappings")
+        except HetsimError as e:
+            f = e.field or ""
+            for k, v in p.items():
+                if f == k or f.startswith(k + ".") or k.startswith(f + ".") or f == k.rsplit(".", 1)[0]:
+                    raise ConfigError(e.detail, field=f"--set {k}={v}") from None
+            if e.file is None and not f.startswith("--"):
+                raise ConfigError(e.detail, field=f"--set {', '.join(f'{k}={v}' for k, v in p.items())}") from None
+            raise
 
 
 def _require_torch() -> None:
@@ -364,7 +448,7 @@ def cmd_workloads(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hetsim", description="Discrete-event simulator of "
+    p = _Parser(prog="hetsim", description="Discrete-event simulator of "
                                 "heterogeneous GPU + FPGA memory systems for LLM inference.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -392,11 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
     mp.add_argument("--granularity", choices=("auto", "task", "group"), default="auto",
                     help="free tasks one variable each (task) or per step and kernel (group)")
-    mp.add_argument("--exhaustive-limit", type=int, default=512,
+    mp.add_argument("--exhaustive-limit", type=_int_at_least(1), default=512,
                     help="enumerate spaces up to this size, branch and bound above (default 512)")
-    mp.add_argument("--max-evaluations", type=int, default=2000,
+    mp.add_argument("--max-evaluations", type=_int_at_least(1), default=2000,
                     help="cap on simulations in branch and bound (default 2000)")
-    mp.add_argument("--top", type=int, default=5, help="how many best mappings to list")
+    mp.add_argument("--top", type=_int_at_least(1), default=5, help="how many best mappings to list")
     mp.add_argument("--out", default="out", help="output directory (default: out)")
     mp.add_argument("--json", action="store_true")
     mp.set_defaults(func=cmd_map)
@@ -406,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
                     help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
     sw.add_argument("--mappings", default="gpu-only,hetero", help="comma-separated policies")
-    sw.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    sw.add_argument("--jobs", type=_int_at_least(1), default=1, help="worker processes (default 1)")
     sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist')")
     sw.add_argument("--out", default="out/sweep", help="output directory; re-running resumes")
     sw.add_argument("--json", action="store_true")
@@ -418,8 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--kernels", nargs="+", default=None, help="kernel names (default: all)")
     ca.add_argument("--quick", action="store_true", help="reduced grids: under 3 minutes on 2 cores")
     ca.add_argument("--out", default=None, help="table file (default out/calibration/DEVICE.json)")
-    ca.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    ca.add_argument("--repeats", type=int, default=None, help="interleaved rounds per shape")
+    ca.add_argument("--threads", type=_int_at_least(1), default=None, help="torch threads (default: all)")
+    ca.add_argument("--repeats", type=_int_at_least(1), default=None, help="interleaved rounds per shape")
     ca.add_argument("--from-hls-report", default=None, metavar="CSYNTH_XML",
                     help="ingest a Vitis HLS csynth.xml into the FPGA table")
     ca.add_argument("--from-xrt-csv", default=None, metavar="CSV",
@@ -434,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "simulated pipelines on this machine")
     va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
-    va.add_argument("--repeats", type=int, default=5, help="timed runs of each pipeline")
+    va.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed runs of each pipeline")
     va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
     va.add_argument("--json", action="store_true")
     va.set_defaults(func=cmd_validate)

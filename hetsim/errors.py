@@ -9,18 +9,14 @@ from __future__ import annotations
 
 
 class HetsimError(Exception):
-    """Base class of all user-facing hetsim errors."""
-
-
-class ConfigError(HetsimError):
-    """A configuration value is invalid.
+    """Base class of all user-facing hetsim errors.
 
     Parameters
     ----------
     message : str
         What is wrong and what is allowed.
     file : str, optional
-        The file the value came from.
+        The file the value came from, or the command-line flag or environment variable.
     field : str, optional
         Dotted path of the field inside the file (``devices.0.memory.bandwidth``).
     """
@@ -31,6 +27,10 @@ class ConfigError(HetsimError):
         self.detail = message
         where = ": ".join(p for p in (file, field) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(HetsimError):
+    """A configuration value is invalid."""
 
 
 class GraphError(HetsimError):
@@ -47,3 +47,17 @@ class CostLookupError(HetsimError):
 
 class CapacityError(HetsimError):
     """Resident data does not fit into a device's memory."""
+
+
+def located(err: HetsimError, file: str | None, field: str | None = None) -> HetsimError:
+    """Return *err* naming *file* and *field* when it names neither yet (same class).
+
+    Why: errors raised deep inside graph building or mapping do not know which file the
+    values came from; the layer that does (the simulation entry point) attaches it, so
+    every message the user sees says where to look.
+    """
+    if err.file or not (file or field):
+        return err
+    new = type(err).__new__(type(err))
+    HetsimError.__init__(new, err.detail, file=file, field=err.field or field)
+    return new

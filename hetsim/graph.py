@@ -11,6 +11,8 @@ Graphs are validated once, by :func:`validate_graph`, so later passes can trust 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
@@ -86,11 +88,31 @@ def new_graph(name: str = "workload") -> nx.DiGraph:
     return g
 
 
+_TASK_BUDGET: ContextVar[int | None] = ContextVar("hetsim_task_budget", default=None)
+
+
+@contextmanager
+def task_budget(limit: int):
+    """Within this block, :func:`add_task` refuses to grow a graph past *limit* tasks.
+
+    The size guard of workloads without an estimate (:mod:`hetsim.workloads.sizing`).
+    """
+    token = _TASK_BUDGET.set(limit)
+    try:
+        yield
+    finally:
+        _TASK_BUDGET.reset(token)
+
+
 def add_task(g: nx.DiGraph, name: str, step: Step | str, kernel: str | None, shape: Mapping[str, int],
              *, dtype: str = "bf16", data: tuple[str, ...] = (), layer: int | None = None) -> str:
     """Add a task node and return its name (GraphError on a duplicate name)."""
     if name in g:
         raise GraphError(f"duplicate task name {name!r}")
+    limit = _TASK_BUDGET.get()
+    if limit is not None and g.number_of_nodes() >= limit:
+        raise GraphError(f"the workload has more than {limit:,} tasks, above the limit "
+                         "run.max_tasks; reduce its sizes or raise run.max_tasks")
     g.add_node(name, task=Task(name=name, step=Step(step), kernel=kernel, shape=dict(shape),
                                dtype=dtype, data=tuple(data), layer=layer))
     return name

@@ -8,8 +8,11 @@ presets are resolved and merged with overrides, and every pydantic error is turn
 from __future__ import annotations
 
 import copy
+import difflib
+import re
+import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,19 +24,49 @@ from .config.system import LinkUse, SystemSpec
 from .errors import ConfigError
 
 
-def format_validation_error(err: ValidationError, prefix: str = "") -> tuple[str, str]:
-    """Return ``(field, message)`` for the first error of *err* (one line)."""
+def _typo_hint(errors: list[dict]) -> tuple[list, str] | None:
+    """An unknown key that is a near miss of a missing one (``workloads`` for ``workload``)."""
+    missing = {tuple(e["loc"][:-1]): [] for e in errors if e.get("type") == "missing" and e.get("loc")}
+    for e in errors:
+        if e.get("type") == "missing" and e.get("loc"):
+            missing[tuple(e["loc"][:-1])].append(str(e["loc"][-1]))
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "extra_forbidden" and loc and loc[:-1] in missing:
+            close = difflib.get_close_matches(str(loc[-1]), missing[loc[:-1]], n=1, cutoff=0.6)
+            if close:
+                return list(loc), f"unknown field; did you mean {close[0]!r}?"
+    return None
+
+
+def _loc_text(loc) -> list[str]:
+    return [str(x) if str(x).isidentifier() or isinstance(x, int) or str(x).replace("-", "").isalnum()
+            else repr(x) for x in loc if not str(x).startswith("function-")]
+
+
+def format_validation_error(err: ValidationError, prefix: str = "",
+                            model: type[BaseModel] | None = None) -> tuple[str, str]:
+    """Return ``(field, message)`` for the first error of *err* (one line).
+
+    An unknown key that is a near miss of a missing required key is reported alone, as a
+    typo with the hint, since the missing key is the same mistake.
+    """
     errors = err.errors(include_url=False)
+    hint = _typo_hint(errors)
+    if hint:
+        loc, msg = hint
+        return ".".join(([prefix] if prefix else []) + _loc_text(loc)), msg
     first = errors[0]
-    loc = [str(x) if str(x).isidentifier() or isinstance(x, int) or str(x).replace("-", "").isalnum()
-           else repr(x) for x in first.get("loc", ()) if not str(x).startswith("function-")]
-    # drop pydantic's union-branch tags (e.g. 'alpha_beta') that are not field names
-    field = ".".join(([prefix] if prefix else []) + loc)
+    field = ".".join(([prefix] if prefix else []) + _loc_text(first.get("loc", ())))
     msg = first.get("msg", "invalid value")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if first.get("type") == "extra_forbidden":
         msg = "unknown field (not allowed here)"
+        if model is not None and len(first.get("loc", ())) == 1:
+            close = difflib.get_close_matches(str(first["loc"][0]), list(model.model_fields), n=1)
+            msg = (f"unknown field; did you mean {close[0]!r}?" if close
+                   else f"{msg}; allowed: {', '.join(model.model_fields)}")
     elif first.get("type") == "missing":
         msg = "required field is missing"
     msg = msg.replace("Input should be", "must be")
@@ -43,12 +76,75 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> tuple[str
     return field, msg
 
 
+def _numeric_kind(ann: Any) -> type | None:
+    """int or float when *ann* is a plain (optional) number type, else None."""
+    if ann in (int, float):
+        return ann
+    if get_origin(ann) in (Union, types.UnionType):
+        args = [a for a in get_args(ann) if a is not type(None)]
+        if len(args) == 1 and args[0] in (int, float):
+            return args[0]
+        if args and all(a in (int, float) for a in args):
+            return float
+    return None
+
+
+def _number(value: Any, kind: type, field: str, file: str | None) -> Any:
+    """Reject booleans where a number is expected; read '1e12' text as the number it is."""
+    if isinstance(value, bool):
+        raise ConfigError(f"must be {'an integer' if kind is int else 'a number'}, got a boolean "
+                          f"({str(value).lower()})", file=file, field=field)
+    if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
+        return float(value)
+    return value
+
+
+_NUMBER_TEXT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _strict_numbers(model: type[BaseModel], data: Any, file: str | None, prefix: str) -> Any:
+    """Return *data* with number fields checked as :func:`_number` says (recursively)."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name, f in model.model_fields.items():
+        key = f.alias if f.alias and f.alias in out else name
+        if key not in out:
+            continue
+        field = f"{prefix}.{key}" if prefix else str(key)
+        out[key] = _strict_value(f.annotation, out[key], file, field)
+    return out
+
+
+def _strict_value(ann: Any, value: Any, file: str | None, field: str) -> Any:
+    kind = _numeric_kind(ann)
+    if kind is not None:
+        return _number(value, kind, field, file)
+    origin, args = get_origin(ann), get_args(ann)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return _strict_numbers(ann, value, file, field)
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _strict_value(args[1], v, file, f"{field}.{k}") for k, v in value.items()}
+    if origin in (tuple, list) and args and isinstance(value, list):
+        item = args[0]
+        return [_strict_value(item, v, file, f"{field}.{i}") for i, v in enumerate(value)]
+    if origin in (Union, types.UnionType):
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if len(models) == 1:
+            return _strict_value(models[0], value, file, field)
+    return value
+
+
 def validate(model: type[BaseModel], data: Any, *, file: str | None, prefix: str = ""):
-    """Validate *data* as *model*, raising ConfigError with file and field on failure."""
+    """Validate *data* as *model*, raising ConfigError with file and field on failure.
+
+    Booleans are never taken for numbers (pydantic would read ``true`` as 1).
+    """
+    data = _strict_numbers(model, data, file, prefix)
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        field, msg = format_validation_error(e, prefix)
+        field, msg = format_validation_error(e, prefix, model)
         raise ConfigError(msg, file=file, field=field or None) from None
 
 
@@ -109,6 +205,8 @@ def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
     try:
         p = catalog.load_preset("devices", entry["preset"])
     except ConfigError as e:
+        if e.file or e.field:  # a broken preset file or HETSIM_DEVICE_MODELS: say so
+            raise
         raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
     overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
     raw = deep_merge(p.raw, overrides)
@@ -141,6 +239,8 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
         try:
             p = catalog.load_preset("links", str(entry["preset"]))
         except ConfigError as e:
+            if e.file or e.field:
+                raise
             raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
         raw = deep_merge(p.raw, _expect_mapping(entry.get("overrides", {}) or {}, file,
                                                 f"{field}.overrides"))

@@ -6,6 +6,7 @@ engine -> trace -> result. The CLI and the tests both go through :func:`run_scen
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import networkx as nx
@@ -14,13 +15,15 @@ from .config.scenario import Scenario
 from .costs import CostModel
 from .costs.tables import load_tables
 from .engine import simulate
+from .errors import ConfigError, HetsimError, located
 from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
-from .mapping.registry import map_graph
+from .mapping.registry import check_params, map_graph, policies
 from .mapping.transfers import insert_transfers
 from .metrics import summarize
 from .trace import Trace
-from .workloads.registry import build_workload
+from .workloads.registry import build_workload, workload_params
+from .workloads.sizing import check_size
 
 
 @dataclass
@@ -34,24 +37,41 @@ class RunOutput:
     result: dict
 
 
-def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=()) -> None:
-    """Validate the workload parameters and mapping names without simulating (fail fast)."""
-    from .errors import ConfigError
-    from .loader import validate
-    from .mapping.registry import policies
-    from .workloads.registry import workloads
+@contextmanager
+def _at(file: str | None, field: str | None = None):
+    """Make errors raised inside name *file* (and *field*) if they name no file yet."""
+    try:
+        yield
+    except HetsimError as e:
+        raise located(e, file, field) from None
 
-    reg = workloads()
-    if scenario.workload.name not in reg:
-        raise ConfigError(f"unknown workload {scenario.workload.name!r}; known: {', '.join(sorted(reg))}",
-                          file=file, field="workload.name")
-    validate(reg[scenario.workload.name].params, scenario.workload.params, file=file,
-             prefix="workload.params")
+
+def check_mapping_name(name: str, *, file: str | None = None, field: str = "mapping.policy") -> None:
+    """Raise ConfigError when *name* is no mapping policy (*field* may be a flag: ``--mapping``)."""
     known = policies()
-    for m in (scenario.mapping.policy, *mappings):
-        if m not in known:
-            raise ConfigError(f"unknown mapping policy {m!r}; known: {', '.join(sorted(known))}",
-                              file=file, field="mapping.policy")
+    if name not in known:
+        raise ConfigError(f"unknown mapping policy {name!r}; known: {', '.join(sorted(known))}",
+                          file=file, field=field)
+
+
+def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
+                   mappings_flag: str = "--mappings") -> None:
+    """Validate workload, mapping names and params and the size guard, without building.
+
+    Fails fast, before any progress output: the workload parameters, the scenario's mapping
+    policy and its params (``mapping.*`` of *file*), the extra *mappings* (named by
+    *mappings_flag*, not by the file they are not in), and the workload's estimated size
+    against the system's memories and ``run.max_tasks``.
+    """
+    wl, p = workload_params(scenario.workload.name, scenario.workload.params, file=file)
+    check_mapping_name(scenario.mapping.policy, file=file)
+    check_params(scenario.mapping.policy, scenario.mapping.params, file=file)
+    for m in mappings:
+        check_mapping_name(m, field=mappings_flag)
+    if wl.estimate is not None:
+        with _at(file, "workload.params"):
+            tasks, data = wl.estimate(p)
+        check_size(tasks, data, scenario.system, scenario.run.max_tasks, file=file)
 
 
 def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
@@ -66,21 +86,40 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
     return evaluate
 
 
+def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
+    """The scenario's task graph, behind the size guard; errors name *file*."""
+    field = "workload.params" if scenario.workload.name != "custom" else "workload.params.tasks"
+    with _at(file, field):
+        return build_workload(scenario.workload.name, scenario.workload.params, file=file,
+                              system=scenario.system, max_tasks=scenario.run.max_tasks)
+
+
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
-                 queue_policy: str | None = None, mapping_params: dict | None = None) -> RunOutput:
-    """Simulate *scenario*, optionally with another mapping policy or queue policy."""
-    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
+                 queue_policy: str | None = None, mapping_params: dict | None = None,
+                 mapping_flag: str = "--mapping") -> RunOutput:
+    """Simulate *scenario*, optionally with another mapping policy or queue policy.
+
+    *mapping_flag* names where *mapping* came from (``--mapping``) in errors. Every error
+    names *file* (or that flag).
+    """
     policy = mapping or scenario.mapping.policy
+    if mapping:
+        check_mapping_name(mapping, field=mapping_flag)
+    graph = _build(scenario, file)
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}
-    costs = CostModel(load_tables(scenario.system))
+    with _at(file, "system.devices"):
+        costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
-    m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
-    fused, m = fuse_pairs(graph, scenario.system, m)
-    g = insert_transfers(fused, m)
-    trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
-                     power_off_unused=scenario.run.power_off_unused)
+    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
+        m = map_graph(policy, graph, scenario.system, params,
+                      evaluate=evaluator(graph, scenario, costs, qp))
+    with _at(file, "mapping"):
+        fused, m = fuse_pairs(graph, scenario.system, m)
+        g = insert_transfers(fused, m)
+        trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
+                         power_off_unused=scenario.run.power_off_unused)
     result = summarize(trace)
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
@@ -95,14 +134,16 @@ def search_scenario(scenario: Scenario, objective: str, *, file: str | None = No
 
     Returns ``(SearchResult, {policy: result})``; a policy that cannot map this system is left out.
     """
-    from .errors import HetsimError
     from .mapping.search import search
 
-    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
-    costs = CostModel(load_tables(scenario.system))
+    graph = _build(scenario, file)
+    with _at(file, "system.devices"):
+        costs = CostModel(load_tables(scenario.system))
     evaluate = evaluator(graph, scenario, costs, scenario.run.queue_policy)
-    res = search(graph, scenario.system, objective, evaluate, costs=costs, granularity=granularity,
-                 exhaustive_limit=exhaustive_limit, max_evaluations=max_evaluations, progress=progress)
+    with _at(file, "system"):
+        res = search(graph, scenario.system, objective, evaluate, costs=costs, granularity=granularity,
+                     exhaustive_limit=exhaustive_limit, max_evaluations=max_evaluations,
+                     progress=progress)
     named = {}
     for name in compare_policies:
         try:

@@ -31,6 +31,9 @@ class RunOptions(Strict):
         "fifo", description="order in which ready tasks get a busy engine")
     power_off_unused: bool = Field(
         True, description="devices a mapping leaves without tasks or data draw no idle power")
+    max_tasks: int = Field(
+        100_000, ge=1, description="largest task graph a run builds; larger workloads are "
+                                   "refused before building (size guard)")
 
 
 class Scenario(Strict):

@@ -8,12 +8,12 @@ flag as extrapolation.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.system import SystemSpec
 from ..errors import ConfigError
+from ..inputs import read_json
 
 FORMAT = "hetsim-kernel-table/1"
 
@@ -38,12 +38,7 @@ class KernelTable:
 def read_table(path: str | Path) -> KernelTable:
     """Read and check a table file."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError("cost table not found", file=str(p)) from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(p)) from None
+    data = read_json(p)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"not a kernel table: 'format' must be {FORMAT!r}", file=str(p), field="format")
     if not isinstance(data.get("kernels"), dict):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 from hetsim.errors import ConfigError
+from hetsim.inputs import read_xml
 
 RESOURCE_NAMES = ("BRAM_18K", "DSP", "FF", "LUT", "URAM")
 
@@ -272,12 +273,7 @@ def parse_csynth(path: str | Path) -> HlsReport:
         or malformed (the error names the file and the XPath of the field).
     """
     file = str(path)
-    try:
-        root = ET.parse(file).getroot()
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=file) from None
-    except ET.ParseError as e:
-        raise ConfigError(f"not well-formed XML ({e})", file=file) from None
+    root = read_xml(file)
     if root.tag != "profile":
         raise ConfigError(f"root element is <{root.tag}>, expected <profile> (a Vitis HLS csynth.xml)", file=file)
     unit = (root.findtext("UserAssignments/unit") or "ns").strip()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hetsim.errors import ConfigError
+from hetsim.inputs import open_text
 
 XRT_CSV_COLUMNS = (
     "kernel", "shape", "run", "kernel_time_s", "h2d_time_s", "d2h_time_s",
@@ -90,11 +91,7 @@ def parse_xrt_csv(path: str | Path) -> list[XrtRun]:
         ``row N.column``, rows counted from 1 after the header).
     """
     file = str(path)
-    try:
-        fh = open(file, newline="")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=file) from None
-    with fh:
+    with open_text(file) as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None or tuple(h.strip() for h in header) != XRT_CSV_COLUMNS:

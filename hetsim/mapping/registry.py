@@ -39,6 +39,25 @@ def policies() -> dict[str, Policy]:
     return out
 
 
+def params_model(name: str):
+    """The params model of policy *name* (None for a plug-in that declares none)."""
+    from .params import BUILTIN_PARAMS
+
+    if name in BUILTIN_PARAMS:
+        return BUILTIN_PARAMS[name]
+    return getattr(policies().get(name), "params_model", None)
+
+
+def check_params(name: str, params: dict | None, *, file: str | None = None,
+                 field: str = "mapping.params") -> None:
+    """Reject unknown keys and wrong types in the params of policy *name*."""
+    from ..loader import validate
+
+    model = params_model(name)
+    if model is not None:
+        validate(model, dict(params or {}), file=file, prefix=field)
+
+
 def map_graph(name: str, graph, system, params: dict | None = None, *, evaluate=None) -> Mapping:
     """Run policy *name* and check its mapping.
 
@@ -49,6 +68,7 @@ def map_graph(name: str, graph, system, params: dict | None = None, *, evaluate=
     if name not in reg:
         raise ConfigError(f"unknown mapping policy {name!r}; known: {', '.join(sorted(reg))}",
                           field="mapping.policy")
+    check_params(name, params)
     m = reg[name](graph, system, dict(params or {}), evaluate=evaluate)
     check_mapping(graph, system, m)
     return m

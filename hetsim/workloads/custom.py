@@ -35,6 +35,11 @@ class CustomGraphParams(_Strict):
     data: dict[str, int] = Field(default_factory=dict, description="resident data sizes in B")
 
 
+def estimate(p: CustomGraphParams) -> tuple[int, dict[str, int]]:
+    """(task count, resident data), read off the listing (size guard)."""
+    return len(p.tasks), dict(p.data)
+
+
 def build(p: CustomGraphParams):
     """Return the graph exactly as listed."""
     from ..errors import GraphError

@@ -69,15 +69,14 @@ def _gemm(m: int, k: int, n: int, eb: int) -> dict[str, int]:
     return {"m": m, "k": k, "n": n, "elem_bytes": eb}
 
 
-def build(p: DsaDecodeParams):
-    """Return the task graph of one decode step (all layers)."""
-    _check(p)
-    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers})")
-    B, L, eb, ieb = p.batch, p.context_len, p.elem_bytes, p.index_elem_bytes
-    g.graph["tokens"] = B  # one new token per sequence
+_INDEXER = ("idx_k_proj", "idx_q_proj", "idx_w_proj")
+
+
+def _gemms(p: DsaDecodeParams) -> dict[str, tuple[int, int]]:
+    """(k, n) of every projection of one layer."""
     H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
     IH, ID = p.index_num_heads, p.index_head_dim
-    gemms = {
+    return {
         "q_a_proj": (p.hidden_size, p.q_lora_rank),
         "q_b_proj": (p.q_lora_rank, H * (nope + rope)),
         "kv_a_proj": (p.hidden_size, kv + rope),
@@ -88,15 +87,43 @@ def build(p: DsaDecodeParams):
         "idx_q_proj": (p.q_lora_rank, IH * ID),
         "idx_w_proj": (p.hidden_size, IH),
     }
-    indexer = ("idx_k_proj", "idx_q_proj", "idx_w_proj")
-    weight_elems = sum(k * n for name, (k, n) in gemms.items() if name not in indexer)
+
+
+def resident_data(p: DsaDecodeParams) -> dict[str, int]:
+    """Resident structures and their sizes in B (used by :func:`build` and :func:`estimate`)."""
+    gemms, eb, B, L = _gemms(p), p.elem_bytes, p.batch, p.context_len
+    weight_elems = sum(k * n for name, (k, n) in gemms.items() if name not in _INDEXER)
     if p.ffn_intermediate_size:
         weight_elems += 3 * p.hidden_size * p.ffn_intermediate_size
     # the indexer's projections are separate data, so a mapping may place them apart
-    add_data(g, "weights", weight_elems * eb * p.num_layers)
-    add_data(g, "indexer_weights", sum(gemms[n][0] * gemms[n][1] for n in indexer) * eb * p.num_layers)
-    add_data(g, "kv_cache", B * (L + 1) * (kv + rope) * eb * p.num_layers)
-    add_data(g, "index_cache", B * (L + 1) * ID * ieb * p.num_layers)
+    return {
+        "weights": weight_elems * eb * p.num_layers,
+        "indexer_weights": sum(gemms[n][0] * gemms[n][1] for n in _INDEXER) * eb * p.num_layers,
+        "kv_cache": B * (L + 1) * (p.kv_lora_rank + p.qk_rope_head_dim) * eb * p.num_layers,
+        "index_cache": B * (L + 1) * p.index_head_dim * p.index_elem_bytes * p.num_layers,
+    }
+
+
+#: tasks of one layer and micro-batch (without the optional FFN)
+_TASKS_PER_LAYER = 13
+
+
+def estimate(p: DsaDecodeParams) -> tuple[int, dict[str, int]]:
+    """(task count, resident data) of :func:`build`, without building (size guard)."""
+    _check(p)
+    per_layer = _TASKS_PER_LAYER + (1 if p.ffn_intermediate_size else 0)
+    return p.num_layers * p.micro_batches * per_layer, resident_data(p)
+
+
+def build(p: DsaDecodeParams):
+    """Return the task graph of one decode step (all layers)."""
+    _check(p)
+    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers})")
+    B = p.batch
+    g.graph["tokens"] = B  # one new token per sequence
+    gemms = _gemms(p)
+    for name, size in resident_data(p).items():
+        add_data(g, name, size)
 
     sizes = [B // p.micro_batches + (1 if j < B % p.micro_batches else 0)
              for j in range(p.micro_batches)]

@@ -50,6 +50,28 @@ class RagDenseParams(BaseModel):
     dtype: str = "bf16"
 
 
+def resident_data(p: RagDenseParams) -> dict[str, int]:
+    """Resident structures and their sizes in B (used by :func:`build` and :func:`estimate`)."""
+    eb, H = p.elem_bytes, p.hidden_size
+    head_dim = H // p.num_heads
+    T = min(p.top_k, p.num_docs) * p.doc_tokens + p.query_tokens
+    layer_w = H * (H + 2 * p.num_kv_heads * head_dim) + H * H + 3 * H * p.intermediate_size
+    out = {"weights": (layer_w * p.num_layers + p.vocab_size * H) * eb,
+           "kv_cache": 2 * p.num_layers * (T + p.decode_tokens) * p.num_kv_heads * head_dim * eb}
+    if p.retriever == "dense":
+        out["doc_embeddings"] = p.num_docs * p.embed_dim * eb
+    else:
+        # posting (doc id, tf) 8 B each plus per-document length and score arrays
+        out["inverted_index"] = p.query_terms * p.postings_per_term * 8 + p.num_docs * 8
+    return out
+
+
+def estimate(p: RagDenseParams) -> tuple[int, dict[str, int]]:
+    """(task count, resident data) of :func:`build`, without building (size guard)."""
+    scoring = 2 if p.retriever == "dense" else 1
+    return scoring + 2 + 5 * p.num_layers * (1 + p.decode_tokens), resident_data(p)
+
+
 def build(p: RagDenseParams):
     """Return the task graph of one query."""
     g = new_graph(f"rag_dense(docs={p.num_docs}, k={p.top_k}, layers={p.num_layers})")
@@ -58,11 +80,9 @@ def build(p: RagDenseParams):
     head_dim = H // p.num_heads
     k = min(p.top_k, p.num_docs)
     T = k * p.doc_tokens + p.query_tokens
-    layer_w = H * (H + 2 * p.num_kv_heads * head_dim) + H * H + 3 * H * p.intermediate_size
-    add_data(g, "weights", (layer_w * p.num_layers + p.vocab_size * H) * eb)
-    add_data(g, "kv_cache", 2 * p.num_layers * (T + p.decode_tokens) * p.num_kv_heads * head_dim * eb)
+    for name, size in resident_data(p).items():
+        add_data(g, name, size)
     if p.retriever == "dense":
-        add_data(g, "doc_embeddings", p.num_docs * D * eb)
         add_task(g, "query_proj", Step.COMPUTE_RELEVANCY, "gemm",
                  {"m": 1, "k": D, "n": D, "elem_bytes": eb}, dtype=p.dtype)
         add_task(g, "score", Step.COMPUTE_RELEVANCY, "inner_product_score",
@@ -71,8 +91,6 @@ def build(p: RagDenseParams):
         add_edge(g, "query_proj", "score", D * eb)
     else:
         postings = p.query_terms * p.postings_per_term
-        # posting (doc id, tf) 8 B each plus per-document length and score arrays
-        add_data(g, "inverted_index", postings * 8 + p.num_docs * 8)
         add_task(g, "score", Step.COMPUTE_RELEVANCY, "bm25_score",
                  {"num_postings": postings, "num_docs": p.num_docs, "num_terms": p.query_terms},
                  dtype="fp32", data=("inverted_index",))

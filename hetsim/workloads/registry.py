@@ -1,6 +1,8 @@
 """Every workload by the name users write in scenarios.
 
-One entry per workload: a pydantic params model and a builder ``build(params) -> DiGraph``.
+One entry per workload: a pydantic params model, a builder ``build(params) -> DiGraph`` and,
+optionally, ``estimate(params) -> (tasks, {data: bytes})`` for the size guard
+(:mod:`hetsim.workloads.sizing`; without it the build runs under a task budget).
 Third-party workloads come in through the entry-point group ``hetsim.workloads`` (each entry
 point resolves to a :class:`Workload`); a name that is already taken is an error.
 """
@@ -15,9 +17,11 @@ import networkx as nx
 from pydantic import BaseModel
 
 from ..errors import ConfigError
-from ..graph import validate_graph
+from ..config.system import SystemSpec
+from ..graph import task_budget, validate_graph
 from ..loader import validate
 from . import custom, dsa_decode, rag_dense
+from .sizing import check_size
 
 
 @dataclass(frozen=True)
@@ -28,14 +32,15 @@ class Workload:
     params: type[BaseModel]
     build: Callable[[Any], nx.DiGraph]
     description: str
+    estimate: Callable[[Any], tuple[int, dict[str, int]]] | None = None
 
 
 _BUILTIN = {
     "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
-                           dsa_decode.DESCRIPTION),
+                           dsa_decode.DESCRIPTION, dsa_decode.estimate),
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
-                          rag_dense.DESCRIPTION),
-    "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION),
+                          rag_dense.DESCRIPTION, rag_dense.estimate),
+    "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION, custom.estimate),
 }
 
 
@@ -49,12 +54,30 @@ def workloads() -> dict[str, Workload]:
     return out
 
 
-def build_workload(name: str, params: dict, *, file: str | None = None) -> nx.DiGraph:
-    """Validate *params* for workload *name* and return its validated task graph."""
+def workload_params(name: str, params: dict, *, file: str | None = None):
+    """Return ``(Workload, validated params)`` for workload *name*."""
     reg = workloads()
     if name not in reg:
         raise ConfigError(f"unknown workload {name!r}; known: {', '.join(sorted(reg))}",
                           file=file, field="workload.name")
     wl = reg[name]
-    p = validate(wl.params, params, file=file, prefix="workload.params")
-    return validate_graph(wl.build(p))
+    return wl, validate(wl.params, params, file=file, prefix="workload.params")
+
+
+def build_workload(name: str, params: dict, *, file: str | None = None, system: SystemSpec | None = None,
+                   max_tasks: int | None = None) -> nx.DiGraph:
+    """Validate *params* for workload *name* and return its validated task graph.
+
+    With *system* and *max_tasks* the size guard runs first: the workload's estimate (or, if
+    it has none, a build under a task budget) is checked against the memories and the limit.
+    """
+    wl, p = workload_params(name, params, file=file)
+    if system is not None and max_tasks is not None and wl.estimate is not None:
+        tasks, data = wl.estimate(p)
+        check_size(tasks, data, system, max_tasks, file=file)
+    if max_tasks is not None and wl.estimate is None:
+        with task_budget(max_tasks):
+            g = wl.build(p)
+    else:
+        g = wl.build(p)
+    return validate_graph(g)

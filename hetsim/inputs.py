@@ -1,0 +1,153 @@
+"""The one input boundary: every file hetsim reads comes in through here.
+
+Why one reader: a user's file can be missing, a directory, unreadable, binary, not UTF-8,
+or YAML with a repeated key or YAML-1.1 quirks (``1e12`` read as text). Each of these must
+become one :class:`~hetsim.errors.ConfigError` line that names the file, never a traceback,
+and every kind of input (scenarios, device and link files, cost tables, HLS reports, XRT
+CSVs, sweep specs) should answer the same way. Parsers downstream get text or plain Python
+data and never touch the file system themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+#: Largest input file read (a scenario or table is kilobytes; this only stops accidents
+#: such as pointing hetsim at a disk image).
+MAX_INPUT_BYTES = 64 * 2**20
+
+# YAML 1.2 floats: PyYAML (YAML 1.1) reads ``1e12`` and ``1E-3`` as strings because they
+# lack a dot. Numbers written that way are numbers everywhere a number is expected.
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+                        |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                        |[-+]?\.(?:inf|Inf|INF)
+                        |\.(?:nan|NaN|NAN))$""", re.X)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with YAML-1.2 floats and duplicate keys rejected."""
+
+
+_Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:float"]
+                                   for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping repeats a key (YAML allows it silently; the last one would win)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if key in seen:
+            raise DuplicateKeyError(None, None, f"duplicate key {key!r} (first at line "
+                                    f"{seen[key].start_mark.line + 1})", key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Return the bytes of *path*, or raise ConfigError naming the file."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise ConfigError("is a directory, expected a file", file=str(p))
+        with p.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(p)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror or e}", file=str(p)) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not an input file",
+                          file=str(p))
+    return data
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode UTF-8 text; binary content or another encoding is a ConfigError."""
+    if b"\x00" in data:
+        raise ConfigError("binary content (NUL bytes); expected a UTF-8 text file", file=source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                          "save the file as UTF-8", file=source) from None
+    bad = next((c for c in text if ord(c) < 32 and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise ConfigError(f"control character {bad!r} in text; expected a UTF-8 text file",
+                          file=source)
+    return text
+
+
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file through the checks of :func:`read_bytes` and :func:`decode_text`."""
+    return decode_text(read_bytes(path), str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML *text* (from *source*: a file or a flag) with the strict loader."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"invalid YAML{where}: {problem}", file=source) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", file=source) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read and parse a YAML file (errors name the file)."""
+    return parse_yaml(read_text(path), str(path))
+
+
+def read_json(path: str | Path) -> Any:
+    """Read and parse a JSON file (errors name the file)."""
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", file=str(path)) from None
+
+
+def open_text(path: str | Path) -> io.StringIO:
+    """Return the checked text of *path* as a file object (for ``csv.reader``)."""
+    return io.StringIO(read_text(path), newline="")
+
+
+def read_xml(path: str | Path) -> ET.Element:
+    """Read and parse an XML file; return its root element."""
+    text = read_text(path)
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as e:
+        raise ConfigError(f"not well-formed XML ({e})", file=str(path)) from None
+
+
+def parse_scalar(text: str, flag: str) -> Any:
+    """Parse one value written on the command line (``--set a.b=VALUE``) as YAML."""
+    return parse_yaml(text, flag)
