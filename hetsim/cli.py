@@ -538,7 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hetsim`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a bad flag already reported on one line
+        return e.code if isinstance(e.code, int) else EXIT_USER_ERROR
     if args.command == "devices" and args.action == "check" and args.name:
         args.files = [args.name, *args.files]
     try:

@@ -16,7 +16,15 @@ from .config.quantity import iter_quantities
 from .errors import ConfigError
 from .loader import validate
 
-_SOURCE_ID = re.compile(r"^\s*(S\d+[a-z]?)\b")
+# A source starts with the id of a citation in the file's ``sources`` map: S12, S24b, HW24,
+# HL4, V1, C1, A1, or a single capital letter (U). Free text must not start like an id.
+_SOURCE_ID = re.compile(r"^\s*([A-Z]{1,3}\d{1,2}[a-z]?|[A-Z])(?=$|[\s,;:()\[\]])")
+
+
+def cited_id(source: str | None) -> str | None:
+    """The source id a ``source`` entry starts with (None for free text)."""
+    m = _SOURCE_ID.match(source or "")
+    return m.group(1) if m else None
 
 
 def list_presets(con: Console) -> int:
@@ -59,9 +67,9 @@ def show(name: str, con: Console, *, as_json: bool = False) -> int:
     rows = []
     for path, q in iter_quantities(spec):
         src = q.source or (f"measured: {q.measured}" if q.measured else "")
-        m = _SOURCE_ID.match(q.source or "")
-        if m and m.group(1) in p.sources:
-            src = f"{q.source} — {p.sources[m.group(1)]}"
+        sid = cited_id(q.source)
+        if sid in p.sources:
+            src = f"{q.source} — {p.sources[sid]}"
         rows.append({"field": path, "value": float(q), "source": src, "note": q.note or ""})
     if as_json:
         print(json.dumps({"name": name, "file": str(p.path), "numbers": rows,
@@ -85,6 +93,8 @@ def check_file(path: Path, kind: str) -> list[str]:
             return [f"{path}: a preset file must be a mapping"]
         raw = dict(raw)
         sources = raw.pop("sources", {}) or {}
+        if not isinstance(sources, dict):
+            return [f"{path}: sources: must map ids to citations"]
         raw.setdefault("name", path.stem)
         spec = validate(DeviceSpec if kind == "devices" else LinkSpec, raw, file=str(path))
     except ConfigError as e:
@@ -93,9 +103,10 @@ def check_file(path: Path, kind: str) -> list[str]:
         if not q.has_provenance:
             problems.append(f"{path}: {field}: number {float(q):g} has no 'source' or 'measured' entry")
             continue
-        m = _SOURCE_ID.match(q.source or "")
-        if m and m.group(1) not in sources:
-            problems.append(f"{path}: {field}: cites {m.group(1)}, which is not in the file's 'sources'")
+        sid = cited_id(q.source)
+        if sid is not None and sid not in sources:
+            problems.append(f"{path}: {field}: cites {sid}, which is not in the file's 'sources' "
+                            f"(defined: {', '.join(map(str, sources)) or 'none'})")
     return problems
 
 
