@@ -39,6 +39,24 @@ def _typo_hint(errors: list[dict]) -> tuple[list, str] | None:
     return None
 
 
+_TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_parsing", "dict_type",
+                "model_type", "model_attributes_type", "list_type", "tuple_type", "bool_type",
+                "bool_parsing", "literal_error", "enum"}
+
+
+def _type_name(value: Any) -> str:
+    """How a YAML value reads to a user (``null``, ``text 'abc'``, ``a list``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"text {value[:40]!r}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value), type(value).__name__)
+
+
 def _loc_text(loc) -> list[str]:
     return [str(x) if str(x).isidentifier() or isinstance(x, int) or str(x).replace("-", "").isalnum()
             else repr(x) for x in loc if not str(x).startswith("function-")]
@@ -70,6 +88,9 @@ def format_validation_error(err: ValidationError, prefix: str = "",
     elif first.get("type") == "missing":
         msg = "required field is missing"
     msg = msg.replace("Input should be", "must be")
+    msg = re.sub(r"must be a valid dictionary or instance of \w+", "must be a mapping", msg)
+    if first.get("type") in _TYPE_ERRORS and "input" in first:
+        msg += f", got {_type_name(first['input'])}"
     more = len(errors) - 1
     if more:
         msg += f" (and {more} more error{'s' if more > 1 else ''})"
@@ -172,8 +193,11 @@ def load_link_preset(name: str) -> LinkSpec:
 
 
 def _expect_mapping(obj: Any, file: str, field: str) -> dict:
+    if obj is None and field == "(top level)":
+        raise ConfigError("the file is empty; a scenario is a mapping with system, workload "
+                          "(and optionally name, mapping, run, seed)", file=file)
     if not isinstance(obj, dict):
-        raise ConfigError(f"must be a mapping, got {type(obj).__name__}", file=file, field=field)
+        raise ConfigError(f"must be a mapping, got {_type_name(obj)}", file=file, field=field)
     return obj
 
 

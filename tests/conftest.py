@@ -26,3 +26,28 @@ def two_device_system():
     b = make_device("b", kind="fpga", flops=2e12, bw=2e9, launch=0.0, idle=5.0, active=25.0)
     link = make_link(latency=2e-6, bw=1e9, setup=1e-6, idle=1.0, active=3.0, per_byte=1e-9)
     return make_system([a, b], [(link, "a", "b")])
+
+
+def pytest_addoption(parser):
+    parser.addoption("--thorough", action="store_true",
+                     help="fuzz five times as many scenario documents (over 10,000)")
+
+
+def pytest_configure(config):
+    import os
+
+    if config.getoption("--thorough"):
+        os.environ["HETSIM_FUZZ_THOROUGH"] = "1"  # read by fuzzkit when the fuzz tests import it
+
+
+def pytest_terminal_summary(terminalreporter):
+    import sys
+
+    fuzzkit = sys.modules.get("fuzzkit")
+    if fuzzkit is None or not fuzzkit.TALLY.total:
+        return
+    t = fuzzkit.TALLY
+    terminalreporter.write_line(
+        f"fuzz: {t.total} scenario documents ({t.loader} through the loader, {t.run} through "
+        f"'hetsim run'): {t.ok} accepted, {t.errors} refused with one line and exit 2, "
+        f"slowest {t.slowest_s:.2f} s")

@@ -10,6 +10,7 @@ point resolves to a :class:`Workload`); a name that is already taken is an error
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -44,10 +45,16 @@ _BUILTIN = {
 }
 
 
+@lru_cache(maxsize=1)
+def _plugins() -> tuple:
+    """Installed plug-ins (scanning package metadata is slow: once per process)."""
+    return tuple(entry_points(group="hetsim.workloads"))
+
+
 def workloads() -> dict[str, Workload]:
     """Built-in and plug-in workloads by name."""
     out = dict(_BUILTIN)
-    for ep in entry_points(group="hetsim.workloads"):
+    for ep in _plugins():
         if ep.name in out:
             raise ConfigError(f"plug-in workload {ep.name!r} ({ep.value}) clashes with an existing one")
         out[ep.name] = ep.load()
