@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hetsim.fpga_kernels import DESIGNS, CycleEstimate, estimate
+from hetsim.fpga_kernels import DESIGNS, HETSIM_DESIGNS, CycleEstimate, estimate
 from hetsim.fpga_kernels._common import harmonic, topk_replacements
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_registry_contract():
         assert d.defaults["ii"] == 1
         assert d.defaults["hbm_ports"] >= 1
         assert "elems_per_beat" in d.defaults
-    assert set(DESIGNS) == {"topk", "dsa_indexer", "dsa_indexer_score", "block_gate", "page_bound", "bm25",
+    assert set(HETSIM_DESIGNS) == {"topk", "dsa_indexer", "dsa_indexer_score", "block_gate", "page_bound", "bm25",
                             "inner_product_topk", "engram_gather"}
 
 
