@@ -129,7 +129,7 @@ def dsa_lut(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
 def dsa_lut_structure(p: Mapping[str, object]) -> Structure:
     """LUT replicated 16x per PE (ap_uint<32>[16][64][16], dims 1 and 3 partitioned), psums 16x16."""
     ports, heads = int(p["hbm_ports"]), int(p["heads"])
-    mems = (Memory(32, 64, heads * heads * ports, "reg"), Memory(16, PACK * heads, ports, "reg"), _topk_mem(p))
+    mems = (Memory(32, 64, heads * heads * ports, "bram"), Memory(16, PACK * heads, ports, "reg"), _topk_mem(p))
     # "dsp packing 8x(3 (dsp) + 1 (lut))": 16x16 int8 adds per PE, mostly packed into DSPs
     return Structure(macs=ports * PACK * heads, mac_type="int8", fp_ops=2 * PACK, memories=mems,
                      ports=total_ports(p), comparators=int(p["k_max"]))
