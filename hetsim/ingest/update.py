@@ -29,7 +29,7 @@ from ..config.device import DeviceSpec
 from ..errors import ConfigError
 from ..fpga_kernels import DESIGNS
 from ..loader import validate
-from .hls_report import check_resources, parse_csynth
+from .hls_report import check_part, check_resources, parse_csynth
 from .xrt_csv import parse_xrt_csv, summarize_runs
 
 
@@ -63,6 +63,9 @@ def _kernel_entry(doc: dict, kernel: str | None, top: str | None, path: Path) ->
 def ingest_hls(doc: dict, path: Path, report_file: str, kernel: str | None) -> list[str]:
     """Apply a csynth.xml to *doc* in place; return what changed, one line each."""
     rep = parse_csynth(report_file)
+    part = ((doc.get("fpga") or {}).get("resources") or {}).get("part")
+    if part:
+        check_part(rep, str(part), str(doc.get("name", path.stem)))
     name, entry = _kernel_entry(doc, kernel, rep.top, path)
     design = DESIGNS.get(entry.get("design", ""))
     if design is None:
