@@ -134,7 +134,6 @@ def plot(result: dict, path: Path) -> None:
     if fr:
         ax.step([p["share"] for p in fr], [p["time_s"] * 1e6 for p in fr], where="post", c="k", label="frontier")
     ax.axvline(1.0, c="grey", ls="--", lw=1)
-    ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("largest share of the card used (HBM channels, DSP, BRAM, URAM, LUT)")
     ax.set_ylabel("time per call (us)")
