@@ -530,6 +530,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_devices)
 
+    fp = sub.add_parser("fpga", help="FPGA design-space exploration: ports, units, lanes, element type")
+    fp.add_argument("action", choices=("explore",))
+    fp.add_argument("design", help="design name (hetsim.fpga_kernels, e.g. study_dsa_vanilla)")
+    fp.add_argument("--device", default="u55c", help="FPGA device preset (u55c, v80, hbm3-fpga)")
+    fp.add_argument("--shape", action="append", default=[], metavar="KEY=N", help="override the call shape")
+    fp.add_argument("--set", action="append", default=[], metavar="PARAM=V1,V2",
+                    help="sweep a design parameter over these values (repeatable)")
+    fp.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    fp.add_argument("--out", default="out/fpga-explore", help="where explore.json and explore.png go")
+    fp.add_argument("--json", action="store_true")
+    fp.set_defaults(func=lambda a: __import__("hetsim.fpga_cli", fromlist=["cmd_fpga"]).cmd_fpga(a))
+
     w = sub.add_parser("workloads", help="list workloads and their parameters")
     w.set_defaults(func=cmd_workloads)
     return p

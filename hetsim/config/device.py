@@ -86,6 +86,37 @@ class FpgaPower(Strict):
     hbm_energy_per_byte_j: JoulePerByte = Field(description="HBM access energy in J/B")
 
 
+class FpgaResourceModel(Strict):
+    """The card's fabric budget and what one HLS operation costs in it.
+
+    Why: a design is placed only if all its compute units fit the card's DSP/BRAM/URAM/LUT
+    (and its HBM pseudo-channels); the per-op costs turn a design's structure (MACs, memories,
+    ports; ``hetsim.fpga_kernels``) into resources. Every number names its source in ``notes``.
+    """
+
+    part: str = Field(description="FPGA part the designs are synthesised for (e.g. xcu55c-fsvh2892-2L-e)")
+    capacity: dict[str, int] = Field(description="usable LUT, DSP, BRAM_18K, URAM of the card")
+    dsp_per_mac: dict[str, float] = Field(description="DSP slices per multiply-accumulate, per operand type")
+    dsp_per_fp_op: float = Field(ge=0, description="DSP slices per fp32 add/multiply unit")
+    bram_18k_shapes: tuple[tuple[int, int], ...] = Field(description="(width, depth) aspect ratios of one BRAM_18K")
+    uram_shape: tuple[int, int] = Field(description="(width, depth) of one URAM")
+    lut_per_port: float = Field(ge=0, description="LUTs of one 512-bit AXI master (HBM port)")
+    lut_per_mac: dict[str, float] = Field(description="LUTs per MAC (adder tree, muxes), per operand type")
+    lut_per_fp_op: float = Field(ge=0, description="LUTs per fp32 add/multiply unit")
+    lut_per_reg_bit: float = Field(ge=0, description="LUTs per bit of a fully partitioned array")
+    lut_per_comparator: float = Field(ge=0, description="LUTs per compare-select slot")
+    lut_base: float = Field(ge=0, description="LUTs of one unit's control, s_axilite and FIFOs")
+    notes: dict[str, str] = Field(default_factory=dict, description="field -> source / reasoning")
+
+    @model_validator(mode="after")
+    def _capacity_names(self):
+        allowed = {"LUT", "DSP", "BRAM_18K", "URAM", "FF"}
+        bad = set(self.capacity) - allowed
+        if bad:
+            raise ValueError(f"capacity: unknown resources {sorted(bad)}; allowed: {sorted(allowed)}")
+        return self
+
+
 class FpgaSpec(Strict):
     """FPGA specifics: kernel clock, HBM port width and the kernel designs it hosts."""
 
@@ -97,6 +128,8 @@ class FpgaSpec(Strict):
         default_factory=dict, description="kernel name -> HLS design")
     power: FpgaPower | None = Field(
         None, description="dynamic power model; without it kernels draw power.active_w")
+    resources: FpgaResourceModel | None = Field(
+        None, description="fabric budget and per-op costs; enables the placement fit check")
 
 
 class PowerSpec(Strict):

@@ -77,6 +77,7 @@ class CostModel:
     def __init__(self, tables: dict[str, list] | None = None):
         self.tables = tables or {}
         self._cache: dict[tuple, KernelCost] = {}
+        self._fit_checked: set[str] = set()
 
     def price(self, task: Task, device: DeviceSpec) -> KernelCost:
         """Return the :class:`KernelCost` of *task* on *device*."""
@@ -124,6 +125,11 @@ class CostModel:
 
     def _fpga(self, task: Task, device: DeviceSpec) -> KernelCost:
         fpga = device.fpga
+        if device.name not in self._fit_checked:
+            from .fpga_fit import check_fpga_placement
+
+            check_fpga_placement(device)  # every hosted design x its units must fit the card
+            self._fit_checked.add(device.name)
         design = fpga.kernels[task.kernel]
         estimate = _fpga_estimator()
         if estimate is None:  # pragma: no cover

@@ -22,9 +22,12 @@ from __future__ import annotations
 from typing import Mapping
 
 from . import bm25, block_gate, dsa_indexer, engram_gather, inner_product_topk, page_bound, topk
-from ._common import CycleEstimate, Design
+from ._common import ELEM_BYTES, CycleEstimate, Design, Structure
+from .resources import placement_overflow, unit_resources
+from .study import STUDY_DESIGNS
 
-__all__ = ["CycleEstimate", "Design", "DESIGNS", "estimate"]
+__all__ = ["CycleEstimate", "Design", "DESIGNS", "ELEM_BYTES", "HETSIM_DESIGNS", "STUDY_DESIGNS", "Structure",
+           "estimate", "merged_params", "placement_overflow", "structure", "unit_resources"]
 
 DESIGNS: dict[str, Design] = {
     "topk": topk.DESIGN,
@@ -36,7 +39,31 @@ DESIGNS: dict[str, Design] = {
     "inner_product_topk": inner_product_topk.DESIGN,
     "engram_gather": engram_gather.DESIGN,
 }
-"""Every kernel design: name -> :class:`Design` (description, header, top, default params, model)."""
+HETSIM_DESIGNS = tuple(DESIGNS)
+DESIGNS.update(STUDY_DESIGNS)
+"""Every kernel design: name -> :class:`Design` (description, header, top, default params, model);
+hetsim's own (``HETSIM_DESIGNS``) and the study's (``study_*``, see :mod:`.study`)."""
+
+
+def merged_params(kernel: str, params: Mapping[str, object] | None = None) -> dict[str, object]:
+    """The design's defaults overridden by *params* (unknown names are a ValueError)."""
+    if kernel not in DESIGNS:
+        raise ValueError(f"unknown FPGA kernel {kernel!r}; known: {', '.join(sorted(DESIGNS))}")
+    merged = dict(DESIGNS[kernel].defaults)
+    for key, v in (params or {}).items():
+        if key not in merged:
+            raise ValueError(f"{kernel}: unknown parameter {key!r}; known: {sorted(merged)}")
+        merged[key] = v
+    return merged
+
+
+def structure(kernel: str, params: Mapping[str, object] | None = None) -> Structure:
+    """Hardware structure of one compute unit of *kernel* with *params*."""
+    d = DESIGNS[kernel] if kernel in DESIGNS else None
+    merged = merged_params(kernel, params)
+    if d is None or d.structure is None:
+        raise ValueError(f"{kernel}: no structure model")
+    return d.structure(merged)
 
 
 def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object] | None = None) -> CycleEstimate:
@@ -73,14 +100,10 @@ def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object]
         raise ValueError(f"{kernel}: shape is missing {missing} (needs {list(d.shape_keys)})")
     clean: dict[str, int] = {}
     for key, v in shape.items():
-        if key in d.shape_keys or key in ("num_keys", "num_pages", "page_size", "num_posting_beats"):
+        if key in d.shape_keys or key in ("num_keys", "num_pages", "page_size", "num_posting_beats", "num_tokens"):
             iv = int(v)
             if iv != v or iv <= 0:
                 raise ValueError(f"{kernel}: shape[{key!r}] must be a positive integer, got {v!r}")
             clean[key] = iv
-    merged = dict(d.defaults)
-    for key, v in (params or {}).items():
-        if key not in merged:
-            raise ValueError(f"{kernel}: unknown parameter {key!r}; known: {sorted(merged)}")
-        merged[key] = v
+    merged = merged_params(kernel, params)
     return d.model(clean, merged)

@@ -18,6 +18,9 @@ import numpy as np
 BEAT_BYTES = 64
 """Bytes per 512-bit AXI beat: every HBM port of every hetsim kernel is 512 bits wide."""
 
+ELEM_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "int32": 4, "fp32": 4}
+"""Bytes per element of every element type a design may stream (``elem_type`` parameter)."""
+
 EULER_GAMMA = 0.5772156649015329
 
 HIT_MODELS = ("random", "worst", "best")
@@ -83,6 +86,80 @@ class Design:
     defaults: Mapping[str, object]
     shape_keys: tuple[str, ...]
     model: Callable[[Mapping[str, int], Mapping[str, object]], CycleEstimate]
+    structure: Callable[[Mapping[str, object]], "Structure"] | None = None
+    study_note: str = ""
+    sweep: Mapping[str, tuple] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One on-chip array of a design after partitioning: ``copies`` banks of width x depth bits.
+
+    ``kind`` is ``bram``, ``uram`` or ``reg`` (fully partitioned: flip-flops and LUTs).
+    """
+
+    width_bits: int
+    depth: int
+    copies: int = 1
+    kind: str = "bram"
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Hardware of ONE compute unit, read off the HLS code (compile-time maxima, not a shape).
+
+    Attributes
+    ----------
+    macs : int
+        Multiply-accumulate units working every cycle (``mac_type`` operands).
+    mac_type : str
+        Operand type of the MACs (a key of :data:`ELEM_BYTES`).
+    fp_ops : int
+        Extra fp32 adders/multipliers (weighted sums, IDF, gates).
+    memories : tuple[Memory, ...]
+        On-chip arrays.
+    ports : int
+        AXI master ports (HBM pseudo-channels) of the unit.
+    comparators : int
+        Compare-select slots (top-k registers, min trees); they cost LUTs.
+    """
+
+    macs: int
+    mac_type: str
+    fp_ops: int = 0
+    memories: tuple = ()
+    ports: int = 1
+    comparators: int = 0
+
+
+def elem_bytes(p: Mapping[str, object]) -> int:
+    """Bytes per element of the design's ``elem_type`` (ValueError naming the allowed ones)."""
+    t = str(p.get("elem_type", "int16"))
+    if t not in ELEM_BYTES:
+        raise ValueError(f"elem_type must be one of {sorted(ELEM_BYTES)}, got {t!r}")
+    return ELEM_BYTES[t]
+
+
+def elems_per_beat(p: Mapping[str, object], beat_bytes: int = BEAT_BYTES) -> int:
+    """Elements per beat: an explicit ``elems_per_beat`` wins, else beat_bytes / element bytes."""
+    e = p.get("elems_per_beat")
+    if e is not None:
+        return int(e)
+    return max(1, beat_bytes // elem_bytes(p))
+
+
+def total_ports(p: Mapping[str, object]) -> int:
+    """AXI ports of one unit: the streaming ``hbm_ports`` plus the fixed ``aux_ports``."""
+    return int(p["hbm_ports"]) + int(p.get("aux_ports", 0))
+
+
+def stream_rate(p: Mapping[str, object], streams: int = 1) -> int:
+    """Beats per cycle a unit consumes: its ``hbm_ports`` split over ``streams`` lock-step
+    streams, capped by its ``lanes`` (parallel beat consumers)."""
+    ports = int(p["hbm_ports"])
+    if ports < streams or ports < 1:
+        raise ValueError(f"hbm_ports must be >= {streams} for this design, got {ports}")
+    return max(1, min(ports // streams, int(p.get("lanes", 1))))
 
 
 def ceil_div(a: int, b: int) -> int:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elem_bytes,
+                      elems_per_beat, scale_loops, stream_rate, topk_engine, total_ports)
 
 MAX_HEADS = 64
 MAX_DIM = 128
@@ -27,8 +28,11 @@ MAX_DIM = 128
 DEFAULTS = {
     "clock_hz": 300e6,
     "ii": 1,
-    "hbm_ports": 3,
-    "elems_per_beat": 32,
+    "hbm_ports": 1,
+    "aux_ports": 2,
+    "lanes": 1,
+    "elem_type": "int16",
+    "elems_per_beat": None,
     "k_max": 2048,
     "hit_model": "random",
     "rescan_cycles": None,
@@ -42,7 +46,7 @@ def _score_loops(shape: Mapping[str, int], p: Mapping[str, object]) -> dict[str,
     h, dim, n = shape["num_heads"], shape["head_dim"], shape["num_keys"]
     if h > MAX_HEADS or dim > MAX_DIM:
         raise ValueError(f"dsa_indexer supports num_heads <= {MAX_HEADS} and head_dim <= {MAX_DIM}, got {h}, {dim}")
-    epb = int(p["elems_per_beat"])
+    epb = elems_per_beat(p)
     bpk = ceil_div(dim, epb)
     return {"dsa.q_beat": h * bpk, "dsa.w_beat": ceil_div(h, epb), "dsa.key_beat": n * bpk, "dsa.key": n}
 
@@ -54,10 +58,10 @@ def model_fused(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     tk, stall = topk_engine(n, shape["k"], p)
     row.update(tk)
     kk = clamp_k(shape["k"], int(p["k_max"]))
-    stream = max(row["dsa.key_beat"] * int(p["ii"]), n + stall)
+    stream = max(ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"]), n + stall)
     cycles_row = row["dsa.q_beat"] + row["dsa.w_beat"] + stream + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(kk, 16))
-    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))
 
 
@@ -65,10 +69,25 @@ def model_score(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     """Cycle model of one ``dsa_indexer_score`` invocation (int64 scores written, no top-k)."""
     batch, n = shape["batch"], shape["num_keys"]
     row = _score_loops(shape, p)
-    cycles_row = row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] * int(p["ii"]) + int(p["depth"])
+    cycles_row = (row["dsa.q_beat"] + row["dsa.w_beat"] + ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"])
+                  + int(p["depth"]))
     bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(n, 8))
-    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))
+
+
+def structure(p: Mapping[str, object], topk: bool = True) -> Structure:
+    """One unit of hls/src/dsa_indexer.cpp: 64 heads x (beat elements) MACs per lane, q/w in
+    registers (arrays fully partitioned), the KMAX-slot register top-k when fused."""
+    eb = 8 * elem_bytes(p)
+    lanes = int(p["lanes"])
+    mems = [Memory(eb, MAX_HEADS * MAX_DIM, 1, "reg"), Memory(16, MAX_HEADS, 1, "reg")]
+    cmp = 0
+    if topk:
+        mems.append(Memory(64 + 32, int(p["k_max"]), 1, "reg"))
+        cmp = int(p["k_max"])
+    return Structure(macs=MAX_HEADS * elems_per_beat(p) * lanes, mac_type=str(p["elem_type"]),
+                     memories=tuple(mems), ports=total_ports(p), comparators=cmp)
 
 
 DESIGN = Design(
@@ -79,6 +98,8 @@ DESIGN = Design(
     defaults=DEFAULTS,
     shape_keys=SHAPE_KEYS,
     model=model_fused,
+    structure=structure,
+    sweep={"hbm_ports": (1, 2, 4), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp16", "fp32")},
 )
 
 DESIGN_SCORE = Design(
@@ -89,4 +110,6 @@ DESIGN_SCORE = Design(
     defaults={k: v for k, v in DEFAULTS.items() if k not in ("k_max", "hit_model", "rescan_cycles")},
     shape_keys=SHAPE_KEYS_SCORE,
     model=model_score,
+    structure=lambda p: structure(p, topk=False),
+    sweep={"hbm_ports": (1, 2, 4), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp16", "fp32")},
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div
+from ._common import BEAT_BYTES, CycleEstimate, Design, Structure, ceil_div, elems_per_beat, total_ports
 
 GROUPS = 4
 MAX_HEADS = 16
@@ -27,8 +27,11 @@ MAX_ROW = 256
 DEFAULTS = {
     "clock_hz": 300e6,
     "ii": 1,
-    "hbm_ports": 1 + 2 * GROUPS,
-    "elems_per_beat": 32,
+    "hbm_ports": 2 * GROUPS,
+    "aux_ports": 1,
+    "lanes": 1,
+    "elem_type": "int16",
+    "elems_per_beat": None,
     "gather_ii": 1.0,
     "depth": 80,
 }
@@ -40,12 +43,21 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     n, h, e = (shape[x] for x in SHAPE_KEYS)
     if h > MAX_HEADS or e > MAX_ROW:
         raise ValueError(f"engram_gather supports num_heads <= {MAX_HEADS}, row_elems <= {MAX_ROW}; got {h}, {e}")
-    bpr = ceil_div(e, int(p["elems_per_beat"]))
+    groups = total_ports(p) // 2  # one table port + one output port per gather group
+    if groups < 1:
+        raise ValueError(f"engram_gather needs hbm_ports >= 2 (table + output per group), got {p['hbm_ports']}")
+    bpr = ceil_div(e, elems_per_beat(p))
     loops = {"eg.token": n, "eg.row_beat": n * h * bpr}
-    busiest = n * ceil_div(h, GROUPS) * bpr * float(p["gather_ii"])
+    busiest = n * ceil_div(h, groups) * bpr * float(p["gather_ii"])
     cycles = math.ceil(max(n * int(p["ii"]), busiest)) + int(p["depth"])
     hbm = BEAT_BYTES * (ceil_div(n, 16) + ceil_div(h, 8) + 2 * n * h * bpr)
     return CycleEstimate(cycles, hbm, int(p["hbm_ports"]), loops, float(p["clock_hz"]))
+
+
+def structure(p: Mapping[str, object]) -> Structure:
+    """hls/src/engram_gather.cpp: per head a 3-term multiply-xor hash (32-bit multipliers) and a
+    modulo; the gather itself is address generation and AXI ports."""
+    return Structure(macs=3 * MAX_HEADS, mac_type="int32", ports=total_ports(p), comparators=MAX_HEADS)
 
 
 DESIGN = Design(
@@ -56,4 +68,6 @@ DESIGN = Design(
     defaults=DEFAULTS,
     shape_keys=SHAPE_KEYS,
     model=model,
+    structure=structure,
+    sweep={"hbm_ports": (2, 4, 8, 16), "elem_type": ("int8", "int16", "fp32")},
 )

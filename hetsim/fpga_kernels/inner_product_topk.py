@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
 
 DEFAULTS = {
     "clock_hz": 300e6,
     "ii": 1,
-    "hbm_ports": 3,
-    "elems_per_beat": 32,
+    "hbm_ports": 1,
+    "aux_ports": 2,
+    "lanes": 1,
+    "elem_type": "int16",
+    "elems_per_beat": None,
     "k_max": 256,
     "hit_model": "random",
     "rescan_cycles": None,
@@ -35,14 +38,21 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     if dim > MAX_DIM:
         raise ValueError(f"inner_product_topk supports dim <= {MAX_DIM}, got {dim}")
     kk = clamp_k(k, int(p["k_max"]))
-    bpr = ceil_div(dim, int(p["elems_per_beat"]))
+    bpr = ceil_div(dim, elems_per_beat(p))
     row = {"ip.q_beat": bpr, "ip.item_beat": n * bpr, "ip.item": n}
     tk, stall = topk_engine(n, k, p)
     row.update(tk)
-    cycles_row = bpr + max(n * bpr * int(p["ii"]), n + stall) + kk + int(p["depth"])
+    cycles_row = bpr + max(ceil_div(n * bpr, stream_rate(p)) * int(p["ii"]), n + stall) + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (bpr + n * bpr + ceil_div(kk, 16))
-    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))
+
+
+def structure(p: Mapping[str, object]) -> Structure:
+    """hls/src/inner_product_topk.cpp: a beat-wide dot product per lane, q (<= 1024) in registers."""
+    return Structure(macs=elems_per_beat(p) * int(p["lanes"]), mac_type=str(p["elem_type"]),
+                     memories=(Memory(8 * elem_bytes(p), MAX_DIM, 1, "reg"), Memory(64 + 32, int(p["k_max"]), 1, "reg")),
+                     ports=total_ports(p), comparators=int(p["k_max"]))
 
 
 DESIGN = Design(
@@ -53,4 +63,6 @@ DESIGN = Design(
     defaults=DEFAULTS,
     shape_keys=SHAPE_KEYS,
     model=model,
+    structure=structure,
+    sweep={"hbm_ports": (1, 2, 4), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp16", "fp32")},
 )

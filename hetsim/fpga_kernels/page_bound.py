@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
 
 DEFAULTS = {
     "clock_hz": 300e6,
     "ii": 1,
-    "hbm_ports": 4,
-    "elems_per_beat": 32,
+    "hbm_ports": 2,
+    "aux_ports": 2,
+    "lanes": 1,
+    "elem_type": "int16",
+    "elems_per_beat": None,
     "k_max": 512,
     "hit_model": "random",
     "rescan_cycles": None,
@@ -43,14 +46,21 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     batch, k = shape["batch"], shape["k"]
     npg = num_pages(shape)
     kk = clamp_k(k, int(p["k_max"]))
-    bpr = ceil_div(shape["head_dim"], int(p["elems_per_beat"]))
+    bpr = ceil_div(shape["head_dim"], elems_per_beat(p))
     row = {"pb.q_beat": bpr, "pb.page_beat": npg * bpr, "pb.page": npg}
     tk, stall = topk_engine(npg, k, p)
     row.update(tk)
-    cycles_row = bpr + max(npg * bpr * int(p["ii"]), npg + stall) + kk + int(p["depth"])
+    cycles_row = bpr + max(ceil_div(npg * bpr, stream_rate(p, streams=2)) * int(p["ii"]), npg + stall) + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (bpr + 2 * npg * bpr + ceil_div(kk, 16))
-    return CycleEstimate(batch * cycles_row, batch * bytes_row, int(p["hbm_ports"]), scale_loops(row, batch),
+    return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))
+
+
+def structure(p: Mapping[str, object]) -> Structure:
+    """hls/src/page_bound.cpp: 2 products (q*kmin, q*kmax) per element per lane, top-k slots."""
+    return Structure(macs=2 * elems_per_beat(p) * int(p["lanes"]), mac_type=str(p["elem_type"]),
+                     memories=(Memory(8 * elem_bytes(p), 128, 1, "reg"), Memory(64 + 32, int(p["k_max"]), 1, "reg")),
+                     ports=total_ports(p), comparators=int(p["k_max"]))
 
 
 DESIGN = Design(
@@ -61,4 +71,6 @@ DESIGN = Design(
     defaults=DEFAULTS,
     shape_keys=SHAPE_KEYS,
     model=model,
+    structure=structure,
+    sweep={"hbm_ports": (2, 4, 8), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp16", "fp32")},
 )

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, expected_serial_beats, rescan_cycles, topk_replacements, scale_loops
+from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elems_per_beat,
+                      expected_serial_beats, rescan_cycles, scale_loops, stream_rate, topk_replacements, total_ports)
 
 LANES = 16  # float32 scores per beat
 
 DEFAULTS = {
     "clock_hz": 300e6,
     "ii": 1,
-    "hbm_ports": 2,
-    "elems_per_beat": LANES,
+    "hbm_ports": 1,
+    "aux_ports": 1,
+    "lanes": 1,
+    "elem_type": "fp32",
+    "elems_per_beat": None,
     "k_max": 2048,
     "hit_model": "random",
     "rescan_cycles": None,
@@ -39,7 +43,8 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """Cycle model of one ``topk`` invocation (see module docstring)."""
     batch, n, k = shape["batch"], shape["num_items"], shape["k"]
     kk = clamp_k(k, int(p["k_max"]))
-    beats = ceil_div(n, LANES)
+    beats = ceil_div(n, elems_per_beat(p))  # HBM beats of scores
+    groups = ceil_div(n, LANES)  # 16-lane compare groups: the pre-filter checks one per cycle
     serial = int(round(expected_serial_beats(n, kk, LANES, str(p["hit_model"]))))
     rep = topk_replacements(n, kk, str(p["hit_model"]))
     rescans = (1 if n >= kk else 0) + rep
@@ -51,15 +56,21 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
         "topk.rescan": rescans,
         "topk.drain": kk,
     }
-    cycles_row = beats * int(p["ii"]) + LANES * serial + rescans * rescan_cycles(p) + kk + int(p["depth"])
+    cycles_row = max(ceil_div(beats, stream_rate(p)), groups) * int(p["ii"]) + LANES * serial + rescans * rescan_cycles(p) + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (beats + 2 * ceil_div(kk, 16))
     return CycleEstimate(
         cycles=batch * cycles_row,
         hbm_bytes=batch * bytes_row,
-        hbm_ports=int(p["hbm_ports"]),
+        hbm_ports=total_ports(p),
         loops=scale_loops(row, batch),
         clock_hz=float(p["clock_hz"]),
     )
+
+
+def structure(p: Mapping[str, object]) -> Structure:
+    """hls/include/topk.h: KMAX register slots (score + id) and a 16-lane pre-filter."""
+    return Structure(macs=0, mac_type=str(p["elem_type"]), memories=(Memory(64 + 32, int(p["k_max"]), 1, "reg"),),
+                     ports=total_ports(p), comparators=int(p["k_max"]) + LANES)
 
 
 DESIGN = Design(
@@ -70,4 +81,6 @@ DESIGN = Design(
     defaults=DEFAULTS,
     shape_keys=SHAPE_KEYS,
     model=model,
+    structure=structure,
+    sweep={"hbm_ports": (1, 2, 4), "elem_type": ("int8", "int16", "fp16", "fp32")},
 )

@@ -139,6 +139,8 @@ class HlsReport:
     resources: dict[str, int]
     available: dict[str, int]
     loops: list[LoopReport] = field(default_factory=list)
+    top_loops: list[LoopReport] = field(default_factory=list)
+    module_resources: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def target_clock_hz(self) -> float:
@@ -168,6 +170,13 @@ def _cycles(elem: ET.Element | None, file: str, where: str) -> CycleCount:
     text = (elem.text or "").strip()
     if text.lower() in ("undef", "", "-"):
         return UNDEF
+    if "~" in text:  # Vitis HLS 2022.x writes module/loop ranges as text: "1 ~ 99"
+        parts = [t.strip() for t in text.split("~")]
+        if len(parts) != 2:
+            raise ConfigError(f"expected a range 'a ~ b', got {text!r}", file=file, field=where)
+        lo = _cycles(ET.fromstring(f"<v>{parts[0]}</v>"), file, where)
+        hi = _cycles(ET.fromstring(f"<v>{parts[1]}</v>"), file, where)
+        return CycleCount(lo.min, hi.max)
     try:
         v = float(text)
     except ValueError:
@@ -231,26 +240,58 @@ def _resources(root: ET.Element, path: str, file: str) -> dict[str, int]:
     return out
 
 
+_LOOP_FIELDS = {"Name", "TripCount", "Latency", "AbsoluteTimeLatency", "IterationLatency", "PipelineII",
+                "PipelineDepth", "PipelineType", "InstanceList"}
+
+
+def _loop_tree(summary: ET.Element, module: str, file: str, prefix: str = "") -> list[LoopReport]:
+    """Loops of a ``SummaryOfLoopLatency`` block, nested loops included (named outer/inner)."""
+    out: list[LoopReport] = []
+    for lp in summary:
+        if lp.tag in _LOOP_FIELDS or len(lp) == 0:  # a field (Slack, ...), not a loop: loops have children
+            continue
+        where = f"/profile/.../SummaryOfLoopLatency/{prefix}{lp.tag}"
+
+        def opt(tag: str) -> CycleCount:
+            e = lp.find(tag)
+            return UNDEF if e is None else _cycles(e, file, f"{where}/{tag}")
+
+        name = prefix + (lp.findtext("Name") or lp.tag).strip()
+        out.append(LoopReport(module=module, name=name, trip_count=opt("TripCount"), latency=opt("Latency"),
+                              iteration_latency=opt("IterationLatency"), pipeline_ii=opt("PipelineII"),
+                              pipeline_depth=opt("PipelineDepth"),
+                              pipelined=(lp.findtext("PipelineType") or "no").strip().lower() == "yes"))
+        out.extend(_loop_tree(lp, module, file, name + "/"))
+    return out
+
+
+def _module_resources(root: ET.Element, file: str) -> dict[str, dict[str, int]]:
+    """Resources of every module (``ModuleInformation/Module/AreaEstimates/Resources``)."""
+    out: dict[str, dict[str, int]] = {}
+    for mod in root.findall("ModuleInformation/Module"):
+        name = (mod.findtext("Name") or "").strip()
+        block = mod.find("AreaEstimates/Resources")
+        if not name or block is None:
+            continue
+        res = {}
+        for key in RESOURCE_NAMES:
+            t = block.findtext(key)
+            if t is not None and t.strip() not in ("", "-"):
+                try:
+                    res[key] = int(float(t.strip()))
+                except ValueError:
+                    raise ConfigError(f"expected an integer, got {t!r}", file=file,
+                                      field=f"/profile/ModuleInformation/Module[{name}]/AreaEstimates/{key}") from None
+        out[name] = res
+    return out
+
+
 def _loops(root: ET.Element, file: str) -> list[LoopReport]:
     loops: list[LoopReport] = []
     for mod in root.findall("ModuleInformation/Module"):
-        mname = (mod.findtext("Name") or "").strip()
         summary = mod.find("PerformanceEstimates/SummaryOfLoopLatency")
-        if summary is None:
-            continue
-        for lp in summary:
-            where = f"/profile/ModuleInformation/Module[{mname}]/.../{lp.tag}"
-
-            def opt(tag: str) -> CycleCount:
-                e = lp.find(tag)
-                return UNDEF if e is None else _cycles(e, file, f"{where}/{tag}")
-
-            loops.append(LoopReport(
-                module=mname, name=(lp.findtext("Name") or lp.tag).strip(),
-                trip_count=opt("TripCount"), latency=opt("Latency"), iteration_latency=opt("IterationLatency"),
-                pipeline_ii=opt("PipelineII"), pipeline_depth=opt("PipelineDepth"),
-                pipelined=(lp.findtext("PipelineType") or "no").strip().lower() == "yes",
-            ))
+        if summary is not None:
+            loops.extend(_loop_tree(summary, (mod.findtext("Name") or "").strip(), file))
     return loops
 
 
@@ -301,7 +342,28 @@ def parse_csynth(path: str | Path) -> HlsReport:
         resources=_resources(root, "AreaEstimates/Resources", file),
         available=_resources(root, "AreaEstimates/AvailableResources", file),
         loops=_loops(root, file),
+        top_loops=_top_loops(root, file),
+        module_resources=_module_resources(root, file),
     )
+
+
+def _top_loops(root: ET.Element, file: str) -> list[LoopReport]:
+    summary = root.find("PerformanceEstimates/SummaryOfLoopLatency")
+    top = (root.findtext("UserAssignments/TopModelName") or "").strip()
+    return [] if summary is None else _loop_tree(summary, top, file)
+
+
+def part_family(part: str) -> str:
+    """The device of a part name, without package/speed grade: ``xcu55c-fsvh2892-2L-e`` -> ``xcu55c``."""
+    return part.strip().lower().split("-")[0]
+
+
+def check_part(report: HlsReport, device_part: str, device: str = "") -> None:
+    """Refuse a report synthesised for another FPGA than the target device's (naming both)."""
+    if part_family(report.part) != part_family(device_part):
+        raise ConfigError(f"report is for part {report.part} but device {device or ''} is part {device_part}; "
+                          "synthesise for the target part (set_part) or pick the matching device".replace("  ", " "),
+                          file=report.file, field="/profile/UserAssignments/Part")
 
 
 def check_resources(report: HlsReport, capacity: Mapping[str, int] = U55C_CAPACITY) -> list[str]:

@@ -29,7 +29,7 @@ from ..config.device import DeviceSpec
 from ..errors import ConfigError
 from ..fpga_kernels import DESIGNS
 from ..loader import validate
-from .hls_report import check_resources, parse_csynth
+from .hls_report import check_part, check_resources, parse_csynth
 from .xrt_csv import parse_xrt_csv, summarize_runs
 
 
@@ -63,6 +63,9 @@ def _kernel_entry(doc: dict, kernel: str | None, top: str | None, path: Path) ->
 def ingest_hls(doc: dict, path: Path, report_file: str, kernel: str | None) -> list[str]:
     """Apply a csynth.xml to *doc* in place; return what changed, one line each."""
     rep = parse_csynth(report_file)
+    part = ((doc.get("fpga") or {}).get("resources") or {}).get("part")
+    if part:
+        check_part(rep, str(part), str(doc.get("name", path.stem)))
     name, entry = _kernel_entry(doc, kernel, rep.top, path)
     design = DESIGNS.get(entry.get("design", ""))
     if design is None:
@@ -97,7 +100,28 @@ def ingest_hls(doc: dict, path: Path, report_file: str, kernel: str | None) -> l
                          f"{rep.part}, target {rep.target_clock_hz / 1e6:.1f} MHz, estimated f_max "
                          f"{(rep.f_max_hz or 0) / 1e6:.1f} MHz; ingested {_today()}")
     lines.append(f"{name}: resources per unit {rep.resources} (x{units} fit the card)")
+    lines += _model_vs_report(doc, entry, rep.resources, name)
     return lines
+
+
+def _model_vs_report(doc: dict, entry: dict, reported: dict, name: str) -> list[str]:
+    """Compare the design's resource model (device fpga.resources costs) with the report, one
+    line per resource, so a user sees how far the [E] costs are from the tool."""
+    from ..fpga_kernels import structure, unit_resources
+
+    costs = (doc.get("fpga") or {}).get("resources")
+    if not isinstance(costs, dict):
+        return []
+    try:
+        model = unit_resources(structure(entry["design"], entry.get("params") or {}), costs)
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"{name}: resource model not compared ({e})"]
+    out = []
+    for key in ("DSP", "BRAM_18K", "URAM", "LUT"):
+        if key in reported:
+            ratio = "" if not reported[key] else f" (model/report {model[key] / reported[key]:.2f})"
+            out.append(f"{name}: {key} model {model[key]} vs report {reported[key]}{ratio}")
+    return out
 
 
 def ingest_xrt(doc: dict, path: Path, csv_file: str, kernel: str | None, table_out: Path) -> list[str]:

@@ -31,6 +31,7 @@ typedef ap_uint<512> beat_t;
 #define HETSIM_BUG_BM25 5                // bm25: no document-length normalization
 #define HETSIM_BUG_INNER_PRODUCT_TOPK 6  // inner_product_topk: skips the last partial beat
 #define HETSIM_BUG_ENGRAM_GATHER 7       // engram_gather: trigram hash ignores the oldest token
+#define HETSIM_BUG_DSA_VANILLA 8         // dsa_vanilla: ReLU lets head 0 through
 #ifndef HETSIM_INJECT_BUG
 #define HETSIM_INJECT_BUG 0
 #endif

@@ -164,3 +164,49 @@ def test_xrt_csv_errors(tmp_path, text, field):
     with pytest.raises(ConfigError) as e:
         parse_xrt_csv(p)
     assert e.value.field == field and e.value.file == str(p)
+
+
+# A second real report, from another Vitis version: Vitis HLS 2022.1, Zynq xc7z045 (see data/README.md).
+IGCN = Path(__file__).parent / "data" / "csynth_igcn_2022_1_zynq.xml"
+
+
+def test_vitis_2022_1_report_with_text_ranges_and_undef():
+    r = parse_csynth(IGCN)
+    assert (r.tool_version, r.part, r.top) == ("2022.1", "xc7z045-ffv900-3", "IGCN")
+    assert r.tool_version != parse_csynth(SAMPLE).tool_version  # two different Vitis versions
+    assert r.latency_best.is_undef and r.interval_max.is_undef
+    loops = {(lp.module, lp.name): lp for lp in r.loops}
+    ranged = loops[("IGCN_Pipeline_VITIS_LOOP_19_2", "VITIS_LOOP_19_2")]
+    assert ranged.latency == CycleCount(0, 63)  # written as the text "0 ~ 63"
+    assert ranged.trip_count == CycleCount(0, 63) and ranged.pipeline_ii.value == 1
+    assert loops[("IGCN_Pipeline_VITIS_LOOP_12_1", "VITIS_LOOP_12_1")].trip_count.is_undef
+    assert loops[("IGCN", "IGCN_label0/t_label1")].trip_count.value == 5
+    assert [(lp.name, lp.latency.value) for lp in r.top_loops] == [("IGCN_label0", 120), ("IGCN_label0/t_label1", 10)]
+    assert r.module_resources["IGCN"] == {"BRAM_18K": 2, "DSP": 0, "FF": 96, "LUT": 320, "URAM": 0}
+    assert r.module_resources["IGCN_Pipeline_VITIS_LOOP_19_2"]["LUT"] == 70
+
+
+def test_text_range_parse_and_malformed_range(tmp_path):
+    text = IGCN.read_text().replace("<Latency>0 ~ 63</Latency>", "<Latency>0 ~ 6 ~ 3</Latency>")
+    p = tmp_path / "csynth.xml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match="range"):
+        parse_csynth(p)
+
+
+def test_report_for_another_part_is_refused_naming_both():
+    from hetsim.ingest.hls_report import check_part
+
+    check_part(parse_csynth(SAMPLE), "xcu55c-fsvh2892-2L-e", "u55c")
+    with pytest.raises(ConfigError, match=r"xc7z045-ffv900-3.*xcu55c-fsvh2892-2L-e"):
+        check_part(parse_csynth(IGCN), "xcu55c-fsvh2892-2L-e", "u55c")
+
+
+def test_calibrate_refuses_a_report_for_another_part(tmp_path):
+    from hetsim.ingest.update import ingest_hls
+    from hetsim import catalog
+
+    pr = catalog.load_preset("devices", "u55c")
+    doc = catalog.read_yaml(pr.path)
+    with pytest.raises(ConfigError, match=r"part xc7z045-ffv900-3 but device u55c is part xcu55c-fsvh2892-2L-e"):
+        ingest_hls(doc, pr.path, str(IGCN), "indexer_topk")

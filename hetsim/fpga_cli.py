@@ -1,0 +1,174 @@
+"""``hetsim fpga explore DESIGN``: sweep a design's hardware knobs on one card for one shape.
+
+Why: whether the FPGA side wins depends on what the card can host. For one call shape the
+explorer prices every combination of HBM ports, compute units, lanes and element type with the
+design's cycle model, sizes it with the resource model (the device's ``fpga.resources``), checks
+it against the card's pseudo-channels and fabric, and plots time against the share of the card
+used, with the Pareto frontier of the designs that fit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ConfigError
+
+EXAMPLE_SHAPES: dict[str, dict[str, int]] = {
+    "topk": dict(batch=8, num_items=32768, k=2048),
+    "dsa_indexer": dict(batch=8, num_keys=32768, num_heads=64, head_dim=128, k=2048),
+    "dsa_indexer_score": dict(batch=8, num_keys=32768, num_heads=64, head_dim=128),
+    "block_gate": dict(batch=8, num_keys=65536, block_size=64, head_dim=128, budget=4096),
+    "page_bound": dict(batch=8, num_keys=65536, page_size=16, head_dim=128, k=64),
+    "bm25": dict(num_postings=200000, num_docs=100000, num_terms=32, k=64),
+    "inner_product_topk": dict(batch=8, num_items=65536, dim=128, k=64),
+    "engram_gather": dict(num_tokens=1024, num_heads=16, row_elems=64),
+    "study_dsa_vanilla": dict(batch=8, num_keys=32768, num_heads=16, head_dim=128, k=2048),
+    "study_dsa_lut": dict(batch=8, num_keys=32768, num_heads=16, k=64),
+    "study_seer_threshold": dict(batch=8, num_keys=16384, head_dim=128),
+    "study_seer_budget": dict(batch=8, num_keys=16384, head_dim=128, k=64),
+    "study_lserve": dict(batch=8, num_keys=16384, head_dim=128, k=64),
+    "study_bm25": dict(num_docs=131072, doc_tokens=128, k=64),
+    "study_engram": dict(num_tokens=1024),
+    "study_moe": dict(num_tokens=1, hidden=7168, inter=2048, experts_per_token=4),
+}
+"""A representative call shape per design (override with ``--shape key=value``)."""
+
+UNITS = (1, 2, 4, 8)
+
+
+def _parse_kv(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for it in items:
+        if "=" not in it:
+            raise ConfigError(f"{what} must be KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dict[str, str],
+            units: tuple[int, ...] = UNITS) -> dict:
+    """Every point of the sweep: params, units, time, ports, resources, fit (and the frontier)."""
+    from .fpga_kernels import DESIGNS, estimate, merged_params, placement_overflow, structure, unit_resources
+    from .loader import load_device_preset
+
+    if design not in DESIGNS:
+        raise ConfigError(f"unknown FPGA design {design!r}; known: {', '.join(sorted(DESIGNS))}")
+    dev = load_device_preset(device_name)
+    if dev.fpga is None:
+        raise ConfigError(f"device {device_name!r} is not an FPGA")
+    if dev.fpga.resources is None:
+        raise ConfigError(f"device {device_name!r} has no fpga.resources (fabric budget)", field="fpga.resources")
+    costs = dev.fpga.resources.model_dump()
+    cap = dict(dev.fpga.resources.capacity)
+    d = DESIGNS[design]
+    shape = dict(EXAMPLE_SHAPES.get(design, {}))
+    for k, v in shape_over.items():
+        try:
+            shape[k] = int(v)
+        except ValueError:
+            raise ConfigError(f"--shape {k}={v}: values must be integers") from None
+    axes: dict[str, tuple] = {k: tuple(v) for k, v in d.sweep.items()}
+    for k, v in sets.items():
+        if k not in d.defaults:
+            raise ConfigError(f"--set {k}: {design} has no parameter {k!r}; known: {sorted(d.defaults)}")
+        axes[k] = tuple(x if not x.lstrip("-").isdigit() else int(x) for x in v.split(","))
+    names = sorted(axes)
+    points = []
+    for combo in itertools.product(*(axes[n] for n in names)):
+        params = {"clock_hz": float(dev.fpga.clock_hz), **dict(zip(names, combo))}
+        try:
+            merged_params(design, params)
+            s = structure(design, params)
+            res = unit_resources(s, costs)
+        except ValueError as e:
+            raise ConfigError(f"{design} with {params}: {e}") from None
+        for u in units:
+            batch = int(shape.get("batch", 1))
+            sh = {**shape, "batch": math.ceil(batch / u)} if "batch" in shape else shape
+            if "batch" not in shape and u > 1:
+                continue  # nothing to split between units
+            try:
+                e = estimate(design, sh, params)
+            except ValueError as err:
+                points.append({"params": dict(zip(names, combo)), "units": u, "error": str(err), "fits": False})
+                continue
+            over = placement_overflow({design: (u, s.ports, res)}, cap, dev.fpga.num_hbm_ports)
+            share = max([u * s.ports / dev.fpga.num_hbm_ports] + [u * res[k] / c for k, c in cap.items() if c])
+            points.append({"params": dict(zip(names, combo)), "units": u, "time_s": e.time_s, "cycles": e.cycles,
+                           "hbm_bytes": e.hbm_bytes, "ports": u * s.ports,
+                           "resources": {k: u * v for k, v in res.items()}, "share": share,
+                           "fits": not over, "over": over})
+    ok = sorted((p for p in points if p["fits"]), key=lambda p: (p["share"], p["time_s"]))
+    best = math.inf
+    for p in ok:
+        if p["time_s"] < best:
+            p["frontier"] = True
+            best = p["time_s"]
+    return {"design": design, "device": device_name, "shape": shape, "axes": {k: list(v) for k, v in axes.items()},
+            "capacity": {**cap, "HBM_channels": dev.fpga.num_hbm_ports}, "points": points,
+            "note": "time = cycles / clock of one call (no invocation overhead); share = largest fraction of the "
+                    "card's pseudo-channels or fabric the units use; LUT costs are [E] (see the device file)"}
+
+
+def plot(result: dict, path: Path) -> None:
+    """time vs share of the card: fitting points, refused points, and the frontier."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [p for p in result["points"] if "time_s" in p]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for fits, color, label in ((True, "tab:blue", "fits"), (False, "tab:red", "does not fit")):
+        sel = [p for p in pts if p["fits"] == fits]
+        ax.scatter([p["share"] for p in sel], [p["time_s"] * 1e6 for p in sel], s=14, c=color, alpha=0.6,
+                   label=f"{label} ({len(sel)})")
+    fr = sorted((p for p in pts if p.get("frontier")), key=lambda p: p["share"])
+    if fr:
+        ax.step([p["share"] for p in fr], [p["time_s"] * 1e6 for p in fr], where="post", c="k", label="frontier")
+    ax.axvline(1.0, c="grey", ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("largest share of the card used (HBM channels, DSP, BRAM, URAM, LUT)")
+    ax.set_ylabel("time per call (us)")
+    ax.set_title(f"{result['design']} on {result['device']}: {result['shape']}", fontsize=8)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cmd_fpga(args) -> int:
+    """Entry of ``hetsim fpga explore``."""
+    con = Console(stderr=bool(args.json), highlight=False, width=150)
+    res = explore(args.design, args.device, _parse_kv(args.shape, "--shape"), _parse_kv(args.set, "--set"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "explore.json").write_text(json.dumps(res, indent=1, sort_keys=True))
+    plot(res, out / "explore.png")
+    if args.json:
+        print(json.dumps(res, sort_keys=True))
+        return 0
+    pts = [p for p in res["points"] if "time_s" in p]
+    t = Table(title=f"{res['design']} on {res['device']} ({len(pts)} points, "
+                    f"{sum(p['fits'] for p in pts)} fit; frontier marked *)", title_justify="left")
+    for c in ("", "params", "units", "time (us)", "ports", "DSP", "BRAM_18K", "URAM", "LUT", "fit"):
+        t.add_column(c)
+    shown = sorted(pts, key=lambda p: (not p.get("frontier"), not p["fits"], p["time_s"]))[: args.top]
+    for p in shown:
+        r = p["resources"]
+        t.add_row("*" if p.get("frontier") else "", " ".join(f"{k}={v}" for k, v in p["params"].items()),
+                  str(p["units"]), f"{p['time_s'] * 1e6:.1f}", str(p["ports"]), str(r["DSP"]), str(r["BRAM_18K"]),
+                  str(r["URAM"]), str(r["LUT"]), "yes" if p["fits"] else "no: " + "; ".join(
+                      o.split(":")[0] for o in p["over"]))
+    con.print(t)
+    cap = res["capacity"]
+    con.print(f"card: {cap}; {res['note']}")
+    con.print(f"wrote {out / 'explore.json'}, {out / 'explore.png'}")
+    return 0
