@@ -67,14 +67,20 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
 
 
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
-                 queue_policy: str | None = None, mapping_params: dict | None = None) -> RunOutput:
-    """Simulate *scenario*, optionally with another mapping policy or queue policy."""
+                 queue_policy: str | None = None, mapping_params: dict | None = None,
+                 costs: CostModel | None = None) -> RunOutput:
+    """Simulate *scenario*, optionally with another mapping policy or queue policy.
+
+    *costs* lets a caller running many scenarios of one system (a sweep worker) share one
+    cost model and its cache; by default each run prices its tasks afresh.
+    """
     graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
     policy = mapping or scenario.mapping.policy
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}
-    costs = CostModel(load_tables(scenario.system))
+    if costs is None:
+        costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
     fused, m = fuse_pairs(graph, scenario.system, m)

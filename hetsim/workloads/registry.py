@@ -8,6 +8,7 @@ point resolves to a :class:`Workload`); a name that is already taken is an error
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -39,10 +40,16 @@ _BUILTIN = {
 }
 
 
+@lru_cache(maxsize=None)
+def _plugins(group: str) -> tuple:
+    """Entry points of *group*, scanned once per process (a scan costs ~20 ms; sweeps ask per run)."""
+    return tuple(entry_points(group=group))
+
+
 def workloads() -> dict[str, Workload]:
     """Built-in and plug-in workloads by name."""
     out = dict(_BUILTIN)
-    for ep in entry_points(group="hetsim.workloads"):
+    for ep in _plugins("hetsim.workloads"):
         if ep.name in out:
             raise ConfigError(f"plug-in workload {ep.name!r} ({ep.value}) clashes with an existing one")
         out[ep.name] = ep.load()
