@@ -251,7 +251,7 @@ def _sweep_table(rows: list[dict], axes, res, con) -> None:
     for r in rows:
         vals = [str(r["point"][a.path]) for a in axes] + [r["mapping"]]
         if "error" in r:
-            t.add_row(*vals, "[red]failed[/]", f"reason {reasons[r['error']]} (below)", "")
+            t.add_row(*vals, f"[red]failed: reason {reasons[r['error']]}[/]", "", "")
         else:
             t.add_row(*vals, format_quantity(r["makespan_s"], "s"), f"{r['energy_j']:.4g}",
                       f"{100 * r['memory_processing_fraction']:.1f}%")

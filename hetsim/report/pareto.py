@@ -44,22 +44,27 @@ def plot_pareto(search_result, named: dict[str, dict], path: Path, title: str = 
         key = (round(x, 15), round(y, 12))
         k = seen.get(key, 0)
         seen[key] = k + 1
-        size = max(30.0, 260.0 * 0.7 ** k)
+        size = max(25.0, 340.0 * 0.6 ** k)
         ax.scatter([x * 1e3], [y], marker=mk, s=size, facecolors="none", edgecolors=col,
                    linewidths=1.6, zorder=3 + i, label=lab if not lab.startswith("front ") or lab == "front 1"
                    else None)
     handles, labels = ax.get_legend_handles_labels()
     labels = ["Pareto front" if lab == "front 1" else lab for lab in labels]
-    ax.legend(handles, labels, fontsize=8)
+    ax.legend(handles, labels, fontsize=8, markerscale=0.6)
     ax.set_xlabel("makespan (ms)")
     ax.set_ylabel("energy (J)")
     ax.set_title(title or "mapping search")
     tab.axis("off")
-    cells = [[lab, f"{x * 1e3:.4g}", f"{y:.4g}"] for lab, x, y, _, _ in pts]
+    first_at: dict[tuple[float, float], str] = {}
+    cells = []
+    for lab, x, y, _, _ in pts:
+        key = (round(x, 15), round(y, 12))
+        cells.append([lab, f"{x * 1e3:.4g}", f"{y:.4g}", first_at.setdefault(key, lab) if key in first_at else ""])
+        first_at.setdefault(key, lab)
     if len(cells) > 24:  # a long front: its ends, the named policies and the best stay listed
         n = len(front)
-        cells = cells[:10] + [[f"... {n - 12} more front points (map.json)", "", ""]] + cells[n - 2:]
-    t = tab.table(cellText=cells, colLabels=["point", "makespan (ms)", "energy (J)"], loc="upper center",
+        cells = cells[:10] + [[f"... {n - 12} more front points (map.json)", "", "", ""]] + cells[n - 2:]
+    t = tab.table(cellText=cells, colLabels=["point", "makespan (ms)", "energy (J)", "same point as"], loc="upper center",
                   cellLoc="left")
     t.auto_set_font_size(False)
     t.set_fontsize(8)

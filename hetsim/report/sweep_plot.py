@@ -63,7 +63,12 @@ def plot_sweep(rows: list[dict], axes: list, mappings: list[str], path: Path) ->
             if not pts:
                 continue
             xs = [p[0] for p in pts]
-            kw = dict(color=colour[m], linestyle=ls, marker=mk, label=label(m, combo))
+            # later mappings: hollow, smaller markers and thinner lines, so equal results of two
+            # mappings show both series instead of one hiding the other
+            j = mappings.index(m)
+            kw = dict(color=colour[m], linestyle=ls, marker=mk, label=label(m, combo),
+                      markersize=max(3.0, 9.0 - 2.5 * j), linewidth=max(0.8, 2.4 - 0.6 * j),
+                      markerfacecolor=colour[m] if j == 0 else "none", zorder=2 + j)
             a1.plot(xs, [p[1]["makespan_s"] * 1e3 for p in pts], **kw)
             a2.plot(xs, [p[1]["energy_j"] for p in pts], **kw)
             s = sorted(((r["point"][x_axis], v) for r, v in sp if r["mapping"] == m
