@@ -68,13 +68,16 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
 
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
                  queue_policy: str | None = None, mapping_params: dict | None = None,
-                 costs: CostModel | None = None) -> RunOutput:
+                 costs: CostModel | None = None, graph: nx.DiGraph | None = None) -> RunOutput:
     """Simulate *scenario*, optionally with another mapping policy or queue policy.
 
-    *costs* lets a caller running many scenarios of one system (a sweep worker) share one
-    cost model and its cache; by default each run prices its tasks afresh.
+    *costs* and *graph* let a caller running many mappings of one scenario (a sweep worker)
+    share one cost model and its cache, and the workload graph built once (the caller
+    guarantees *graph* is this scenario's workload; it is not modified). By default each run
+    prices its tasks and builds its graph afresh.
     """
-    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
+    if graph is None:
+        graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
     policy = mapping or scenario.mapping.policy
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:

@@ -30,9 +30,9 @@ from typing import Any, Callable, Iterable
 import yaml
 
 from . import catalog
+from .config.scenario import Scenario
 from .errors import ConfigError, HetsimError
 from .loader import resolve_scenario_path, scenario_from_dict
-from .config.scenario import Scenario
 from .simulation import check_scenario, run_scenario
 
 
@@ -136,11 +136,26 @@ def _costs_for(scenario: Scenario):
     return cm
 
 
+_GRAPH: dict[str, Any] = {}  # the last workload graph built, for the next mapping of the same point
+
+
+def _graph_for(scenario: Scenario, file: str):
+    from .workloads.registry import build_workload
+
+    wl = scenario.workload
+    key = json.dumps([wl.name, wl.params], sort_keys=True, default=str)
+    if key not in _GRAPH:
+        _GRAPH.clear()
+        _GRAPH[key] = build_workload(wl.name, wl.params, file=file)
+    return _GRAPH[key]
+
+
 def _run_one(scenario: Scenario, file: str, point: dict[str, Any], mapping: str, fp: str) -> dict:
     """One simulation; a user error becomes a recorded failure, not a crash."""
     row = {"point": point, "mapping": mapping, "fingerprint": fp}
     try:
-        out = run_scenario(scenario, mapping=mapping, file=file, costs=_costs_for(scenario))
+        out = run_scenario(scenario, mapping=mapping, file=file, costs=_costs_for(scenario),
+                           graph=_graph_for(scenario, file))
     except HetsimError as e:
         return {**row, "error": str(e)}
     r = out.result

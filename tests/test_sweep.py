@@ -160,3 +160,19 @@ def test_no_plot_writes_no_png(tmp_path, capsys):
                  "--out", str(tmp_path / "o"), "--no-plot", "--json"]) == 0
     assert not (tmp_path / "o" / "sweep.png").exists()
     assert (tmp_path / "o" / "sweep.csv").exists()
+
+
+def test_a_shared_graph_is_left_as_it_was(tmp_path):
+    # sweep workers build a point's graph once and pass it to every mapping's run
+    import networkx as nx
+
+    from hetsim.loader import load_scenario
+    from hetsim.simulation import run_scenario
+    from hetsim.workloads.registry import build_workload
+
+    sc = load_scenario(_file(tmp_path))
+    g = build_workload(sc.workload.name, sc.workload.params)
+    before = nx.node_link_data(g, edges="links")
+    a = run_scenario(sc, mapping="gpu-only", graph=g)
+    assert nx.node_link_data(g, edges="links") == before
+    assert a.result == run_scenario(sc, mapping="gpu-only").result

@@ -56,13 +56,16 @@ def chrome_trace(trace: Trace) -> dict:
 def write_chrome_trace(trace: Trace, path: Path) -> Path:
     """Write the same document as :func:`chrome_trace` to *path*, streamed event by event."""
     enc = json.JSONEncoder().encode
-    with open(path, "w", buffering=1 << 20) as fh:
+    with open(path, "w") as fh:
         fh.write('{"traceEvents": [')
-        first = True
+        buf: list[str] = []
+        sep = ""
         for ev in trace_events(trace):
-            if not first:
-                fh.write(", ")
-            fh.write(enc(ev))
-            first = False
+            buf.append(enc(ev))
+            if len(buf) == 4096:  # bounded memory, few write calls
+                fh.write(sep + ", ".join(buf))
+                buf, sep = [], ", "
+        if buf:
+            fh.write(sep + ", ".join(buf))
         fh.write('], "displayTimeUnit": "ns", "otherData": ' + enc(_other_data(trace)) + "}")
     return Path(path)
