@@ -2,7 +2,8 @@
 
 Exit codes: 0 on success; 2 for every failure the user can fix (a bad scenario, table or
 flag, a device file without sources) with one line on stderr, so scripts can tell such
-errors from a crash (a traceback, exit 1).
+errors from a crash (a traceback, exit 1); 3 when a sweep finished but some of its runs
+failed (every output is written; each distinct reason is printed once on stderr).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 from .errors import ConfigError, HetsimError
 
 EXIT_USER_ERROR = 2
+EXIT_SWEEP_FAILED_RUNS = 3
 
 
 def one_line(text: str) -> str:
@@ -82,40 +84,51 @@ def _console(json_mode: bool) -> Console:
     return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
 
 
-def _write_run(out, outdir: Path, title: str) -> dict:
+def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda **_: None) -> dict:
     from .report.perfetto import write_chrome_trace
-    from .report.plots import plot_timeline
 
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "result.json").write_text(json.dumps(out.result, indent=2, sort_keys=True))
+    stage(stage="writing trace.json")
     write_chrome_trace(out.trace, outdir / "trace.json")
-    plot_timeline(out.trace, outdir / "timeline.png", title=title)
     (outdir / "scenario.resolved.json").write_text(
         out.scenario.model_dump_json(indent=2))
-    return {"result": str(outdir / "result.json"), "trace": str(outdir / "trace.json"),
-            "timeline": str(outdir / "timeline.png")}
+    files = {"result": str(outdir / "result.json"), "trace": str(outdir / "trace.json"),
+             "scenario": str(outdir / "scenario.resolved.json")}
+    if plot:
+        from .report.plots import plot_timeline
+
+        stage(stage="drawing timeline.png")
+        plot_timeline(out.trace, outdir / "timeline.png", title=title)
+        files["timeline"] = str(outdir / "timeline.png")
+    return files
 
 
 def cmd_run(args) -> int:
     from .report.table import run_tables
     from .simulation import run_scenario
 
+    from .report.progress import progress
+
     path, scenario = _load(args.scenario, mappings=[args.mapping], mappings_flag="--mapping")
     outdir = prepare_outdir(args.out)
-    out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
-    files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}")
+    with progress("run", enabled=not args.json) as update:
+        update(stage="simulating")
+        out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
+        files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}",
+                           plot=not args.no_plot, stage=update)
     if args.json:
         print(json.dumps(out.result, indent=2, sort_keys=True))
     else:
         con = _console(False)
         run_tables(out.result, con)
-        con.print("wrote " + ", ".join(files.values()))
+        con.print("wrote " + ", ".join(v for k, v in files.items() if k != "scenario"))
     return 0
 
 
 def cmd_compare(args) -> int:
     from .metrics import compare
-    from .report.plots import plot_compare
+    from .report.progress import progress
     from .report.table import compare_table
     from .simulation import check_mapping_name, run_scenario
 
@@ -124,42 +137,46 @@ def cmd_compare(args) -> int:
     path, scenario = _load(args.scenario)
     outdir = prepare_outdir(args.out)
     runs = {}
-    for role, policy in (("baseline", args.baseline), ("candidate", args.candidate)):
-        runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
-                                  queue_policy=args.queue_policy, mapping_flag=f"--{role}")
-        _write_run(runs[role], outdir / role, f"{scenario.name} — {policy}")
-    cmp = compare(runs["baseline"].result, runs["candidate"].result)
-    (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
-    plot_compare(cmp, outdir / "compare.png", (args.baseline, args.candidate))
+    with progress("compare", enabled=not args.json) as update:
+        for i, (role, policy) in enumerate((("baseline", args.baseline), ("candidate", args.candidate))):
+            update(completed=i, total=2, stage=f"simulating {role} ({policy})")
+            runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
+                                      queue_policy=args.queue_policy, mapping_flag=f"--{role}")
+            _write_run(runs[role], outdir / role, f"{scenario.name} — {policy}", plot=not args.no_plot,
+                       stage=lambda stage, role=role, **_: update(stage=f"{role}: {stage}"))
+        update(completed=2, stage="comparing")
+        cmp = compare(runs["baseline"].result, runs["candidate"].result)
+        (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
+        if not args.no_plot:
+            from .report.plots import plot_compare
+
+            plot_compare(cmp, outdir / "compare.png", (args.baseline, args.candidate))
     if args.json:
         print(json.dumps(cmp, indent=2, sort_keys=True))
     else:
         con = _console(False)
         compare_table(cmp, con, (args.baseline, args.candidate))
-        con.print(f"wrote {outdir / 'compare.json'}, {outdir / 'compare.png'} and both runs' files")
+        png = "" if args.no_plot else f", {outdir / 'compare.png'}"
+        con.print(f"wrote {outdir / 'compare.json'}{png} and both runs' files")
     return 0
 
 
 def cmd_map(args) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from .mapping.search import objective_value
-    from .report.pareto import plot_pareto
+    from .report.progress import progress
     from .simulation import search_scenario
     from .units import format_quantity
 
     path, scenario = _load(args.scenario)
     outdir = prepare_outdir(args.out)
     con = _console(args.json)
-    with Progress(TextColumn("searching mappings"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), disable=args.json or not sys.stderr.isatty(),
-                  transient=True) as bar:
-        task = bar.add_task("search", total=None)
+    with progress("searching mappings", enabled=not args.json) as update:
         res, named = search_scenario(
             scenario, args.objective, file=str(path), granularity=args.granularity,
             exhaustive_limit=args.exhaustive_limit, max_evaluations=args.max_evaluations,
-            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            progress=lambda done, total: update(completed=done, total=total))
     ranked = sorted(res.candidates, key=lambda c: c.value(args.objective))
     doc = {
         "objective": args.objective, "method": res.method, "proven_optimal": res.proven_optimal,
@@ -175,7 +192,10 @@ def cmd_map(args) -> int:
                          "value": objective_value(v, args.objective)} for k, v in named.items()},
     }
     (outdir / "map.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
-    plot_pareto(res, named, outdir / "pareto.png", f"{scenario.name}: {args.objective}")
+    if not args.no_plot:
+        from .report.pareto import plot_pareto
+
+        plot_pareto(res, named, outdir / "pareto.png", f"{scenario.name}: {args.objective}")
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
@@ -211,17 +231,15 @@ def cmd_map(args) -> int:
         con.print(q)
     for note in res.notes:
         con.print(f"[yellow]note:[/] {note}")
-    con.print(f"wrote {outdir / 'map.json'}, {outdir / 'pareto.png'}")
+    con.print(f"wrote {outdir / 'map.json'}" + ("" if args.no_plot else f", {outdir / 'pareto.png'}"))
     return 0
 
 
 def cmd_sweep(args) -> int:
     import csv
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .report.plots import plot_sweep
-    from .sweep import parse_axis, sweep
+    from .report.progress import progress
+    from .sweep import parse_axis, run_sweep
 
     if not args.set:
         raise ConfigError("a sweep needs at least one --set dotted.path=v1,v2,...")
@@ -231,11 +249,14 @@ def cmd_sweep(args) -> int:
         raise ConfigError("--mappings needs at least one policy name")
     _check_sweep(args.scenario, axes, mappings)
     out = prepare_outdir(args.out)
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), disable=args.json) as bar:
-        task = bar.add_task("runs", total=None)
-        rows = sweep(args.scenario, axes, mappings, out, jobs=args.jobs, use_dask=args.dask,
-                     on_result=lambda row, done, total: bar.update(task, completed=done, total=total))
+    with progress("sweep", enabled=not args.json) as update:
+        res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
+                        use_dask=args.dask or bool(args.scheduler), scheduler=args.scheduler,
+                        keep_failed=args.keep_failed,
+                        on_result=lambda row, done, total: update(completed=done, total=total))
+    rows = res.rows
+    for note in res.notices:
+        print(f"hetsim: sweep: {note}", file=sys.stderr)
     fields = [a.path for a in axes] + ["mapping", "makespan_s", "energy_j", "energy_per_token_j",
                                        "memory_processing_fraction", "error"]
     with (out / "sweep.csv").open("w", newline="") as fh:
@@ -244,30 +265,47 @@ def cmd_sweep(args) -> int:
         for r in rows:
             w.writerow({**{a.path: r["point"][a.path] for a in axes}, "mapping": r["mapping"],
                         **{k: r.get(k, "") for k in fields[len(axes) + 1:]}})
-    plot_sweep(rows, axes, mappings, out / "sweep.png")
+    if not args.no_plot:
+        from .report.sweep_plot import plot_sweep
+
+        plot_sweep(rows, axes, mappings, out / "sweep.png")
     if args.json:
         print(json.dumps(rows, indent=2, sort_keys=True))
+    else:
+        _sweep_table(rows, axes, res, con=_console(False))
+        png = "" if args.no_plot else f", {out / 'sweep.png'}"
+        _console(False).print(f"wrote {out / 'sweep.jsonl'} (resumable), {out / 'sweep.csv'}{png}")
+    failures = res.failures_by_reason()
+    if not failures:
         return 0
+    # each distinct reason once, in full, with the runs it hit
+    print(f"hetsim: sweep: {len(res.failed)} of {len(rows)} runs failed "
+          f"(exit {EXIT_SWEEP_FAILED_RUNS}; rows with 'error' in sweep.jsonl):", file=sys.stderr)
+    for i, (reason, hit) in enumerate(failures.items(), 1):
+        where = "; ".join(", ".join(f"{k.split('.')[-1]}={v}" for k, v in r["point"].items())
+                          + f" [{r['mapping']}]" for r in hit)
+        print(f"  reason {i} ({len(hit)} run(s): {where}): {one_line(reason)}", file=sys.stderr)
+    return EXIT_SWEEP_FAILED_RUNS
+
+
+def _sweep_table(rows: list[dict], axes, res, con) -> None:
     from rich.table import Table
 
     from .units import format_quantity
 
-    con = _console(False)
-    t = Table(title=f"sweep ({len(rows)} runs)", title_justify="left", expand=False)
+    reasons = {reason: i for i, reason in enumerate(res.failures_by_reason(), 1)}
+    t = Table(title=f"sweep ({len(rows)} runs: {res.computed} simulated now, {res.reused} reused)",
+              title_justify="left", expand=False)
     for c in [a.path.split(".")[-1] for a in axes] + ["mapping", "makespan", "energy (J)", "mem. proc."]:
         t.add_column(c)
     for r in rows:
         vals = [str(r["point"][a.path]) for a in axes] + [r["mapping"]]
         if "error" in r:
-            # the whole message is in sweep.jsonl; here only its last clause, on one line
-            short = r["error"].split(": ")[-1]
-            t.add_row(*vals, "[red]error[/]", (short[:40] + "...") if len(short) > 40 else short, "")
+            t.add_row(*vals, f"[red]failed: reason {reasons[r['error']]}[/]", "", "")
         else:
             t.add_row(*vals, format_quantity(r["makespan_s"], "s"), f"{r['energy_j']:.4g}",
                       f"{100 * r['memory_processing_fraction']:.1f}%")
     con.print(t)
-    con.print(f"wrote {out / 'sweep.jsonl'} (resumable), {out / 'sweep.csv'}, {out / 'sweep.png'}")
-    return 0
 
 
 def _check_sweep(scenario_arg, axes, mappings) -> None:
@@ -388,7 +426,8 @@ def cmd_validate(args) -> int:
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "validate.json").write_text(json.dumps(report, indent=2, sort_keys=True))
-    plot_validation(report, table, outdir / "validate.png")
+    if not args.no_plot:
+        plot_validation(report, table, outdir / "validate.png")
     if args.json:
         print(json.dumps({"kernels": report["kernels"], "pipelines": report["pipelines"]}, indent=2, sort_keys=True))
         return 0
@@ -412,7 +451,7 @@ def cmd_validate(args) -> int:
                   f"{fq(v['measured_min_s'], 's')} - {fq(v['measured_max_s'], 's')}",
                   fq(v["simulated_s"], "s"), f"{100 * v['error']:.1f}%")
     con.print(p)
-    con.print(f"wrote {outdir / 'validate.json'}, {outdir / 'validate.png'}")
+    con.print(f"wrote {outdir / 'validate.json'}" + ("" if args.no_plot else f", {outdir / 'validate.png'}"))
     return 0
 
 
@@ -421,12 +460,12 @@ def cmd_devices(args) -> int:
 
     con = _console(getattr(args, "json", False))
     if args.action in (None, "list"):
-        return devices_cli.list_presets(con)
+        return devices_cli.list_presets(con, as_json=args.json)
     if args.action == "show":
         if not args.name:
             raise ConfigError("'hetsim devices show' needs a preset name (see 'hetsim devices')")
         return devices_cli.show(args.name, con, as_json=args.json)
-    return devices_cli.check(con, [Path(p) for p in args.files])
+    return devices_cli.check(con, [Path(p) for p in args.files], as_json=args.json)
 
 
 def cmd_workloads(args) -> int:
@@ -434,12 +473,21 @@ def cmd_workloads(args) -> int:
 
     from .workloads.registry import workloads
 
+    reg = sorted(workloads().items())
+    if args.json:
+        doc = {name: {"description": wl.description,
+                      "params": {k: ({"required": True} if f.is_required() else
+                                     {"required": False, "default": f.get_default(call_default_factory=True)})
+                                 for k, f in wl.params.model_fields.items()}}
+               for name, wl in reg}
+        print(json.dumps(doc, indent=2, sort_keys=True, default=str))
+        return 0
     con = _console(False)
     t = Table(title="workloads")
     t.add_column("name")
     t.add_column("description")
     t.add_column("parameters (default)")
-    for name, wl in sorted(workloads().items()):
+    for name, wl in reg:
         params = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}" if not f.is_required() else k
                            for k, f in wl.params.model_fields.items())
         t.add_row(name, wl.description, params)
@@ -457,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="scenario YAML file or built-in scenario name (default: 'default')")
         sp.add_argument("--out", default="out", help="output directory (default: out)")
         sp.add_argument("--json", action="store_true", help="print the result object as JSON")
+        sp.add_argument("--no-plot", action="store_true", help="skip the PNG pictures (faster for big runs)")
         sp.add_argument("--queue-policy", choices=("fifo", "critical-path-first"), default=None,
                         help="override the scenario's engine queue policy")
 
@@ -483,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--top", type=_int_at_least(1), default=5, help="how many best mappings to list")
     mp.add_argument("--out", default="out", help="output directory (default: out)")
     mp.add_argument("--json", action="store_true")
+    mp.add_argument("--no-plot", action="store_true", help="skip pareto.png")
     mp.set_defaults(func=cmd_map)
 
     sw = sub.add_parser("sweep", help="run a scenario over a grid of parameters and mappings (resumable)")
@@ -491,9 +541,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
     sw.add_argument("--mappings", default="gpu-only,hetero", help="comma-separated policies")
     sw.add_argument("--jobs", type=_int_at_least(1), default=1, help="worker processes (default 1)")
-    sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist')")
+    sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist'): the cluster at "
+                    "--scheduler or $DASK_SCHEDULER_ADDRESS, else a local one of --jobs workers")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="dask scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786 (implies --dask)")
+    sw.add_argument("--keep-failed", action="store_true",
+                    help="reuse stored failed runs instead of retrying them")
     sw.add_argument("--out", default="out/sweep", help="output directory; re-running resumes")
     sw.add_argument("--json", action="store_true")
+    sw.add_argument("--no-plot", action="store_true", help="skip sweep.png")
     sw.set_defaults(func=cmd_sweep)
 
     ca = sub.add_parser("calibrate", help="time kernels on this machine and fit a cost table "
@@ -521,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed runs of each pipeline")
     va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
     va.add_argument("--json", action="store_true")
+    va.add_argument("--no-plot", action="store_true", help="skip validate.png")
     va.set_defaults(func=cmd_validate)
 
     d = sub.add_parser("devices", help="list, show or check device and link presets")
@@ -543,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     fp.set_defaults(func=lambda a: __import__("hetsim.fpga_cli", fromlist=["cmd_fpga"]).cmd_fpga(a))
 
     w = sub.add_parser("workloads", help="list workloads and their parameters")
+    w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_workloads)
     return p
 

@@ -27,9 +27,22 @@ def cited_id(source: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def list_presets(con: Console) -> int:
-    """Print the device and link presets."""
+def list_presets(con: Console, *, as_json: bool = False) -> int:
+    """Print the device and link presets (as JSON: SI numbers, keyed by preset name)."""
     from .loader import load_device_preset, load_link_preset
+
+    if as_json:
+        doc = {"devices": {}, "links": {}}
+        for name in catalog.preset_names("devices"):
+            d = load_device_preset(name)
+            doc["devices"][name] = {"kind": d.kind, "capacity_bytes": float(d.memory.capacity_bytes),
+                                    "achievable_bandwidth_Bps": float(d.memory.achievable_bandwidth_Bps),
+                                    "idle_w": float(d.power.idle_w), "active_w": float(d.power.active_w)}
+        for name in catalog.preset_names("links"):
+            lk = load_link_preset(name)
+            doc["links"][name] = {"forward_model": lk.forward.model, "forward_time_1MB_s": lk.forward.time_s(1e6)}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
 
     t = Table(title="device presets")
     for c in ("name", "kind", "memory", "bandwidth (achievable)", "idle / active W"):
@@ -110,8 +123,10 @@ def check_file(path: Path, kind: str) -> list[str]:
     return problems
 
 
-def check(con: Console, extra: list[Path]) -> int:
-    """Validate every preset (and *extra* files); exit code 2 when any has a problem."""
+def check(con: Console, extra: list[Path], *, as_json: bool = False) -> int:
+    """Validate every preset (and *extra* files); exit code 2 when any has a problem.
+
+    With *as_json* the report (files checked, problems) goes to stdout as JSON either way."""
     problems: list[str] = []
     files = []
     for root in catalog.model_dirs():
@@ -121,6 +136,9 @@ def check(con: Console, extra: list[Path]) -> int:
         files.append((p, "links" if p.parent.name == "links" else "devices"))
     for path, kind in files:
         problems += check_file(path, kind)
+    if as_json:
+        print(json.dumps({"files": [str(p) for p, _ in files], "problems": problems, "ok": not problems},
+                         indent=2))
     for line in problems:
         con.print(line, markup=False)
     if problems:

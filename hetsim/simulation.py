@@ -96,21 +96,27 @@ def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
 
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
                  queue_policy: str | None = None, mapping_params: dict | None = None,
-                 mapping_flag: str = "--mapping") -> RunOutput:
+                 mapping_flag: str = "--mapping", costs: CostModel | None = None,
+                 graph: nx.DiGraph | None = None) -> RunOutput:
     """Simulate *scenario*, optionally with another mapping policy or queue policy.
 
     *mapping_flag* names where *mapping* came from (``--mapping``) in errors. Every error
-    names *file* (or that flag).
+    names *file* (or that flag). *costs* and *graph* let a caller running many mappings of one
+    scenario (a sweep worker) share one cost model and its cache, and the workload graph built
+    once (the caller guarantees *graph* is this scenario's workload; it is not modified). By
+    default each run prices its tasks and builds its graph afresh.
     """
     policy = mapping or scenario.mapping.policy
     if mapping:
         check_mapping_name(mapping, field=mapping_flag)
-    graph = _build(scenario, file)
+    if graph is None:
+        graph = _build(scenario, file)
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}
-    with _at(file, "system.devices"):
-        costs = CostModel(load_tables(scenario.system))
+    if costs is None:
+        with _at(file, "system.devices"):
+            costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
         m = map_graph(policy, graph, scenario.system, params,

@@ -1,27 +1,36 @@
 """Parameter sweeps: many what-if runs of one scenario, written as they finish and resumable.
 
 A sweep is a scenario plus axes (``workload.params.context_len=4096,16384,65536``) and a list
-of mappings. Every point of the cartesian product is simulated under every mapping. Each
-finished run is appended to ``sweep.jsonl`` at once (flushed and fsynced), keyed by its point
-and mapping, so an interrupted sweep loses at most the runs in flight and a re-run with the
-same output directory skips what is already there. Points run in worker processes
-(``jobs > 1``) or on a dask cluster (the ``dist`` extra).
+of mappings. Every point of the cartesian product is simulated under every mapping. Finished
+runs are appended to ``sweep.jsonl`` as they arrive (flushed at once, fsynced at least every
+second), keyed by point and mapping, so an interrupted sweep loses at most the runs in flight.
+
+A stored run is reused only when it is still the answer: each row carries a fingerprint of the
+fully resolved scenario at its point (every preset number, every cost table's bytes) and the
+hetsim version. A re-run recomputes rows whose fingerprint changed and failed rows (unless
+``keep_failed``), and reports how many of each. Runs go to worker processes in chunks
+(``jobs > 1``; each worker keeps its imports and cost cache across its runs) or to a dask
+cluster (the ``dist`` extra).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import yaml
 
 from . import catalog
+from .config.scenario import Scenario
 from .errors import ConfigError, HetsimError
 from .loader import resolve_scenario_path, scenario_from_dict
 from .simulation import check_scenario, run_scenario
@@ -84,14 +93,69 @@ def run_key(point: dict[str, Any], mapping: str) -> str:
     return json.dumps({"point": point, "mapping": mapping}, sort_keys=True)
 
 
-def _run_one(doc: dict, file: str, point: dict[str, Any], mapping: str) -> dict:
-    """Worker: one simulation; a user error becomes a recorded failure, not a crash."""
-    d = copy.deepcopy(doc)
-    for path, value in point.items():
-        set_path(d, path, value)
-    row = {"point": point, "mapping": mapping}
+@lru_cache(maxsize=1)
+def hetsim_version() -> str:
+    """Installed hetsim version (part of every fingerprint: new code may give new answers)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        out = run_scenario(scenario_from_dict(d, file), mapping=mapping, file=file)
+        return version("hetsim")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """Hash of the fully resolved scenario, the bytes of its cost tables and the hetsim version."""
+    h = hashlib.sha256()
+    h.update(hetsim_version().encode())
+    h.update(scenario.model_dump_json().encode())
+    for dev in scenario.system.devices:
+        for t in dev.cost_tables:
+            try:
+                h.update(Path(t).read_bytes())
+            except OSError:
+                h.update(f"missing:{t}".encode())
+    return h.hexdigest()[:20]
+
+
+# per-process state of a worker: cost models by system, so repeated points of one system
+# price each (kernel, shape) once per worker instead of once per run
+_COSTS: dict[str, Any] = {}
+
+
+def _costs_for(scenario: Scenario):
+    from .costs import CostModel
+    from .costs.tables import load_tables
+
+    key = scenario.system.model_dump_json()
+    cm = _COSTS.get(key)
+    if cm is None:
+        if len(_COSTS) >= 16:
+            _COSTS.clear()
+        cm = _COSTS[key] = CostModel(load_tables(scenario.system))
+    return cm
+
+
+_GRAPH: dict[str, Any] = {}  # the last workload graph built, for the next mapping of the same point
+
+
+def _graph_for(scenario: Scenario, file: str):
+    from .workloads.registry import build_workload
+
+    wl = scenario.workload
+    key = json.dumps([wl.name, wl.params], sort_keys=True, default=str)
+    if key not in _GRAPH:
+        _GRAPH.clear()
+        _GRAPH[key] = build_workload(wl.name, wl.params, file=file)
+    return _GRAPH[key]
+
+
+def _run_one(scenario: Scenario, file: str, point: dict[str, Any], mapping: str, fp: str) -> dict:
+    """One simulation; a user error becomes a recorded failure, not a crash."""
+    row = {"point": point, "mapping": mapping, "fingerprint": fp}
+    try:
+        out = run_scenario(scenario, mapping=mapping, file=file, costs=_costs_for(scenario),
+                           graph=_graph_for(scenario, file))
     except HetsimError as e:
         return {**row, "error": str(e)}
     r = out.result
@@ -102,22 +166,75 @@ def _run_one(doc: dict, file: str, point: dict[str, Any], mapping: str) -> dict:
             "extrapolated_tasks": len(r["extrapolated_tasks"])}
 
 
-def read_done(path: Path) -> dict[str, dict]:
-    """Runs already in a sweep file (a torn last line from a crash is ignored)."""
+def _run_chunk(file: str, items: list[tuple]) -> list[dict]:
+    """Worker entry: several runs in one call, so pool round trips are per chunk, not per run."""
+    return [_run_one(sc, file, p, m, fp) for sc, p, m, fp in items]
+
+
+def chunked(items: list, jobs: int) -> list[list]:
+    """Split the runs into about 16 chunks per worker, each of 1 to 32 runs, in order."""
+    size = max(1, min(32, -(-len(items) // (16 * max(1, jobs)))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def read_done(path: Path) -> tuple[dict[str, dict], int]:
+    """Runs already in a sweep file and the number of lines read (a torn last line is skipped)."""
     done: dict[str, dict] = {}
+    lines = 0
     if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[run_key(row["point"], row["mapping"])] = row
-    return done
+        with path.open() as fh:
+            for line in fh:
+                lines += 1
+                try:
+                    row = json.loads(line)
+                    done[run_key(row["point"], row["mapping"])] = row
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue
+    return done, lines
 
 
-def sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
-          use_dask: bool = False, on_result: Callable[[dict, int, int], None] | None = None) -> list[dict]:
-    """Run (or resume) a sweep; return all rows in point order.
+@dataclass
+class SweepOutcome:
+    """All rows of a sweep in point order and what this invocation did to get them."""
+
+    rows: list[dict]
+    computed: int = 0
+    reused: int = 0
+    stale: int = 0  # recomputed: scenario fingerprint or hetsim version changed
+    retried: int = 0  # recomputed: the stored run had failed
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if "error" in r]
+
+    def failures_by_reason(self) -> dict[str, list[dict]]:
+        """Failed rows grouped by their full error message (each reason reported once)."""
+        out: dict[str, list[dict]] = {}
+        for r in self.failed:
+            out.setdefault(r["error"], []).append(r)
+        return out
+
+
+def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -> list[tuple[Scenario, str]]:
+    """Validate every point up front (a typo in an axis fails before hours of runs).
+
+    Returns each point's resolved scenario and fingerprint."""
+    out = []
+    for p in pts:
+        d = copy.deepcopy(doc)
+        for k, v in p.items():
+            set_path(d, k, v)
+        sc = scenario_from_dict(d, file)
+        check_scenario(sc, file=file, mappings=mappings)
+        out.append((sc, fingerprint(sc)))
+    return out
+
+
+def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
+              use_dask: bool = False, scheduler: str | None = None, keep_failed: bool = False,
+              on_result: Callable[[dict, int, int], None] | None = None) -> SweepOutcome:
+    """Run (or resume) a sweep.
 
     Parameters
     ----------
@@ -131,9 +248,11 @@ def sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: 
         Directory; ``sweep.jsonl`` there is appended to and read back to resume.
     jobs : int
         Worker processes (1 = in this process).
-    use_dask : bool
-        Submit points to a ``dask.distributed`` client (address from ``DASK_SCHEDULER_ADDRESS``
-        or a local cluster).
+    use_dask, scheduler : bool, str
+        Submit chunks to a ``dask.distributed`` cluster: at *scheduler* (``tcp://host:8786``),
+        else at ``DASK_SCHEDULER_ADDRESS``, else a local cluster of *jobs* workers.
+    keep_failed : bool
+        Reuse stored failed runs instead of retrying them.
     on_result : callable, optional
         Called with (row, finished, total) after each run (progress bars).
     """
@@ -141,46 +260,95 @@ def sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: 
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError("a scenario must be a mapping", file=str(path))
+    file = str(path)
     mappings = list(mappings)
     pts = points(axes)
-    # validate every point up front: a typo in an axis fails before hours of runs
-    for p in pts:
-        d = copy.deepcopy(doc)
-        for k, v in p.items():
-            set_path(d, k, v)
-        check_scenario(scenario_from_dict(d, str(path)), file=str(path), mappings=mappings)
+    resolved = resolve_points(doc, file, pts, mappings)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
-    done = read_done(jsonl)
-    todo = [(p, m) for p in pts for m in mappings if run_key(p, m) not in done]
-    total, finished = len(pts) * len(mappings), len(pts) * len(mappings) - len(todo)
+    done, lines = read_done(jsonl)
+    res = SweepOutcome(rows=[])
+    todo = []
+    for p, (sc, fp) in zip(pts, resolved):
+        for m in mappings:
+            old = done.get(run_key(p, m))
+            if old is None:
+                pass
+            elif old.get("fingerprint") != fp:
+                res.stale += 1
+            elif "error" in old and not keep_failed:
+                res.retried += 1
+            else:
+                res.reused += 1
+                continue
+            todo.append((sc, p, m, fp))
+    if res.stale:
+        res.notices.append(f"recomputing {res.stale} stored run(s) whose scenario or hetsim version "
+                           "changed since they ran (fingerprint differs)")
+    if res.retried:
+        res.notices.append(f"retrying {res.retried} stored run(s) that had failed (--keep-failed reuses them)")
+    total, finished = len(pts) * len(mappings), res.reused
+    last_sync = [time.monotonic()]
     with jsonl.open("a") as fh:
-        def record(row):
+        def record(rows):
             nonlocal finished
-            fh.write(json.dumps(row, sort_keys=True) + "\n")
+            fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
             fh.flush()
-            os.fsync(fh.fileno())
-            done[run_key(row["point"], row["mapping"])] = row
-            finished += 1
-            if on_result:
-                on_result(row, finished, total)
+            if time.monotonic() - last_sync[0] > 1.0:
+                os.fsync(fh.fileno())
+                last_sync[0] = time.monotonic()
+            for r in rows:
+                done[run_key(r["point"], r["mapping"])] = r
+                finished += 1
+                res.computed += 1
+                if on_result:
+                    on_result(r, finished, total)
 
+        chunks = chunked(todo, jobs)
         if use_dask:
-            try:
-                from dask.distributed import Client, as_completed as dask_completed
-            except ImportError:
-                raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]' distributed") from None
-            addr = os.environ.get("DASK_SCHEDULER_ADDRESS")
-            with (Client(addr) if addr else Client(processes=True, n_workers=max(1, jobs))) as client:
-                futs = [client.submit(_run_one, doc, str(path), p, m, pure=False) for p, m in todo]
-                for fut in dask_completed(futs):
-                    record(fut.result())
-        elif jobs > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futs = [pool.submit(_run_one, doc, str(path), p, m) for p, m in todo]
+            _run_dask(file, chunks, jobs, scheduler, record)
+        elif jobs > 1 and len(chunks) > 1:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+                futs = [pool.submit(_run_chunk, file, c) for c in chunks]
                 for fut in as_completed(futs):
                     record(fut.result())
         else:
-            for p, m in todo:
-                record(_run_one(doc, str(path), p, m))
-    return [done[run_key(p, m)] for p in pts for m in mappings]
+            for c in chunks:
+                record(_run_chunk(file, c))
+        fh.flush()
+        os.fsync(fh.fileno())
+    res.rows = [done[run_key(p, m)] for p in pts for m in mappings]
+    if lines + res.computed > len(done):  # superseded or torn lines: keep one current row per run
+        _compact(jsonl, done)
+    return res
+
+
+def _compact(jsonl: Path, done: dict[str, dict]) -> None:
+    """Rewrite the file with one (current) row per run, atomically; superseded rows go."""
+    tmp = jsonl.with_suffix(".jsonl.tmp")
+    with tmp.open("w") as fh:
+        fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in done.values()))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, jsonl)
+
+
+def _run_dask(file: str, chunks: list, jobs: int, scheduler: str | None, record) -> None:
+    try:
+        from dask.distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]' distributed") from None
+    addr = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    try:
+        client = Client(addr) if addr else Client(processes=True, n_workers=max(1, jobs))
+    except OSError as e:
+        raise ConfigError(f"cannot reach the dask scheduler at {addr}: {e}", field="--scheduler") from None
+    with client:
+        futs = [client.submit(_run_chunk, file, c, pure=False) for c in chunks]
+        for fut in dask_completed(futs):
+            record(fut.result())
+
+
+def sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, **kw) -> list[dict]:
+    """Run (or resume) a sweep; return all rows in point order (see :func:`run_sweep`)."""
+    return run_sweep(scenario, axes, mappings, out, **kw).rows
