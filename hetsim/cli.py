@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import ConfigError, HetsimError
+from .errors import CapacityError, ConfigError, HetsimError
 
 EXIT_USER_ERROR = 2
 EXIT_SWEEP_FAILED_RUNS = 3
@@ -312,7 +312,9 @@ def _check_sweep(scenario_arg, axes, mappings) -> None:
     """Validate every sweep point before any run or progress bar.
 
     An error in a swept value names the ``--set`` flag that put it there, an unknown policy
-    the ``--mappings`` flag, anything else the scenario file.
+    the ``--mappings`` flag, anything else the scenario file. A point whose data does not fit
+    the system (:class:`CapacityError`) is a valid question with a negative answer: it is left
+    to run and be reported as a failed point, not refused up front.
     """
     import copy
 
@@ -332,6 +334,8 @@ def _check_sweep(scenario_arg, axes, mappings) -> None:
                 set_path(d, k, v)
             check_scenario(scenario_from_dict(d, str(path)), file=str(path), mappings=mappings,
                            mappings_flag="--mappings")
+        except CapacityError:
+            continue
         except HetsimError as e:
             f = e.field or ""
             for k, v in p.items():
