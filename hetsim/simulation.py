@@ -59,8 +59,9 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
 
     def evaluate(m: Mapping) -> dict:
         g, m = fuse_pairs(graph, scenario.system, m)
-        trace = simulate(insert_transfers(g, m), scenario.system, m, costs,
-                         queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused)
+        trace = simulate(insert_transfers(g, m, copy=g is graph), scenario.system, m, costs,
+                         queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused,
+                         engine=scenario.run.engine)
         return summarize(trace)
 
     return evaluate
@@ -78,10 +79,12 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     qp = queue_policy or scenario.run.queue_policy
     m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
     fused, m = fuse_pairs(graph, scenario.system, m)
-    g = insert_transfers(fused, m)
+    # fusion made a private copy when it merged anything: transfers may then go in in place
+    g = insert_transfers(fused, m, copy=fused is graph)
     trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
-                     power_off_unused=scenario.run.power_off_unused)
+                     power_off_unused=scenario.run.power_off_unused, engine=scenario.run.engine)
     result = summarize(trace)
+    result["engine"] = trace.meta["engine"]
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
     return RunOutput(scenario, g, m, trace, result)

@@ -31,6 +31,9 @@ class RunOptions(Strict):
         "fifo", description="order in which ready tasks get a busy engine")
     power_off_unused: bool = Field(
         True, description="devices a mapping leaves without tasks or data draw no idle power")
+    engine: Literal["auto", "simpy", "fast"] = Field(
+        "auto", description="engine path: simpy (reference), fast (identical traces, no SimPy), "
+                            "auto (fast unless the run needs SimPy)")
 
 
 class Scenario(Strict):

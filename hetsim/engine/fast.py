@@ -1,0 +1,262 @@
+"""The fast engine path: the reference engine's schedule without SimPy's machinery.
+
+It replays exactly the events the reference engine (:mod:`.reference`) schedules — a task's
+"done" event, its gate opening, an engine grant, a release, a timeout, a bandwidth wake-up —
+in the same order, so traces are identical record for record, float for float. What it
+drops is the cost around them: no generators, no Event objects, no Process or Initialize
+events, no condition values.
+
+Ordering argument: SimPy processes events by (time, priority, insertion counter). After the
+start (every process is initialised at t=0 before anything else, which here is a plain loop
+in start order), every event has normal priority, so the events due *now* form a FIFO queue
+in scheduling order, and future events (timeouts) sit in a heap by (time, counter). When
+the FIFO empties, every heap event of the next instant moves to it at once, in counter order;
+an event scheduled for the current instant is appended, as SimPy's larger counter would
+place it. Bandwidth sharing is :class:`~.resources.SharedBandwidth`'s water-filling, with the
+same float operations in the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+from ..trace import make_record
+from .plan import Plan, slot_names
+
+# event kinds
+_DONE, _GATE, _GRANT, _TIMER, _RELEASE, _WAKE, _FLOW_DONE = range(7)
+_TOL = 1e-9
+
+
+class _Memory:
+    """SharedBandwidth's state and arithmetic, driven by the fast loop."""
+
+    __slots__ = ("capacity", "flows", "t", "gen", "bytes_served", "next_id")
+
+    def __init__(self, capacity_Bps: float):
+        self.capacity = float(capacity_Bps)
+        self.flows: dict[int, list] = {}  # id -> [remaining_B, cap_Bps, task, total_B, rate]
+        self.t = 0.0
+        self.gen = 0
+        self.bytes_served = 0.0
+        self.next_id = 0
+
+    def advance(self, now: float) -> None:
+        dt = now - self.t
+        if dt > 0:
+            for f in self.flows.values():
+                moved = min(f[0], f[4] * dt)
+                f[0] -= moved
+                self.bytes_served += moved
+        self.t = now
+
+    def allocate(self) -> float:
+        """Water-filling rates; return the time to the next flow's end."""
+        left, n = self.capacity, len(self.flows)
+        for _fid, f in sorted(self.flows.items(), key=lambda kv: (kv[1][1], kv[0])):
+            f[4] = min(f[1], left / n)
+            left -= f[4]
+            n -= 1
+        return min(f[0] / f[4] for f in self.flows.values())
+
+
+def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
+    """Simulate *plan*; same return value as :func:`.reference.run_reference`."""
+    n = len(plan.order)
+    succ, prio, tasks, costs = plan.succ, plan.prio, plan.tasks, plan.cost
+    task_pool, routes, hops = plan.pool, plan.route, plan.hop_s
+    pool_memory, devices = plan.pool_memory, plan.device
+    npools = len(plan.pool_prefix)
+    names = [slot_names(plan, p) for p in range(npools)]
+    capacity = list(plan.pool_count)
+    users = [0] * npools
+    free = [list(range(c)) for c in capacity]
+    fifo = plan.fifo
+    queues = [deque() for _ in range(npools)] if fifo else [[] for _ in range(npools)]
+    memories = [_Memory(bw) for bw in plan.memory_Bps]
+    pending = list(plan.npred)
+    ready = [0.0] * n
+    start = [0.0] * n
+    slot_of = [0] * n
+    hop_at = [0] * n
+    seq = 0
+    req_seq = 0
+    now = 0.0
+    heap: list = []  # (time, counter, kind, arg)
+    fifo_now: deque = deque()  # (kind, arg) due at `now`, in scheduling order
+    rows: list = []
+    channel_rows = {}
+    for p, ch in plan.channel_objs.items():
+        power = ch.spec.power
+        channel_rows[p] = (ch.name, float(power.active_w) - float(power.idle_w),
+                           float(power.energy_per_byte_j), f"link:{ch.spec.direction(ch.forward).model}")
+    finished = 0
+    push, pop = heapq.heappush, heapq.heappop
+    now_append = fifo_now.append
+
+    def request(p: int, i: int) -> None:
+        nonlocal req_seq
+        q = queues[p]
+        if fifo:
+            q.append(i)
+        else:
+            push(q, (prio[i], now, req_seq, i))
+            req_seq += 1
+        if users[p] < capacity[p]:  # the queue is non-empty: it holds i at least
+            users[p] += 1
+            now_append((_GRANT, q.popleft() if fifo else pop(q)[3]))
+
+    def release(p: int, slot: int) -> None:
+        fr = free[p]
+        fr.append(slot)
+        fr.sort()
+        users[p] -= 1
+        now_append((_RELEASE, p))
+
+    def later(delay: float, kind: int, arg) -> None:
+        nonlocal seq
+        t = now + delay
+        if t == now:
+            now_append((kind, arg))
+        else:
+            push(heap, (t, seq, kind, arg))
+            seq += 1
+
+    def reschedule(mi: int) -> None:
+        m = memories[mi]
+        m.gen += 1
+        if m.flows:
+            dt = m.allocate()
+            later(max(dt, 0.0), _WAKE, (mi, m.gen))
+
+    def work(i: int) -> None:
+        """After the overhead: the work phase, or the end if there is none."""
+        cost = costs[i]
+        if cost.work_s > 0:
+            if cost.mem_bytes > 0:
+                mi = pool_memory[task_pool[i]]
+                m = memories[mi]
+                m.advance(now)
+                m.flows[m.next_id] = [float(cost.mem_bytes), float(cost.mem_bytes / cost.work_s), i,
+                                      float(cost.mem_bytes), 0.0]
+                m.next_id += 1
+                reschedule(mi)
+            else:
+                later(cost.work_s, _FLOW_DONE, i)
+        else:
+            finish(i)
+
+    def finish(i: int) -> None:
+        nonlocal finished
+        p = task_pool[i]
+        release(p, slot_of[i])
+        cost, t = costs[i], tasks[i]
+        st, extra_w = start[i], cost.extra_power_w
+        rows.append((t.name, "task", t.step.value, devices[i], names[p][slot_of[i]], st, now,
+                     ready[i], cost.overhead_s, cost.mem_bytes, cost.flop, extra_w,
+                     extra_w * (now - st), cost.source, cost.extrapolated, t.layer, 0))
+        finished += 1
+        now_append((_DONE, i))
+
+    def begin(i: int) -> None:
+        """The process of task *i* runs past its wait for predecessors."""
+        nonlocal finished
+        ready[i] = now
+        if costs[i] is None:
+            if routes[i]:
+                hop_at[i] = 0
+                request(routes[i][0], i)
+            else:
+                finished += 1
+                now_append((_DONE, i))
+        else:
+            request(task_pool[i], i)
+
+    # start: the reference engine initialises every process at t=0, in start order
+    for i in range(n):
+        if not pending[i]:
+            begin(i)
+
+    while True:
+        if not fifo_now:
+            if not heap:
+                break
+            now = heap[0][0]
+            while heap and heap[0][0] == now:
+                e = pop(heap)
+                now_append((e[2], e[3]))
+        kind, arg = fifo_now.popleft()
+        if kind == _DONE:
+            for s in succ[arg]:
+                c = pending[s] - 1
+                pending[s] = c
+                if c == 0:
+                    now_append((_GATE, s))
+        elif kind == _GATE:
+            begin(arg)
+        elif kind == _GRANT:
+            i = arg
+            cost = costs[i]
+            if cost is None:
+                p = routes[i][hop_at[i]]
+            else:
+                p = task_pool[i]
+            slot_of[i] = free[p].pop(0)
+            start[i] = now
+            if cost is None:
+                later(hops[i][hop_at[i]], _TIMER, i)
+            elif cost.overhead_s > 0:
+                later(cost.overhead_s, _TIMER, i)
+            else:
+                work(arg)
+        elif kind == _TIMER:
+            i = arg
+            if costs[i] is not None:
+                work(i)  # the overhead is over
+                continue
+            h = hop_at[i]
+            p = routes[i][h]
+            release(p, slot_of[i])
+            t = tasks[i]
+            cname, extra_w, per_byte, source = channel_rows[p]
+            st = start[i]
+            rows.append((t.name, "hop", t.step.value, None, cname, st, now, ready[i], 0.0,
+                         float(t.nbytes), 0.0, extra_w,
+                         extra_w * (now - st) + per_byte * t.nbytes, source, False, t.layer, h))
+            h += 1
+            if h < len(routes[i]):
+                hop_at[i] = h
+                ready[i] = now
+                request(routes[i][h], i)
+            else:
+                finished += 1
+                now_append((_DONE, i))
+        elif kind == _FLOW_DONE:
+            finish(arg)
+        elif kind == _RELEASE:
+            p = arg
+            q = queues[p]
+            if q and users[p] < capacity[p]:
+                users[p] += 1
+                now_append((_GRANT, q.popleft() if fifo else pop(q)[3]))
+        else:  # _WAKE
+            mi, gen = arg
+            m = memories[mi]
+            if gen != m.gen:
+                continue  # superseded by a later arrival or departure
+            m.advance(now)
+            tick = 4 * math.ulp(now)
+            flows = m.flows
+            done = [fid for fid, f in flows.items()
+                    if f[0] <= _TOL * max(1.0, f[3]) or f[0] / f[4] <= tick]
+            for fid in done:
+                f = flows.pop(fid)
+                m.bytes_served += f[0]
+                now_append((_FLOW_DONE, f[2]))
+            reschedule(mi)
+    if finished != n:  # pragma: no cover - would be an engine bug
+        raise RuntimeError("simulation ended with unfinished tasks")
+    return ([make_record(r) for r in rows],
+            {name: m.bytes_served for name, m in zip(plan.memory_names, memories)})
