@@ -45,7 +45,7 @@ class _Memory:
 
     def advance(self, now: float) -> None:
         dt = now - self.t
-        if dt > 0:
+        if dt > 0 and self.flows:
             for f in self.flows.values():
                 moved = min(f[0], f[4] * dt)
                 f[0] -= moved
@@ -55,6 +55,10 @@ class _Memory:
     def allocate(self) -> float:
         """Water-filling rates; return the time to the next flow's end."""
         left, n = self.capacity, len(self.flows)
+        if n == 1:  # the common case; the same float operations as the loop below
+            for f in self.flows.values():
+                f[4] = min(f[1], left / 1)
+                return f[0] / f[4]
         for _fid, f in sorted(self.flows.items(), key=lambda kv: (kv[1][1], kv[0])):
             f[4] = min(f[1], left / n)
             left -= f[4]
@@ -92,6 +96,12 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
         power = ch.spec.power
         channel_rows[p] = (ch.name, float(power.active_w) - float(power.idle_w),
                            float(power.energy_per_byte_j), f"link:{ch.spec.direction(ch.forward).model}")
+    # per-task constants, looked up once
+    ovh = [c.overhead_s if c is not None else 0.0 for c in costs]
+    work_s = [c.work_s if c is not None else 0.0 for c in costs]
+    mem_b = [c.mem_bytes if c is not None else 0.0 for c in costs]
+    mem_of = [pool_memory[p] if p >= 0 else -1 for p in task_pool]
+    done_at: list = []  # (i, slot, start, end) of finished compute tasks
     finished = 0
     push, pop = heapq.heappush, heapq.heappop
     now_append = fifo_now.append
@@ -133,30 +143,31 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
 
     def work(i: int) -> None:
         """After the overhead: the work phase, or the end if there is none."""
-        cost = costs[i]
-        if cost.work_s > 0:
-            if cost.mem_bytes > 0:
-                mi = pool_memory[task_pool[i]]
+        w = work_s[i]
+        if w > 0:
+            b = mem_b[i]
+            if b > 0:
+                mi = mem_of[i]
                 m = memories[mi]
                 m.advance(now)
-                m.flows[m.next_id] = [float(cost.mem_bytes), float(cost.mem_bytes / cost.work_s), i,
-                                      float(cost.mem_bytes), 0.0]
+                m.flows[m.next_id] = [float(b), float(b / w), i, float(b), 0.0]
                 m.next_id += 1
                 reschedule(mi)
             else:
-                later(cost.work_s, _FLOW_DONE, i)
+                later(w, _FLOW_DONE, i)
         else:
             finish(i)
 
     def finish(i: int) -> None:
         nonlocal finished
         p = task_pool[i]
-        release(p, slot_of[i])
-        cost, t = costs[i], tasks[i]
-        st, extra_w = start[i], cost.extra_power_w
-        rows.append((t.name, "task", t.step.value, devices[i], names[p][slot_of[i]], st, now,
-                     ready[i], cost.overhead_s, cost.mem_bytes, cost.flop, extra_w,
-                     extra_w * (now - st), cost.source, cost.extrapolated, t.layer, 0))
+        slot = slot_of[i]
+        fr = free[p]
+        fr.append(slot)
+        fr.sort()
+        users[p] -= 1
+        now_append((_RELEASE, p))
+        done_at.append((i, slot, now))
         finished += 1
         now_append((_DONE, i))
 
@@ -207,10 +218,10 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
             start[i] = now
             if cost is None:
                 later(hops[i][hop_at[i]], _TIMER, i)
-            elif cost.overhead_s > 0:
-                later(cost.overhead_s, _TIMER, i)
+            elif ovh[i] > 0:
+                later(ovh[i], _TIMER, i)
             else:
-                work(arg)
+                work(i)
         elif kind == _TIMER:
             i = arg
             if costs[i] is not None:
@@ -258,5 +269,11 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
             reschedule(mi)
     if finished != n:  # pragma: no cover - would be an engine bug
         raise RuntimeError("simulation ended with unfinished tasks")
+    for i, slot, end in done_at:
+        cost, t = costs[i], tasks[i]
+        st, extra_w = start[i], cost.extra_power_w
+        rows.append((t.name, "task", t.step.value, devices[i], names[task_pool[i]][slot], st, end,
+                     ready[i], cost.overhead_s, cost.mem_bytes, cost.flop, extra_w,
+                     extra_w * (end - st), cost.source, cost.extrapolated, t.layer, 0))
     return ([make_record(r) for r in rows],
             {name: m.bytes_served for name, m in zip(plan.memory_names, memories)})

@@ -116,7 +116,10 @@ def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Co
     for n in order:
         t = nodes[n]["task"]
         tasks.append(t)
-        succ.append(sorted(index[s] for s in succ_adj[n]))
+        ss = [index[s] for s in succ_adj[n]]
+        if len(ss) > 1:
+            ss.sort()
+        succ.append(ss)
         npred.append(len(pred_adj[n]))
         if t.is_transfer:
             r = topo.route(t.src, t.dst, t.nbytes)
