@@ -67,27 +67,49 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
     return evaluate
 
 
-def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
-                 queue_policy: str | None = None, mapping_params: dict | None = None) -> RunOutput:
-    """Simulate *scenario*, optionally with another mapping policy or queue policy."""
-    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
-    policy = mapping or scenario.mapping.policy
-    params = scenario.mapping.params if policy == scenario.mapping.policy else {}
-    if mapping_params:
-        params = {**params, **mapping_params}
-    costs = CostModel(load_tables(scenario.system))
-    qp = queue_policy or scenario.run.queue_policy
-    m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
+def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, costs: CostModel,
+              queue_policy: str) -> RunOutput:
+    """Map, fuse, add transfers to and simulate one built graph of *scenario*."""
+    m = map_graph(policy, graph, scenario.system, params,
+                  evaluate=evaluator(graph, scenario, costs, queue_policy))
     fused, m = fuse_pairs(graph, scenario.system, m)
     # fusion made a private copy when it merged anything: transfers may then go in in place
     g = insert_transfers(fused, m, copy=fused is graph)
-    trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
+    trace = simulate(g, scenario.system, m, costs, queue_policy=queue_policy,
                      power_off_unused=scenario.run.power_off_unused, engine=scenario.run.engine)
     result = summarize(trace)
     result["engine"] = trace.meta["engine"]
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
     return RunOutput(scenario, g, m, trace, result)
+
+
+def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
+                 queue_policy: str | None = None, mapping_params: dict | None = None,
+                 fast_forward: str | None = None) -> RunOutput:
+    """Simulate *scenario*, optionally with another mapping policy or queue policy.
+
+    *fast_forward* (default: the scenario's ``run.fast_forward``) is ``off``, ``on`` or
+    ``auto``; see :mod:`hetsim.fastforward`. A fast-forwarded run's result has a
+    ``fast_forward`` entry, and its graph and trace are those of the first simulated window.
+    """
+    from .fastforward import fast_forward as ff_run
+    from .fastforward import should_fast_forward
+
+    policy = mapping or scenario.mapping.policy
+    params = scenario.mapping.params if policy == scenario.mapping.policy else {}
+    if mapping_params:
+        params = {**params, **mapping_params}
+    costs = CostModel(load_tables(scenario.system))
+    qp = queue_policy or scenario.run.queue_policy
+    mode = fast_forward or scenario.run.fast_forward
+    if should_fast_forward(scenario, policy, mode, file=file):
+        out = ff_run(scenario, lambda s, p: run_graph(build_workload(s.workload.name, p, file=file),
+                                                      s, policy, params, costs, qp), file=file)
+        if out is not None:
+            return out
+    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
+    return run_graph(graph, scenario, policy, params, costs, qp)
 
 
 def search_scenario(scenario: Scenario, objective: str, *, file: str | None = None,

@@ -34,6 +34,9 @@ class RunOptions(Strict):
     engine: Literal["auto", "simpy", "fast"] = Field(
         "auto", description="engine path: simpy (reference), fast (identical traces, no SimPy), "
                             "auto (fast unless the run needs SimPy)")
+    fast_forward: Literal["auto", "on", "off"] = Field(
+        "auto", description="steady-state fast-forward over repeated layers and decode steps: "
+                            "on, off, or auto (on for large runs of a repeating workload)")
 
 
 class Scenario(Strict):

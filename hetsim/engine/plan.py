@@ -67,6 +67,19 @@ def _upward_rank(graph: nx.DiGraph, durations: dict[str, float]) -> dict[str, fl
     return rank
 
 
+_TOPOLOGIES: dict[int, tuple[SystemSpec, Topology]] = {}
+
+
+def _topology(system: SystemSpec) -> Topology:
+    """One Topology (and its route cache) per system object, for runs that reuse a system."""
+    hit = _TOPOLOGIES.get(id(system))
+    if hit is None or hit[0] is not system:
+        if len(_TOPOLOGIES) > 16:
+            _TOPOLOGIES.clear()
+        hit = _TOPOLOGIES[id(system)] = (system, Topology(system))
+    return hit[1]
+
+
 def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: CostModel,
               queue_policy: str, power_off_unused: bool) -> Plan:
     """Flatten *graph* for the engines (raises GraphError on a cycle, CostLookupError early)."""
@@ -74,7 +87,7 @@ def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Co
         raise HetsimError(f"unknown queue policy {queue_policy!r}; allowed: {', '.join(QUEUE_POLICIES)}")
     order = topological_order(graph)  # the one cycle check of the engine (linear)
     index = {n: i for i, n in enumerate(order)}
-    topo = Topology(system)
+    topo = _topology(system)
     devices = {d.name: d for d in system.devices}
     used_devs = set(mapping.assignment.values()) | set(mapping.placement.values())
 

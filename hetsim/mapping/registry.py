@@ -6,6 +6,7 @@ error.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Callable
 
@@ -29,10 +30,17 @@ _BUILTIN: dict[str, Policy] = {
 }
 
 
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple:
+    """Installed plug-in entry points, scanned once per process (a scan reads every
+    installed distribution's metadata: tens of ms, and a run asks several times)."""
+    return tuple(entry_points(group="hetsim.mappings"))
+
 def policies() -> dict[str, Policy]:
     """Built-in and plug-in policies by name."""
     out = dict(_BUILTIN)
-    for ep in entry_points(group="hetsim.mappings"):
+    for ep in _plugins():
         if ep.name in out:
             raise ConfigError(f"plug-in mapping {ep.name!r} ({ep.value}) clashes with an existing one")
         out[ep.name] = ep.load()

@@ -54,6 +54,9 @@ class DsaDecodeParams(BaseModel):
         1, ge=1, description="split the batch into this many independent chains, so one "
                              "micro-batch's indexing can overlap another's dense work; each "
                              "micro-batch reads the weights again")
+    decode_steps: int = Field(
+        1, ge=1, description="decode steps (tokens per sequence) simulated back to back; step t "
+                             "attends over context_len + t cached tokens and feeds step t + 1")
     indexer_intermediate: int = Field(
         0, ge=0, le=1, description="1 = the GPU indexer materialises [heads, keys] logits "
                                    "(plain PyTorch); 0 = fused")
@@ -70,11 +73,18 @@ def _gemm(m: int, k: int, n: int, eb: int) -> dict[str, int]:
 
 
 def build(p: DsaDecodeParams):
-    """Return the task graph of one decode step (all layers)."""
+    """Return the task graph of ``decode_steps`` decode steps (all layers each).
+
+    With one step (the default) task names are ``L<layer>.<op>``; with several, step ``t``'s
+    are ``S<t>.L<layer>.<op>`` and its context is ``context_len + t``.
+    """
     _check(p)
-    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers})")
-    B, L, eb, ieb = p.batch, p.context_len, p.elem_bytes, p.index_elem_bytes
-    g.graph["tokens"] = B  # one new token per sequence
+    steps = p.decode_steps
+    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers}"
+                  + (f", steps={steps})" if steps > 1 else ")"))
+    B, eb, ieb = p.batch, p.elem_bytes, p.index_elem_bytes
+    L = p.context_len + steps - 1  # the caches hold the longest context of the run
+    g.graph["tokens"] = B * steps  # one new token per sequence and step
     H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
     IH, ID = p.index_num_heads, p.index_head_dim
     gemms = {
@@ -101,16 +111,25 @@ def build(p: DsaDecodeParams):
     sizes = [B // p.micro_batches + (1 if j < B % p.micro_batches else 0)
              for j in range(p.micro_batches)]
     prevs: list[str | None] = [None] * p.micro_batches
-    for i in range(p.num_layers):
-        for j, b in enumerate(sizes):
-            tag = f"L{i}." if p.micro_batches == 1 else f"L{i}.mb{j}."
-            prevs[j] = _layer(g, p, gemms, i, tag, b, prevs[j])
+    for t in range(steps):
+        step_tag = f"S{t}." if steps > 1 else ""
+        for i in range(p.num_layers):
+            for j, b in enumerate(sizes):
+                tag = step_tag + (f"L{i}." if p.micro_batches == 1 else f"L{i}.mb{j}.")
+                prevs[j] = _layer(g, p, gemms, i, tag, b, prevs[j], p.context_len + t)
     return g
 
 
-def _layer(g, p: DsaDecodeParams, gemms, i: int, tag: str, B: int, prev: str | None) -> str:
+def step_params(params: dict, step: int) -> dict:
+    """Parameters of decode step *step* of *params* alone (its context; one step)."""
+    base = DsaDecodeParams.model_validate(params)
+    return {**params, "context_len": base.context_len + step, "decode_steps": 1}
+
+
+def _layer(g, p: DsaDecodeParams, gemms, i: int, tag: str, B: int, prev: str | None,
+           context_len: int) -> str:
     """Add one layer for a (micro-)batch of B sequences; return its last task."""
-    L, eb, ieb = p.context_len, p.elem_bytes, p.index_elem_bytes
+    L, eb, ieb = context_len, p.elem_bytes, p.index_elem_bytes
     H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
     IH, ID = p.index_num_heads, p.index_head_dim
     k_sel = min(p.index_topk, L)

@@ -8,6 +8,7 @@ point resolves to a :class:`Workload`); a name that is already taken is an error
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -21,6 +22,22 @@ from . import custom, dsa_decode, rag_dense
 
 
 @dataclass(frozen=True)
+class Repeats:
+    """How a workload's graph repeats, so a long run can be fast-forwarded.
+
+    ``blocks`` names the integer parameter that counts identical blocks chained one after
+    the other (e.g. ``num_layers``: layer i + 1 starts from layer i's output). ``steps``
+    optionally names the parameter that counts steps of such chains (e.g. ``decode_steps``),
+    and ``step_params(params, t)`` returns the parameters of step ``t`` alone, with whatever
+    grows from step to step (the context) already advanced.
+    """
+
+    blocks: str
+    steps: str | None = None
+    step_params: Callable[[dict, int], dict] | None = None
+
+
+@dataclass(frozen=True)
 class Workload:
     """A registered workload."""
 
@@ -28,21 +45,30 @@ class Workload:
     params: type[BaseModel]
     build: Callable[[Any], nx.DiGraph]
     description: str
+    repeats: Repeats | None = None
 
 
 _BUILTIN = {
     "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
-                           dsa_decode.DESCRIPTION),
+                           dsa_decode.DESCRIPTION,
+                           Repeats("num_layers", "decode_steps", dsa_decode.step_params)),
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
                           rag_dense.DESCRIPTION),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION),
 }
 
 
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple:
+    """Installed plug-in entry points, scanned once per process (a scan reads every
+    installed distribution's metadata: tens of ms, and a run asks several times)."""
+    return tuple(entry_points(group="hetsim.workloads"))
+
 def workloads() -> dict[str, Workload]:
     """Built-in and plug-in workloads by name."""
     out = dict(_BUILTIN)
-    for ep in entry_points(group="hetsim.workloads"):
+    for ep in _plugins():
         if ep.name in out:
             raise ConfigError(f"plug-in workload {ep.name!r} ({ep.value}) clashes with an existing one")
         out[ep.name] = ep.load()
