@@ -86,12 +86,18 @@ def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, 
 
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
                  queue_policy: str | None = None, mapping_params: dict | None = None,
+                 costs: CostModel | None = None, graph: nx.DiGraph | None = None,
                  fast_forward: str | None = None) -> RunOutput:
     """Simulate *scenario*, optionally with another mapping policy or queue policy.
+
+    *costs* and *graph* let a caller running many mappings of one scenario share one cost
+    model and its cache, and the workload graph built once (it is not modified). By default
+    each run prices its tasks and builds its graph afresh.
 
     *fast_forward* (default: the scenario's ``run.fast_forward``) is ``off``, ``on`` or
     ``auto``; see :mod:`hetsim.fastforward`. A fast-forwarded run's result has a
     ``fast_forward`` entry, and its graph and trace are those of the first simulated window.
+    A caller-built *graph* is always simulated in full.
     """
     from .fastforward import fast_forward as ff_run
     from .fastforward import should_fast_forward
@@ -100,15 +106,17 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}
-    costs = CostModel(load_tables(scenario.system))
+    if costs is None:
+        costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     mode = fast_forward or scenario.run.fast_forward
-    if should_fast_forward(scenario, policy, mode, file=file):
+    if graph is None and should_fast_forward(scenario, policy, mode, file=file):
         out = ff_run(scenario, lambda s, p: run_graph(build_workload(s.workload.name, p, file=file),
                                                       s, policy, params, costs, qp), file=file)
         if out is not None:
             return out
-    graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
+    if graph is None:
+        graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
     return run_graph(graph, scenario, policy, params, costs, qp)
 
 

@@ -30,17 +30,16 @@ _BUILTIN: dict[str, Policy] = {
 }
 
 
+@lru_cache(maxsize=None)
+def _plugins(group: str) -> tuple:
+    """Entry points of *group*, scanned once per process (a scan costs ~20 ms; sweeps ask per run)."""
+    return tuple(entry_points(group=group))
 
-@lru_cache(maxsize=1)
-def _plugins() -> tuple:
-    """Installed plug-in entry points, scanned once per process (a scan reads every
-    installed distribution's metadata: tens of ms, and a run asks several times)."""
-    return tuple(entry_points(group="hetsim.mappings"))
 
 def policies() -> dict[str, Policy]:
     """Built-in and plug-in policies by name."""
     out = dict(_BUILTIN)
-    for ep in _plugins():
+    for ep in _plugins("hetsim.mappings"):
         if ep.name in out:
             raise ConfigError(f"plug-in mapping {ep.name!r} ({ep.value}) clashes with an existing one")
         out[ep.name] = ep.load()
