@@ -25,8 +25,6 @@ from collections import deque
 from ..trace import make_record
 from .plan import Plan, slot_names
 
-# event kinds
-_DONE, _GATE, _GRANT, _TIMER, _RELEASE, _WAKE, _FLOW_DONE = range(7)
 _TOL = 1e-9
 
 
@@ -101,10 +99,17 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
     work_s = [c.work_s if c is not None else 0.0 for c in costs]
     mem_b = [c.mem_bytes if c is not None else 0.0 for c in costs]
     mem_of = [pool_memory[p] if p >= 0 else -1 for p in task_pool]
-    done_at: list = []  # (i, slot, start, end) of finished compute tasks
+    done_at: list = []  # (i, slot, end) of finished compute tasks
     finished = 0
     push, pop = heapq.heappush, heapq.heappop
-    now_append = fifo_now.append
+    nmem = len(memories)
+    is_xfer = [c is None for c in costs]
+    # An event is one int, arg * 8 + kind; the hot path is inlined (no calls per event).
+    # kinds: 0 done, 1 gate, 2 grant, 3 timer, 4 release, 5 wake (arg = gen * nmem + memory),
+    # 6 flow done
+    fifo_now: deque = deque()
+    now_append, now_pop = fifo_now.append, fifo_now.popleft
+    heap: list = []  # (time, counter, event)
 
     def request(p: int, i: int) -> None:
         nonlocal req_seq
@@ -116,79 +121,36 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
             req_seq += 1
         if users[p] < capacity[p]:  # the queue is non-empty: it holds i at least
             users[p] += 1
-            now_append((_GRANT, q.popleft() if fifo else pop(q)[3]))
+            now_append((q.popleft() if fifo else pop(q)[3]) * 8 + 2)
 
-    def release(p: int, slot: int) -> None:
-        fr = free[p]
-        fr.append(slot)
-        fr.sort()
-        users[p] -= 1
-        now_append((_RELEASE, p))
-
-    def later(delay: float, kind: int, arg) -> None:
+    def start_flow(i: int, w: float, b: float) -> None:
         nonlocal seq
-        t = now + delay
-        if t == now:
-            now_append((kind, arg))
-        else:
-            push(heap, (t, seq, kind, arg))
-            seq += 1
-
-    def reschedule(mi: int) -> None:
+        mi = mem_of[i]
         m = memories[mi]
+        m.advance(now)
+        m.flows[m.next_id] = [float(b), float(b / w), i, float(b), 0.0]
+        m.next_id += 1
         m.gen += 1
-        if m.flows:
-            dt = m.allocate()
-            later(max(dt, 0.0), _WAKE, (mi, m.gen))
-
-    def work(i: int) -> None:
-        """After the overhead: the work phase, or the end if there is none."""
-        w = work_s[i]
-        if w > 0:
-            b = mem_b[i]
-            if b > 0:
-                mi = mem_of[i]
-                m = memories[mi]
-                m.advance(now)
-                m.flows[m.next_id] = [float(b), float(b / w), i, float(b), 0.0]
-                m.next_id += 1
-                reschedule(mi)
-            else:
-                later(w, _FLOW_DONE, i)
+        dt = m.allocate()
+        t = now + max(dt, 0.0)
+        code = (m.gen * nmem + mi) * 8 + 5
+        if t == now:
+            now_append(code)
         else:
-            finish(i)
-
-    def finish(i: int) -> None:
-        nonlocal finished
-        p = task_pool[i]
-        slot = slot_of[i]
-        fr = free[p]
-        fr.append(slot)
-        fr.sort()
-        users[p] -= 1
-        now_append((_RELEASE, p))
-        done_at.append((i, slot, now))
-        finished += 1
-        now_append((_DONE, i))
-
-    def begin(i: int) -> None:
-        """The process of task *i* runs past its wait for predecessors."""
-        nonlocal finished
-        ready[i] = now
-        if costs[i] is None:
-            if routes[i]:
-                hop_at[i] = 0
-                request(routes[i][0], i)
-            else:
-                finished += 1
-                now_append((_DONE, i))
-        else:
-            request(task_pool[i], i)
+            push(heap, (t, seq, code))
+            seq += 1
 
     # start: the reference engine initialises every process at t=0, in start order
     for i in range(n):
         if not pending[i]:
-            begin(i)
+            if is_xfer[i]:
+                if routes[i]:
+                    request(routes[i][0], i)
+                else:
+                    finished += 1
+                    now_append(i * 8)
+            else:
+                request(task_pool[i], i)
 
     while True:
         if not fifo_now:
@@ -196,40 +158,98 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
                 break
             now = heap[0][0]
             while heap and heap[0][0] == now:
-                e = pop(heap)
-                now_append((e[2], e[3]))
-        kind, arg = fifo_now.popleft()
-        if kind == _DONE:
-            for s in succ[arg]:
+                now_append(pop(heap)[2])
+        code = now_pop()
+        kind = code & 7
+        i = code >> 3
+        if kind == 0:  # done: open the gates of successors whose last input this was
+            for s in succ[i]:
                 c = pending[s] - 1
                 pending[s] = c
                 if c == 0:
-                    now_append((_GATE, s))
-        elif kind == _GATE:
-            begin(arg)
-        elif kind == _GRANT:
-            i = arg
-            cost = costs[i]
-            if cost is None:
+                    now_append(s * 8 + 1)
+        elif kind == 1:  # gate open: the task is ready and asks for an engine or channel
+            ready[i] = now
+            if is_xfer[i]:
+                if routes[i]:
+                    hop_at[i] = 0
+                    request(routes[i][0], i)
+                else:
+                    finished += 1
+                    now_append(i * 8)
+            else:
+                request(task_pool[i], i)
+        elif kind == 2:  # granted: take the lowest free slot, start
+            if is_xfer[i]:
                 p = routes[i][hop_at[i]]
+                delay = hops[i][hop_at[i]]
             else:
                 p = task_pool[i]
+                delay = ovh[i]
             slot_of[i] = free[p].pop(0)
             start[i] = now
-            if cost is None:
-                later(hops[i][hop_at[i]], _TIMER, i)
-            elif ovh[i] > 0:
-                later(ovh[i], _TIMER, i)
+            if delay > 0 or is_xfer[i]:
+                t = now + delay
+                if t == now:
+                    now_append(i * 8 + 3)
+                else:
+                    push(heap, (t, seq, i * 8 + 3))
+                    seq += 1
             else:
-                work(i)
-        elif kind == _TIMER:
-            i = arg
-            if costs[i] is not None:
-                work(i)  # the overhead is over
+                w = work_s[i]
+                if w > 0:
+                    b = mem_b[i]
+                    if b > 0:
+                        start_flow(i, w, b)
+                    else:
+                        t = now + w
+                        if t == now:
+                            now_append(i * 8 + 6)
+                        else:
+                            push(heap, (t, seq, i * 8 + 6))
+                            seq += 1
+                else:  # no work at all: release, record and finish in this same step
+                    p = task_pool[i]
+                    fr = free[p]
+                    fr.append(slot_of[i])
+                    fr.sort()
+                    users[p] -= 1
+                    now_append(p * 8 + 4)
+                    done_at.append((i, slot_of[i], now))
+                    finished += 1
+                    now_append(i * 8)
+        elif kind == 3:  # timer: an overhead or a transfer hop is over
+            if not is_xfer[i]:
+                w = work_s[i]
+                if w > 0:
+                    b = mem_b[i]
+                    if b > 0:
+                        start_flow(i, w, b)
+                    else:
+                        t = now + w
+                        if t == now:
+                            now_append(i * 8 + 6)
+                        else:
+                            push(heap, (t, seq, i * 8 + 6))
+                            seq += 1
+                    continue
+                p = task_pool[i]
+                fr = free[p]
+                fr.append(slot_of[i])
+                fr.sort()
+                users[p] -= 1
+                now_append(p * 8 + 4)
+                done_at.append((i, slot_of[i], now))
+                finished += 1
+                now_append(i * 8)
                 continue
             h = hop_at[i]
             p = routes[i][h]
-            release(p, slot_of[i])
+            fr = free[p]
+            fr.append(slot_of[i])
+            fr.sort()
+            users[p] -= 1
+            now_append(p * 8 + 4)
             t = tasks[i]
             cname, extra_w, per_byte, source = channel_rows[p]
             st = start[i]
@@ -243,19 +263,26 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
                 request(routes[i][h], i)
             else:
                 finished += 1
-                now_append((_DONE, i))
-        elif kind == _FLOW_DONE:
-            finish(arg)
-        elif kind == _RELEASE:
-            p = arg
-            q = queues[p]
-            if q and users[p] < capacity[p]:
-                users[p] += 1
-                now_append((_GRANT, q.popleft() if fifo else pop(q)[3]))
-        else:  # _WAKE
-            mi, gen = arg
+                now_append(i * 8)
+        elif kind == 6:  # work done: give the engine back, record, done
+            p = task_pool[i]
+            fr = free[p]
+            fr.append(slot_of[i])
+            fr.sort()
+            users[p] -= 1
+            now_append(p * 8 + 4)
+            done_at.append((i, slot_of[i], now))
+            finished += 1
+            now_append(i * 8)
+        elif kind == 4:  # release processed: serve the head of the queue
+            q = queues[i]
+            if q and users[i] < capacity[i]:
+                users[i] += 1
+                now_append((q.popleft() if fifo else pop(q)[3]) * 8 + 2)
+        else:  # wake of a memory: finish the flows that are done, re-plan the others
+            mi = i % nmem
             m = memories[mi]
-            if gen != m.gen:
+            if i // nmem != m.gen:
                 continue  # superseded by a later arrival or departure
             m.advance(now)
             tick = 4 * math.ulp(now)
@@ -265,8 +292,17 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
             for fid in done:
                 f = flows.pop(fid)
                 m.bytes_served += f[0]
-                now_append((_FLOW_DONE, f[2]))
-            reschedule(mi)
+                now_append(f[2] * 8 + 6)
+            m.gen += 1
+            if flows:
+                dt = m.allocate()
+                t = now + max(dt, 0.0)
+                code = (m.gen * nmem + mi) * 8 + 5
+                if t == now:
+                    now_append(code)
+                else:
+                    push(heap, (t, seq, code))
+                    seq += 1
     if finished != n:  # pragma: no cover - would be an engine bug
         raise RuntimeError("simulation ended with unfinished tasks")
     for i, slot, end in done_at:
