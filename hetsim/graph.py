@@ -11,6 +11,7 @@ Graphs are validated once, by :func:`validate_graph`, so later passes can trust 
 
 from __future__ import annotations
 
+import heapq
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -149,13 +150,8 @@ def validate_graph(g: nx.DiGraph) -> nx.DiGraph:
     """
     if not isinstance(g, nx.DiGraph):
         raise GraphError("a task graph must be a networkx DiGraph")
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
-        raise GraphError(f"task graph has a cycle: {path}")
+    if not is_acyclic(g):
+        raise_cycle(g)
     data = g.graph.get("data", {})
     for n, attrs in g.nodes(data=True):
         t = attrs.get("task")
@@ -179,6 +175,56 @@ def validate_graph(g: nx.DiGraph) -> nx.DiGraph:
     return g
 
 
+def raise_cycle(g: nx.DiGraph) -> None:
+    """Raise the GraphError that names a cycle of *g* (only called once one is known to exist)."""
+    cycle = nx.find_cycle(g)
+    path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+    raise GraphError(f"task graph has a cycle: {path}")
+
+
+def is_acyclic(g: nx.DiGraph) -> bool:
+    """Linear-time acyclicity test (Kahn's algorithm over the adjacency dicts)."""
+    pred, succ = g._pred, g._succ
+    indeg = {n: len(p) for n, p in pred.items()}
+    stack = [n for n, d in indeg.items() if d == 0]
+    seen = 0
+    while stack:
+        n = stack.pop()
+        seen += 1
+        for s in succ[n]:
+            d = indeg[s] - 1
+            indeg[s] = d
+            if d == 0:
+                stack.append(s)
+    return seen == len(indeg)
+
+
 def topological_order(g: nx.DiGraph) -> list[str]:
-    """Deterministic topological order (ties broken by node name)."""
-    return list(nx.lexicographical_topological_sort(g))
+    """Deterministic topological order: of the ready tasks, the smallest name first.
+
+    The same order as ``networkx.lexicographical_topological_sort`` (the engine starts its
+    processes in this order, so FIFO ties and therefore traces depend on it), computed
+    directly on the adjacency dicts. Raises GraphError naming a cycle if there is one.
+    """
+    pred, succ = g._pred, g._succ
+    indeg = {n: len(p) for n, p in pred.items()}
+    heap = [n for n, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    out = []
+    push, pop = heapq.heappush, heapq.heappop
+    while heap:
+        n = pop(heap)
+        out.append(n)
+        for s in succ[n]:
+            d = indeg[s] - 1
+            indeg[s] = d
+            if d == 0:
+                push(heap, s)
+    if len(out) != len(indeg):
+        raise_cycle(g)
+    return out
+
+
+def any_topological_order(g: nx.DiGraph) -> list[str]:
+    """A topological order for passes whose result does not depend on which one (linear)."""
+    return list(nx.topological_sort(g))

@@ -71,7 +71,13 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
     if wl.estimate is not None:
         with _at(file, "workload.params"):
             tasks, data = wl.estimate(p)
-        check_size(tasks, data, scenario.system, scenario.run.max_tasks, file=file)
+        # a run that will be fast-forwarded simulates windows of a few blocks, not every task:
+        # only its memory is checked here (each window is built under the task budget)
+        from .fastforward import FF_POLICIES
+
+        ff = (wl.repeats is not None and scenario.run.fast_forward != "off"
+              and scenario.mapping.policy in FF_POLICIES)
+        check_size(tasks, data, scenario.system, None if ff else scenario.run.max_tasks, file=file)
 
 
 def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
@@ -79,8 +85,9 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
 
     def evaluate(m: Mapping) -> dict:
         g, m = fuse_pairs(graph, scenario.system, m)
-        trace = simulate(insert_transfers(g, m), scenario.system, m, costs,
-                         queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused)
+        trace = simulate(insert_transfers(g, m, copy=g is graph), scenario.system, m, costs,
+                         queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused,
+                         engine=scenario.run.engine)
         return summarize(trace)
 
     return evaluate
@@ -94,10 +101,27 @@ def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
                               system=scenario.system, max_tasks=scenario.run.max_tasks)
 
 
+def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, costs: CostModel,
+              queue_policy: str) -> RunOutput:
+    """Map, fuse, add transfers to and simulate one built graph of *scenario*."""
+    m = map_graph(policy, graph, scenario.system, params,
+                  evaluate=evaluator(graph, scenario, costs, queue_policy))
+    fused, m = fuse_pairs(graph, scenario.system, m)
+    # fusion made a private copy when it merged anything: transfers may then go in in place
+    g = insert_transfers(fused, m, copy=fused is graph)
+    trace = simulate(g, scenario.system, m, costs, queue_policy=queue_policy,
+                     power_off_unused=scenario.run.power_off_unused, engine=scenario.run.engine)
+    result = summarize(trace)
+    result["engine"] = trace.meta["engine"]
+    result["scenario"] = scenario.name
+    result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
+    return RunOutput(scenario, g, m, trace, result)
+
+
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
                  queue_policy: str | None = None, mapping_params: dict | None = None,
                  mapping_flag: str = "--mapping", costs: CostModel | None = None,
-                 graph: nx.DiGraph | None = None) -> RunOutput:
+                 graph: nx.DiGraph | None = None, fast_forward: str | None = None) -> RunOutput:
     """Simulate *scenario*, optionally with another mapping policy or queue policy.
 
     *mapping_flag* names where *mapping* came from (``--mapping``) in errors. Every error
@@ -105,12 +129,18 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     scenario (a sweep worker) share one cost model and its cache, and the workload graph built
     once (the caller guarantees *graph* is this scenario's workload; it is not modified). By
     default each run prices its tasks and builds its graph afresh.
+
+    *fast_forward* (default: the scenario's ``run.fast_forward``) is ``off``, ``on`` or
+    ``auto``; see :mod:`hetsim.fastforward`. A fast-forwarded run's result has a
+    ``fast_forward`` entry, and its graph and trace are those of the first simulated window.
+    A caller-built *graph* is always simulated in full.
     """
+    from .fastforward import fast_forward as ff_run
+    from .fastforward import should_fast_forward
+
     policy = mapping or scenario.mapping.policy
     if mapping:
         check_mapping_name(mapping, field=mapping_flag)
-    if graph is None:
-        graph = _build(scenario, file)
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}
@@ -118,18 +148,17 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
         with _at(file, "system.devices"):
             costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
+    mode = fast_forward or scenario.run.fast_forward
     with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
-        m = map_graph(policy, graph, scenario.system, params,
-                      evaluate=evaluator(graph, scenario, costs, qp))
-    with _at(file, "mapping"):
-        fused, m = fuse_pairs(graph, scenario.system, m)
-        g = insert_transfers(fused, m)
-        trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
-                         power_off_unused=scenario.run.power_off_unused)
-    result = summarize(trace)
-    result["scenario"] = scenario.name
-    result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
-    return RunOutput(scenario, g, m, trace, result)
+        if graph is None and should_fast_forward(scenario, policy, mode, file=file):
+            out = ff_run(scenario, lambda s, p: run_graph(build_workload(s.workload.name, p, file=file),
+                                                          s, policy, params, costs, qp), file=file)
+            if out is not None:
+                return out
+    if graph is None:
+        graph = _build(scenario, file)
+    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
+        return run_graph(graph, scenario, policy, params, costs, qp)
 
 
 def search_scenario(scenario: Scenario, objective: str, *, file: str | None = None,

@@ -6,7 +6,7 @@ records and the per-resource constants saved with them, never the engine's state
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,17 @@ class Record:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(Record))
+
+
+def make_record(values: tuple) -> Record:
+    """A :class:`Record` from its field values in declaration order, without the frozen
+    dataclass's per-field ``object.__setattr__`` (the engines make one per task)."""
+    r = object.__new__(Record)
+    r.__dict__.update(zip(RECORD_FIELDS, values))
+    return r
 
 
 @dataclass(frozen=True)

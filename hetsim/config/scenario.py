@@ -34,6 +34,12 @@ class RunOptions(Strict):
     max_tasks: int = Field(
         100_000, ge=1, description="largest task graph a run builds; larger workloads are "
                                    "refused before building (size guard)")
+    engine: Literal["auto", "simpy", "fast"] = Field(
+        "auto", description="engine path: simpy (reference), fast (identical traces, no SimPy), "
+                            "auto (fast unless the run needs SimPy)")
+    fast_forward: Literal["auto", "on", "off"] = Field(
+        "auto", description="steady-state fast-forward over repeated layers and decode steps: "
+                            "on, off, or auto (on for large runs of a repeating workload)")
 
 
 class Scenario(Strict):

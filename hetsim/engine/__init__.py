@@ -1,5 +1,5 @@
-"""The discrete-event engine (SimPy): resources and one process per task."""
+"""The discrete-event engine: a SimPy reference path and a fast path with identical traces."""
 
-from .run import simulate
+from .run import ENGINES, simulate
 
-__all__ = ["simulate"]
+__all__ = ["ENGINES", "simulate"]

@@ -13,39 +13,70 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
+from collections import deque
 
 import simpy
 
 
 class EnginePool:
-    """A pool of ``count`` engines with slot names ``<prefix>[i]``."""
+    """A pool of ``count`` engines with slot names ``<prefix>[i]``.
 
-    def __init__(self, env: simpy.Environment, prefix: str, count: int):
+    Same service order as ``simpy.PriorityResource`` (priority, then request time, then
+    request order; a grant is an event processed after the request, a release is an event
+    whose processing serves the head of the queue), but the queue is a deque (FIFO, when
+    every priority is equal) or a heap, so it is never re-sorted.
+    """
+
+    def __init__(self, env: simpy.Environment, prefix: str, count: int, *, fifo: bool = False):
         self.env = env
         self.prefix = prefix
-        self._res = simpy.PriorityResource(env, capacity=count)
+        self.capacity = count
+        self.users = 0
+        self._fifo = fifo
+        self._queue: deque | list = deque() if fifo else []
+        self._seq = itertools.count()
         self._free = list(range(count))
-        self._held: dict[int, simpy.resources.resource.PriorityRequest] = {}
+        self._held: set[int] = set()
         self.slot_names = tuple(f"{prefix}[{i}]" if count > 1 else prefix for i in range(count))
+
+    def request(self, priority: float = 0.0) -> simpy.Event:
+        """An event that fires when this request is granted an engine."""
+        ev = self.env.event()
+        if self._fifo:
+            self._queue.append(ev)
+        else:
+            heapq.heappush(self._queue, (priority, self.env.now, next(self._seq), ev))
+        self._serve()
+        return ev
+
+    def _serve(self, _event=None) -> None:
+        # like SimPy's _trigger_put: grant the head of the queue if an engine is free
+        if self._queue and self.users < self.capacity:
+            self.users += 1
+            ev = self._queue.popleft() if self._fifo else heapq.heappop(self._queue)[3]
+            ev.succeed()
 
     def acquire(self, priority: float = 0.0):
         """Process generator: wait for a free engine; return its slot index."""
-        req = self._res.request(priority=priority)
-        yield req
+        yield self.request(priority)
         slot = self._free.pop(0)
-        self._held[slot] = req
+        self._held.add(slot)
         return slot
 
     def release(self, slot: int) -> None:
         """Give engine *slot* back (it must be held)."""
-        req = self._held.pop(slot, None)
-        if req is None:
+        if slot not in self._held:
             raise RuntimeError(f"{self.prefix}: release of slot {slot} that is not held")
+        self._held.discard(slot)
         self._free.append(slot)
         self._free.sort()
-        self._res.release(req)
+        self.users -= 1
+        ev = self.env.event()
+        ev.callbacks.append(self._serve)
+        ev.succeed()
 
 
 class SharedBandwidth:

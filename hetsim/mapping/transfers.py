@@ -18,10 +18,20 @@ def transfer_name(u: str, v: str) -> str:
     return f"xfer:{u}->{v}"
 
 
-def insert_transfers(graph: nx.DiGraph, mapping: Mapping) -> nx.DiGraph:
-    """Return a copy of *graph* with a transfer task on every split edge that carries data."""
-    g = graph.copy()
-    for u, v, b in list(graph.edges(data="bytes")):
+def insert_transfers(graph: nx.DiGraph, mapping: Mapping, *, copy: bool = True) -> nx.DiGraph:
+    """Return *graph* with a transfer task on every split edge that carries data.
+
+    With ``copy=True`` (default) the input is left alone and a copy is returned when any
+    edge is split (the graph itself when none is); ``copy=False`` edits *graph* in place, for
+    callers that own a private copy already.
+    """
+    assignment = mapping.assignment
+    split = [(u, v, b) for u, v, b in graph.edges(data="bytes")
+             if b and assignment[u] != assignment[v]]
+    if not split:
+        return graph
+    g = graph.copy() if copy else graph
+    for u, v, b in split:
         su, sv = mapping.assignment[u], mapping.assignment[v]
         if su == sv or not b:
             continue

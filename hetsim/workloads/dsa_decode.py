@@ -54,6 +54,9 @@ class DsaDecodeParams(BaseModel):
         1, ge=1, description="split the batch into this many independent chains, so one "
                              "micro-batch's indexing can overlap another's dense work; each "
                              "micro-batch reads the weights again")
+    decode_steps: int = Field(
+        1, ge=1, description="decode steps (tokens per sequence) simulated back to back; step t "
+                             "attends over context_len + t cached tokens and feeds step t + 1")
     indexer_intermediate: int = Field(
         0, ge=0, le=1, description="1 = the GPU indexer materialises [heads, keys] logits "
                                    "(plain PyTorch); 0 = fused")
@@ -91,7 +94,8 @@ def _gemms(p: DsaDecodeParams) -> dict[str, tuple[int, int]]:
 
 def resident_data(p: DsaDecodeParams) -> dict[str, int]:
     """Resident structures and their sizes in B (used by :func:`build` and :func:`estimate`)."""
-    gemms, eb, B, L = _gemms(p), p.elem_bytes, p.batch, p.context_len
+    gemms, eb, B = _gemms(p), p.elem_bytes, p.batch
+    L = p.context_len + p.decode_steps - 1  # the caches hold the longest context of the run
     weight_elems = sum(k * n for name, (k, n) in gemms.items() if name not in _INDEXER)
     if p.ffn_intermediate_size:
         weight_elems += 3 * p.hidden_size * p.ffn_intermediate_size
@@ -112,15 +116,21 @@ def estimate(p: DsaDecodeParams) -> tuple[int, dict[str, int]]:
     """(task count, resident data) of :func:`build`, without building (size guard)."""
     _check(p)
     per_layer = _TASKS_PER_LAYER + (1 if p.ffn_intermediate_size else 0)
-    return p.num_layers * p.micro_batches * per_layer, resident_data(p)
+    return p.decode_steps * p.num_layers * p.micro_batches * per_layer, resident_data(p)
 
 
 def build(p: DsaDecodeParams):
-    """Return the task graph of one decode step (all layers)."""
+    """Return the task graph of ``decode_steps`` decode steps (all layers each).
+
+    With one step (the default) task names are ``L<layer>.<op>``; with several, step ``t``'s
+    are ``S<t>.L<layer>.<op>`` and its context is ``context_len + t``.
+    """
     _check(p)
-    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers})")
+    steps = p.decode_steps
+    g = new_graph(f"dsa_decode(L={p.context_len}, batch={p.batch}, layers={p.num_layers}"
+                  + (f", steps={steps})" if steps > 1 else ")"))
     B = p.batch
-    g.graph["tokens"] = B  # one new token per sequence
+    g.graph["tokens"] = B * steps  # one new token per sequence and step
     gemms = _gemms(p)
     for name, size in resident_data(p).items():
         add_data(g, name, size)
@@ -128,16 +138,25 @@ def build(p: DsaDecodeParams):
     sizes = [B // p.micro_batches + (1 if j < B % p.micro_batches else 0)
              for j in range(p.micro_batches)]
     prevs: list[str | None] = [None] * p.micro_batches
-    for i in range(p.num_layers):
-        for j, b in enumerate(sizes):
-            tag = f"L{i}." if p.micro_batches == 1 else f"L{i}.mb{j}."
-            prevs[j] = _layer(g, p, gemms, i, tag, b, prevs[j])
+    for t in range(steps):
+        step_tag = f"S{t}." if steps > 1 else ""
+        for i in range(p.num_layers):
+            for j, b in enumerate(sizes):
+                tag = step_tag + (f"L{i}." if p.micro_batches == 1 else f"L{i}.mb{j}.")
+                prevs[j] = _layer(g, p, gemms, i, tag, b, prevs[j], p.context_len + t)
     return g
 
 
-def _layer(g, p: DsaDecodeParams, gemms, i: int, tag: str, B: int, prev: str | None) -> str:
+def step_params(params: dict, step: int) -> dict:
+    """Parameters of decode step *step* of *params* alone (its context; one step)."""
+    base = DsaDecodeParams.model_validate(params)
+    return {**params, "context_len": base.context_len + step, "decode_steps": 1}
+
+
+def _layer(g, p: DsaDecodeParams, gemms, i: int, tag: str, B: int, prev: str | None,
+           context_len: int) -> str:
     """Add one layer for a (micro-)batch of B sequences; return its last task."""
-    L, eb, ieb = p.context_len, p.elem_bytes, p.index_elem_bytes
+    L, eb, ieb = context_len, p.elem_bytes, p.index_elem_bytes
     H, kv, rope, nope = p.num_heads, p.kv_lora_rank, p.qk_rope_head_dim, p.qk_nope_head_dim
     IH, ID = p.index_num_heads, p.index_head_dim
     k_sel = min(p.index_topk, L)

@@ -26,6 +26,22 @@ from .sizing import check_size
 
 
 @dataclass(frozen=True)
+class Repeats:
+    """How a workload's graph repeats, so a long run can be fast-forwarded.
+
+    ``blocks`` names the integer parameter that counts identical blocks chained one after
+    the other (e.g. ``num_layers``: layer i + 1 starts from layer i's output). ``steps``
+    optionally names the parameter that counts steps of such chains (e.g. ``decode_steps``),
+    and ``step_params(params, t)`` returns the parameters of step ``t`` alone, with whatever
+    grows from step to step (the context) already advanced.
+    """
+
+    blocks: str
+    steps: str | None = None
+    step_params: Callable[[dict, int], dict] | None = None
+
+
+@dataclass(frozen=True)
 class Workload:
     """A registered workload."""
 
@@ -34,11 +50,13 @@ class Workload:
     build: Callable[[Any], nx.DiGraph]
     description: str
     estimate: Callable[[Any], tuple[int, dict[str, int]]] | None = None
+    repeats: Repeats | None = None
 
 
 _BUILTIN = {
     "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
-                           dsa_decode.DESCRIPTION, dsa_decode.estimate),
+                           dsa_decode.DESCRIPTION, dsa_decode.estimate,
+                           Repeats("num_layers", "decode_steps", dsa_decode.step_params)),
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
                           rag_dense.DESCRIPTION, rag_dense.estimate),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION, custom.estimate),

@@ -17,7 +17,7 @@ from ..errors import CapacityError, ConfigError
 from ..units import format_quantity
 
 
-def check_size(tasks: int, data: dict[str, int], system: SystemSpec, max_tasks: int, *,
+def check_size(tasks: int, data: dict[str, int], system: SystemSpec, max_tasks: int | None, *,
                file: str | None = None, field: str = "workload.params") -> None:
     """Raise when the estimated workload cannot fit in *system* or exceeds *max_tasks*."""
     caps = {d.name: float(d.memory.capacity_bytes) for d in system.devices}
@@ -34,7 +34,7 @@ def check_size(tasks: int, data: dict[str, int], system: SystemSpec, max_tasks: 
             f"resident data needs {format_quantity(total, 'B')} in all, more than the "
             f"{format_quantity(room, 'B')} of all device memories together; no mapping can place it",
             file=file, field=field)
-    if tasks > max_tasks:
+    if max_tasks is not None and tasks > max_tasks:
         raise ConfigError(
             f"the workload has {tasks:,} tasks, above the limit run.max_tasks = {max_tasks:,}; "
             "reduce its sizes (layers, decode tokens, micro-batches) or raise run.max_tasks",
