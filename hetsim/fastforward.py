@@ -37,6 +37,8 @@ FF_POLICIES = ("gpu-only", "hetero", "fpga-max", "single")
 STEADY_REL = 1e-6
 #: ``auto`` fast-forwards when the full graph would have more tasks than this
 AUTO_MIN_TASKS = 50_000
+#: ... and has at least this many blocks (layers x steps)
+AUTO_MIN_BLOCKS = 200
 MAX_WINDOW = 8
 _RATIOS = {"memory_processing_fraction", "utilization", "energy_per_token_j"}
 _MP = {s.value for s in MEMORY_PROCESSING_STEPS} | {Step.TRANSFER.value}
@@ -65,6 +67,8 @@ def should_fast_forward(scenario: Scenario, policy: str, mode: str, *, file: str
     if mode == "on":
         return True
     params, rep = _params(scenario, file)
+    if params[rep.blocks] * (params[rep.steps] if rep.steps else 1) < AUTO_MIN_BLOCKS:
+        return False  # too few repeats to gain much: no need to price a block
     one = _step(params, rep, 0, 1)
     per_block = build_workload(scenario.workload.name, one, file=file).number_of_nodes()
     total = per_block * params[rep.blocks] * (params[rep.steps] if rep.steps else 1)

@@ -59,3 +59,11 @@ def test_single_step_default_graph_unchanged():
     """decode_steps defaults to 1 and keeps the original task names."""
     out = run_scenario(_scenario(num_layers=2), mapping="gpu-only")
     assert "L0.q_a_proj" in out.graph and "fast_forward" not in out.result
+
+
+def test_auto_fast_forwards_only_large_runs():
+    small = run_scenario(_scenario(num_layers=61), mapping="gpu-only").result
+    assert "fast_forward" not in small
+    large = run_scenario(_scenario(num_layers=61, decode_steps=100), mapping="gpu-only").result
+    assert large["fast_forward"]["used"] and large["tasks"] > 50_000
+    assert large["fast_forward"]["simulated_tasks"] < large["tasks"] / 10
