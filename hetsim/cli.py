@@ -308,6 +308,11 @@ def _sweep_table(rows: list[dict], axes, res, con) -> None:
     con.print(t)
 
 
+def _shown(value) -> str:
+    """A swept value as the user wrote it (``true``, not ``True``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _check_sweep(scenario_arg, axes, mappings) -> None:
     """Validate every sweep point before any run or progress bar.
 
@@ -340,9 +345,9 @@ def _check_sweep(scenario_arg, axes, mappings) -> None:
             f = e.field or ""
             for k, v in p.items():
                 if f == k or f.startswith(k + ".") or k.startswith(f + ".") or f == k.rsplit(".", 1)[0]:
-                    raise ConfigError(e.detail, field=f"--set {k}={v}") from None
+                    raise ConfigError(e.detail, field=f"--set {k}={_shown(v)}") from None
             if e.file is None and not f.startswith("--"):
-                raise ConfigError(e.detail, field=f"--set {', '.join(f'{k}={v}' for k, v in p.items())}") from None
+                raise ConfigError(e.detail, field="--set " + ", ".join(f"{k}={_shown(v)}" for k, v in p.items())) from None
             raise
 
 
@@ -377,6 +382,7 @@ def cmd_calibrate(args) -> int:
                 shapes.append(s)
         grids[k] = shapes
     out = Path(args.out) if args.out else _default_table(args.device)
+    prepare_outdir(out.parent)
     try:
         table = calibrate(args.device, kernels, quick=args.quick, out=out, progress=not args.json,
                           threads=args.threads, repeats=args.repeats, grids=grids)
@@ -406,6 +412,8 @@ def _ingest(args) -> int:
     from .ingest.update import ingest_into_table
 
     con = _console(args.json)
+    if args.out:
+        prepare_outdir(Path(args.out).parent)
     summary = ingest_into_table(hls_report=args.from_hls_report, xrt_csv=args.from_xrt_csv,
                                 kernel=args.kernel, device_file=args.device_file, out=args.out)
     if args.json:
@@ -426,9 +434,8 @@ def cmd_validate(args) -> int:
     if not table.exists():
         raise ConfigError(f"no calibrated table at {table}; run 'hetsim calibrate --device {args.device} "
                           "--quick' first or pass --table", field="--table")
+    outdir = prepare_outdir(args.out)
     report = validate(table, args.device, repeats=args.repeats)
-    outdir = Path(args.out)
-    outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "validate.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     if not args.no_plot:
         plot_validation(report, table, outdir / "validate.png")
