@@ -340,12 +340,14 @@ def _run_dask(file: str, chunks: list, jobs: int, scheduler: str | None, record)
     try:
         from dask.distributed import Client, as_completed as dask_completed
     except ImportError:
-        raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]' distributed") from None
+        raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]'") from None
     addr = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     try:
-        client = Client(addr) if addr else Client(processes=True, n_workers=max(1, jobs))
-    except OSError as e:
-        raise ConfigError(f"cannot reach the dask scheduler at {addr}: {e}", field="--scheduler") from None
+        client = (Client(addr, timeout="15s") if addr
+                  else Client(processes=True, n_workers=max(1, jobs), dashboard_address=None))
+    except (OSError, TimeoutError) as e:
+        raise ConfigError(f"cannot reach the dask scheduler at {addr} within 15 s ({type(e).__name__})",
+                          field="--scheduler") from None
     with client:
         futs = [client.submit(_run_chunk, file, c, pure=False) for c in chunks]
         for fut in dask_completed(futs):

@@ -176,3 +176,15 @@ def test_a_shared_graph_is_left_as_it_was(tmp_path):
     a = run_scenario(sc, mapping="gpu-only", graph=g)
     assert nx.node_link_data(g, edges="links") == before
     assert a.result == run_scenario(sc, mapping="gpu-only").result
+
+
+def test_dask_path_gives_the_same_rows(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    s = _file(tmp_path)
+    axes = [parse_axis("workload.params.context_len=1024,2048")]
+    local = sweep(s, axes, ["gpu-only"], tmp_path / "a")
+    # an existing cluster, reached by its scheduler address (threads: quick to start)
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        dask = sweep(s, axes, ["gpu-only"], tmp_path / "b", use_dask=True, scheduler=cluster.scheduler_address)
+    assert dask == local

@@ -91,7 +91,7 @@ def _gantt(ax, trace: Trace, rows: list[str], f: float, xmax: float) -> None:
     ax.set_yticklabels(rows, fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, xmax)
-    ax.set_ylabel("engine slot / link direction", fontsize=8)
+    ax.set_ylabel("resource", fontsize=8)
 
 
 def timeline_rows(trace: Trace) -> list[str]:
@@ -129,7 +129,12 @@ def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
     steps = {r.step for r in trace.records}
     fig.legend(handles=[Patch(color=STEP_COLORS[s], label=s) for s in STEP_NAMES if s in steps],
                loc="upper right", fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    # fixed margins in inches instead of tight_layout, which renders every label once more
+    # (a quarter of the drawing time); the row labels are the only variable-width text
+    h_in = fig.get_figheight()
+    left_in = 0.55 + 0.065 * max(len(r) for r in rows)
+    fig.subplots_adjust(left=left_in / _WIDTH_IN, right=0.86, top=1 - 0.4 / h_in, bottom=0.55 / h_in,
+                        hspace=0.85 / (height - 0.6) if zoom else 0.2)
     fig.savefig(path, dpi=_DPI)
     plt.close(fig)
     return Path(path)
