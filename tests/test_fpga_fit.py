@@ -56,3 +56,17 @@ def test_cost_model_refuses_an_overfull_card():
                 {"batch": 1, "num_keys": 1024, "num_heads": 64, "head_dim": 128, "k": 64})
     with pytest.raises(ConfigError, match="DSP"):
         CostModel().price(task, dev)
+
+
+def test_study_preset_prices_an_indexer_call_through_the_cost_model():
+    from hetsim.costs.model import CostModel
+    from hetsim.fpga_kernels import estimate
+    from hetsim.graph import Task
+
+    dev = _u55c({"indexer_topk": {"design": "study_dsa_vanilla", "params": {"hit_model": "best"}}})
+    shape = {"batch": 1, "num_keys": 32768, "num_heads": 16, "head_dim": 128, "k": 2048}
+    cost = CostModel().price(Task("t", "compute_relevancy", "indexer_topk", shape), dev)
+    cycles = estimate("study_dsa_vanilla", shape, {"hit_model": "best"}).cycles
+    assert cost.work_s == pytest.approx(cycles / 300e6)
+    assert cost.work_s == pytest.approx(32 * 2048 / 300e6, rel=0.01)  # ~218 us: 32 cycles per 16 keys
+    assert cost.source == "fpga:study_dsa_vanilla"

@@ -48,7 +48,8 @@ def _score_loops(shape: Mapping[str, int], p: Mapping[str, object]) -> dict[str,
         raise ValueError(f"dsa_indexer supports num_heads <= {MAX_HEADS} and head_dim <= {MAX_DIM}, got {h}, {dim}")
     epb = elems_per_beat(p)
     bpk = ceil_div(dim, epb)
-    return {"dsa.q_beat": h * bpk, "dsa.w_beat": ceil_div(h, epb), "dsa.key_beat": n * bpk, "dsa.key": n}
+    # the head weights stay int16 (32 per beat) whatever the q/k element type
+    return {"dsa.q_beat": h * bpk, "dsa.w_beat": ceil_div(h, 32), "dsa.key_beat": n * bpk, "dsa.key": n}
 
 
 def model_fused(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:

@@ -41,4 +41,11 @@ extern "C" void dsa_indexer(const beat_t* qw, const beat_t* keys, beat_t* out, i
 extern "C" void dsa_indexer_score(const beat_t* qw, const beat_t* keys, beat_t* out, int batch,
                                   int num_keys, int num_heads, int head_dim);
 
+// The score path for another element type T of q and k (signed char = int8, short = int16, int =
+// any 4-byte type): EPB = 64 / sizeof(T) elements per beat, bpk = ceil(head_dim / EPB); the
+// weights stay int16. dsa_indexer_score is dsa_indexer_score_t<short>.
+template <typename T>
+void dsa_indexer_score_t(const beat_t* qw, const beat_t* keys, beat_t* out, int batch, int num_keys, int num_heads,
+                         int head_dim);
+
 #endif  // HETSIM_DSA_INDEXER_H

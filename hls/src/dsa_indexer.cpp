@@ -3,13 +3,31 @@
 
 typedef long long dsa_score_t;
 
-static void dsa_load_q(const beat_t* qw, short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT],
-                       short w[DSA_MAX_HEADS], int num_heads, int bpk) {
+// Element type of q and k (template parameter T): EPB elements per 512-bit beat. The head
+// weights w stay int16 (their own beats). int32 stands for any 4-byte type (fp32 moves the same
+// beats); the instantiations used here are signed char, short (the kernel's default) and int.
+template <typename T>
+struct DsaElem {
+    enum { BITS = 8 * int(sizeof(T)), EPB = 512 / (8 * int(sizeof(T))) };
+    static T get(const beat_t& b, int j) {
+#pragma HLS inline
+        return T(ap_int<BITS>(b.range(BITS * j + BITS - 1, BITS * j)));
+    }
+};
+
+template <typename T>
+static void dsa_load_q(const beat_t* qw, T q[DSA_MAX_HEADS][DSA_MAX_DIM], short w[DSA_MAX_HEADS], int num_heads,
+                       int bpk) {
+    const int EPB = DsaElem<T>::EPB;
 load_q:
     for (int i = 0; i < num_heads * bpk; ++i) {
 #pragma HLS pipeline II = 1
         HETSIM_COUNT("dsa.q_beat");
-        unpack16(qw[i], q[i / bpk][i % bpk]);
+        for (int j = 0; j < EPB; ++j) {
+#pragma HLS unroll
+            const int d = (i % bpk) * EPB + j;
+            if (d < DSA_MAX_DIM) q[i / bpk][d] = DsaElem<T>::get(qw[i], j);
+        }
     }
     const int wb = ceil_div(num_heads, HETSIM_I16_PER_BEAT);
 load_w:
@@ -25,10 +43,11 @@ load_w:
     }
 }
 
-// Score stage: one key beat per cycle, all heads in parallel.
-static void dsa_score_keys(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT],
-                           const short w[DSA_MAX_HEADS], int num_heads, int bpk, int num_keys,
-                           hls::stream<ScoredItem<dsa_score_t> >& out) {
+// Score stage: one key beat per cycle, all heads in parallel (64 heads x EPB MACs).
+template <typename T>
+static void dsa_score_keys(const beat_t* keys, T q[DSA_MAX_HEADS][DSA_MAX_DIM], const short w[DSA_MAX_HEADS],
+                           int num_heads, int bpk, int num_keys, hls::stream<ScoredItem<dsa_score_t> >& out) {
+    const int EPB = DsaElem<T>::EPB;
     long long psum[DSA_MAX_HEADS];
 #pragma HLS array_partition variable = psum complete
     for (int h = 0; h < DSA_MAX_HEADS; ++h) psum[h] = 0;
@@ -37,11 +56,21 @@ key_beats:
     for (long it = 0; it < (long)num_keys * bpk; ++it) {
 #pragma HLS pipeline II = 1
         HETSIM_COUNT("dsa.key_beat");
-        short kv[HETSIM_I16_PER_BEAT];
-        unpack16(keys[it], kv);
+        T kv[EPB];
+        for (int j = 0; j < EPB; ++j) {
+#pragma HLS unroll
+            kv[j] = DsaElem<T>::get(keys[it], j);
+        }
         for (int h = 0; h < DSA_MAX_HEADS; ++h) {
 #pragma HLS unroll
-            if (h < num_heads) psum[h] += dot32(q[h][c], kv);
+            if (h < num_heads) {
+                long long d = 0;
+                for (int j = 0; j < EPB; ++j) {
+#pragma HLS unroll
+                    if (c * EPB + j < DSA_MAX_DIM) d += (long long)q[h][c * EPB + j] * kv[j];
+                }
+                psum[h] += d;
+            }
         }
         if (c == bpk - 1) {
             HETSIM_COUNT("dsa.key");
@@ -68,7 +97,7 @@ key_beats:
     }
 }
 
-static void dsa_score_and_select(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT],
+static void dsa_score_and_select(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_MAX_DIM],
                                  const short w[DSA_MAX_HEADS], int num_heads, int bpk, int num_keys,
                                  TopK<DSA_KMAX, dsa_score_t>& t) {
 #pragma HLS dataflow
@@ -89,9 +118,9 @@ extern "C" void dsa_indexer(const beat_t* qw, const beat_t* keys, beat_t* out, i
 #pragma HLS INTERFACE s_axilite port = head_dim
 #pragma HLS INTERFACE s_axilite port = k
 #pragma HLS INTERFACE s_axilite port = return
-    static short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT];
+    static short q[DSA_MAX_HEADS][DSA_MAX_DIM];
 #pragma HLS array_partition variable = q dim = 1 complete
-#pragma HLS array_partition variable = q dim = 3 complete
+#pragma HLS array_partition variable = q dim = 2 cyclic factor = 32
     static short w[DSA_MAX_HEADS];
 #pragma HLS array_partition variable = w complete
     static TopK<DSA_KMAX, dsa_score_t> t;
@@ -122,15 +151,34 @@ write_scores:
     }
 }
 
-static void dsa_score_and_write(const beat_t* keys, short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT],
-                                const short w[DSA_MAX_HEADS], int num_heads, int bpk, int num_keys,
-                                beat_t* out) {
+template <typename T>
+static void dsa_score_and_write(const beat_t* keys, T q[DSA_MAX_HEADS][DSA_MAX_DIM], const short w[DSA_MAX_HEADS],
+                                int num_heads, int bpk, int num_keys, beat_t* out) {
 #pragma HLS dataflow
     hls::stream<ScoredItem<dsa_score_t> > fifo;
 #pragma HLS stream variable = fifo depth = 64
-    dsa_score_keys(keys, q, w, num_heads, bpk, num_keys, fifo);
+    dsa_score_keys<T>(keys, q, w, num_heads, bpk, num_keys, fifo);
     dsa_write_scores(fifo, num_keys, out);
 }
+
+template <typename T>
+void dsa_indexer_score_t(const beat_t* qw, const beat_t* keys, beat_t* out, int batch, int num_keys, int num_heads,
+                         int head_dim) {
+    static T q[DSA_MAX_HEADS][DSA_MAX_DIM];
+#pragma HLS array_partition variable = q dim = 1 complete
+    static short w[DSA_MAX_HEADS];
+#pragma HLS array_partition variable = w complete
+    const int bpk = ceil_div(head_dim, int(DsaElem<T>::EPB));
+    const int qwb = num_heads * bpk + ceil_div(num_heads, HETSIM_I16_PER_BEAT);
+rows:
+    for (int b = 0; b < batch; ++b) {
+        dsa_load_q<T>(qw + (long)b * qwb, q, w, num_heads, bpk);
+        dsa_score_and_write<T>(keys + (long)b * num_keys * bpk, q, w, num_heads, bpk, num_keys,
+                               out + (long)b * ceil_div(num_keys, HETSIM_I64_PER_BEAT));
+    }
+}
+template void dsa_indexer_score_t<signed char>(const beat_t*, const beat_t*, beat_t*, int, int, int, int);
+template void dsa_indexer_score_t<int>(const beat_t*, const beat_t*, beat_t*, int, int, int, int);
 
 extern "C" void dsa_indexer_score(const beat_t* qw, const beat_t* keys, beat_t* out, int batch,
                                   int num_keys, int num_heads, int head_dim) {
@@ -142,17 +190,5 @@ extern "C" void dsa_indexer_score(const beat_t* qw, const beat_t* keys, beat_t* 
 #pragma HLS INTERFACE s_axilite port = num_heads
 #pragma HLS INTERFACE s_axilite port = head_dim
 #pragma HLS INTERFACE s_axilite port = return
-    static short q[DSA_MAX_HEADS][DSA_MAX_BPK][HETSIM_I16_PER_BEAT];
-#pragma HLS array_partition variable = q dim = 1 complete
-#pragma HLS array_partition variable = q dim = 3 complete
-    static short w[DSA_MAX_HEADS];
-#pragma HLS array_partition variable = w complete
-    const int bpk = ceil_div(head_dim, HETSIM_I16_PER_BEAT);
-    const int qwb = num_heads * bpk + ceil_div(num_heads, HETSIM_I16_PER_BEAT);
-rows:
-    for (int b = 0; b < batch; ++b) {
-        dsa_load_q(qw + (long)b * qwb, q, w, num_heads, bpk);
-        dsa_score_and_write(keys + (long)b * num_keys * bpk, q, w, num_heads, bpk, num_keys,
-                            out + (long)b * ceil_div(num_keys, HETSIM_I64_PER_BEAT));
-    }
+    dsa_indexer_score_t<short>(qw, keys, out, batch, num_keys, num_heads, head_dim);
 }

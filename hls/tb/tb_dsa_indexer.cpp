@@ -85,8 +85,39 @@ int main(int argc, char** argv) {
             for (int i = 0; i < n; ++i) p.keys.push_back(std::vector<short>(dim, short(v[i] % 32768)));
         }
         std::vector<beat_t> qw, keys;
-        pack(ps, qw, keys);
         std::vector<beat_t> out(batch * std::max(ceil_div(std::min(k, DSA_KMAX), 16), ceil_div(n, 8)) + 1);
+        const std::string elem = a.str("elem", "int16");
+        if (elem != "int16") {  // score path with another element width: q = 1, key s = v_s
+            const int bits = elem == "int8" ? 8 : (elem == "int32" ? 32 : 0);
+            if (!bits) {
+                std::printf("elem must be int8, int16 or int32\n");
+                return 2;
+            }
+            const int epb = 512 / bits, bpk = ceil_div(dim, epb);
+            for (const auto& p : ps) {
+                for (int h = 0; h < heads; ++h)
+                    for (int c = 0; c < bpk; ++c) {
+                        beat_t b = 0;
+                        for (int j = 0; j < epb && c * epb + j < dim; ++j) b.range(bits * j + bits - 1, bits * j) = 1;
+                        qw.push_back(b);
+                    }
+                std::vector<std::vector<short> > wrow(1, p.w);
+                tb::pack_rows16(wrow, heads, qw);
+                for (const auto& key : p.keys)
+                    for (int c = 0; c < bpk; ++c) {
+                        beat_t b = 0;
+                        for (int j = 0; j < epb && c * epb + j < dim; ++j)
+                            b.range(bits * j + bits - 1, bits * j) = ap_int<32>(key[0] % 100);
+                        keys.push_back(b);
+                    }
+            }
+            tb::reset_counts();
+            if (bits == 8) dsa_indexer_score_t<signed char>(qw.data(), keys.data(), out.data(), batch, n, heads, dim);
+            else dsa_indexer_score_t<int>(qw.data(), keys.data(), out.data(), batch, n, heads, dim);
+            tb::print_counts();
+            return 0;
+        }
+        pack(ps, qw, keys);
         tb::reset_counts();
         if (a.str("variant", "fused") == "score") dsa_indexer_score(qw.data(), keys.data(), out.data(), batch, n, heads, dim);
         else dsa_indexer(qw.data(), keys.data(), out.data(), batch, n, heads, dim, k);

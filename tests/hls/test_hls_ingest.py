@@ -210,3 +210,19 @@ def test_calibrate_refuses_a_report_for_another_part(tmp_path):
     doc = catalog.read_yaml(pr.path)
     with pytest.raises(ConfigError, match=r"part xc7z045-ffv900-3 but device u55c is part xcu55c-fsvh2892-2L-e"):
         ingest_hls(doc, pr.path, str(IGCN), "indexer_topk")
+
+
+# A third real report, older again: Vitis HLS 2020.1, Alveo U200 (xcu200), trimmed (see data/README.md).
+SPARSE = Path(__file__).parent / "data" / "csynth_sparseaccel_2020_1_u200.xml"
+
+
+def test_vitis_2020_1_report_nested_range_loops():
+    r = parse_csynth(SPARSE)
+    assert (r.tool_version, r.part, r.pipeline_type) == ("2020.1", "xcu200-fsgd2104-2-e", "none")
+    assert (r.latency_best.value, r.latency_avg.value, r.latency_worst.value) == (50081, 68897, 87713)
+    assert r.interval_min.value == 50082 and r.interval_max.value == 87714
+    names = [lp.name for lp in r.top_loops]
+    assert names[0] == "LOOP_K_MOST_OUTER" and names[-1].endswith("/LOOP_R_MOST_OUTER") and len(names) == 5
+    assert r.top_loops[0].latency == CycleCount(50080, 87712) and r.top_loops[0].trip_count.value == 4
+    assert r.resources == {"BRAM_18K": 88, "DSP": 98, "FF": 18001, "LUT": 17877, "URAM": 0}
+    assert r.loops == [] and r.module_resources == {}  # 2020.1 writes no ModuleInformation

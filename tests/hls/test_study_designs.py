@@ -97,3 +97,15 @@ def test_fp32_scoring_moves_twice_the_bytes_of_int16():
     b = estimate("dsa_indexer_score", SHAPES["dsa_indexer_score"], {"elem_type": "fp32"})
     assert b.loops["dsa.key_beat"] == 2 * a.loops["dsa.key_beat"]
     assert b.cycles > 1.9 * a.cycles - 1000
+
+
+@pytest.mark.parametrize("elem", ["int8", "int16", "int32"])
+def test_dsa_indexer_element_type_matches_csim(elem):
+    # hetsim's own indexer: the C++ score path is a template on the element type
+    require_toolchain()
+    r = make("build/csim/tb_dsa_indexer")
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = run_counts(HLS / "build" / "csim" / "tb_dsa_indexer", variant="score", elem=elem, batch=2, num_keys=999,
+                   num_heads=7, head_dim=100)
+    m = estimate("dsa_indexer_score", dict(batch=2, num_keys=999, num_heads=7, head_dim=100), {"elem_type": elem})
+    assert c == m.loops
