@@ -290,7 +290,61 @@ def _ingest(args) -> int:
     return 0
 
 
+def cmd_validate_against(args) -> int:
+    """``hetsim validate --against FILE.csv``: measured kernel times vs hetsim's predictions."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .report import validation as V
+
+    rows = V.read_measurements(args.against)
+    if args.stack:
+        from .costs.stacks import load_stack
+
+        load_stack(args.stack)  # fail fast on an unknown stack
+        rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
+    if args.leave_one_out:
+        if args.leave_one_out not in ("group", "label", "device"):
+            raise ConfigError("--leave-one-out must be a column: group, label or device",
+                              field="--leave-one-out")
+        groups = sorted({getattr(r, args.leave_one_out) for r in rows})
+        with Progress(console=_console(args.json), transient=True) as prog:
+            task = prog.add_task(f"refit without each {args.leave_one_out}", total=len(groups))
+            pred, power, srcs = V.leave_one_out(rows, args.leave_one_out,
+                                                detach_tables=args.detach_tables,
+                                                progress=lambda g: prog.advance(task))
+    else:
+        pred, power, srcs = V.predict_rows(rows, detach_tables=args.detach_tables)
+    summary = V.summarize(rows, pred, power)
+    summary["options"] = {"against": str(args.against), "detach_tables": args.detach_tables,
+                          "leave_one_out": args.leave_one_out, "stack": args.stack}
+    files = V.write_outputs(rows, pred, power, srcs, summary, Path(args.out))
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return 0
+    con = _console(False)
+    t = Table(title=f"predicted vs measured ({len(rows)} calls; error = |pred - meas| / meas)",
+              title_justify="left")
+    for c in ("device", "kernel", "label", "n", "median", "p95", "worst", "mean signed"):
+        t.add_column(c, justify="left" if c in ("device", "kernel", "label") else "right")
+    for e in summary["per_kernel"]:
+        t.add_row(e["device"], e["kernel"], e["label"] or "-", str(e["n"]),
+                  f"{100 * e['median_abs_error']:.1f}%", f"{100 * e['p95_abs_error']:.1f}%",
+                  f"{100 * e['max_abs_error']:.1f}%", f"{100 * e['mean_signed_error']:+.1f}%")
+    con.print(t)
+    o = summary["overall"]
+    con.print(f"overall: median {100 * o['median_abs_error']:.1f}%, p95 {100 * o['p95_abs_error']:.1f}%, "
+              f"worst {100 * o['max_abs_error']:.1f}%")
+    if "power" in summary:
+        con.print(f"power: median {100 * summary['power']['median_abs_error']:.1f}% over "
+                  f"{summary['power']['n']} rows")
+    con.print("wrote " + ", ".join(files.values()))
+    return 0
+
+
 def cmd_validate(args) -> int:
+    if args.against:
+        return cmd_validate_against(args)
     _require_torch()
     from rich.table import Table
 
@@ -431,7 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_calibrate)
 
     va = sub.add_parser("validate", help="per-kernel held-out error and end-to-end measured vs "
-                        "simulated pipelines on this machine")
+                        "simulated pipelines on this machine, or (--against) measured kernel "
+                        "times from a CSV vs hetsim's predictions")
+    va.add_argument("--against", default=None, metavar="FILE.csv",
+                    help="measured calls: device,kernel,shape,time_s[,power_w,group,label,stack]")
+    va.add_argument("--detach-tables", action="store_true",
+                    help="(--against) ignore the devices' measured tables: check the model")
+    va.add_argument("--leave-one-out", default=None, metavar="COLUMN",
+                    help="(--against) refit the GEMM tile model without each value of COLUMN "
+                         "(group, label or device) and predict its rows")
+    va.add_argument("--stack", default=None, help="(--against) GPU software stack for every row")
     va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
     va.add_argument("--repeats", type=int, default=5, help="timed runs of each pipeline")
