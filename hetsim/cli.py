@@ -65,8 +65,9 @@ def cmd_compare(args) -> int:
     from .loader import load_scenario, resolve_scenario_path
     from .metrics import compare
     from .report.plots import plot_compare
+    from .costs.stacks import stack_names
     from .report.table import compare_table
-    from .simulation import run_scenario
+    from .simulation import gpu_stacks, run_scenario, split_policy
 
     path = resolve_scenario_path(args.scenario)
     scenario = load_scenario(path)
@@ -77,6 +78,19 @@ def cmd_compare(args) -> int:
                                   queue_policy=args.queue_policy)
         _write_run(runs[role], outdir / role, f"{scenario.name} — {policy}")
     cmp = compare(runs["baseline"].result, runs["candidate"].result)
+    by_stack = {}
+    if gpu_stacks(scenario) and not args.no_other_stacks:
+        # the same comparison under every GPU software stack: which baseline is assumed decides it
+        base_p, _ = split_policy(args.baseline)
+        cand_p, _ = split_policy(args.candidate)
+        for st in stack_names():
+            b = run_scenario(scenario, mapping=f"{base_p}@{st}", file=str(path),
+                             queue_policy=args.queue_policy).result
+            c = run_scenario(scenario, mapping=f"{cand_p}@{st}", file=str(path),
+                             queue_policy=args.queue_policy).result
+            by_stack[st] = {k: v for k, v in compare(b, c).items() if k in ("speedup", "energy_reduction")}
+            by_stack[st].update(baseline_makespan_s=b["makespan_s"], candidate_makespan_s=c["makespan_s"])
+        cmp["by_stack"] = by_stack
     (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
     plot_compare(cmp, outdir / "compare.png", (args.baseline, args.candidate))
     if args.json:
@@ -84,6 +98,22 @@ def cmd_compare(args) -> int:
     else:
         con = _console(False)
         compare_table(cmp, con, (args.baseline, args.candidate))
+        for role in ("baseline", "candidate"):
+            st = cmp[role].get("gpu_stacks")
+            if st:
+                con.print(f"{role} GPU software stack: " + ", ".join(f"{k}={v}" for k, v in sorted(st.items())))
+        if by_stack:
+            from rich.table import Table
+
+            from .units import format_quantity as fq
+
+            t = Table(title=f"{base_p} vs {cand_p} under each GPU software stack", title_justify="left")
+            for col in ("stack", base_p, cand_p, "speed-up", "energy reduction"):
+                t.add_column(col, justify="left" if col == "stack" else "right")
+            for st, v in by_stack.items():
+                t.add_row(st, fq(v["baseline_makespan_s"], "s"), fq(v["candidate_makespan_s"], "s"),
+                          f"{v['speedup']:.3f}x", f"{v['energy_reduction']:.3f}x")
+            con.print(t)
         con.print(f"wrote {outdir / 'compare.json'}, {outdir / 'compare.png'} and both runs' files")
     return 0
 
@@ -437,8 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run two mappings of one scenario; speed-up and energy reduction")
     common(c)
-    c.add_argument("--baseline", default="gpu-only", help="baseline mapping (default: gpu-only)")
-    c.add_argument("--candidate", default="hetero", help="candidate mapping (default: hetero)")
+    c.add_argument("--baseline", default="gpu-only",
+                   help="baseline mapping, optionally @GPU-stack (e.g. gpu-only@tuned; default: gpu-only)")
+    c.add_argument("--candidate", default="hetero", help="candidate mapping[@stack] (default: hetero)")
+    c.add_argument("--no-other-stacks", action="store_true",
+                   help="skip the comparison under every GPU software stack")
     c.set_defaults(func=cmd_compare)
 
     mp = sub.add_parser("map", help="search the best mappings (latency, energy or EDP) and the Pareto front")

@@ -66,9 +66,39 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
     return evaluate
 
 
+def split_policy(spec: str | None) -> tuple[str | None, str | None]:
+    """``'gpu-only@tuned'`` -> ``('gpu-only', 'tuned')``; ``'hetero'`` -> ``('hetero', None)``."""
+    if spec is None or "@" not in spec:
+        return spec, None
+    policy, _, stack = spec.partition("@")
+    return policy or None, stack or None
+
+
+def with_stack(scenario: Scenario, stack: str | None) -> Scenario:
+    """*scenario* with every GPU running software stack *stack* (None: unchanged)."""
+    if stack is None:
+        return scenario
+    from .costs.stacks import load_stack
+
+    load_stack(stack)  # unknown names fail here, naming the known ones
+    devs = tuple(d.model_copy(update={"stack": stack}) if d.kind == "gpu" else d
+                 for d in scenario.system.devices)
+    system = scenario.system.model_copy(update={"devices": devs})
+    return scenario.model_copy(update={"system": system})
+
+
+def gpu_stacks(scenario: Scenario) -> dict[str, str]:
+    """GPU device name -> software stack (GPUs without one are left out)."""
+    return {d.name: d.stack for d in scenario.system.devices if d.kind == "gpu" and d.stack}
+
+
 def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | None = None,
                  queue_policy: str | None = None, mapping_params: dict | None = None) -> RunOutput:
-    """Simulate *scenario*, optionally with another mapping policy or queue policy."""
+    """Simulate *scenario*, optionally with another mapping policy or queue policy.
+
+    *mapping* may name a GPU software stack as ``policy@stack`` (e.g. ``gpu-only@tuned``)."""
+    mapping, stack = split_policy(mapping)
+    scenario = with_stack(scenario, stack)
     graph = build_workload(scenario.workload.name, scenario.workload.params, file=file)
     policy = mapping or scenario.mapping.policy
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
@@ -84,6 +114,9 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     result = summarize(trace)
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
+    stacks = gpu_stacks(scenario)
+    if stacks:
+        result["gpu_stacks"] = stacks
     return RunOutput(scenario, g, m, trace, result)
 
 
