@@ -86,7 +86,7 @@ class CostModel:
         """Return the :class:`KernelCost` of *task* on *device*."""
         if task.kernel is None:
             raise CostLookupError(f"task {task.name!r} has no kernel to price")
-        key = (device.name, task.kernel, tuple(sorted(task.shape.items())), task.dtype)
+        key = (device.name, device.stack, task.kernel, tuple(sorted(task.shape.items())), task.dtype)
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._price(task, device)
