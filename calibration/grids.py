@@ -73,7 +73,9 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
         "dense_attention": [{"batch": 1, "num_heads": 32, "num_kv_heads": 8, "head_dim": 128, "num_keys": n,
                              "num_queries": 1} for n in ((1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K) if q else
                                                          (1 * K, 2 * K, 4 * K, 8 * K, 16 * K, 32 * K))],
-        "sparse_attention": [{"batch": b, "num_heads": 128, "num_selected": s, "kv_dim": 576, "v_dim": 512}
+        # the torch version gathers the selected rows into a buffer first (materialised=1)
+        "sparse_attention": [{"batch": b, "num_heads": 128, "num_selected": s, "kv_dim": 576, "v_dim": 512,
+                              "materialised": 1}
                              for b, s in ([(1, 256), (1, 512), (1, 1024), (1, 2048), (1, 4096), (2, 2048)] if q else
                                           [(1, 128), (1, 256), (1, 512), (1, 1024), (1, 2048), (1, 4096),
                                            (2, 2048), (4, 2048)])],

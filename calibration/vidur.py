@@ -16,6 +16,10 @@ split dimension (only TP = 1 rows are used here). bf16 elements (2 B).
 Regenerate the table shipped in ``device_models/tables/``::
 
     python -m calibration.vidur /path/to/shared/reference/data/vidur-a100 device_models/tables/a100-vidur-gemm.json
+
+Convert profiles (every token count and TP degree) to a ``hetsim validate --against`` CSV::
+
+    python -m calibration.vidur --csv a100-sxm-80gb a100.csv /path/to/vidur-a100/*.mlp.csv
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
 TOKENS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
 
-def gemm_shape(op: str, row: dict[str, str]) -> dict[str, int]:
-    """(m, k, n) of one Vidur operator for one CSV row."""
+def gemm_shape(op: str, row: dict[str, str], tp: int = 1) -> dict[str, int]:
+    """(m, k, n) of one Vidur operator for one CSV row at tensor-parallel degree *tp*: the QKV
+    and up projections are split by columns (n / tp), the output and down projections by rows
+    (k / tp), as Megatron-style tensor parallelism does."""
     m = int(row["num_tokens"])
     h, nh, nkv = int(row["n_embd"]), int(row["n_head"]), int(row["n_kv_head"])
     inter = int(row["n_expanded_embd"])
@@ -48,6 +54,10 @@ def gemm_shape(op: str, row: dict[str, str]) -> dict[str, int]:
         "mlp_up_proj": (h, (2 if gated else 1) * inter),
         "mlp_down_proj": (inter, h),
     }[op]
+    if op in ("attn_pre_proj", "mlp_up_proj"):
+        n //= tp
+    else:
+        k //= tp
     return {"m": m, "k": k, "n": n}
 
 
@@ -65,6 +75,33 @@ def vidur_points(csv_path: str | Path, tokens=TOKENS) -> list[dict[str, Any]]:
                             "repeats": None, "power_w": None,
                             "op": op, "model": Path(csv_path).name.removesuffix(".mlp.csv")})
     return out
+
+
+def vidur_rows(csv_path: str | Path):
+    """Every measured GEMM of one Vidur ``mlp.csv``: all token counts, all TP degrees.
+
+    Yields ``(op, tp, shape, median_s)``."""
+    with open(csv_path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            tp = int(row["num_tensor_parallel_workers"])
+            for op in OPS:
+                yield op, tp, gemm_shape(op, row, tp), float(row[f"time_stats.{op}.median"]) * 1e-3
+
+
+def write_validation_csv(files, out: str | Path, device: str) -> int:
+    """Convert Vidur ``mlp.csv`` files into the ``hetsim validate --against`` format (one row
+    per operator and row; ``group`` = model, so a leave-one-model-out check is possible)."""
+    n = 0
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["device", "kernel", "shape", "time_s", "power_w", "group", "label"])
+        for f in files:
+            model = Path(f).name.removesuffix(".mlp.csv")
+            for op, tp, shape, t in vidur_rows(f):
+                w.writerow([device, "gemm", ";".join(f"{k}={v}" for k, v in shape.items()),
+                            repr(t), "", model, f"{op}@tp{tp}"])
+                n += 1
+    return n
 
 
 def vidur_table(data_dir: str | Path) -> dict[str, Any]:
@@ -95,6 +132,13 @@ def vidur_table(data_dir: str | Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--csv":  # --csv DEVICE OUT.csv FILE.mlp.csv...
+        if len(argv) < 4:
+            print("usage: python -m calibration.vidur --csv DEVICE OUT.csv FILE.mlp.csv...", file=sys.stderr)
+            return 2
+        n = write_validation_csv(argv[3:], argv[2], argv[1])
+        print(f"wrote {argv[2]}: {n} measured GEMMs for device {argv[1]}")
+        return 0
     if len(argv) != 2:
         print("usage: python -m calibration.vidur DATA_DIR OUT.json", file=sys.stderr)
         return 2

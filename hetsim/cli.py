@@ -128,9 +128,10 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     from .metrics import compare
+    from .costs.stacks import stack_names
     from .report.progress import progress
     from .report.table import compare_table
-    from .simulation import check_mapping_name, run_scenario
+    from .simulation import check_mapping_name, gpu_stacks, run_scenario, split_policy
 
     check_mapping_name(args.baseline, field="--baseline")
     check_mapping_name(args.candidate, field="--candidate")
@@ -146,6 +147,20 @@ def cmd_compare(args) -> int:
                        stage=lambda stage, role=role, **_: update(stage=f"{role}: {stage}"))
         update(completed=2, stage="comparing")
         cmp = compare(runs["baseline"].result, runs["candidate"].result)
+        by_stack = {}
+        if gpu_stacks(scenario) and not args.no_other_stacks:
+            # the same comparison under every GPU software stack: which baseline is assumed decides it
+            base_p, _ = split_policy(args.baseline)
+            cand_p, _ = split_policy(args.candidate)
+            for st in stack_names():
+                update(stage=f"comparing under the {st} GPU stack")
+                b = run_scenario(scenario, mapping=f"{base_p}@{st}", file=str(path),
+                                 queue_policy=args.queue_policy, mapping_flag="--baseline").result
+                c = run_scenario(scenario, mapping=f"{cand_p}@{st}", file=str(path),
+                                 queue_policy=args.queue_policy, mapping_flag="--candidate").result
+                by_stack[st] = {k: v for k, v in compare(b, c).items() if k in ("speedup", "energy_reduction")}
+                by_stack[st].update(baseline_makespan_s=b["makespan_s"], candidate_makespan_s=c["makespan_s"])
+            cmp["by_stack"] = by_stack
         (outdir / "compare.json").write_text(json.dumps(cmp, indent=2, sort_keys=True))
         if not args.no_plot:
             from .report.plots import plot_compare
@@ -156,6 +171,22 @@ def cmd_compare(args) -> int:
     else:
         con = _console(False)
         compare_table(cmp, con, (args.baseline, args.candidate))
+        for role in ("baseline", "candidate"):
+            st = cmp[role].get("gpu_stacks")
+            if st:
+                con.print(f"{role} GPU software stack: " + ", ".join(f"{k}={v}" for k, v in sorted(st.items())))
+        if by_stack:
+            from rich.table import Table
+
+            from .units import format_quantity as fq
+
+            t = Table(title=f"{base_p} vs {cand_p} under each GPU software stack", title_justify="left")
+            for col in ("stack", base_p, cand_p, "speed-up", "energy reduction"):
+                t.add_column(col, justify="left" if col == "stack" else "right")
+            for st, v in by_stack.items():
+                t.add_row(st, fq(v["baseline_makespan_s"], "s"), fq(v["candidate_makespan_s"], "s"),
+                          f"{v['speedup']:.3f}x", f"{v['energy_reduction']:.3f}x")
+            con.print(t)
         png = "" if args.no_plot else f", {outdir / 'compare.png'}"
         con.print(f"wrote {outdir / 'compare.json'}{png} and both runs' files")
     return 0
@@ -424,7 +455,61 @@ def _ingest(args) -> int:
     return 0
 
 
+def cmd_validate_against(args) -> int:
+    """``hetsim validate --against FILE.csv``: measured kernel times vs hetsim's predictions."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .report import validation as V
+
+    rows = V.read_measurements(args.against)
+    if args.stack:
+        from .costs.stacks import load_stack
+
+        load_stack(args.stack)  # fail fast on an unknown stack
+        rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
+    if args.leave_one_out:
+        if args.leave_one_out not in ("group", "label", "device"):
+            raise ConfigError("--leave-one-out must be a column: group, label or device",
+                              field="--leave-one-out")
+        groups = sorted({getattr(r, args.leave_one_out) for r in rows})
+        with Progress(console=_console(args.json), transient=True) as prog:
+            task = prog.add_task(f"refit without each {args.leave_one_out}", total=len(groups))
+            pred, power, srcs = V.leave_one_out(rows, args.leave_one_out,
+                                                detach_tables=args.detach_tables,
+                                                progress=lambda g: prog.advance(task))
+    else:
+        pred, power, srcs = V.predict_rows(rows, detach_tables=args.detach_tables)
+    summary = V.summarize(rows, pred, power)
+    summary["options"] = {"against": str(args.against), "detach_tables": args.detach_tables,
+                          "leave_one_out": args.leave_one_out, "stack": args.stack}
+    files = V.write_outputs(rows, pred, power, srcs, summary, Path(args.out))
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return 0
+    con = _console(False)
+    t = Table(title=f"predicted vs measured ({len(rows)} calls; error = |pred - meas| / meas)",
+              title_justify="left")
+    for c in ("device", "kernel", "label", "n", "median", "p95", "worst", "mean signed"):
+        t.add_column(c, justify="left" if c in ("device", "kernel", "label") else "right")
+    for e in summary["per_kernel"]:
+        t.add_row(e["device"], e["kernel"], e["label"] or "-", str(e["n"]),
+                  f"{100 * e['median_abs_error']:.1f}%", f"{100 * e['p95_abs_error']:.1f}%",
+                  f"{100 * e['max_abs_error']:.1f}%", f"{100 * e['mean_signed_error']:+.1f}%")
+    con.print(t)
+    o = summary["overall"]
+    con.print(f"overall: median {100 * o['median_abs_error']:.1f}%, p95 {100 * o['p95_abs_error']:.1f}%, "
+              f"worst {100 * o['max_abs_error']:.1f}%")
+    if "power" in summary:
+        con.print(f"power: median {100 * summary['power']['median_abs_error']:.1f}% over "
+                  f"{summary['power']['n']} rows")
+    con.print("wrote " + ", ".join(files.values()))
+    return 0
+
+
 def cmd_validate(args) -> int:
+    if args.against:
+        return cmd_validate_against(args)
     _require_torch()
     from rich.table import Table
 
@@ -527,8 +612,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run two mappings of one scenario; speed-up and energy reduction")
     common(c)
-    c.add_argument("--baseline", default="gpu-only", help="baseline mapping (default: gpu-only)")
-    c.add_argument("--candidate", default="hetero", help="candidate mapping (default: hetero)")
+    c.add_argument("--baseline", default="gpu-only",
+                   help="baseline mapping, optionally @GPU-stack (e.g. gpu-only@tuned; default: gpu-only)")
+    c.add_argument("--candidate", default="hetero", help="candidate mapping[@stack] (default: hetero)")
+    c.add_argument("--no-other-stacks", action="store_true",
+                   help="skip the comparison under every GPU software stack")
     c.set_defaults(func=cmd_compare)
 
     mp = sub.add_parser("map", help="search the best mappings (latency, energy or EDP) and the Pareto front")
@@ -582,7 +670,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_calibrate)
 
     va = sub.add_parser("validate", help="per-kernel held-out error and end-to-end measured vs "
-                        "simulated pipelines on this machine")
+                        "simulated pipelines on this machine, or (--against) measured kernel "
+                        "times from a CSV vs hetsim's predictions")
+    va.add_argument("--against", default=None, metavar="FILE.csv",
+                    help="measured calls: device,kernel,shape,time_s[,power_w,group,label,stack]")
+    va.add_argument("--detach-tables", action="store_true",
+                    help="(--against) ignore the devices' measured tables: check the model")
+    va.add_argument("--leave-one-out", default=None, metavar="COLUMN",
+                    help="(--against) refit the GEMM tile model without each value of COLUMN "
+                         "(group, label or device) and predict its rows")
+    va.add_argument("--stack", default=None, help="(--against) GPU software stack for every row")
     va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
     va.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed runs of each pipeline")

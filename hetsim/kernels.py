@@ -161,8 +161,12 @@ _SPECS = [
     _k("sparse_attention", "attention", ("batch", "num_heads", "num_selected", "kv_dim", "v_dim"),
        lambda s: 2 * s["batch"] * s["num_heads"] * s["num_selected"] * (s["kv_dim"] + s["v_dim"]),
        lambda s: s["batch"] * (s["num_selected"] * (s["kv_dim"] * s["elem_bytes"] + 4)
-                               + s["num_heads"] * (s["kv_dim"] + s["v_dim"]) * s["elem_bytes"]),
-       "attention over num_selected gathered KV rows (MLA latent rows of kv_dim elements)"),
+                               + s["num_heads"] * (s["kv_dim"] + s["v_dim"]) * s["elem_bytes"]
+                               + s["materialised"] * 2 * s["num_selected"] * s["kv_dim"]
+                               * s["elem_bytes"]),
+       "attention over num_selected gathered KV rows (MLA latent rows of kv_dim elements); "
+       "materialised=1 counts an unfused version's gathered copy of the rows (written, read back)",
+       materialised=0),
     _k("router", "gemv", ("tokens", "hidden", "num_experts"),
        lambda s: 2 * s["tokens"] * s["hidden"] * s["num_experts"],
        lambda s: (s["hidden"] * s["num_experts"] + s["tokens"] * (s["hidden"] + s["num_experts"]))

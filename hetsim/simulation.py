@@ -47,8 +47,18 @@ def _at(file: str | None, field: str | None = None):
 
 
 def check_mapping_name(name: str, *, file: str | None = None, field: str = "mapping.policy") -> None:
-    """Raise ConfigError when *name* is no mapping policy (*field* may be a flag: ``--mapping``)."""
+    """Raise ConfigError when *name* is no mapping policy (*field* may be a flag: ``--mapping``).
+
+    *name* may carry a GPU software stack, ``policy@stack``; the stack must exist too.
+    """
     known = policies()
+    name, stack = split_policy(name)
+    if stack is not None:
+        from .costs.stacks import stack_names
+
+        if stack not in stack_names():
+            raise ConfigError(f"unknown GPU software stack {stack!r} in {name}@{stack}; known: "
+                              f"{', '.join(sorted(stack_names()))}", file=file, field=field)
     if name not in known:
         raise ConfigError(f"unknown mapping policy {name!r}; known: {', '.join(sorted(known))}",
                           file=file, field=field)
@@ -93,6 +103,32 @@ def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_pol
     return evaluate
 
 
+def split_policy(spec: str | None) -> tuple[str | None, str | None]:
+    """``'gpu-only@tuned'`` -> ``('gpu-only', 'tuned')``; ``'hetero'`` -> ``('hetero', None)``."""
+    if spec is None or "@" not in spec:
+        return spec, None
+    policy, _, stack = spec.partition("@")
+    return policy or None, stack or None
+
+
+def with_stack(scenario: Scenario, stack: str | None) -> Scenario:
+    """*scenario* with every GPU running software stack *stack* (None: unchanged)."""
+    if stack is None:
+        return scenario
+    from .costs.stacks import load_stack
+
+    load_stack(stack)  # unknown names fail here, naming the known ones
+    devs = tuple(d.model_copy(update={"stack": stack}) if d.kind == "gpu" else d
+                 for d in scenario.system.devices)
+    system = scenario.system.model_copy(update={"devices": devs})
+    return scenario.model_copy(update={"system": system})
+
+
+def gpu_stacks(scenario: Scenario) -> dict[str, str]:
+    """GPU device name -> software stack (GPUs without one are left out)."""
+    return {d.name: d.stack for d in scenario.system.devices if d.kind == "gpu" and d.stack}
+
+
 def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
     """The scenario's task graph, behind the size guard; errors name *file*."""
     field = "workload.params" if scenario.workload.name != "custom" else "workload.params.tasks"
@@ -115,6 +151,9 @@ def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, 
     result["engine"] = trace.meta["engine"]
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
+    stacks = gpu_stacks(scenario)
+    if stacks:
+        result["gpu_stacks"] = stacks
     return RunOutput(scenario, g, m, trace, result)
 
 
@@ -130,6 +169,8 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     once (the caller guarantees *graph* is this scenario's workload; it is not modified). By
     default each run prices its tasks and builds its graph afresh.
 
+    *mapping* may name a GPU software stack as ``policy@stack`` (e.g. ``gpu-only@tuned``).
+
     *fast_forward* (default: the scenario's ``run.fast_forward``) is ``off``, ``on`` or
     ``auto``; see :mod:`hetsim.fastforward`. A fast-forwarded run's result has a
     ``fast_forward`` entry, and its graph and trace are those of the first simulated window.
@@ -138,9 +179,12 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     from .fastforward import fast_forward as ff_run
     from .fastforward import should_fast_forward
 
-    policy = mapping or scenario.mapping.policy
     if mapping:
         check_mapping_name(mapping, field=mapping_flag)
+    mapping, stack = split_policy(mapping)
+    with _at(file, mapping_flag if stack else None):
+        scenario = with_stack(scenario, stack)
+    policy = mapping or scenario.mapping.policy
     params = scenario.mapping.params if policy == scenario.mapping.policy else {}
     if mapping_params:
         params = {**params, **mapping_params}

@@ -153,6 +153,28 @@ class PowerSpec(Strict):
         return self
 
 
+class GemmTile(Strict):
+    """One output-tile shape a GEMM library can pick, with its fitted efficiency."""
+
+    m: int = Field(ge=1, description="tile rows (tokens)")
+    n: int = Field(ge=1, description="tile columns (output features)")
+    efficiency: float = Field(gt=0, le=1, description="fraction of one unit's peak a block of this tile reaches")
+
+
+class GemmTiles(Strict):
+    """Tile/wave GEMM model parameters (see :mod:`hetsim.costs.gemm_tiles`), fitted per GPU."""
+
+    compute_units: int = Field(ge=1, description="SMs / CUs a wave of tiles spreads over")
+    tiles: tuple[GemmTile, ...] = Field(min_length=1)
+    split_k: tuple[int, ...] = Field((1,), description="k splits the library may use")
+    k_overhead: float = Field(ge=0, description="k-loop prologue/epilogue as extra k elements")
+    overlap_exponent: float = Field(ge=1, le=50, description="smooth-max exponent of compute and memory time")
+    memory_efficiency: float = Field(gt=0, le=1, description="fraction of achievable bandwidth")
+    overhead_s: float = Field(ge=0, description="fixed time per GEMM call in s (launch and tail); provenance in source")
+    dtype: str = Field("bf16", description="datatype whose peak the fit used")
+    source: str = Field(min_length=1, description="how and from which profiles this was fitted")
+
+
 class DeviceSpec(Strict):
     """One device of a system."""
 
@@ -171,6 +193,14 @@ class DeviceSpec(Strict):
     power: PowerSpec
     cost_tables: tuple[str, ...] = Field(
         (), description="calibrated kernel tables (paths) that override the model")
+    gemm_tiles: GemmTiles | None = Field(
+        None, description="tile/wave GEMM model; replaces the roofline for GEMM-shaped kernels")
+    family: str | None = Field(
+        None, description="GPU architecture family (cdna2, ampere, hopper): selects a stack's "
+                          "per-family latency floors")
+    stack: str | None = Field(
+        None, description="GPU software stack (device_models/stacks/<name>.yaml): launches, "
+                          "floors and intermediates per library call; none = one launch, roofline")
 
     @field_validator("efficiency")
     @classmethod

@@ -59,7 +59,7 @@ SIMPLER_MARGIN = 0.005
 LOO_MAX_POINTS = 40
 
 #: Shape keys that name an implementation variant rather than a problem size (see module doc).
-VARIANT_KEYS = {"indexer_score": ("intermediate",)}
+VARIANT_KEYS = {"indexer_score": ("intermediate",), "sparse_attention": ("materialised",)}
 
 _RANGE_SLACK = 1e-9
 

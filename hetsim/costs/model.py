@@ -9,7 +9,8 @@ from ..config.device import DeviceSpec
 from ..errors import CostLookupError
 from ..graph import Task
 from ..kernels import get_kernel, kernel_class
-from .roofline import roofline_cost
+from .gpu import price_gpu
+from .roofline import class_and_bound
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class KernelCost:
         the board's draw with every engine busy); for an FPGA with a dynamic power model it
         is the design's logic power plus its HBM traffic times the energy per byte.
     kernel_class : str
-        Efficiency class of the call.
+        Efficiency class of the call, corrected by arithmetic intensity (a GEMM below the
+        device's ridge point is a GEMV).
     source : str
         Where the cost came from (``roofline``, ``fpga:<design>``, ``table:<file>``).
     extrapolated : bool
@@ -47,6 +49,8 @@ class KernelCost:
     kernel_class: str
     source: str
     extrapolated: bool = False
+    bound: str | None = None  # 'compute' / 'memory' by arithmetic intensity (None: no ridge)
+    stack: str | None = None  # GPU software stack that priced the call
 
     @property
     def latency_s(self) -> float:
@@ -83,15 +87,31 @@ class CostModel:
         """Return the :class:`KernelCost` of *task* on *device*."""
         if task.kernel is None:
             raise CostLookupError(f"task {task.name!r} has no kernel to price")
-        key = (device.name, task.kernel, tuple(sorted(task.shape.items())), task.dtype)
+        key = (device.name, device.stack, task.kernel, tuple(sorted(task.shape.items())), task.dtype)
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._price(task, device)
         return hit
 
-    def _power(self, device: DeviceSpec, cls: str) -> float:
-        board = float(device.power.class_active_w.get(cls, device.power.active_w))
-        return (board - float(device.power.idle_w)) / device.num_engines
+    def _power(self, device: DeviceSpec, cls: str, bound: str | None = None) -> float:
+        """Power above idle per engine. A memory-bound call draws its class's power (or the
+        GEMV's, the measured weight-streaming power), a compute-bound one the GEMM's (or the
+        board's active power), whatever the kernel is called."""
+        cw, active = device.power.class_active_w, float(device.power.active_w)
+        if bound == "compute":
+            board = cw.get("gemm", active)
+        elif bound == "memory":
+            board = cw.get(cls, cw.get("gemv", active))
+        else:
+            board = cw.get(cls, active)
+        return (float(board) - float(device.power.idle_w)) / device.num_engines
+
+    def _stack(self, device: DeviceSpec):
+        if device.stack is None:
+            return None
+        from .stacks import load_stack
+
+        return load_stack(device.stack)
 
     def _price(self, task: Task, device: DeviceSpec) -> KernelCost:
         kernel, shape = task.kernel, dict(task.shape)
@@ -100,9 +120,9 @@ class CostModel:
             if table.has(kernel):
                 seconds, extrap = table.predict(kernel, shape)
                 flop, nbytes = get_kernel(kernel).work(shape)
-                cls = kernel_class(kernel, shape)
-                cost = KernelCost(0.0, seconds, nbytes, flop, self._power(device, cls), cls,
-                                  f"table:{table.name}", extrap)
+                cls, bound = class_and_bound(device, kernel, shape, task.dtype, flop, nbytes)
+                cost = KernelCost(0.0, seconds, nbytes, flop, self._power(device, cls, bound), cls,
+                                  f"table:{table.name}", extrap, bound, device.stack)
                 if not extrap:
                     return cost  # measured data wins inside its range
                 outside = outside or cost
@@ -110,12 +130,14 @@ class CostModel:
             return self._fpga(task, device)
         if device.peak_flop_per_s or device.efficiency:
             try:
-                overhead, work, nbytes, flop, cls = roofline_cost(device, kernel, shape, task.dtype)
+                p = price_gpu(device, kernel, shape, task.dtype, self._stack(device))
             except CostLookupError:
                 if outside is None:
                     raise
             else:
-                return KernelCost(overhead, work, nbytes, flop, self._power(device, cls), cls, "roofline")
+                return KernelCost(p.overhead_s, p.work_s, p.mem_bytes, p.flop,
+                                  self._power(device, p.kernel_class, p.bound), p.kernel_class,
+                                  p.source, False, p.bound, device.stack)
         if outside is not None:
             return outside  # only the table knows this kernel: use it, flagged as extrapolated
         hosted = sorted(device.fpga.kernels) if device.fpga else []

@@ -1,0 +1,106 @@
+"""GEMM time from output tiles scheduled in waves over the compute units (after LLMCompass
+and NeuSight's tile-level predictions).
+
+A library GEMM ``C[m,n] = A[m,k] @ W[k,n]`` cuts C into ``Tm x Tn`` output tiles; each tile
+is one thread block on one compute unit (SM / CU), and the blocks run in *waves* of at most
+``compute_units`` at a time. A wave lasts as long as one tile's ``2 Tm Tn (k + k0)`` FLOP at
+the unit's share of the peak rate times the tile shape's efficiency (``k0`` is the k-loop's
+prologue and epilogue, counted as extra k). When the tiles do not fill the units, the library
+splits k (``split_k``): more, shorter blocks, plus a pass that writes and reads the fp32
+partial sums. The library is assumed to pick the fastest (tile, split) candidate. The time is
+
+``t = overhead_s + (compute**p + memory**p) ** (1/p)``
+
+with ``memory = bytes / (achievable bandwidth x memory_efficiency)``: a smooth maximum (``p``
+the fitted overlap exponent) because compute and weight streaming overlap imperfectly when
+they are close. This reproduces what a roofline cannot: the quantisation of waves (a GEMM
+that needs 1.1 waves costs two), the loss of small tiles at mid token counts, and the
+launch-bound regime of tiny GEMMs.
+
+Parameters live in the device file (``gemm_tiles``) and are fitted by
+``python -m calibration.gemm_tiles`` from public per-operator profiles.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+
+def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
+               m, n, k, elem_bytes=2) -> np.ndarray:
+    """Vectorised GEMM time in s for arrays *m, n, k* under tile parameters *p*."""
+    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    units = float(p["compute_units"])
+    per_unit = peak_flop_per_s / units
+    k0 = float(p["k_overhead"])
+    best = np.full(np.broadcast(m, n, k).shape, np.inf)
+    for tile in p["tiles"]:
+        tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
+        tiles = np.ceil(m / tm) * np.ceil(n / tn)
+        for s in p["split_k"]:
+            kk = np.ceil(k / s)
+            waves = np.ceil(tiles * s / units)
+            comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
+            if s > 1:  # fp32 partial sums written by each split and read back once
+                comp = comp + m * n * 4.0 * s * 2.0 / bandwidth_Bps
+            best = np.minimum(best, comp)
+    nbytes = (m * k + k * n + m * n) * elem_bytes
+    mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
+    e = float(p["overlap_exponent"])
+    return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)
+
+
+def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
+              m: int, n: int, k: int, elem_bytes: int = 2) -> float:
+    """Time in s of one ``m x n x k`` GEMM (see module doc)."""
+    if m == 0 or n == 0 or k == 0:
+        return float(p["overhead_s"])
+    return float(tile_times(p, peak_flop_per_s, bandwidth_Bps, m, n, k, elem_bytes))
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting: per GPU, from measured (m, n, k, seconds) points
+
+
+def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]]) -> dict:
+    p = dict(template)
+    p["overhead_s"] = math.exp(x[0])
+    p["memory_efficiency"] = 1.0 / (1.0 + math.exp(-x[1]))
+    p["overlap_exponent"] = 1.0 + math.exp(x[2])
+    p["k_overhead"] = math.exp(x[3])
+    tiles = [dict(t) for t in template["tiles"]]
+    for g, xi in zip(groups, x[4:]):
+        for i in g:
+            tiles[i]["efficiency"] = 1.0 / (1.0 + math.exp(-xi))
+    p["tiles"] = tiles
+    return p
+
+
+def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
+              m: Sequence[int], n: Sequence[int], k: Sequence[int], t: Sequence[float]) -> dict:
+    """Fit overhead, memory efficiency, overlap exponent, k overhead and one efficiency per
+    tile area (tiles of equal area, e.g. 256x128 and 128x256, share it) by minimising the mean
+    relative error; return the parameters in the device-file layout."""
+    from .fitted import _minimize
+
+    m, n, k, t = (np.asarray(x, dtype=float) for x in (m, n, k, t))
+    areas: dict[int, list[int]] = {}
+    for i, tile in enumerate(template["tiles"]):
+        areas.setdefault(int(tile["m"]) * int(tile["n"]), []).append(i)
+    groups = [areas[a] for a in sorted(areas, reverse=True)]
+
+    def loss(x):
+        pred = tile_times(_unpack(x, template, groups), peak_flop_per_s, bandwidth_Bps, m, n, k)
+        return float(np.mean(np.abs(pred - t) / t))
+
+    x0 = np.array([math.log(5e-6), 2.0, math.log(2.0), math.log(64.0)] + [1.0] * len(groups))
+    x = _minimize(loss, [x0])
+    p = _unpack(x, template, groups)
+    p["tiles"] = [{**tl, "efficiency": round(float(tl["efficiency"]), 5)} for tl in p["tiles"]]
+    for key, digits in (("overhead_s", 9), ("memory_efficiency", 5), ("overlap_exponent", 4),
+                        ("k_overhead", 2)):
+        p[key] = round(float(p[key]), digits)
+    return p

@@ -1,0 +1,80 @@
+"""Price one call on a GPU or CPU: software stack, small-kernel floor, GEMM tiles, roofline.
+
+``time = launches x launch_overhead + max(floor, work)`` where *launches* and *floor* come
+from the device's software stack for the call's class (or kernel), and *work* is
+
+* for GEMM-shaped kernels on a device with ``gemm_tiles``: the tile/wave model
+  (:mod:`hetsim.costs.gemm_tiles`; its fitted per-call overhead replaces one launch);
+* otherwise the roofline at the class's efficiencies (the stack's, where it sets them),
+  over the bytes of the stack's implementation variant (e.g. the unfused indexer's
+  ``[heads x keys]`` logits written and read back).
+
+The class is corrected by arithmetic intensity (:mod:`hetsim.costs.intensity`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config.device import DeviceSpec
+from ..config.stack import StackSpec
+from ..kernels import get_kernel, kernel_class
+from .gemm_tiles import gemm_time
+from .roofline import class_and_bound, roofline_work
+
+#: kernels that are one GEMM: kernel -> full shape -> (m, n, k)
+GEMM_SHAPED = {
+    "gemm": lambda s: (s["m"], s["n"], s["k"]),
+    "router": lambda s: (s["tokens"], s["num_experts"], s["hidden"]),
+}
+
+
+@dataclass(frozen=True)
+class Priced:
+    """What :func:`price_gpu` found for one call."""
+
+    overhead_s: float
+    work_s: float
+    mem_bytes: float
+    flop: float
+    kernel_class: str
+    bound: str | None
+    source: str
+    launches: int
+
+
+def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
+              stack: StackSpec | None = None) -> Priced:
+    """Price one call of *kernel* at *shape* on *device* under *stack* (see module doc)."""
+    spec = get_kernel(kernel)
+    nominal = kernel_class(kernel, shape)
+    family = device.family
+    variant: dict = {}
+    if stack is not None:
+        _, _, variant, _ = stack.entry(kernel, nominal, family)
+        full = spec.resolve(shape)
+        variant = {k: v for k, v in variant.items() if k in full}
+    shape2 = {**dict(shape), **variant}
+    flop, nbytes = spec.work(shape2)
+    cls, bound = class_and_bound(device, kernel, shape2, dtype, flop, nbytes)
+    launches, floor, eff = 1, 0.0, None
+    if stack is not None:
+        launches, floor, _, eff = stack.entry(kernel, cls, family)
+    launch = float(device.launch_overhead_s)
+    gt = device.gemm_tiles
+    peak = device.peak_flop_per_s.get(dtype)
+    if gt is not None and kernel in GEMM_SHAPED and peak is not None:
+        full = spec.resolve(shape2)
+        m, n, k = GEMM_SHAPED[kernel](full)
+        p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
+        t = gemm_time(p, float(peak), float(device.memory.achievable_bandwidth_Bps), m, n, k,
+                      full.get("elem_bytes", 2))
+        overhead = float(gt.overhead_s) + (launches - 1) * launch
+        work, source = max(floor, t - float(gt.overhead_s)), "gemm-tiles"
+    else:
+        overhead = launches * launch
+        work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype, eff))
+        source = "roofline"
+    if stack is not None:
+        source += f"@{stack.name}"
+    return Priced(overhead, work, nbytes, flop, cls, bound, source, launches)

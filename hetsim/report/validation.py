@@ -1,0 +1,258 @@
+"""Compare measured kernel times with hetsim's predictions (``hetsim validate --against``).
+
+The input is a CSV with one measured call per row::
+
+    device,kernel,shape,time_s[,power_w][,group][,label][,stack][,source]
+
+``device`` is a device preset, ``kernel`` a kernel of :mod:`hetsim.kernels`, ``shape`` its
+sizes as ``key=value`` pairs joined by ``;``, ``time_s`` the measured time of one call in s.
+``power_w`` (board power while it ran), ``group`` (e.g. the model a GEMM came from),
+``label`` (e.g. the operator) and ``stack`` (the software stack the measurement used; the
+device preset's otherwise) are optional. Each row is priced exactly as a simulation would
+price the task, and the errors ``(pred - meas) / meas`` are summarised per kernel and label.
+
+``detach_tables`` drops the devices' measured tables (so the model, not the measurement, is
+checked); ``leave_one_out=COLUMN`` refits each GPU's tile/wave GEMM parameters without the
+rows of one value of COLUMN and predicts those rows (held-out validation).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..costs import CostModel
+from ..costs.tables import read_table
+from ..errors import ConfigError, HetsimError
+from ..graph import Step, Task
+from ..kernels import get_kernel
+
+REQUIRED = ("device", "kernel", "shape", "time_s")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured kernel call."""
+
+    device: str
+    kernel: str
+    shape: dict
+    time_s: float
+    power_w: float | None = None
+    group: str = ""
+    label: str = ""
+    stack: str = ""
+    dtype: str = "bf16"
+
+
+def _parse_shape(text: str, file: str, line: int) -> dict:
+    shape = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, eq, val = part.partition("=")
+        if not eq or not val.strip().isdigit():
+            raise ConfigError(f"line {line}: shape part {part!r} is not key=integer", file=file,
+                              field="shape")
+        shape[key.strip()] = int(val)
+    return shape
+
+
+def read_measurements(path: str | Path) -> list[Measurement]:
+    """Read and check a measurements CSV (see module doc)."""
+    p = Path(path)
+    try:
+        fh = open(p, newline="")
+    except OSError:
+        raise ConfigError("measurements file not found", file=str(p)) from None
+    out = []
+    with fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ConfigError(f"missing columns {missing}; required: {', '.join(REQUIRED)}",
+                              file=str(p), field=missing[0])
+        for i, row in enumerate(reader, start=2):
+            try:
+                t = float(row["time_s"])
+            except ValueError:
+                raise ConfigError(f"line {i}: time_s {row['time_s']!r} is not a number",
+                                  file=str(p), field="time_s") from None
+            if not t > 0:
+                raise ConfigError(f"line {i}: time_s must be > 0", file=str(p), field="time_s")
+            try:
+                get_kernel(row["kernel"])
+            except HetsimError as e:
+                raise ConfigError(f"line {i}: {e}", file=str(p), field="kernel") from None
+            pw = (row.get("power_w") or "").strip()
+            out.append(Measurement(row["device"].strip(), row["kernel"].strip(),
+                                   _parse_shape(row["shape"], str(p), i), t,
+                                   float(pw) if pw else None, (row.get("group") or "").strip(),
+                                   (row.get("label") or "").strip(), (row.get("stack") or "").strip(),
+                                   (row.get("dtype") or "bf16").strip()))
+    if not out:
+        raise ConfigError("no measurements", file=str(p))
+    return out
+
+
+def _device(name: str, cache: dict, detach: bool, stack: str):
+    key = (name, stack)
+    if key not in cache:
+        from ..loader import load_device_preset
+
+        dev = load_device_preset(name)
+        upd: dict[str, Any] = {}
+        if detach:
+            upd["cost_tables"] = ()
+        if stack:
+            upd["stack"] = stack
+        cache[key] = dev.model_copy(update=upd) if upd else dev
+    return cache[key]
+
+
+def _tables(dev, detach: bool) -> dict:
+    if detach or not dev.cost_tables:
+        return {}
+    from ..catalog import load_preset
+
+    base = load_preset("devices", dev.name).path.parent
+    return {dev.name: [read_table((base / t) if not Path(t).is_absolute() else t)
+                       for t in dev.cost_tables]}
+
+
+def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
+                 device_override: dict | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Predicted time and power of each row, and the cost source used."""
+    cache: dict = {}
+    models: dict = {}
+    pred, power, srcs = [], [], []
+    for r in rows:
+        dev = _device(r.device, cache, detach_tables, r.stack)
+        if device_override and r.device in device_override:
+            dev = device_override[r.device]
+        cm = models.get(id(dev))
+        if cm is None:
+            cm = models[id(dev)] = CostModel(_tables(dev, detach_tables))
+        c = cm.price(Task(name="v", step=Step.MODEL, kernel=r.kernel, shape=r.shape, dtype=r.dtype), dev)
+        pred.append(c.latency_s)
+        power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
+        srcs.append(c.source)
+    return np.array(pred), np.array(power), srcs
+
+
+def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool = True,
+                  progress=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Predict each group's rows with the GPUs' GEMM tile parameters refitted on the others."""
+    from ..costs.gemm_tiles import fit_tiles
+    from ..loader import load_device_preset
+
+    groups = sorted({getattr(r, column) for r in rows})
+    if len(groups) < 2:
+        raise ConfigError(f"leave-one-out needs at least two values of column {column!r}",
+                          field=column)
+    pred = np.zeros(len(rows))
+    power = np.zeros(len(rows))
+    srcs = [""] * len(rows)
+    for g in groups:
+        train = [r for r in rows if getattr(r, column) != g and r.kernel == "gemm"]
+        test = [i for i, r in enumerate(rows) if getattr(r, column) == g]
+        override = {}
+        for name in sorted({rows[i].device for i in test}):
+            dev = load_device_preset(name)
+            tr = [r for r in train if r.device == name]
+            if dev.gemm_tiles is None or not tr:
+                continue
+            gt = dev.gemm_tiles
+            tmpl = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
+            p = fit_tiles(tmpl, float(dev.peak_flop_per_s[gt.dtype]),
+                          float(dev.memory.achievable_bandwidth_Bps),
+                          [r.shape["m"] for r in tr], [r.shape["n"] for r in tr],
+                          [r.shape["k"] for r in tr], [r.time_s for r in tr])
+            p["source"] = f"refitted without {column}={g}"
+            upd = {"gemm_tiles": gt.model_validate(p)}
+            if detach_tables:
+                upd["cost_tables"] = ()
+            override[name] = dev.model_copy(update=upd)
+        pr, pw, sr = predict_rows([rows[i] for i in test], detach_tables=detach_tables,
+                                  device_override=override)
+        pred[test], power[test] = pr, pw
+        for j, i in enumerate(test):
+            srcs[i] = sr[j]
+        if progress:
+            progress(g)
+    return pred, power, srcs
+
+
+def summarize(rows: list[Measurement], pred: np.ndarray, power: np.ndarray | None = None) -> dict:
+    """Error distribution per (device, kernel, label) and overall."""
+    meas = np.array([r.time_s for r in rows])
+    err = (pred - meas) / meas
+
+    def stats(idx):
+        e = np.abs(err[idx])
+        return {"n": int(len(idx)), "median_abs_error": float(np.median(e)),
+                "p95_abs_error": float(np.percentile(e, 95)), "max_abs_error": float(e.max()),
+                "mean_signed_error": float(np.mean(err[idx]))}
+
+    keys: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        keys.setdefault((r.device, r.kernel, r.label.split("@")[0]), []).append(i)
+    per = [{"device": d, "kernel": k, "label": lb, **stats(np.array(ix))}
+           for (d, k, lb), ix in sorted(keys.items())]
+    out = {"rows": len(rows), "overall": stats(np.arange(len(rows))), "per_kernel": per}
+    pw_idx = [i for i, r in enumerate(rows) if r.power_w is not None]
+    if pw_idx and power is not None:
+        pm = np.array([rows[i].power_w for i in pw_idx])
+        pe = np.abs(power[pw_idx] - pm) / pm
+        out["power"] = {"n": len(pw_idx), "median_abs_error": float(np.median(pe)),
+                        "max_abs_error": float(pe.max())}
+    return out
+
+
+def plot_validation(rows: list[Measurement], pred: np.ndarray, path: Path, title: str = "") -> Path:
+    """Predicted-vs-measured scatter (log-log), one colour per kernel/label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    meas = np.array([r.time_s for r in rows])
+    fig, ax = plt.subplots(figsize=(6, 6))
+    labels = sorted({f"{r.kernel}:{r.label.split('@')[0]}" for r in rows})
+    for lb in labels:
+        idx = [i for i, r in enumerate(rows) if f"{r.kernel}:{r.label.split('@')[0]}" == lb]
+        ax.scatter(meas[idx] * 1e6, pred[idx] * 1e6, s=4, alpha=0.5, label=lb)
+    lo, hi = min(meas.min(), pred.min()) * 1e6, max(meas.max(), pred.max()) * 1e6
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+    for f in (0.8, 1.2):
+        ax.plot([lo, hi], [lo * f, hi * f], "k:", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured time (us)")
+    ax.set_ylabel("predicted time (us)")
+    ax.set_title(title or "hetsim vs measured (dotted: +-20%)")
+    if len(labels) <= 12:
+        ax.legend(fontsize=7, markerscale=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(rows, pred, power, srcs, summary: dict, outdir: Path) -> dict:
+    """Write the per-row CSV, summary JSON and plot; return their paths."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    with open(outdir / "validation.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["device", "kernel", "shape", "group", "label", "measured_s", "predicted_s",
+                    "error", "source"])
+        for r, p, s in zip(rows, pred, srcs):
+            w.writerow([r.device, r.kernel, ";".join(f"{k}={v}" for k, v in r.shape.items()),
+                        r.group, r.label, repr(r.time_s), repr(float(p)),
+                        f"{(p - r.time_s) / r.time_s:+.4f}", s])
+    (outdir / "validation.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    plot_validation(rows, pred, outdir / "validation.png")
+    return {k: str(outdir / f"validation.{k}") for k in ("csv", "json", "png")}
