@@ -185,6 +185,40 @@ _SPECS = [
 
 
 
+# Kernels of the workload library (hetsim/workloads/): MoE routed experts, block-gate scores,
+# n-gram hashing, fast-weight (test-time training) updates.
+_SPECS += [
+    _k("moe_experts", "gemm", ("tokens", "hidden", "intermediate", "top_k", "experts_touched"),
+       lambda s: 6 * s["tokens"] * s["top_k"] * s["hidden"] * s["intermediate"],
+       lambda s: 3 * s["hidden"] * s["intermediate"] * s["experts_touched"] * s["elem_bytes"]
+       + 2 * s["tokens"] * s["top_k"] * s["hidden"] * s["elem_bytes"],
+       "routed SwiGLU experts: each token through top_k experts; the weights of every touched "
+       "expert read once, each token's hidden state dispatched and combined per expert"),
+    _k("block_gate_score", "reduction", ("batch", "num_items", "dim"),
+       lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
+       lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
+       + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
+       "SeerAttention-R gate scores q . k_pool over pooled block keys, for threshold selection "
+       "(same work as inner_product_score; no FPGA design streams it into a bitmap)",
+       shared_memory_factor=1),
+    _k("ngram_hash", "elementwise", ("num_tokens", "num_heads", "ngram"),
+       lambda s: 2 * s["num_tokens"] * s["num_heads"] * s["ngram"],
+       lambda s: s["num_tokens"] * (s["ngram"] * 4 + s["num_heads"] * 8),
+       "Engram: multiplicative-XOR hash of each token's n-gram ids into one row id per head"),
+    _k("engram_gather", "gather", ("num_tokens", "num_heads", "row_elems"),
+       lambda s: 2 * s["num_tokens"] * s["num_heads"],
+       lambda s: s["num_tokens"] * (4 + 2 * s["num_heads"] * s["row_elems"] * s["elem_bytes"]),
+       "Engram lookup: hash each token's n-grams (one row per head) and gather the rows from "
+       "the embedding tables (random rows, read + written)"),
+    _k("fast_weight_update", "gemm", ("tokens", "dim", "hidden"),
+       lambda s: 18 * s["tokens"] * s["dim"] * s["hidden"],
+       lambda s: 2 * 3 * s["dim"] * s["hidden"] * s["elem_bytes"] + 4 * s["tokens"] * s["dim"] * s["elem_bytes"],
+       "LaCT: forward + backward of a SwiGLU fast-weight MLP (3 matrices dim x hidden; 3 GEMMs "
+       "forward, 6 backward, 2 FLOP per MAC) over a chunk of keys/values, and the weight update "
+       "(read + write); activations read twice, gradients written twice"),
+]
+
+
 def _fused(name: str, score: str, keys, items_key: str, doc: str) -> KernelSpec:
     """Relevancy scoring and top-k in one kernel: the scores stream into the top-k and never
     reach memory; the kernel writes only the k (index, score) pairs."""

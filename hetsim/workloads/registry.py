@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..errors import ConfigError
 from ..graph import validate_graph
 from ..loader import validate
-from . import custom, dsa_decode, rag_dense
+from . import custom, dsa, dsa_decode, full_attention, paged, rag_dense, seer_attention_r
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,14 @@ _BUILTIN = {
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
                           rag_dense.DESCRIPTION),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION),
+    # the workload library (model presets, prefill / multi-step decode, micro-batches)
+    "full_attention": Workload("full_attention", full_attention.FullAttentionParams, full_attention.build,
+                               full_attention.DESCRIPTION),
+    "dsa": Workload("dsa", dsa.DsaParams, dsa.build, dsa.DESCRIPTION),
+    "seer_attention_r": Workload("seer_attention_r", seer_attention_r.SeerParams, seer_attention_r.build,
+                                 seer_attention_r.DESCRIPTION),
+    "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION),
+    "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION),
 }
 
 
