@@ -43,13 +43,46 @@ def _write_run(out, outdir: Path, title: str) -> dict:
             "timeline": str(outdir / "timeline.png")}
 
 
+#: ``--set`` keys without a dot name a workload parameter (the common knobs)
+SET_SHORTHAND = "workload.params."
+
+
+def _load_with_sets(arg: str | None, sets: list[str]):
+    """The scenario *arg* with every ``--set KEY=VALUE`` applied before validation.
+
+    A dotted KEY is a path into the scenario document (``mapping.policy=gpu-only``); a bare
+    KEY is a workload parameter (``model=qwen3-14b``, ``context_len=131072``, ``batch=4``,
+    ``phase=prefill``, ``steps=16``). VALUE is read as a YAML scalar.
+    """
+    import yaml
+
+    from . import catalog
+    from .loader import resolve_scenario_path, scenario_from_dict
+    from .sweep import set_path
+
+    path = resolve_scenario_path(arg)
+    doc = catalog.read_yaml(path)
+    if not isinstance(doc, dict):
+        raise ConfigError("a scenario file must be a mapping", file=str(path))
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not k for k in key.split(".")):
+            raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
+                              "or mapping.policy=gpu-only)", field="--set")
+        try:
+            value = yaml.safe_load(raw.strip()) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw.strip()
+        set_path(doc, key if "." in key else SET_SHORTHAND + key, value)
+    return path, scenario_from_dict(doc, str(path))
+
+
 def cmd_run(args) -> int:
-    from .loader import load_scenario, resolve_scenario_path
     from .report.table import run_tables
     from .simulation import run_scenario
 
-    path = resolve_scenario_path(args.scenario)
-    scenario = load_scenario(path)
+    path, scenario = _load_with_sets(args.scenario, args.set)
     out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
     files = _write_run(out, Path(args.out), f"{scenario.name} — {out.mapping.policy}")
     if args.json:
@@ -62,14 +95,12 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .loader import load_scenario, resolve_scenario_path
     from .metrics import compare
     from .report.plots import plot_compare
     from .report.table import compare_table
     from .simulation import run_scenario
 
-    path = resolve_scenario_path(args.scenario)
-    scenario = load_scenario(path)
+    path, scenario = _load_with_sets(args.scenario, args.set)
     outdir = Path(args.out)
     runs = {}
     for role, policy in (("baseline", args.baseline), ("candidate", args.candidate)):
@@ -345,6 +376,21 @@ def cmd_devices(args) -> int:
     return devices_cli.check(con, [Path(p) for p in args.files])
 
 
+def _builtin_scenarios_by_workload() -> dict[str, list[str]]:
+    """workload name -> built-in scenarios that run it (read from the files, not validated)."""
+    from . import catalog
+
+    out: dict[str, list[str]] = {}
+    for path in sorted(catalog.scenario_dir().glob("*.yaml")):
+        try:
+            wl = (catalog.read_yaml(path) or {}).get("workload", {}).get("name")
+        except (ConfigError, AttributeError):
+            continue
+        if wl:
+            out.setdefault(wl, []).append(path.stem)
+    return out
+
+
 def cmd_workloads(args) -> int:
     from rich.table import Table
 
@@ -354,11 +400,13 @@ def cmd_workloads(args) -> int:
     t = Table(title="workloads")
     t.add_column("name")
     t.add_column("description")
+    t.add_column("built-in scenarios")
     t.add_column("parameters (default)")
+    by_workload = _builtin_scenarios_by_workload()
     for name, wl in sorted(workloads().items()):
         params = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}" if not f.is_required() else k
                            for k, f in wl.params.model_fields.items())
-        t.add_row(name, wl.description, params)
+        t.add_row(name, wl.description, ", ".join(by_workload.get(name, [])), params)
     con.print(t)
     return 0
 
@@ -375,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="print the result object as JSON")
         sp.add_argument("--queue-policy", choices=("fifo", "critical-path-first"), default=None,
                         help="override the scenario's engine queue policy")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field before the run: a workload parameter by name "
+                             "(model=qwen3-14b, context_len=131072, batch=4, phase=prefill, "
+                             "steps=16) or a dotted scenario path (repeatable)")
 
     r = sub.add_parser("run", help="simulate a scenario and write result.json, trace.json, timeline.png")
     common(r)

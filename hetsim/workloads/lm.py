@@ -70,6 +70,9 @@ class Iteration:
     pos: int  # tokens per sequence already cached before this iteration
     mb: int  # micro-batch index
     micro_batched: bool
+    label: Step = Step.MODEL  # step of the layer tasks (Apply when they read retrieved text)
+    head: bool = True  # an LM head follows (every decode step; the last prefill chunk)
+    retrieve: int = 0  # workload-specific: items to retrieve before this iteration (RAG)
 
     @property
     def keys(self) -> int:
@@ -107,10 +110,10 @@ class Ctx:
     def edge(self, u: str, v: str, nbytes: int | float = 0) -> None:
         add_edge(self.g, u, v, int(nbytes))
 
-    def gemm(self, name: str, k: int, n: int, step: Step = Step.MODEL, *, rows: int | None = None,
+    def gemm(self, name: str, k: int, n: int, step: Step | None = None, *, rows: int | None = None,
              data=("weights",), prev: str | None = None) -> str:
         m = self.it.rows if rows is None else rows
-        t = self.task(name, step, "gemm", {"m": m, "k": k, "n": n, "elem_bytes": self.eb}, data=data)
+        t = self.task(name, step or self.it.label, "gemm", {"m": m, "k": k, "n": n, "elem_bytes": self.eb}, data=data)
         if prev is not None:
             self.edge(prev, t, m * k * self.eb)
         return t
@@ -133,11 +136,11 @@ class Ctx:
             self.edge(prev, t, self.hidden_bytes)
         return t
 
-    def attn(self, name: str, num_keys: int, step: Step = Step.MODEL, *, heads: int | None = None,
+    def attn(self, name: str, num_keys: int, step: Step | None = None, *, heads: int | None = None,
              kv_heads: int | None = None) -> str:
         """GQA attention of this iteration's queries over *num_keys* keys per sequence."""
         d = self.d
-        return self.task(name, step, "dense_attention",
+        return self.task(name, step or self.it.label, "dense_attention",
                          {"batch": self.it.batch, "num_heads": heads or d.num_heads,
                           "num_kv_heads": kv_heads or d.num_kv_heads, "head_dim": d.head_dim,
                           "num_keys": max(1, num_keys), "num_queries": self.it.new_tokens,
@@ -150,7 +153,7 @@ class Ctx:
             self.edge(a, t, self.it.rows * d.num_heads * d.head_dim * self.eb // len(attn_out))
         return t
 
-    def gqa_block(self, prev: str | None, num_keys: int | None = None, step: Step = Step.MODEL) -> str:
+    def gqa_block(self, prev: str | None, num_keys: int | None = None, step: Step | None = None) -> str:
         """Dense GQA attention block: qkv -> attention -> o_proj."""
         q = self.qkv(prev)
         a = self.attn("attn", self.window_keys(self.it.keys if num_keys is None else num_keys), step)
@@ -178,7 +181,7 @@ class Ctx:
     def mla_attn(self, name: str, front: dict[str, str], num_selected: int, step: Step) -> str:
         """Absorbed MLA attention over *num_selected* latent rows per query."""
         d, m, eb, R = self.d, self.d.mla, self.eb, self.it.rows
-        a = self.task(name, step, "sparse_attention",
+        a = self.task(name, step or self.it.label, "sparse_attention",
                       {"batch": R, "num_heads": d.num_heads, "num_selected": max(1, num_selected),
                        "kv_dim": m.kv_lora_rank + m.qk_rope_head_dim, "v_dim": m.kv_lora_rank,
                        "elem_bytes": eb}, data=("kv_cache",))
@@ -195,7 +198,7 @@ class Ctx:
         self.edge(v, o, R * d.num_heads * m.v_head_dim * eb)
         return o
 
-    def attention_block(self, prev: str | None, step: Step = Step.MODEL) -> str:
+    def attention_block(self, prev: str | None, step: Step | None = None) -> str:
         """Dense attention of the model's kind (GQA or absorbed MLA) over the whole context."""
         if self.d.attention == "mla":
             f = self.mla_front(prev)
@@ -223,7 +226,7 @@ class Ctx:
         """
         d, m, eb, R = self.d, self.d.moe, self.eb, self.it.rows
         rel, ret, app = ((Step.COMPUTE_RELEVANCY, Step.RETRIEVAL, Step.APPLY_TO_INFERENCE)
-                         if self.mp_ffn else (Step.MODEL,) * 3)
+                         if self.mp_ffn else (self.it.label,) * 3)
         r = self.task("router", rel, "router", {"tokens": R, "hidden": d.hidden_size,
                                                 "num_experts": m.num_experts, "elem_bytes": eb},
                       data=("weights",))
@@ -239,7 +242,7 @@ class Ctx:
         self.edge(prev, x, self.hidden_bytes)
         if not m.num_shared:
             return x
-        s = self.task("shared_expert", Step.MODEL, "expert_ffn",
+        s = self.task("shared_expert", self.it.label, "expert_ffn",
                       {"tokens": R, "hidden": d.hidden_size, "intermediate": m.expert_intermediate,
                        "num_active": m.num_shared, "elem_bytes": eb}, data=("weights",))
         self.edge(prev, s, self.hidden_bytes)
@@ -269,7 +272,7 @@ def iterations(p: LMParams, b: int, j: int) -> list[Iteration]:
     out, pos, c = [], 0, 0
     while pos < p.context_len:
         t = min(p.prefill_chunk, p.context_len - pos)
-        out.append(Iteration("c", c, b, t, pos, j, mb))
+        out.append(Iteration("c", c, b, t, pos, j, mb, head=pos + t >= p.context_len))
         pos, c = pos + t, c + 1
     return out
 
@@ -314,12 +317,13 @@ LayerFn = Callable[[Ctx, Optional[str]], str]
 
 def build_lm(p: LMParams, title: str, layer: LayerFn, *, data: Callable | None = None,
              before: Callable | None = None, mp_ffn: bool = False,
-             dims: ModelDims | None = None) -> nx.DiGraph:
+             dims: ModelDims | None = None, plan: Callable | None = None) -> nx.DiGraph:
     """Build the graph: for each micro-batch, iterations x layers of *layer*, then the LM head.
 
     *data(g, p, d)* declares the workload's memory structures; *before(c, prev) -> prev* adds
     per-iteration tasks ahead of layer 0 (a retrieval, a memory search); *mp_ffn* labels an
-    MoE FFN as memory processing (router, expert choice, experts).
+    MoE FFN as memory processing (router, expert choice, experts); *plan(p, b, j)* replaces
+    :func:`iterations` (a workload that interleaves its own iterations).
     """
     d = dims or resolve(p)
     sizes = micro_batch_sizes(p)
@@ -331,13 +335,13 @@ def build_lm(p: LMParams, title: str, layer: LayerFn, *, data: Callable | None =
         data(g, p, d)
     for j, b in enumerate(sizes):
         prev: str | None = None
-        its = iterations(p, b, j)
-        for k, it in enumerate(its):
+        its = (plan or iterations)(p, b, j)
+        for it in its:
             if before is not None:
                 prev = before(Ctx(g, p, d, it, None, mp_ffn), prev)
             for i in range(d.num_layers):
                 prev = layer(Ctx(g, p, d, it, i, mp_ffn), prev)
-            if p.lm_head and (p.phase == "decode" or k == len(its) - 1):
+            if p.lm_head and it.head:
                 c = Ctx(g, p, d, it, None, mp_ffn)
                 prev = c.gemm("lm_head", d.hidden_size, d.vocab_size, rows=it.batch, prev=prev)
     return g

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..errors import ConfigError
 from ..graph import validate_graph
 from ..loader import validate
-from . import custom, dsa, dsa_decode, full_attention, paged, rag_dense, seer_attention_r
+from . import custom, dsa, dsa_decode, engram, full_attention, moe, paged, rag, rag_dense, seer_attention_r
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ _BUILTIN = {
                                  seer_attention_r.DESCRIPTION),
     "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION),
     "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION),
+    "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION),
+    "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION),
+    "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION),
 }
 
 
