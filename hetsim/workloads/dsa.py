@@ -30,7 +30,7 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from ..graph import Step, add_data
-from .lm import Ctx, LMParams, build_lm, estimate_tasks, final_context
+from .lm import Ctx, LMParams, attention_tasks, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import Dsa, resolve
 
 DESCRIPTION = ("DeepSeek Sparse Attention, any model and phase: index-key write, lightning indexer "
@@ -113,7 +113,4 @@ def _layer(c: Ctx, prev, p: DsaParams, ix: Dsa):
 
 def estimate(p: DsaParams) -> int:
     """Task count without building the graph."""
-    d = resolve(p)
-    attn = 7 if d.attention == "mla" else 3
-    ffn = 0 if p.ffn == "none" else ((3 + (d.moe.num_shared > 0)) if d.moe else 2)
-    return estimate_tasks(p, attn + 6 + ffn)
+    return estimate_tasks(p, lambda d, i: attention_tasks(d) + 6 + (ffn_tasks(d, i) if p.ffn == "model" else 0))

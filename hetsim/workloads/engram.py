@@ -79,6 +79,5 @@ def estimate(p: EngramParams) -> int:
     """Task count without building the graph."""
     from .full_attention import per_layer_tasks
 
-    d = resolve(p)
-    return estimate_tasks(p, per_layer_tasks(p)) + 3 * len(_layers(p, d)) * (
-        estimate_tasks(p, 1) - estimate_tasks(p, 0))
+    layers = _layers(p, resolve(p))
+    return estimate_tasks(p, lambda d, i: per_layer_tasks(d, i) + 3 * (i in layers))

@@ -9,8 +9,7 @@ experts (as Model). gpt-oss's sliding-window layers attend to the last 128 token
 
 from __future__ import annotations
 
-from .lm import Ctx, LMParams, build_lm, estimate_tasks
-from .models import resolve
+from .lm import Ctx, LMParams, attention_tasks, build_lm, estimate_tasks, ffn_tasks
 
 DESCRIPTION = "dense attention over the whole context (reference; no memory processing), any model"
 
@@ -28,13 +27,10 @@ def build(p: FullAttentionParams):
     return build_lm(p, "full_attention", _layer)
 
 
-def per_layer_tasks(p) -> int:
-    d = resolve(p)
-    attn = 7 if d.attention == "mla" else 3
-    ffn = (3 + (d.moe.num_shared > 0)) if d.moe else (2 if d.intermediate_size else 0)
-    return attn + ffn
+def per_layer_tasks(d, i: int) -> int:
+    return attention_tasks(d) + ffn_tasks(d, i)
 
 
 def estimate(p: FullAttentionParams) -> int:
     """Task count without building the graph."""
-    return estimate_tasks(p, per_layer_tasks(p))
+    return estimate_tasks(p, per_layer_tasks)

@@ -347,10 +347,23 @@ def build_lm(p: LMParams, title: str, layer: LayerFn, *, data: Callable | None =
     return g
 
 
-def estimate_tasks(p: LMParams, per_layer: int, per_iteration: int = 0) -> int:
-    """Cheap task count (no graph built): micro-batches x iterations x (layers x per_layer +
-    per_iteration + LM head)."""
+def ffn_tasks(d: ModelDims, i: int) -> int:
+    """Tasks :meth:`Ctx.ffn` adds to layer *i*."""
+    if d.is_moe_layer(i):
+        return 3 + (d.moe.num_shared > 0)
+    return 2 if d.intermediate_size else 0
+
+
+def attention_tasks(d: ModelDims) -> int:
+    """Tasks :meth:`Ctx.attention_block` adds (absorbed MLA: 7; GQA: 3)."""
+    return 7 if d.attention == "mla" else 3
+
+
+def estimate_tasks(p: LMParams, per_layer, per_iteration: int = 0) -> int:
+    """Cheap task count (no graph built): micro-batches x iterations x (sum over layers of
+    ``per_layer(dims, i)`` (or a constant) + per_iteration) + LM heads."""
     d = resolve(p)
     n_it = p.steps if p.phase == "decode" else math.ceil(p.context_len / p.prefill_chunk)
     head = (n_it if p.phase == "decode" else 1) if p.lm_head else 0
-    return p.micro_batches * (n_it * (d.num_layers * per_layer + per_iteration) + head)
+    layers = sum(per_layer(d, i) if callable(per_layer) else per_layer for i in range(d.num_layers))
+    return p.micro_batches * (n_it * (layers + per_iteration) + head)

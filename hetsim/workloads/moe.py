@@ -56,4 +56,4 @@ def estimate(p: MoeParams) -> int:
     """Task count without building the graph."""
     from .full_attention import per_layer_tasks
 
-    return estimate_tasks(p, per_layer_tasks(p))
+    return estimate_tasks(p, per_layer_tasks)

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
-from .lm import Ctx, LMParams, build_lm, estimate_tasks, final_context
+from .lm import Ctx, LMParams, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import resolve
 
 QUEST_DESCRIPTION = "Quest: per-page min/max keys, page upper bounds, top pages within a token budget, sparse attention"
@@ -126,5 +126,7 @@ def _layer(c: Ctx, prev, p):
 
 def estimate(p) -> int:
     """Task count without building the graph."""
-    stream = 1 if getattr(p, "streaming_fraction", 0) else 0
-    return estimate_tasks(p, 3 + 2 + 2 + stream + (3 if p.phase == "decode" else 1) - 1)
+    def per(d, i):
+        stream = 1 if _split(p, d)[1] else 0
+        return 3 + 2 + stream + (2 if p.phase == "decode" else 0) + ffn_tasks(d, i)
+    return estimate_tasks(p, per)

@@ -167,8 +167,8 @@ def estimate(p: RagParams) -> int:
         return 2 * p.index_chunks
     from .full_attention import per_layer_tasks
 
-    its = plan(p, 1, 0)
+    d = resolve(p)
+    layers = sum(per_layer_tasks(d, i) for i in range(d.num_layers))
     per_ret = 4 if p.retriever == "dense" else 3
-    d_layers = p.num_layers or resolve(p).num_layers
-    return p.micro_batches * sum(d_layers * per_layer_tasks(p) + (per_ret if it.retrieve else 0)
-                                 + (1 if it.head and p.lm_head else 0) for it in its)
+    return p.micro_batches * sum(layers + (per_ret if it.retrieve else 0)
+                                 + (1 if it.head and p.lm_head else 0) for it in plan(p, 1, 0))

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
-from .lm import Ctx, LMParams, build_lm, estimate_tasks, final_context
+from .lm import Ctx, LMParams, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import resolve
 
 DESCRIPTION = ("SeerAttention-R: pooled block keys, gate score per block, top blocks within a "
@@ -111,5 +111,4 @@ def _layer(c: Ctx, prev, p: SeerParams):
 
 def estimate(p: SeerParams) -> int:
     """Task count without building the graph."""
-    per = 3 + 2 + 2 + (4 if p.phase == "decode" else 0)
-    return estimate_tasks(p, per)
+    return estimate_tasks(p, lambda d, i: 3 + 2 + ffn_tasks(d, i) + (3 if p.phase == "decode" else 0))
