@@ -186,7 +186,7 @@ _SPECS = [
 
 
 # Kernels of the workload library (hetsim/workloads/): MoE routed experts, block-gate scores,
-# n-gram hashing, fast-weight (test-time training) updates.
+# Engram lookups.
 _SPECS += [
     _k("moe_experts", "gemm", ("tokens", "hidden", "intermediate", "top_k", "experts_touched"),
        lambda s: 6 * s["tokens"] * s["top_k"] * s["hidden"] * s["intermediate"],
@@ -201,21 +201,11 @@ _SPECS += [
        "SeerAttention-R gate scores q . k_pool over pooled block keys, for threshold selection "
        "(same work as inner_product_score; no FPGA design streams it into a bitmap)",
        shared_memory_factor=1),
-    _k("ngram_hash", "elementwise", ("num_tokens", "num_heads", "ngram"),
-       lambda s: 2 * s["num_tokens"] * s["num_heads"] * s["ngram"],
-       lambda s: s["num_tokens"] * (s["ngram"] * 4 + s["num_heads"] * 8),
-       "Engram: multiplicative-XOR hash of each token's n-gram ids into one row id per head"),
     _k("engram_gather", "gather", ("num_tokens", "num_heads", "row_elems"),
        lambda s: 2 * s["num_tokens"] * s["num_heads"],
        lambda s: s["num_tokens"] * (4 + 2 * s["num_heads"] * s["row_elems"] * s["elem_bytes"]),
        "Engram lookup: hash each token's n-grams (one row per head) and gather the rows from "
        "the embedding tables (random rows, read + written)"),
-    _k("fast_weight_update", "gemm", ("tokens", "dim", "hidden"),
-       lambda s: 18 * s["tokens"] * s["dim"] * s["hidden"],
-       lambda s: 2 * 3 * s["dim"] * s["hidden"] * s["elem_bytes"] + 4 * s["tokens"] * s["dim"] * s["elem_bytes"],
-       "LaCT: forward + backward of a SwiGLU fast-weight MLP (3 matrices dim x hidden; 3 GEMMs "
-       "forward, 6 backward, 2 FLOP per MAC) over a chunk of keys/values, and the weight update "
-       "(read + write); activations read twice, gradients written twice"),
 ]
 
 
