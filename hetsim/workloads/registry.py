@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from ..errors import ConfigError
 from ..graph import validate_graph
 from ..loader import validate
-from . import custom, dsa, dsa_decode, engram, full_attention, moe, paged, rag, rag_dense, seer_attention_r
+from . import (custom, dsa, dsa_decode, engram, full_attention, hmt, lact, moe, paged, rag, rag_dense,
+               seer_attention_r)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ _BUILTIN = {
     "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION),
     "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION),
     "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION),
+    "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION),
+    "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION),
 }
 
 
