@@ -97,6 +97,12 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
                                           [(8, 128), (8, 256), (8, 512), (8, 1024), (32, 512), (32, 2048)])],
         "engram_gather": [{"num_tokens": n, "num_heads": 16, "row_elems": 64}
                           for n in ((1, 16, 256, 4096) if q else (1, 8, 64, 256, 1024, 4096))],
+        # MemAgent's memory rewrite: runs of decode tokens (Qwen3-8B-sized projections)
+        "gemv_steps": [{"steps": s, "m": 1, "k": k, "n": n}
+                       for s, (k, n) in product((4, 16) if q else (4, 16, 64), ((4096, 6144), (4096, 4096)))],
+        "attention_steps": [{"batch": 1, "num_heads": 32, "num_kv_heads": 8, "head_dim": 128,
+                             "start_keys": k0, "steps": s}
+                            for k0, s in product((1 * K, 4 * K), (4, 16) if q else (4, 16, 64))],
     }
 
 

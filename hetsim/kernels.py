@@ -206,6 +206,20 @@ _SPECS += [
        lambda s: s["num_tokens"] * (4 + 2 * s["num_heads"] * s["row_elems"] * s["elem_bytes"]),
        "Engram lookup: hash each token's n-grams (one row per head) and gather the rows from "
        "the embedding tables (random rows, read + written)"),
+    # a run of `steps` sequential decode tokens collapsed into one task (MemAgent's memory
+    # rewrite): totals of FLOP and bytes are exact, the steps run back to back
+    _k("gemv_steps", "gemv", ("steps", "m", "k", "n"),
+       lambda s: 2 * s["steps"] * s["m"] * s["k"] * s["n"],
+       lambda s: s["steps"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
+       "steps sequential C[m,n] = A[m,k] @ W[k,n] (one decode token each): W read every step"),
+    _k("attention_steps", "attention",
+       ("batch", "num_heads", "num_kv_heads", "head_dim", "start_keys", "steps"),
+       lambda s: 4 * s["batch"] * s["num_heads"] * s["head_dim"]
+       * (s["steps"] * s["start_keys"] + s["steps"] * (s["steps"] + 1) // 2),
+       lambda s: s["batch"] * s["elem_bytes"] * (
+           2 * s["num_kv_heads"] * s["head_dim"] * (s["steps"] * s["start_keys"] + s["steps"] * (s["steps"] + 1) // 2)
+           + 2 * s["steps"] * s["num_heads"] * s["head_dim"]),
+       "steps sequential decode attentions; step t (0-based) reads start_keys + t + 1 cached keys"),
 ]
 
 

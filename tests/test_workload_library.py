@@ -12,7 +12,7 @@ from hetsim.graph import MEMORY_PROCESSING_STEPS, Step, task_of
 from hetsim.kernels import get_kernel
 from hetsim.loader import scenario_from_dict
 from hetsim.simulation import run_scenario
-from hetsim.workloads import dsa, engram, full_attention, moe, paged, rag, seer_attention_r
+from hetsim.workloads import dsa, engram, full_attention, hmt, lact, memagent, moe, paged, rag, seer_attention_r
 from hetsim.workloads.models import load_model, model_names
 from hetsim.workloads.registry import build_workload, workloads
 
@@ -29,9 +29,13 @@ LIBRARY = {
     "rag": (("llama-3.2-1b", "llama-3.1-8b"), {"num_layers": 2, "steps": 4, "reretrieve_every": 2}),
     "moe": (("gpt-oss-120b", "deepseek-v3.2"), {"num_layers": 4}),
     "engram": (("qwen3-8b", "llama-3.2-1b"), {"num_layers": 2, "engram_layers": [1]}),
+    "hmt": (("llama-3.2-1b", "qwen3-8b"), {"num_layers": 2}),
+    "lact": (("qwen3-8b", "llama-3.2-1b"), {"num_layers": 2}),
+    "memagent": (("qwen3-8b", "qwen3-14b"), {"num_layers": 1, "memory_tokens": 64, "chunk_tokens": 8192}),
 }
 MODULES = {"full_attention": full_attention, "dsa": dsa, "seer_attention_r": seer_attention_r,
-           "quest": paged, "lserve": paged, "rag": rag, "moe": moe, "engram": engram}
+           "quest": paged, "lserve": paged, "rag": rag, "moe": moe, "engram": engram,
+           "hmt": hmt, "lact": lact, "memagent": memagent}
 
 
 def run(wl: str, params: dict, mapping: str) -> dict:
@@ -99,10 +103,11 @@ def test_runs_under_both_mappings_for_two_models_and_three_contexts(wl):
                 assert 0 < f < 1, (wl, model, L, f)
 
 
-@pytest.mark.parametrize("wl", ["dsa", "seer_attention_r", "quest", "lserve"])
-def test_sparse_attention_share_grows_with_context(wl):
+@pytest.mark.parametrize("wl", ["dsa", "seer_attention_r", "quest", "lserve", "memagent"])
+def test_share_grows_with_context(wl):
     # the scan over the whole context (indexer, gate, page bounds) grows with L while the
-    # attention it feeds reads a fixed budget: the memory-processing share must rise
+    # attention it feeds reads a fixed budget; MemAgent reads more chunks while its answer
+    # stays the same size: the memory-processing share must rise
     models, base = LIBRARY[wl]
     for model in models:
         f = [run(wl, {**base, "model": model, "context_len": L}, "gpu-only")["memory_processing_fraction"]
@@ -110,7 +115,7 @@ def test_sparse_attention_share_grows_with_context(wl):
         assert f[0] < f[1] < f[2], (wl, model, f)
 
 
-def test_memagent_like_shares_shrink_when_the_algorithm_says_so():
+def test_shares_shrink_where_the_algorithm_says_so():
     # retrieval over a fixed corpus and per-token Engram lookups do not grow with the context,
     # while attention does: their share falls
     for wl in ("rag", "engram"):
@@ -141,6 +146,12 @@ STEPS = {  # task suffix -> step, per workload (decode)
             "experts": Step.APPLY_TO_INFERENCE, "shared_expert": Step.MODEL},
     "engram": {"engram_lookup": Step.RETRIEVAL, "engram_proj": Step.APPLY_TO_INFERENCE,
                "engram_gate": Step.APPLY_TO_INFERENCE, "qkv": Step.MODEL},
+    "hmt": {"mem_encode": Step.PREPARE_MEMORY, "mem_k_write": Step.PREPARE_MEMORY,
+            "mem_q": Step.COMPUTE_RELEVANCY, "mem_score": Step.COMPUTE_RELEVANCY, "topk": Step.RETRIEVAL,
+            "mem_recall": Step.APPLY_TO_INFERENCE, "qkv": Step.MODEL},
+    "lact": {"fw_fwd_w1": Step.COMPUTE_RELEVANCY, "fw_bwd": Step.COMPUTE_RELEVANCY,
+             "fw_update": Step.PREPARE_MEMORY, "fw_apply": Step.APPLY_TO_INFERENCE, "attn": Step.MODEL},
+    "memagent": {},  # labelled by iteration: see test_memagent_by_hand
 }
 
 
@@ -149,6 +160,8 @@ def test_step_tags_acyclic_connected_and_estimate(wl):
     models, base = LIBRARY[wl]
     model = "deepseek-v3.2" if wl == "moe" else models[0]
     p = {**base, "model": model, "context_len": 8192, "steps": 3}
+    if wl == "hmt":
+        p["segment_len"] = 2048  # 8192 is a boundary: step 0 runs the memory search
     g = build_workload(wl, p)
     assert nx.is_directed_acyclic_graph(g) and nx.is_weakly_connected(g)
     seen = {}
@@ -158,6 +171,8 @@ def test_step_tags_acyclic_connected_and_estimate(wl):
         assert seen.get(suffix) == {step}, (suffix, seen.get(suffix))
     # one sink per micro-batch chain: every task leads to the last LM head
     assert [n for n in g.nodes if g.out_degree(n) == 0] == ["s2.lm_head"]
+    if wl == "lact":  # the fast weights train at chunk boundaries only (8192 % 2048 == 0)
+        assert "s0.L0.fw_bwd" in g and "s1.L0.fw_bwd" not in g
     spec = workloads()[wl]
     assert MODULES[wl].estimate(spec.params(**p)) == g.number_of_nodes()
 
@@ -274,13 +289,60 @@ def test_full_attention_by_hand():
     assert {task_of(g, n).step for n in g} == {Step.MODEL}
 
 
+def test_hmt_memory_search_by_hand():
+    B, S = 2, 1024
+    g = build_workload("hmt", {"batch": B, "context_len": 40 * S, "num_layers": 2, "steps": 2})
+    # step 0 sits on a segment boundary: 40 memories cached, search them with a 512-wide key
+    flop, nbytes = work(g, "s0.mem_score")
+    assert flop == 2 * B * 40 * 512
+    assert nbytes == 40 * 512 * 2 * B + B * (512 * 2 + 40 * 4)
+    assert task_of(g, "s0.topk").shape == {"batch": B, "num_items": 40, "k": 8}
+    assert "s1.mem_score" not in g  # the next step is inside the segment
+    # attention only within the segment (+ sensory tokens + the memory token)
+    assert task_of(g, "s1.L0.attn").shape["num_keys"] == (40 * S + 1) % S + 1 + 32 + 1
+    # the summary: one backbone forward over half a segment
+    enc = task_of(g, "s0.mem_encode").shape
+    assert enc["m"] == B * (S // 2 + 1) and enc["k"] == 2048
+
+
+def test_lact_fast_weights_by_hand():
+    B, C = 2, 2048
+    g = build_workload("lact", {"batch": B, "context_len": 4 * C, "num_layers": 1, "steps": 2})
+    W, D, H = B * 4, 1024, 1024  # (sequence, head) pairs x fast-weight sizes
+    assert work(g, "s0.L0.fw_fwd_w1")[0] == 2 * C * D * H * W
+    assert work(g, "s0.L0.fw_bwd")[0] == 12 * C * D * H * W  # backward = 2x the 3 forward GEMMs
+    assert work(g, "s1.L0.fw_apply")[0] == 2 * 1 * D * 3 * H * W
+    up_flop, up_bytes = work(g, "s0.L0.fw_update")
+    assert up_flop == W * 3 * D * H and up_bytes == 3 * W * 3 * D * H * 2
+    assert task_of(g, "s1.L0.attn").shape["num_keys"] == 2048  # sliding window
+
+
+def test_memagent_by_hand():
+    L, C, M, Q = 12_000, 5000, 1024, 256
+    g = build_workload("memagent", {"context_len": L, "num_layers": 1, "steps": 2})
+    assert sorted({n.split(".")[0] for n in g}) == ["a0", "m0", "m1", "m2", "s0", "s1", "w0", "w1", "w2"]
+    assert task_of(g, "m2.L0.qkv").shape["m"] == Q + M + (L - 2 * C)  # the last, short chunk
+    at = task_of(g, "w0.L0.attn").shape
+    assert (at["start_keys"], at["steps"]) == (Q + M + C, M)
+    flop, nbytes = work(g, "w0.L0.attn")
+    keys = M * (Q + M + C) + M * (M + 1) // 2  # step t reads Q + M + C + t + 1 keys
+    assert flop == 4 * 32 * 128 * keys
+    assert nbytes == 2 * (2 * 8 * 128 * keys + 2 * M * 32 * 128)
+    assert work(g, "w0.L0.mlp_up")[1] == M * (4096 + 4096 * 2 * 12288 + 2 * 12288) * 2  # weights every token
+    steps = {task_of(g, n).step for n in g if n.startswith("m0.")}, {task_of(g, n).step for n in g if n.startswith("w0.")}
+    assert steps == ({Step.COMPUTE_RELEVANCY}, {Step.PREPARE_MEMORY})
+    assert {task_of(g, n).step for n in g if n.startswith("a0.")} == {Step.APPLY_TO_INFERENCE}
+    assert task_of(g, "s1.L0.attn").shape["num_keys"] == Q + M + 2
+
+
 # --- scaling ------------------------------------------------------------------------------------
 
 def mp_flop(g) -> float:
     return sum(work(g, n)[0] for n in g if task_of(g, n).step in MEMORY_PROCESSING_STEPS)
 
 
-@pytest.mark.parametrize("wl", ["dsa", "seer_attention_r", "quest", "lserve", "rag", "moe", "engram"])
+@pytest.mark.parametrize("wl", ["dsa", "seer_attention_r", "quest", "lserve", "rag", "moe", "engram", "hmt",
+                                "memagent"])
 def test_memory_processing_work_scales_with_batch(wl):
     models, base = LIBRARY[wl]
     p = {**base, "model": models[0], "context_len": 16384}

@@ -109,3 +109,70 @@ ENGRAM_GATHER = KernelImpl(
     "engram_gather", _eg_inputs, _eg_run, _eg_ref, rtol=0, atol=0,
     note="2-gram multiplicative-xor hash per head; tables of pool_rows(tokens x heads)/heads rows each",
     reindex=_eg_reindex)
+
+
+# ---- gemv_steps: `steps` sequential token GEMVs against one weight matrix --------------------
+
+def _gs_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    s, m, k, n = shape["steps"], shape["m"], shape["k"], shape["n"]
+    return {"a": randn((s, m, k), generator, device, dt),
+            "w": randn((k, n), generator, device, dt) / max(1.0, k ** 0.5),
+            "out": empty((s, m, n), device, dt)}
+
+
+def _gs_run(x):
+    t = require_torch()
+    for i in range(x["a"].shape[0]):  # one call per token, as decoding does
+        t.matmul(x["a"][i], x["w"], out=x["out"][i])
+    return x["out"]
+
+
+def _gs_ref(x):
+    return x["a"] @ x["w"]
+
+
+# ---- attention_steps: step t attends to start_keys + t + 1 keys ------------------------------
+
+def _as_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    b, h, kvh, d = shape["batch"], shape["num_heads"], shape["num_kv_heads"], shape["head_dim"]
+    s, k0 = shape["steps"], shape["start_keys"]
+    if kvh < 1 or h % kvh:
+        raise ValueError(f"attention_steps: num_heads={h} must be a multiple of num_kv_heads={kvh}")
+    return {"q": randn((s, b, h, 1, d), generator, device, dt),
+            "k": randn((b, kvh, k0 + s, d), generator, device, dt),
+            "v": randn((b, kvh, k0 + s, d), generator, device, dt),
+            "start_keys": k0, "out": empty((s, b, h, 1, d), device, dt)}
+
+
+def _as_run(x):
+    t = require_torch()
+    k0, q = x["start_keys"], x["q"]
+    gqa = q.shape[2] != x["k"].shape[1]
+    for i in range(q.shape[0]):
+        n = k0 + i + 1
+        x["out"][i] = t.nn.functional.scaled_dot_product_attention(
+            q[i], x["k"][:, :, :n], x["v"][:, :, :n], enable_gqa=gqa)
+    return x["out"]
+
+
+def _as_ref(x):
+    q, k, v, k0 = x["q"], x["k"], x["v"], x["start_keys"]
+    s, b, h, _, d = q.shape
+    g = h // k.shape[1]
+    out = np.zeros(q.shape)
+    for i in range(s):
+        n = k0 + i + 1
+        kk = np.repeat(k[:, :, :n], g, axis=1)
+        vv = np.repeat(v[:, :, :n], g, axis=1)
+        sc = q[i] @ kk.transpose(0, 1, 3, 2) / np.sqrt(d)
+        sc = np.exp(sc - sc.max(axis=-1, keepdims=True))
+        out[i] = (sc / sc.sum(axis=-1, keepdims=True)) @ vv
+    return out
+
+
+GEMV_STEPS = KernelImpl("gemv_steps", _gs_inputs, _gs_run, _gs_ref, rtol=1e-4, atol=1e-4,
+                        note="one matmul per step (a decode token each)")
+ATTENTION_STEPS = KernelImpl("attention_steps", _as_inputs, _as_run, _as_ref, rtol=1e-4, atol=1e-4,
+                             note="one scaled_dot_product_attention per step over a growing key prefix")

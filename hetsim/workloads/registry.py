@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from ..errors import ConfigError
 from ..graph import validate_graph
 from ..loader import validate
-from . import (custom, dsa, dsa_decode, engram, full_attention, hmt, lact, moe, paged, rag, rag_dense,
-               seer_attention_r)
+from . import (custom, dsa, dsa_decode, engram, full_attention, hmt, lact, memagent, moe, paged, rag,
+               rag_dense, seer_attention_r)
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ _BUILTIN = {
     "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION),
     "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION),
     "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION),
+    "memagent": Workload("memagent", memagent.MemAgentParams, memagent.build, memagent.DESCRIPTION),
 }
 
 
