@@ -247,6 +247,11 @@ def test_rag_flare_plan_by_hand():
     g = build_workload("rag", {"context_len": L, "steps": 5, "reretrieve_every": 2, "num_layers": 1})
     postings = 8 * 20_000
     assert task_of(g, "r0.score").shape == {"num_postings": postings, "num_docs": 1_000_000, "num_terms": 8}
+    # per posting: (doc id, tf) read and ~6 operations; per document a length and a score
+    assert work(g, "r0.score") == (6 * postings, postings * 8 + 1_000_000 * 8 + 8 * 8)
+    dense = build_workload("rag", {"retriever": "dense", "context_len": L, "num_layers": 1, "batch": 2})
+    assert work(dense, "r0.score") == (2 * 2 * 1_000_000 * 768,
+                                       1_000_000 * 768 * 2 + 2 * (768 * 2 + 1_000_000 * 4))
     assert task_of(g, "r0.topk").shape["k"] == 64 and task_of(g, "r2.topk").shape["k"] == 3
     assert sorted(n.split(".")[0] for n in g if n.endswith(".score")) == ["r0", "r2", "r4"]
     # 64 docs x 128 tokens prefilled at the cached context, then each re-retrieval at its position
@@ -276,6 +281,7 @@ def test_engram_lookup_by_hand():
     g = build_workload("engram", {"batch": B, "num_layers": 3, "engram_layers": [0, 2], "context_len": 4096})
     assert {n.split(".")[1] for n in g if n.endswith("engram_lookup")} == {"L0", "L2"}
     flop, nbytes = work(g, "s0.L2.engram_lookup")
+    assert flop == 2 * B * 16  # one hash per head and token
     assert nbytes == B * (4 + 2 * 16 * 64 * 2)  # 16 random 64-element rows read and written per token
     assert task_of(g, "s0.L2.engram_proj").shape == {"m": B, "k": 1024, "n": 2 * 4096, "elem_bytes": 2}
     assert g.graph["data"]["engram_tables"] == 2 * 16 * 4_194_304 * 64 * 2
@@ -283,8 +289,9 @@ def test_engram_lookup_by_hand():
 
 def test_full_attention_by_hand():
     g = build_workload("full_attention", {"batch": 2, "context_len": 1000, "num_layers": 2, "model": "gpt-oss-120b"})
-    flop, _ = work(g, "s0.L1.attn")
+    flop, nbytes = work(g, "s0.L1.attn")
     assert flop == 4 * 2 * 64 * 1 * 1001 * 64  # full layer: all 1001 keys
+    assert nbytes == 2 * (2 * 1001 * 8 * 64 + 2 * 1 * 64 * 64) * 2  # K and V of 8 KV heads, q and out
     assert task_of(g, "s0.L0.attn").shape["num_keys"] == 128  # sliding-window layer
     assert {task_of(g, n).step for n in g} == {Step.MODEL}
 
@@ -342,12 +349,23 @@ def mp_flop(g) -> float:
 
 
 @pytest.mark.parametrize("wl", ["dsa", "seer_attention_r", "quest", "lserve", "rag", "moe", "engram", "hmt",
-                                "memagent"])
+                                "memagent", "lact"])
 def test_memory_processing_work_scales_with_batch(wl):
     models, base = LIBRARY[wl]
     p = {**base, "model": models[0], "context_len": 16384}
     one, four = build_workload(wl, {**p, "batch": 1}), build_workload(wl, {**p, "batch": 4})
     assert mp_flop(four) == pytest.approx(4 * mp_flop(one), rel=0.02)
+
+
+def test_dense_reference_work_scales_with_batch_and_context():
+    p = {"num_layers": 2, "lm_head": False}
+
+    def attn(g):
+        return sum(work(g, n)[0] for n in g if n.endswith(".attn"))
+
+    one = build_workload("full_attention", {**p, "context_len": 16383})
+    assert attn(build_workload("full_attention", {**p, "context_len": 16383, "batch": 4})) == 4 * attn(one)
+    assert attn(build_workload("full_attention", {**p, "context_len": 65535})) == 4 * attn(one)
 
 
 SCAN = {"dsa": "idx_score", "seer_attention_r": "gate_score", "quest": "page_score", "lserve": "page_score"}
