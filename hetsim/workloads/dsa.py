@@ -66,7 +66,7 @@ def build(p: DsaParams):
         add_data(g, "indexer_weights", w * p.elem_bytes * d.num_layers)
         add_data(g, "index_cache", p.batch * final_context(p) * ix.index_head_dim * p.index_elem_bytes * d.num_layers)
 
-    return build_lm(p, "dsa", lambda c, prev: _layer(c, prev, p, ix), data=data)
+    return build_lm(p, "dsa", lambda c, prev: _layer(c, prev, p, ix), data=data, ffn=p.ffn == "model")
 
 
 def _layer(c: Ctx, prev, p: DsaParams, ix: Dsa):

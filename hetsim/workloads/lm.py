@@ -293,12 +293,14 @@ def layer_weight_elems(d: ModelDims) -> int:
     return attn
 
 
-def declare_model_data(g: nx.DiGraph, p: LMParams, d: ModelDims, ctx_tokens: int | None = None) -> None:
-    """Weights, expert weights and the KV cache sized for the final context."""
+def declare_model_data(g: nx.DiGraph, p: LMParams, d: ModelDims, ctx_tokens: int | None = None,
+                       ffn: bool = True) -> None:
+    """Weights (FFN and expert weights unless *ffn* is False) and the KV cache sized for the
+    final context."""
     eb, L = p.elem_bytes, d.num_layers
     w = layer_weight_elems(d) * L + (d.vocab_size * d.hidden_size if p.lm_head else 0)
     experts = 0
-    for i in range(L):
+    for i in range(L if ffn else 0):
         if d.is_moe_layer(i):
             m = d.moe
             w += d.hidden_size * m.num_experts + 3 * d.hidden_size * m.expert_intermediate * m.num_shared
@@ -317,20 +319,21 @@ LayerFn = Callable[[Ctx, Optional[str]], str]
 
 def build_lm(p: LMParams, title: str, layer: LayerFn, *, data: Callable | None = None,
              before: Callable | None = None, mp_ffn: bool = False,
-             dims: ModelDims | None = None, plan: Callable | None = None) -> nx.DiGraph:
+             dims: ModelDims | None = None, plan: Callable | None = None, ffn: bool = True) -> nx.DiGraph:
     """Build the graph: for each micro-batch, iterations x layers of *layer*, then the LM head.
 
     *data(g, p, d)* declares the workload's memory structures; *before(c, prev) -> prev* adds
     per-iteration tasks ahead of layer 0 (a retrieval, a memory search); *mp_ffn* labels an
     MoE FFN as memory processing (router, expert choice, experts); *plan(p, b, j)* replaces
-    :func:`iterations` (a workload that interleaves its own iterations).
+    :func:`iterations` (a workload that interleaves its own iterations); *ffn* False leaves
+    the FFN weights out of the resident data (a workload that omits the FFN).
     """
     d = dims or resolve(p)
     sizes = micro_batch_sizes(p)
     g = new_graph(f"{title}({d.name}, {p.phase}, L={p.context_len}, steps={p.steps}, batch={p.batch}, "
                   f"layers={d.num_layers})")
     g.graph["tokens"] = p.batch * (p.steps if p.phase == "decode" else p.context_len)
-    declare_model_data(g, p, d)
+    declare_model_data(g, p, d, ffn=ffn)
     if data is not None:
         data(g, p, d)
     for j, b in enumerate(sizes):
