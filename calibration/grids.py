@@ -89,6 +89,22 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
                                            (512, 256), (4096, 256), (16384, 256)])],
         "elementwise": [{"num_elems": n} for n in ((16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K) if q else
                                                    (16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K))],
+        # workload library: MoE routed experts (top-8; scaled-down 1024 x 512 experts so up to
+        # 64 touched experts stay under 0.5 GB), Seer gate over 256..2048 blocks per query row,
+        # Engram lookups of 16 heads x 64 elements
+        "moe_experts": [{"tokens": t, "hidden": 1024, "intermediate": 512, "top_k": 8,
+                         "experts_touched": min(64, t * 8)} for t in ((1, 2, 4, 8) if q else (1, 2, 4, 6, 8, 16))],
+        "block_gate_score": [{"batch": b, "num_items": n, "dim": 128, "shared_memory_factor": b}
+                             for b, n in ([(8, 256), (8, 1024), (32, 256), (32, 512)] if q else
+                                          [(8, 128), (8, 256), (8, 512), (8, 1024), (32, 512), (32, 2048)])],
+        "engram_gather": [{"num_tokens": n, "num_heads": 16, "row_elems": 64}
+                          for n in ((1, 16, 256, 4096) if q else (1, 8, 64, 256, 1024, 4096))],
+        # MemAgent's memory rewrite: runs of decode tokens (Qwen3-8B-sized projections)
+        "gemv_steps": [{"steps": s, "m": 1, "k": k, "n": n}
+                       for s, (k, n) in product((4, 16) if q else (4, 16, 64), ((4096, 6144), (4096, 4096)))],
+        "attention_steps": [{"batch": 1, "num_heads": 32, "num_kv_heads": 8, "head_dim": 128,
+                             "start_keys": k0, "steps": s}
+                            for k0, s in product((1 * K, 4 * K), (4, 16) if q else (4, 16, 64))],
     }
 
 

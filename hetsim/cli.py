@@ -67,16 +67,32 @@ def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
     return p
 
 
-def _load(arg, *, mappings=(), mappings_flag="--mapping"):
-    """Resolve, read and check a scenario before any work or progress output."""
-    from .loader import load_scenario, resolve_scenario_path
+def _load(arg, *, sets=(), mappings=(), mappings_flag="--mapping"):
+    """Resolve, read and check a scenario before any work or progress output.
+
+    *sets* are ``--set KEY=VALUE`` overrides (:func:`_load_with_sets`); an error in a value
+    they set names the ``--set`` flag, not the scenario file.
+    """
     from .simulation import check_scenario
 
-    path = resolve_scenario_path(arg)
-    scenario = load_scenario(path)
-    check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m],
-                   mappings_flag=mappings_flag)
+    path, scenario = _load_with_sets(arg, list(sets))
+    try:
+        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m],
+                       mappings_flag=mappings_flag)
+    except HetsimError as e:
+        raise _blame_set(e, sets) from None
     return path, scenario
+
+
+def _blame_set(err: HetsimError, sets) -> HetsimError:
+    """*err* naming the ``--set`` flag when its field is one that flag set (else unchanged)."""
+    f = err.field or ""
+    for item in sets:
+        key = item.partition("=")[0].strip()
+        key = key if "." in key else SET_SHORTHAND + key
+        if f == key or f.startswith(key + ".") or key.startswith(f + "."):
+            return ConfigError(err.detail, field=f"--set {item}")
+    return err
 
 
 def _console(json_mode: bool) -> Console:
@@ -104,13 +120,52 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
     return files
 
 
+#: ``--set`` keys without a dot name a workload parameter (the common knobs)
+SET_SHORTHAND = "workload.params."
+
+
+def _load_with_sets(arg: str | None, sets: list[str]):
+    """The scenario *arg* with every ``--set KEY=VALUE`` applied before validation.
+
+    A dotted KEY is a path into the scenario document (``mapping.policy=gpu-only``); a bare
+    KEY is a workload parameter (``model=qwen3-14b``, ``context_len=131072``, ``batch=4``,
+    ``phase=prefill``, ``steps=16``). VALUE is read as a YAML scalar.
+    """
+    import yaml
+
+    from . import catalog
+    from .loader import resolve_scenario_path, scenario_from_dict
+    from .sweep import set_path
+
+    path = resolve_scenario_path(arg)
+    doc = catalog.read_yaml(path)
+    if not isinstance(doc, dict):
+        raise ConfigError("a scenario file must be a mapping", file=str(path))
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not k for k in key.split(".")):
+            raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
+                              "or mapping.policy=gpu-only)", field="--set")
+        try:
+            value = yaml.safe_load(raw.strip()) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw.strip()
+        set_path(doc, key if "." in key else SET_SHORTHAND + key, value)
+    try:
+        return path, scenario_from_dict(doc, str(path))
+    except HetsimError as e:
+        raise _blame_set(e, sets) from None
+
+
 def cmd_run(args) -> int:
     from .report.table import run_tables
     from .simulation import run_scenario
 
     from .report.progress import progress
 
-    path, scenario = _load(args.scenario, mappings=[args.mapping], mappings_flag="--mapping")
+    path, scenario = _load(args.scenario, sets=args.set, mappings=[args.mapping],
+                           mappings_flag="--mapping")
     outdir = prepare_outdir(args.out)
     with progress("run", enabled=not args.json) as update:
         update(stage="simulating")
@@ -135,7 +190,7 @@ def cmd_compare(args) -> int:
 
     check_mapping_name(args.baseline, field="--baseline")
     check_mapping_name(args.candidate, field="--candidate")
-    path, scenario = _load(args.scenario)
+    path, scenario = _load(args.scenario, sets=args.set)
     outdir = prepare_outdir(args.out)
     runs = {}
     with progress("compare", enabled=not args.json) as update:
@@ -564,6 +619,21 @@ def cmd_devices(args) -> int:
     return devices_cli.check(con, [Path(p) for p in args.files], as_json=args.json)
 
 
+def _builtin_scenarios_by_workload() -> dict[str, list[str]]:
+    """workload name -> built-in scenarios that run it (read from the files, not validated)."""
+    from . import catalog
+
+    out: dict[str, list[str]] = {}
+    for path in sorted(catalog.scenario_dir().glob("*.yaml")):
+        try:
+            wl = (catalog.read_yaml(path) or {}).get("workload", {}).get("name")
+        except (ConfigError, AttributeError):
+            continue
+        if wl:
+            out.setdefault(wl, []).append(path.stem)
+    return out
+
+
 def cmd_workloads(args) -> int:
     from rich.table import Table
 
@@ -582,11 +652,13 @@ def cmd_workloads(args) -> int:
     t = Table(title="workloads")
     t.add_column("name")
     t.add_column("description")
+    t.add_column("built-in scenarios")
     t.add_column("parameters (default)")
+    by_workload = _builtin_scenarios_by_workload()
     for name, wl in reg:
         params = ", ".join(f"{k}={f.get_default(call_default_factory=True)!r}" if not f.is_required() else k
                            for k, f in wl.params.model_fields.items())
-        t.add_row(name, wl.description, params)
+        t.add_row(name, wl.description, ", ".join(by_workload.get(name, [])), params)
     con.print(t)
     return 0
 
@@ -604,6 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-plot", action="store_true", help="skip the PNG pictures (faster for big runs)")
         sp.add_argument("--queue-policy", choices=("fifo", "critical-path-first"), default=None,
                         help="override the scenario's engine queue policy")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a field before the run: a workload parameter by name "
+                             "(model=qwen3-14b, context_len=131072, batch=4, phase=prefill, "
+                             "steps=16) or a dotted scenario path (repeatable)")
 
     r = sub.add_parser("run", help="simulate a scenario and write result.json, trace.json, timeline.png")
     common(r)

@@ -189,6 +189,44 @@ _SPECS = [
 
 
 
+# Kernels of the workload library (hetsim/workloads/): MoE routed experts, block-gate scores,
+# Engram lookups.
+_SPECS += [
+    _k("moe_experts", "gemm", ("tokens", "hidden", "intermediate", "top_k", "experts_touched"),
+       lambda s: 6 * s["tokens"] * s["top_k"] * s["hidden"] * s["intermediate"],
+       lambda s: 3 * s["hidden"] * s["intermediate"] * s["experts_touched"] * s["elem_bytes"]
+       + 2 * s["tokens"] * s["top_k"] * s["hidden"] * s["elem_bytes"],
+       "routed SwiGLU experts: each token through top_k experts; the weights of every touched "
+       "expert read once, each token's hidden state dispatched and combined per expert"),
+    _k("block_gate_score", "reduction", ("batch", "num_items", "dim"),
+       lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
+       lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
+       + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
+       "SeerAttention-R gate scores q . k_pool over pooled block keys, for threshold selection "
+       "(same work as inner_product_score; no FPGA design streams it into a bitmap)",
+       shared_memory_factor=1),
+    _k("engram_gather", "gather", ("num_tokens", "num_heads", "row_elems"),
+       lambda s: 2 * s["num_tokens"] * s["num_heads"],
+       lambda s: s["num_tokens"] * (4 + 2 * s["num_heads"] * s["row_elems"] * s["elem_bytes"]),
+       "Engram lookup: hash each token's n-grams (one row per head) and gather the rows from "
+       "the embedding tables (random rows, read + written)"),
+    # a run of `steps` sequential decode tokens collapsed into one task (MemAgent's memory
+    # rewrite): totals of FLOP and bytes are exact, the steps run back to back
+    _k("gemv_steps", "gemv", ("steps", "m", "k", "n"),
+       lambda s: 2 * s["steps"] * s["m"] * s["k"] * s["n"],
+       lambda s: s["steps"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
+       "steps sequential C[m,n] = A[m,k] @ W[k,n] (one decode token each): W read every step"),
+    _k("attention_steps", "attention",
+       ("batch", "num_heads", "num_kv_heads", "head_dim", "start_keys", "steps"),
+       lambda s: 4 * s["batch"] * s["num_heads"] * s["head_dim"]
+       * (s["steps"] * s["start_keys"] + s["steps"] * (s["steps"] + 1) // 2),
+       lambda s: s["batch"] * s["elem_bytes"] * (
+           2 * s["num_kv_heads"] * s["head_dim"] * (s["steps"] * s["start_keys"] + s["steps"] * (s["steps"] + 1) // 2)
+           + 2 * s["steps"] * s["num_heads"] * s["head_dim"]),
+       "steps sequential decode attentions; step t (0-based) reads start_keys + t + 1 cached keys"),
+]
+
+
 def _fused(name: str, score: str, keys, items_key: str, doc: str) -> KernelSpec:
     """Relevancy scoring and top-k in one kernel: the scores stream into the top-k and never
     reach memory; the kernel writes only the k (index, score) pairs."""

@@ -24,6 +24,7 @@ from hetsim.kernels import KERNELS
 from ._common import (CPU_COMPUTE_DTYPE, KernelImpl, compute_dtype, inputs_nbytes, require_torch,
                       to_numpy, torch_device)
 from .attention import DENSE_ATTENTION, SPARSE_ATTENTION
+from .library import ATTENTION_STEPS, BLOCK_GATE_SCORE, ENGRAM_GATHER, GEMV_STEPS, MOE_EXPERTS
 from .linear import EXPERT_FFN, GEMM, ROUTER
 from .movement import EMBEDDING_GATHER, INDEX_KEY_WRITE, KV_GATHER, TOPK
 from .scoring import BM25_SCORE, INDEXER_SCORE, INNER_PRODUCT_SCORE, PAGE_BOUND_SCORE
@@ -48,6 +49,11 @@ KERNEL_IMPLS: dict[str, KernelImpl] = {
     "expert_ffn": EXPERT_FFN,
     "embedding_gather": EMBEDDING_GATHER,
     "elementwise": ELEMENTWISE,
+    "moe_experts": MOE_EXPERTS,
+    "block_gate_score": BLOCK_GATE_SCORE,
+    "engram_gather": ENGRAM_GATHER,
+    "gemv_steps": GEMV_STEPS,
+    "attention_steps": ATTENTION_STEPS,
 }
 
 for _name, _impl in KERNEL_IMPLS.items():  # the registry must mirror hetsim.kernels

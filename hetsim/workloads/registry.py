@@ -21,7 +21,8 @@ from ..errors import ConfigError
 from ..config.system import SystemSpec
 from ..graph import task_budget, validate_graph
 from ..loader import validate
-from . import custom, dsa_decode, rag_dense
+from . import (custom, dsa, dsa_decode, engram, full_attention, hmt, lact, memagent, moe, paged, rag,
+               rag_dense, seer_attention_r)
 from .sizing import check_size
 
 
@@ -60,6 +61,20 @@ _BUILTIN = {
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
                           rag_dense.DESCRIPTION, rag_dense.estimate),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION, custom.estimate),
+    # the workload library (model presets, prefill / multi-step decode, micro-batches)
+    "full_attention": Workload("full_attention", full_attention.FullAttentionParams, full_attention.build,
+                               full_attention.DESCRIPTION),
+    "dsa": Workload("dsa", dsa.DsaParams, dsa.build, dsa.DESCRIPTION),
+    "seer_attention_r": Workload("seer_attention_r", seer_attention_r.SeerParams, seer_attention_r.build,
+                                 seer_attention_r.DESCRIPTION),
+    "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION),
+    "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION),
+    "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION),
+    "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION),
+    "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION),
+    "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION),
+    "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION),
+    "memagent": Workload("memagent", memagent.MemAgentParams, memagent.build, memagent.DESCRIPTION),
 }
 
 

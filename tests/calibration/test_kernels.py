@@ -42,6 +42,12 @@ SHAPES = {
     "expert_ffn": [{"tokens": 2, "hidden": 16, "intermediate": 12, "num_active": 3}],
     "embedding_gather": [{"num_rows": 13, "row_elems": 10}],
     "elementwise": [{"num_elems": 1000}],
+    "moe_experts": [{"tokens": 3, "hidden": 16, "intermediate": 12, "top_k": 2, "experts_touched": 5},
+                    {"tokens": 1, "hidden": 8, "intermediate": 4, "top_k": 4, "experts_touched": 4}],
+    "block_gate_score": [{"batch": 4, "num_items": 9, "dim": 16, "shared_memory_factor": 4}],
+    "engram_gather": [{"num_tokens": 7, "num_heads": 16, "row_elems": 8}],
+    "gemv_steps": [{"steps": 3, "m": 2, "k": 20, "n": 9}],
+    "attention_steps": [{"batch": 2, "num_heads": 4, "num_kv_heads": 2, "head_dim": 8, "start_keys": 5, "steps": 4}],
 }
 
 CASES = [pytest.param(name, shape, id=f"{name}-{i}")
