@@ -170,10 +170,16 @@ def validate(model: type[BaseModel], data: Any, *, file: str | None, prefix: str
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """Return *base* updated recursively with *over* (neither is modified)."""
+    """Return *base* updated recursively with *over* (neither is modified).
+
+    A ``null`` in *over* removes that key from *base* (e.g. a kernel the card should not host:
+    ``overrides: {fpga: {kernels: {bm25_topk: null}}}``).
+    """
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and "value" not in v:
+        if v is None and isinstance(out, dict) and k in out:
+            del out[k]
+        elif isinstance(v, dict) and isinstance(out.get(k), dict) and "value" not in v:
             out[k] = deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
