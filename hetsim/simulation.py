@@ -17,6 +17,7 @@ from .engine import simulate
 from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
 from .mapping.registry import map_graph
+from .mapping.serial import serialize
 from .mapping.transfers import insert_transfers
 from .metrics import summarize
 from .trace import Trace
@@ -54,12 +55,21 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=()) 
                               file=file, field="mapping.policy")
 
 
+def executable(graph: nx.DiGraph, scenario: Scenario, m: Mapping) -> tuple[nx.DiGraph, Mapping]:
+    """Fuse, insert transfers (minus the run's free ones) and serialise if the run asks to."""
+    g, m = fuse_pairs(graph, scenario.system, m)
+    g = insert_transfers(g, m, free=scenario.run.free_transfers)
+    if scenario.run.serialize:
+        g = serialize(g)
+    return g, m
+
+
 def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
     """Return Mapping -> result: one full simulation of *graph* under that mapping."""
 
     def evaluate(m: Mapping) -> dict:
-        g, m = fuse_pairs(graph, scenario.system, m)
-        trace = simulate(insert_transfers(g, m), scenario.system, m, costs,
+        g, m = executable(graph, scenario, m)
+        trace = simulate(g, scenario.system, m, costs,
                          queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused)
         return summarize(trace)
 
@@ -77,11 +87,14 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
     costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     m = map_graph(policy, graph, scenario.system, params, evaluate=evaluator(graph, scenario, costs, qp))
-    fused, m = fuse_pairs(graph, scenario.system, m)
-    g = insert_transfers(fused, m)
+    g, m = executable(graph, scenario, m)
     trace = simulate(g, scenario.system, m, costs, queue_policy=qp,
                      power_off_unused=scenario.run.power_off_unused)
     result = summarize(trace)
+    if "free_transfers" in g.graph:
+        result["free_transfers"] = g.graph["free_transfers"]
+    if scenario.run.serialize:
+        result["serialized"] = True
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
     return RunOutput(scenario, g, m, trace, result)

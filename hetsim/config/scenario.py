@@ -31,6 +31,14 @@ class RunOptions(Strict):
         "fifo", description="order in which ready tasks get a busy engine")
     power_off_unused: bool = Field(
         True, description="devices a mapping leaves without tasks or data draw no idle power")
+    free_transfers: tuple[str, ...] = Field(
+        (), description="the study's assumption (shared/reference/heterollm.md section 5): "
+                        "transfers that build a memory structure cross the link for free; each "
+                        "entry is a resident-data name (a transfer into a Prepare Memory task "
+                        "that updates it) or an edge pattern 'producer->consumer' (fnmatch)")
+    serialize: bool = Field(
+        False, description="the study's serial model: run every task and transfer one after "
+                           "another in a fixed topological order (no overlap, no contention)")
 
 
 class Scenario(Strict):
