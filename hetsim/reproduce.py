@@ -282,13 +282,17 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path]
 
 
-def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict) -> dict:
-    """As-the-study, the ladder and tuned for one family on one GPU."""
+def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict,
+                   extra: dict[str, Any] | None = None) -> dict:
+    """As-the-study, the ladder and tuned for one family on one GPU.
+
+    *extra* overrides (``--set``) are applied to both files first, e.g. fewer layers.
+    """
     files = fam.scenarios[gpu]
     study_file = str(paper_dir() / files["study"])
     tuned_file = str(paper_dir() / files["tuned"])
-    study_raw = catalog.read_yaml(Path(study_file))
-    tuned_raw = catalog.read_yaml(Path(tuned_file))
+    study_raw, _ = apply_overrides(catalog.read_yaml(Path(study_file)), extra or {}, study_file)
+    tuned_raw, _ = apply_overrides(catalog.read_yaml(Path(tuned_file)), extra or {}, tuned_file)
     # the study's values of every knob, where this build has the knob
     start_over: dict[str, Any] = {}
     for s in fam.ladder:
@@ -340,12 +344,12 @@ def load_whatifs(path: Path | None = None) -> list[dict]:
     return raw["whatifs"]
 
 
-def run_whatifs(runner: Runner, ranges: dict, gpu_only: dict) -> list[dict]:
+def run_whatifs(runner: Runner, ranges: dict, gpu_only: dict, extra: dict[str, Any] | None = None) -> list[dict]:
     """Each what-if scenario (or sweep over one field) as gpu-only vs hetero."""
     rows = []
     for w in load_whatifs():
         file = str((whatif_dir() / w["scenario"]).resolve())
-        raw = catalog.read_yaml(Path(file))
+        raw, _ = apply_overrides(catalog.read_yaml(Path(file)), extra or {}, file)
         doc, st = apply_overrides(raw, w.get("set", {}) or {}, file)
         sweep = w.get("sweep") or {}
         points = [(None, None)]
@@ -364,8 +368,12 @@ def run_whatifs(runner: Runner, ranges: dict, gpu_only: dict) -> list[dict]:
     return rows
 
 
-def reproduce(only: str | None = None, whatif: bool = False, on_run=None) -> dict:
-    """Run every family (or *only* one) and optionally the what-ifs; return the report data."""
+def reproduce(only: str | None = None, whatif: bool = False, on_run=None,
+              extra: dict[str, Any] | None = None) -> dict:
+    """Run every family (or *only* one) and optionally the what-ifs; return the report data.
+
+    *extra*: ``--set`` overrides applied to every scenario first (where the field exists).
+    """
     ranges_raw, fams = load_manifest()
     ranges = {k: (float(v["low"]), float(v["high"])) for k, v in ranges_raw.items()}
     if only is not None:
@@ -374,7 +382,7 @@ def reproduce(only: str | None = None, whatif: bool = False, on_run=None) -> dic
             raise ConfigError(f"unknown family {only!r}; known: {', '.join(keys)}", field="--only")
         fams = [f for f in fams if f.key == only]
     runner = Runner(on_run=on_run)
-    out: dict[str, Any] = {"ranges": ranges_raw, "families": []}
+    out: dict[str, Any] = {"ranges": ranges_raw, "families": [], "extra_overrides": dict(extra or {})}
     for fam in fams:
         why = availability(fam)
         entry: dict[str, Any] = {"key": fam.key, "title": fam.title, "workload": fam.workload,
@@ -386,11 +394,11 @@ def reproduce(only: str | None = None, whatif: bool = False, on_run=None) -> dic
             entry["reason"] = why
         else:
             entry["available"] = True
-            entry["gpus"] = [run_family_gpu(runner, fam, gpu, ranges) for gpu in fam.scenarios]
+            entry["gpus"] = [run_family_gpu(runner, fam, gpu, ranges, extra) for gpu in fam.scenarios]
         out["families"].append(entry)
     if whatif:
         dsa = next((f for f in load_manifest()[1] if f.key == "dsa"), None)
-        out["whatifs"] = run_whatifs(runner, ranges, dsa.gpu_only if dsa else {})
+        out["whatifs"] = run_whatifs(runner, ranges, dsa.gpu_only if dsa else {}, extra)
     out["simulations"] = runner.simulated
     return out
 

@@ -191,6 +191,9 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
              "GPU). The *attribution ladder* then switches one assumption at a time from the first "
              "configuration to the second, so any gap between hetsim and the study is explained "
              "step by step.\n")
+    if data.get("extra_overrides"):
+        L.append("**Changed for this run** (`--set`, applied to every scenario where the field exists): "
+                 + ", ".join(f"`{k}={v}`" for k, v in data["extra_overrides"].items()) + ".\n")
     # ---- summary table
     L.append("## Summary\n")
     L.append("| family | GPU | config | GPU-only | hetero | speed-up | energy reduction | memory processing (GPU-only) | verdict (speed-up / energy / memory) |")
