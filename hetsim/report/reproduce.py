@@ -150,6 +150,17 @@ def plot_whatifs(rows: list[dict], path: Path) -> Path | None:
     return Path(path)
 
 
+def widest_gap(c: dict) -> tuple[str, float, float] | None:
+    """(step, hetero critical s, GPU-only critical s) of the step whose critical time differs most."""
+    if "error" in c:
+        return None
+    steps = set(c["hetero_steps"]) | set(c["gpu_only_steps"])
+    if not steps:
+        return None
+    k = max(sorted(steps), key=lambda s: abs(c["hetero_steps"].get(s, 0.0) - c["gpu_only_steps"].get(s, 0.0)))
+    return k, c["hetero_steps"].get(k, 0.0), c["gpu_only_steps"].get(k, 0.0)
+
+
 def _verdict_word(v: str) -> str:
     return {"within": "in range", "below": "**below**", "above": "**above**"}.get(v, v)
 
@@ -270,7 +281,9 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
             if v in ("below", "above") and rs:
                 L.append(f"As-the-study lands **{v}** the study's speed-up range "
                          f"({_fmt_x(g['as_the_study']['speedup'])}). The ladder step that moves the "
-                         f"speed-up most is **{rs['step']}** ({rs['assumption']}, x{rs['factor']:.3f}); "
+                         f"speed-up most is **{rs['step']}** ({rs['assumption']}, x{rs['factor']:.3f}, switching it "
+                         f"to the tuned value moves hetsim {'towards' if (rs['factor'] > 1) == (v == 'below') else 'away from'} "
+                         "the study's range); "
                          "the steps together move it "
                          f"x{(g['tuned']['speedup'] or 0) / (g['as_the_study']['speedup'] or 1):.3f}. "
                          "A gap that no step closes lies in what both configurations share: the "
@@ -278,6 +291,11 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
             elif rs:
                 L.append(f"As-the-study is within the study's speed-up range; the largest ladder move "
                          f"is {rs['step']} (x{rs['factor']:.3f}).\n")
+            gap = widest_gap(g["as_the_study"])
+            if gap:
+                L.append(f"Where the time goes as the study ran it: hetero spends {_t(gap[1])} on the "
+                         f"critical path in **{gap[0]}** against {_t(gap[2])} on the GPU alone, the largest "
+                         "per-step difference between the two runs.\n")
             wf = plot_waterfall(fam, g, fig_dir / f"ladder_{fam['key']}_{g['gpu']}.png")
             bd = plot_breakdown(fam, g, fig_dir / f"breakdown_{fam['key']}_{g['gpu']}.png")
             L.append(f"![ladder]({wf.relative_to(outdir)}) ![breakdown]({bd.relative_to(outdir)})\n")
