@@ -291,7 +291,7 @@ def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict,
     files = fam.scenarios[gpu]
     study_file = str(paper_dir() / files["study"])
     tuned_file = str(paper_dir() / files["tuned"])
-    study_raw, _ = apply_overrides(catalog.read_yaml(Path(study_file)), extra or {}, study_file)
+    study_raw, extra_status = apply_overrides(catalog.read_yaml(Path(study_file)), extra or {}, study_file)
     tuned_raw, _ = apply_overrides(catalog.read_yaml(Path(tuned_file)), extra or {}, tuned_file)
     # the study's values of every knob, where this build has the knob
     start_over: dict[str, Any] = {}
@@ -312,6 +312,7 @@ def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict,
     out = {
         "gpu": gpu, "study_file": files["study"], "tuned_file": files["tuned"],
         "study_overrides": [x.as_dict() for x in start_status],
+        "extra_overrides": [x.as_dict() for x in extra_status],
         "as_the_study": study, "tuned": tuned, "ladder": rungs,
         "ladder_reaches_tuned": not mismatch, "ladder_mismatch": mismatch,
         "verdict": {"as_the_study": _verdicts(study, ranges), "tuned": _verdicts(tuned, ranges)},

@@ -333,30 +333,46 @@ def print_summary(data: dict, console) -> None:
     """Terminal summary: one row per family, GPU and configuration, then the ladders."""
     from rich.table import Table
 
-    t = Table(title="hetsim reproduce: hetero (GPU + U55C) vs GPU-only", title_justify="left")
-    for c in ("family", "GPU", "config", "GPU-only", "hetero", "speed-up", "energy red.", "mem. proc.", "verdict"):
-        t.add_column(c, justify="right" if c in ("GPU-only", "hetero", "speed-up", "energy red.", "mem. proc.") else "left")
+    short = {"within": "ok", "below": "lo", "above": "hi"}
+    from rich import box
+
+    t = Table(title="hetsim reproduce: hetero (GPU + U55C) vs GPU-only", title_justify="left",
+              box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
+    for c in ("family", "GPU", "config", "GPU-only", "hetero", "speed-up", "energy", "mem.", "vs study"):
+        t.add_column(c, justify="left" if c in ("family", "GPU", "config", "vs study") else "right",
+                     no_wrap=True)
     for fam in data["families"]:
-        if not fam["available"]:
-            t.add_row(fam["key"], "-", "-", "", "", "", "", "", f"[yellow]{fam['reason'].split(' (')[0]}[/]")
-            continue
-        for g in fam["gpus"]:
-            for cfg, name in (("as_the_study", "as-the-study"), ("tuned", "tuned")):
+        for g in fam.get("gpus", []):
+            for cfg, name in (("as_the_study", "study"), ("tuned", "tuned")):
                 c = g[cfg]
                 if "error" in c:
-                    t.add_row(fam["key"], g["gpu"], name, "", "", "", "", "", f"[red]{c['error']}[/]")
+                    t.add_row(fam["key"], g["gpu"], name, "", "", "", "", "", "[red]error[/]")
                     continue
                 v = g["verdict"][cfg]
                 t.add_row(fam["key"], g["gpu"], name, _t(c["gpu_only_s"]), _t(c["hetero_s"]),
                           _fmt_x(c["speedup"]), _fmt_x(c["energy_reduction"]),
                           _pct(c["memory_processing_fraction"]),
-                          f"{v['speedup']} / {v['energy_reduction']} / {v['memory_processing_fraction']}")
-    console.print(t)
+                          " ".join(short.get(v[k], v[k]) for k in ("speedup", "energy_reduction",
+                                                                    "memory_processing_fraction")))
+    if t.row_count:
+        console.print(t)
+        console.print("energy = energy reduction; mem. = memory-processing share of the GPU-only run; "
+                      "vs study = speed-up, energy, mem. against the study's ranges (ok inside, lo/hi outside)")
+    for fam in data["families"]:
+        if not fam["available"]:
+            console.print(f"[yellow]{fam['key']}[/]: {fam['reason']}")
     for fam, g in _rows(data):
+        for c in ("as_the_study", "tuned"):
+            if "error" in g[c]:
+                console.print(f"[red]{fam['key']}/{g['gpu']} {c}[/]: {g[c]['error']}")
         steps = " -> ".join(f"{r['step']} {_fmt_x(r.get('speedup'))}" for r in g["ladder"])
         rs = g.get("responsible_step")
         console.print(f"[bold]{fam['key']}/{g['gpu']}[/] ladder: {steps}"
                       + (f"; largest move: {rs['step']} (x{rs['factor']:.3f})" if rs else ""))
+    bad = {(o["path"], o["status"]) for _, g in _rows(data) for o in g.get("extra_overrides", [])
+           if o["status"] != "applied"}
+    for path, status in sorted(bad):
+        console.print(f"[yellow]warning:[/] --set {path}: {status} in some scenarios (skipped there)")
     for w in data.get("whatifs", []):
         console.print(f"what-if {w['label']}: " + (f"[red]could not run[/]: {w['error']}" if "error" in w
                       else f"speed-up {_fmt_x(w['speedup'])}, energy {_fmt_x(w['energy_reduction'])}"))
