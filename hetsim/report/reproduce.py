@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 
 from ..graph import STEP_NAMES  # noqa: E402
 from ..units import format_quantity  # noqa: E402
@@ -64,6 +65,9 @@ def plot_bars(data: dict, path: Path) -> Path | None:
         ax.set_xticklabels(labels, fontsize=8)
         ax.set_title(title)
         ax.set_yscale("log")
+        ax.set_yticks([0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5])
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2gx"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
