@@ -663,6 +663,60 @@ def cmd_workloads(args) -> int:
     return 0
 
 
+# ---- hetsim reproduce (issue 13) ------------------------------------------------------------
+def cmd_reproduce(args) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .report.reproduce import write_report
+    from .reproduce import representative_traces, reproduce, strip_runs
+
+    from .sweep import parse_axis
+
+    extra = {}
+    for text in args.set:
+        ax = parse_axis(text)
+        if len(ax.values) != 1:
+            raise ConfigError(f"--set {text!r} takes one value", field="--set")
+        extra[ax.path] = ax.values[0]
+    out = Path(args.out)
+    with Progress(SpinnerColumn(), TextColumn("reproduce: {task.completed} simulations, {task.description}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), disable=args.json,
+                  transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        data = reproduce(only=args.only, whatif=args.whatif, extra=extra,
+                         on_run=lambda label: bar.update(task, advance=1, description=label))
+    out.mkdir(parents=True, exist_ok=True)
+    clean = strip_runs(data)
+    (out / "reproduce.json").write_text(json.dumps(clean, indent=2, sort_keys=True))
+    cmd = "hetsim reproduce" + (f" --only {args.only}" if args.only else "") + (" --whatif" if args.whatif else "") + "".join(f" --set {t}" for t in args.set)
+    if not args.no_plot:
+        write_report(data, out, representative_traces(data), command=cmd)
+    if args.json:
+        print(json.dumps(clean, indent=2, sort_keys=True))
+        return 0
+    from .report.reproduce import print_summary
+
+    print_summary(clean, _console(False))
+    files = [out / "reproduce.json"] + ([] if args.no_plot else [out / "report.md"])
+    _console(False).print("wrote " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def add_reproduce_parser(sub) -> None:
+    rp = sub.add_parser("reproduce", help="the study's GPU vs GPU+FPGA comparison, as the study ran it "
+                        "and tuned, with an attribution ladder and a report")
+    rp.add_argument("--only", default=None, metavar="FAMILY", help="one family (e.g. dsa, rag_bm25)")
+    rp.add_argument("--whatif", action="store_true", help="also run scenarios/whatif/ and report them")
+    rp.add_argument("--out", default="out/reproduce", help="where report.md, figures/ and reproduce.json go")
+    rp.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a field in every scenario where it exists (e.g. "
+                         "workload.params.num_layers=4 for a quick run); repeatable")
+    rp.add_argument("--no-plot", action="store_true", help="skip the figures and report.md")
+    rp.add_argument("--json", action="store_true", help="print the report data as JSON")
+    rp.set_defaults(func=cmd_reproduce)
+# ---- end hetsim reproduce ---------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hetsim", description="Discrete-event simulator of "
                                 "heterogeneous GPU + FPGA memory systems for LLM inference.")
@@ -786,6 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("workloads", help="list workloads and their parameters")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_workloads)
+    add_reproduce_parser(sub)
     return p
 
 

@@ -19,6 +19,7 @@ from .errors import ConfigError, HetsimError, located
 from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
 from .mapping.registry import check_params, map_graph, policies
+from .mapping.serial import serialize
 from .mapping.transfers import insert_transfers
 from .metrics import summarize
 from .trace import Trace
@@ -90,12 +91,22 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
         check_size(tasks, data, scenario.system, None if ff else scenario.run.max_tasks, file=file)
 
 
+def executable(graph: nx.DiGraph, scenario: Scenario, m: Mapping) -> tuple[nx.DiGraph, Mapping]:
+    """Fuse, insert transfers (minus the run's free ones) and serialise if the run asks to."""
+    fused, m = fuse_pairs(graph, scenario.system, m)
+    # fusion made a private copy when it merged anything: transfers may then go in in place
+    g = insert_transfers(fused, m, free=scenario.run.free_transfers, copy=fused is graph)
+    if scenario.run.serialize:
+        g = serialize(g)
+    return g, m
+
+
 def evaluator(graph: nx.DiGraph, scenario: Scenario, costs: CostModel, queue_policy: str):
     """Return Mapping -> result: one full simulation of *graph* under that mapping."""
 
     def evaluate(m: Mapping) -> dict:
-        g, m = fuse_pairs(graph, scenario.system, m)
-        trace = simulate(insert_transfers(g, m, copy=g is graph), scenario.system, m, costs,
+        g, m = executable(graph, scenario, m)
+        trace = simulate(g, scenario.system, m, costs,
                          queue_policy=queue_policy, power_off_unused=scenario.run.power_off_unused,
                          engine=scenario.run.engine)
         return summarize(trace)
@@ -139,16 +150,18 @@ def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
 
 def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, costs: CostModel,
               queue_policy: str) -> RunOutput:
-    """Map, fuse, add transfers to and simulate one built graph of *scenario*."""
+    """Map, fuse, add transfers to (and serialise, if asked) and simulate one built graph."""
     m = map_graph(policy, graph, scenario.system, params,
                   evaluate=evaluator(graph, scenario, costs, queue_policy))
-    fused, m = fuse_pairs(graph, scenario.system, m)
-    # fusion made a private copy when it merged anything: transfers may then go in in place
-    g = insert_transfers(fused, m, copy=fused is graph)
+    g, m = executable(graph, scenario, m)
     trace = simulate(g, scenario.system, m, costs, queue_policy=queue_policy,
                      power_off_unused=scenario.run.power_off_unused, engine=scenario.run.engine)
     result = summarize(trace)
     result["engine"] = trace.meta["engine"]
+    if "free_transfers" in g.graph:
+        result["free_transfers"] = g.graph["free_transfers"]
+    if scenario.run.serialize:
+        result["serialized"] = True
     result["scenario"] = scenario.name
     result["workload"] = {"name": scenario.workload.name, "graph": graph.graph.get("name", "")}
     stacks = gpu_stacks(scenario)

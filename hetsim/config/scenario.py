@@ -40,6 +40,14 @@ class RunOptions(Strict):
     fast_forward: Literal["auto", "on", "off"] = Field(
         "auto", description="steady-state fast-forward over repeated layers and decode steps: "
                             "on, off, or auto (on for large runs of a repeating workload)")
+    free_transfers: tuple[str, ...] = Field(
+        (), description="the study's assumption (shared/reference/heterollm.md section 5): "
+                        "transfers that build a memory structure cross the link for free; each "
+                        "entry is a resident-data name (a transfer into a Prepare Memory task "
+                        "that updates it) or an edge pattern 'producer->consumer' (fnmatch)")
+    serialize: bool = Field(
+        False, description="the study's serial model: run every task and transfer one after "
+                           "another in a fixed topological order (no overlap, no contention)")
 
 
 class Scenario(Strict):

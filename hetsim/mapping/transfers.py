@@ -4,9 +4,18 @@ An edge u -> v carrying ``b > 0`` bytes with u and v on different devices become
 u -> ``xfer:u->v`` -> v, where the transfer task moves b bytes from u's device to v's device
 along a route chosen at run time. Edges with 0 bytes stay ordering edges. The input graph is
 not modified.
+
+``free`` reproduces an assumption of the study's model (shared/reference/heterollm.md
+section 5: ``optimal_assignment.py`` skips GPU->FPGA transfers of the "memory", so a 4 MB index
+built on the GPU reaches the FPGA at no cost). A split edge it matches stays an ordering edge
+with no transfer; the graph records how many edges and bytes were let through free
+(``graph.graph["free_transfers"]``) so results can say so.
 """
 
 from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Iterable
 
 import networkx as nx
 
@@ -18,22 +27,44 @@ def transfer_name(u: str, v: str) -> str:
     return f"xfer:{u}->{v}"
 
 
-def insert_transfers(graph: nx.DiGraph, mapping: Mapping, *, copy: bool = True) -> nx.DiGraph:
+def is_free(graph: nx.DiGraph, u: str, v: str, free: Iterable[str]) -> bool:
+    """True if edge u -> v is let through free by an entry of *free*.
+
+    An entry with ``->`` is an fnmatch pattern on ``"u->v"``; any other entry names resident
+    data: the edge is free when v is a Prepare Memory task that updates that data in place
+    (the bytes that build or extend the memory structure).
+    """
+    tv = task_of(graph, v)
+    for entry in free:
+        if "->" in entry:
+            if fnmatchcase(f"{u}->{v}", entry):
+                return True
+        elif tv.step == Step.PREPARE_MEMORY and entry in tv.data:
+            return True
+    return False
+
+
+def insert_transfers(graph: nx.DiGraph, mapping: Mapping, free: Iterable[str] = (), *,
+                     copy: bool = True) -> nx.DiGraph:
     """Return *graph* with a transfer task on every split edge that carries data.
 
     With ``copy=True`` (default) the input is left alone and a copy is returned when any
     edge is split (the graph itself when none is); ``copy=False`` edits *graph* in place, for
-    callers that own a private copy already.
+    callers that own a private copy already. Split edges matched by *free* keep no bytes.
     """
     assignment = mapping.assignment
+    free = tuple(free)
     split = [(u, v, b) for u, v, b in graph.edges(data="bytes")
              if b and assignment[u] != assignment[v]]
     if not split:
         return graph
     g = graph.copy() if copy else graph
+    n_free, b_free = 0, 0
     for u, v, b in split:
-        su, sv = mapping.assignment[u], mapping.assignment[v]
-        if su == sv or not b:
+        su, sv = assignment[u], assignment[v]
+        if free and is_free(graph, u, v, free):
+            g.edges[u, v]["bytes"] = 0
+            n_free, b_free = n_free + 1, b_free + int(b)
             continue
         x = transfer_name(u, v)
         layer = task_of(graph, v).layer
@@ -42,4 +73,6 @@ def insert_transfers(graph: nx.DiGraph, mapping: Mapping, *, copy: bool = True) 
                                 layer=layer))
         g.add_edge(u, x, bytes=0)
         g.add_edge(x, v, bytes=0)
+    if free:
+        g.graph["free_transfers"] = {"edges": n_free, "bytes": b_free, "rules": list(free)}
     return g
