@@ -50,15 +50,36 @@ def pipeline_graphs() -> dict[str, Any]:
 
 
 def pipeline_shapes() -> dict[str, list[dict]]:
-    """kernel -> distinct shapes the validation pipelines use (calibrated exactly)."""
+    """kernel -> distinct shapes the validation pipelines use (calibrated exactly), resolved
+    with the kernel's defaults so that ``{"elem_bytes": 2, ...}`` and ``{...}`` are one shape."""
+    from hetsim.kernels import KERNELS
+
     out: dict[str, list[dict]] = {}
     for g in pipeline_graphs().values():
         for n in g.nodes:
             t = task_of(g, n)
-            shape = dict(t.shape)
+            shape = KERNELS[t.kernel].resolve(dict(t.shape))
             if shape not in out.setdefault(t.kernel, []):
                 out[t.kernel].append(shape)
     return out
+
+
+def calibration_grids(kernels: list[str], quick: bool) -> dict[str, list[dict]]:
+    """kernel -> the grid of :func:`calibration.grids.shape_grid` plus the validation
+    pipelines' own shapes, each distinct resolved shape once."""
+    from hetsim.kernels import KERNELS
+
+    from .grids import shape_grid
+
+    pipe = pipeline_shapes()
+    grids = {}
+    for k in kernels:
+        shapes = [KERNELS[k].resolve(s) for s in shape_grid(k, quick)]
+        for s in pipe.get(k, []):
+            if s not in shapes:
+                shapes.append(s)
+        grids[k] = shapes
+    return grids
 
 
 def device_from_table(table: KernelTable) -> DeviceSpec:
