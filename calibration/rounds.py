@@ -7,14 +7,17 @@ steal and no frequency change, so "simulated (priced by a table made earlier) vs
 
 1. runs the pipeline for real (one pass, every task timed on the device clock),
 2. re-measures every kernel the pipeline uses, at the pipeline's shapes, the way the table
-   was measured (rotated input copies, a timed block of calls; and one cold call after an
-   evicting stream),
+   priced it: single calls after an evicting stream (the table's ``cold_s``), on the same
+   rotated input copies as calibration,
 3. runs the pipeline again.
 
 The round's measured time is the mean of its two passes (linear drift over the round
-cancels); the round's *drift* is how much slower the re-measured kernels are than the
-table's points, weighted by the pipeline's tasks; the *drift-corrected* prediction is the
-table's prediction times that ratio. Over ``rounds`` rounds each quantity is a distribution:
+cancels); the round's *drift* is how much slower the re-measured single calls are than the
+table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
+prediction times that ratio. Single calls, not loops: on an oversubscribed machine a tight
+loop of small multi-threaded calls stalls at every barrier far more often than one call in
+a pipeline does (observed here: 5x for sub-millisecond GEMMs at load average 10), so a loop
+would measure the loop, not the machine's speed for this pipeline. Over ``rounds`` rounds each quantity is a distribution:
 its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
 
 Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
@@ -44,8 +47,12 @@ from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
 MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
-#: Block length (s) of a warm re-measurement sample.
+#: Block length (s) of the untimed warm-up of a re-measured shape.
 REMEASURE_BLOCK_S = 0.02
+#: Single calls per shape and round in the re-measurement (median kept); fewer for shapes
+#: whose call is long (their single call is already a long, stable sample).
+REMEASURE_CALLS = 3
+LONG_CALL_S = 2e-3
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -151,11 +158,11 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                                threads, rotate_bytes, seed + len(shapes))
             shapes[k].warm_up(2, 0.0, REMEASURE_BLOCK_S, clock.sync)
     task_keys = [_key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape))) for t in p.tasks]
+    cold_of = {k: c for k, c in zip(task_keys, cold_tab)}
     evict = Evictor(torch, device, rotate_bytes)
     power = power or _PowerWindows(None)
     pass_windows = []
     totals, drifts, per_task = [], [], [[] for _ in p.tasks]
-    remeasured = {k: [] for k in shapes}
     remeasured_cold = {k: [] for k in shapes}
     import numpy as np
 
@@ -183,14 +190,13 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                     keys = list(shapes)
                     for i in rng.permutation(len(keys)):
                         st = shapes[keys[i]]
-                        n0 = len(st.samples)
-                        st.measure(power)
-                        remeasured[keys[i]].append(st.samples[n0])
-                        st.measure_cold(evict, clock)
-                        remeasured_cold[keys[i]].append(st.cold_samples[-1])
+                        calls = 1 if cold_of[keys[i]] > LONG_CALL_S else REMEASURE_CALLS
+                        for _ in range(calls):
+                            st.measure_cold(evict, clock)
+                        remeasured_cold[keys[i]].append(statistics.median(st.cold_samples[-calls:]))
             totals.append(sum(pass_s) / 2)
-            now = sum(remeasured[k][-1] for k in task_keys)
-            drifts.append(now / sum(warm_tab) - 1.0)
+            now = sum(remeasured_cold[k][-1] for k in task_keys)
+            drifts.append(now / sum(cold_tab) - 1.0)
     for st in shapes.values():
         st.release()
     data_edges, edges = p.data_edges, p.edges
@@ -204,18 +210,18 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     task_rows = []
     for i, t in enumerate(tasks):
         k = task_keys[i]
-        ratio_series = [remeasured[k][r] / warm_tab[i] for r in range(rounds)]
         inpipe = per_task[i]
-        corr = [cold_tab[i] * ratio_series[r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
+        # the table's cold price scaled by this shape's drift in the round = the round's own
+        # single-call time; without cold modelling: the warm price scaled by the same drift
+        corr = [remeasured_cold[k][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
                 for r in range(rounds)]
-        corr_warm = [warm_tab[i] * ratio_series[r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
-                     for r in range(rounds)]
+        corr_warm = [warm_tab[i] * remeasured_cold[k][r] / cold_tab[i]
+                     / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
         task_rows.append({
             "task": str(task_names[i]), "kernel": t.kernel,
             "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
             "in_pipeline_s": statistics.median(inpipe),
             "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
-            "remeasured_warm_s": statistics.median(remeasured[k]),
             "remeasured_cold_s": statistics.median(remeasured_cold[k]),
             "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm)})
     ci_corr = median_ci(err_corr)
