@@ -1,4 +1,11 @@
-"""Calibrate-then-simulate, checked end to end on this machine.
+"""Calibrate-then-simulate, checked end to end on this machine: the pipelines and the
+single-draw comparison.
+
+``hetsim validate`` uses :mod:`calibration.rounds` (rounds of real passes interleaved with a
+same-round re-measurement, errors as medians with intervals); this module holds what both
+share (the validation pipelines, their shapes, the table-priced device, the simulation) and
+the earlier single-draw :func:`validate`, kept for API users: its one number mixes model
+error with machine drift, see :mod:`calibration.rounds`.
 
 :func:`validate` answers two questions about a calibrated table:
 

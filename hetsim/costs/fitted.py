@@ -534,27 +534,39 @@ def _measured(point: Mapping[str, Any], shape: dict, median_s: float) -> dict[st
     return out
 
 
-def cold_extra_s(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> float | None:
-    """Extra time of a single cold call over the warm time, at *shape*, from a fit.
-
-    A pipeline runs each op once after other ops evicted the caches (a small op costs ~50 us
-    more after a large one on this project's CPU). Measured shapes give their own
-    ``cold_s - median_s``; other shapes take the extra of the measured point nearest in bytes
-    moved (log distance), an additive model that is exact for the fixed per-call part and
-    approximate for the miss-proportional part. None when the table has no cold times.
-    """
+def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) -> dict | None:
     pts = [p for p in fit.get("measured", ()) if "cold_s" in p]
     if not pts:
         return None
-    overrides = fit.get("shape_overrides") or {}
-    full = {**get_kernel(kernel).resolve(shape), **overrides}
     for p in pts:
         if p["shape"] == full:
-            return max(0.0, p["cold_s"] - p["median_s"])
+            return p
     _, b = work_of(kernel, full)
     lb = math.log(max(b, 1.0))
-    near = min(pts, key=lambda p: abs(math.log(max(work_of(kernel, p["shape"])[1], 1.0)) - lb))
-    return max(0.0, near["cold_s"] - near["median_s"])
+    return min(pts, key=lambda p: abs(math.log(max(work_of(kernel, p["shape"])[1], 1.0)) - lb))
+
+
+def cold_extra_s(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> float | None:
+    """Extra time (s, may be negative) of a single cold call over the warm per-call time at
+    *shape*, from a fit; None when the table has no cold times.
+
+    A pipeline runs each op once after other ops evicted the caches (a small op costs ~50 us
+    more after a large one on this project's CPU). A measured shape gives its own
+    ``cold_s - median_s``. Another shape takes the measured point nearest in bytes moved (log
+    distance): its extra when positive (additive: exact for the fixed per-call part), its
+    ratio when the single call was the faster (on an oversubscribed machine a loop of small
+    multi-threaded calls stalls more than one call, roughly in proportion to its time).
+    """
+    overrides = fit.get("shape_overrides") or {}
+    full = {**get_kernel(kernel).resolve(shape), **overrides}
+    near = _nearest_cold(fit, kernel, full)
+    if near is None:
+        return None
+    extra = near["cold_s"] - near["median_s"]
+    if near["shape"] == full or extra >= 0:
+        return extra
+    warm, _ = predict(fit, kernel, full)
+    return warm * (near["cold_s"] / near["median_s"] - 1.0)
 
 
 def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
@@ -594,7 +606,7 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     extra = (cold_extra_s(fit, kernel, full) or 0.0) if cold else 0.0
     for point in fit.get("measured", ()):  # a measured shape: its measurement, not the model
         if point["shape"] == full:
-            return float(point["median_s"]) + extra, False
+            return max(float(point["median_s"]) + extra, 0.0), False
     f, b = work_of(kernel, full)
     seconds = float(_evaluate(model, fit["params"], np.array([f]), np.array([b]), kernel, [full])[0])
     extrapolated = False
@@ -607,7 +619,7 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     for key, (lo, hi) in (rng.get("shape") or {}).items():
         if key in full and not lo <= full[key] <= hi:
             extrapolated = True
-    return max(seconds, 0.0) + extra, extrapolated
+    return max(max(seconds, 0.0) + extra, 0.0), extrapolated
 
 
 __all__ = ["FIT_MODELS", "fit_kernel", "predict", "cold_extra_s", "heldout_point_errors", "work_of", "relative_errors",

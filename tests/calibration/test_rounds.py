@@ -117,3 +117,17 @@ def test_table_records_cold_times_and_probes(tiny):
         for p in entry["points"]:
             assert p["cold_s"] > 0
         assert all("cold_s" in m for m in entry["fit"]["measured"])
+
+
+def test_cpu_clock_times_each_call_and_the_whole():
+    import time
+
+    from calibration.clock import Clock, Evictor
+
+    clock = Clock("cpu")
+    total, each = clock.measure_each([lambda: time.sleep(0.002), lambda: None])
+    assert len(each) == 2 and each[0] >= 0.0019 and total >= sum(each) * 0.999
+    assert clock.measure(lambda: time.sleep(0.001)) >= 0.0009
+    ev = Evictor(torch, "cpu", 4096)
+    ev()
+    assert ev.buf.numel() == 1024 and float(ev.buf[0]) == 1.0
