@@ -66,3 +66,15 @@ def test_validate_rejects_zero_rounds(tmp_path, capsys):
     (tmp_path / "t.json").write_text("{}")
     assert main(["validate", "--table", str(tmp_path / "t.json"), "--rounds", "0"]) == 2
     assert "--rounds" in capsys.readouterr().err
+
+
+def test_a_single_call_faster_than_the_loop_prices_as_measured():
+    pts = _points(False)
+    for p in pts:  # an oversubscribed machine: loops stall more than single calls
+        p["cold_s"] = 0.5 * p["median_s"]
+    fit = fit_kernel(pts, "topk")
+    at = pts[1]["shape"]
+    assert predict(fit, "topk", at, cold=True)[0] == pytest.approx(pts[1]["cold_s"])
+    between = {"batch": 1, "num_items": 30000, "k": 64}
+    warm = predict(fit, "topk", between)[0]
+    assert predict(fit, "topk", between, cold=True)[0] == pytest.approx(0.5 * warm)
