@@ -20,6 +20,13 @@ between runs):
   median, the inter-quartile range and the minimum over rounds.
 * **Threads** are pinned (``torch.set_num_threads`` and the Timer's ``num_threads``) and
   recorded.
+* **Cold single calls.** A pipeline runs each op once, right after another op streamed its
+  own operands through the caches. Each round therefore also times one call of every shape
+  right after an evicting stream (:class:`calibration.clock.Evictor`, twice the last-level
+  cache); points record its median as ``cold_s``, which the simulator prices tasks with.
+* **Machine state.** :mod:`calibration.probes` runs before and after the sweep; both runs
+  and their spread (the noise) go into the provenance, so validation can tell machine drift
+  from model error.
 
 Power is sampled with :func:`calibration.power.find_reader` when the machine has a source; the
 mean power over a shape's timed blocks is stored as ``power_w`` (None otherwise).
@@ -225,6 +232,7 @@ class _Shape:
                            label=name, sub_label=json.dumps(self.shape, sort_keys=True))
         self.number = 1
         self.samples: list[float] = []
+        self.cold_samples: list[float] = []
         self.windows: list[tuple[float, float, float | None]] = []
 
     def warm_up(self, calls: int, seconds: float, block_s: float, sync: Callable[[], None]) -> None:
@@ -246,6 +254,13 @@ class _Shape:
         per_call = (time.perf_counter() - t1) / k
         self.number = int(min(MAX_CALLS_PER_BLOCK, max(1, round(block_s / max(per_call, 1e-9)))))
 
+    def measure_cold(self, evict: Callable[[], None], clock) -> None:
+        """One call right after an evicting stream: what a pipeline's single op sees."""
+        clock.sync()
+        evict()
+        clock.sync()
+        self.cold_samples.append(clock.measure(self.call))
+
     def measure(self, power: _PowerWindows) -> None:
         start = power.begin()
         m = self.timer.timeit(self.number)
@@ -255,9 +270,15 @@ class _Shape:
     def point(self, power: _PowerWindows) -> dict[str, Any]:
         s = np.asarray(self.samples)
         q1, q3 = np.percentile(s, [25, 75])
-        return {"shape": self.shape, "median_s": float(np.median(s)), "iqr_s": float(q3 - q1),
-                "min_s": float(s.min()), "repeats": int(len(s)), "calls_per_repeat": self.number,
-                "input_copies": len(self.copies), "power_w": power.mean_w(self.windows)}
+        out = {"shape": self.shape, "median_s": float(np.median(s)), "iqr_s": float(q3 - q1),
+               "min_s": float(s.min()), "repeats": int(len(s)), "calls_per_repeat": self.number,
+               "input_copies": len(self.copies), "power_w": power.mean_w(self.windows)}
+        if self.cold_samples:
+            c = np.asarray(self.cold_samples)
+            c1, c3 = np.percentile(c, [25, 75])
+            out["cold_s"] = float(np.median(c))
+            out["cold_iqr_s"] = float(c3 - c1)
+        return out
 
     def release(self) -> None:
         self.copies = []
@@ -265,7 +286,8 @@ class _Shape:
 
 def _measure_kernel(name: str, shapes: list[dict], torch, device: str, threads: int,
                     settings: dict, rotate_bytes: int, seed: int, power: _PowerWindows,
-                    advance: Callable[[str], None], sync: Callable[[], None]) -> list[dict]:
+                    advance: Callable[[str], None], sync: Callable[[], None],
+                    cold=None) -> list[dict]:
     rng = np.random.default_rng(seed)
     states = []
     for i, shape in enumerate(shapes):
@@ -276,6 +298,8 @@ def _measure_kernel(name: str, shapes: list[dict], torch, device: str, threads: 
     for r in range(settings["repeats"]):
         for i in rng.permutation(len(states)):  # interleave shapes, new order each round
             states[i].measure(power)
+            if cold is not None:
+                states[i].measure_cold(*cold)
         advance(f"{name}: round {r + 1}/{settings['repeats']}")
     points = [st.point(power) for st in states]
     for st in states:
@@ -291,7 +315,8 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
               out: str | os.PathLike | None = None, progress: bool = True, *,
               threads: int | None = None, repeats: int | None = None,
               rotate_bytes: int | None = None, seed: int = 0,
-              grids: dict[str, list[dict]] | None = None) -> dict[str, Any]:
+              grids: dict[str, list[dict]] | None = None, cold: bool = True,
+              probes: bool = True) -> dict[str, Any]:
     """Measure kernels on this machine, fit a model per kernel and return (and write) the table.
 
     Parameters
@@ -319,6 +344,10 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     grids : dict, optional
         kernel -> list of shapes, replacing :func:`calibration.grids.shape_grid` (tests, custom
         sweeps).
+    cold : bool
+        Also time one call per shape and round after an evicting stream (``cold_s``).
+    probes : bool
+        Run the machine-state probes before and after and record them.
 
     Returns
     -------
@@ -363,6 +392,15 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
     plan = {k: (grids[k] if grids and k in grids else shape_grid(k, quick)) for k in names}
 
+    from .clock import Clock, Evictor
+    from .probes import probe_noise, run_probes
+
+    llc = last_level_cache_bytes() if device == "cpu" else None
+    probe_runs = [run_probes(int(threads), llc, device)] if probes else []
+    cold_pair = None
+    if cold:
+        evict_bytes = rotate_bytes if rotate_bytes else 2 * (llc or 32 * 2**20)
+        cold_pair = (Evictor(torch, device, evict_bytes), Clock(device, torch))
     started = time.perf_counter()
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     reader = find_reader(device)
@@ -389,11 +427,14 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     try:
         for idx, name in enumerate(names):
             points = _measure_kernel(name, plan[name], torch, tdev, int(threads), settings,
-                                     int(rotate_bytes), seed + idx, power, advance, sync)
+                                     int(rotate_bytes), seed + idx, power, advance, sync,
+                                     cold=cold_pair)
             fit = fit_kernel(points, name)
             table_kernels[name] = {"points": points, "fit": fit}
             advance(f"{name}: fitted ({fit['model']}, held-out "
                     f"{'n/a' if fit['heldout_error'] is None else format(fit['heldout_error'], '.1%')})")
+        if probes:
+            probe_runs.append(run_probes(int(threads), llc, device))
     finally:
         power.close()
         if bar is not None:
@@ -433,6 +474,11 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
             "memory_state": {"rotate_bytes": int(rotate_bytes), "max_copies": MAX_COPIES,
                              "outputs": "preallocated and zeroed before timing"},
             "power_source": getattr(reader, "source", None),
+            "cold": ({"method": "one call per shape and round after streaming over "
+                                f"{cold_pair[0].nbytes} B (evicts the caches); median = cold_s",
+                      "evict_bytes": cold_pair[0].nbytes} if cold_pair else None),
+            "probes": ({"runs": probe_runs, "noise": probe_noise(probe_runs),
+                        "median": _probe_median(probe_runs)} if probe_runs else None),
             "elapsed_s": round(time.perf_counter() - started, 3),
             "median_heldout_error": float(np.median(errors)) if errors else None,
         },
@@ -443,6 +489,16 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(table, indent=1) + "\n")
     return table
+
+
+def _probe_median(runs: list[dict]) -> dict[str, Any]:
+    """Per-probe median over probe runs (non-numeric fields from the last run)."""
+    out = dict(runs[-1])
+    for key in runs[-1]:
+        vals = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+        if vals:
+            out[key] = float(np.median(vals))
+    return out
 
 
 def heldout_errors(table: dict[str, Any]) -> dict[str, float | None]:

@@ -1,4 +1,11 @@
-"""Calibrate-then-simulate, checked end to end on this machine.
+"""Calibrate-then-simulate, checked end to end on this machine: the pipelines and the
+single-draw comparison.
+
+``hetsim validate`` uses :mod:`calibration.rounds` (rounds of real passes interleaved with a
+same-round re-measurement, errors as medians with intervals); this module holds what both
+share (the validation pipelines, their shapes, the table-priced device, the simulation) and
+the earlier single-draw :func:`validate`, kept for API users: its one number mixes model
+error with machine drift, see :mod:`calibration.rounds`.
 
 :func:`validate` answers two questions about a calibrated table:
 
@@ -50,15 +57,36 @@ def pipeline_graphs() -> dict[str, Any]:
 
 
 def pipeline_shapes() -> dict[str, list[dict]]:
-    """kernel -> distinct shapes the validation pipelines use (calibrated exactly)."""
+    """kernel -> distinct shapes the validation pipelines use (calibrated exactly), resolved
+    with the kernel's defaults so that ``{"elem_bytes": 2, ...}`` and ``{...}`` are one shape."""
+    from hetsim.kernels import KERNELS
+
     out: dict[str, list[dict]] = {}
     for g in pipeline_graphs().values():
         for n in g.nodes:
             t = task_of(g, n)
-            shape = dict(t.shape)
+            shape = KERNELS[t.kernel].resolve(dict(t.shape))
             if shape not in out.setdefault(t.kernel, []):
                 out[t.kernel].append(shape)
     return out
+
+
+def calibration_grids(kernels: list[str], quick: bool) -> dict[str, list[dict]]:
+    """kernel -> the grid of :func:`calibration.grids.shape_grid` plus the validation
+    pipelines' own shapes, each distinct resolved shape once."""
+    from hetsim.kernels import KERNELS
+
+    from .grids import shape_grid
+
+    pipe = pipeline_shapes()
+    grids = {}
+    for k in kernels:
+        shapes = [KERNELS[k].resolve(s) for s in shape_grid(k, quick)]
+        for s in pipe.get(k, []):
+            if s not in shapes:
+                shapes.append(s)
+        grids[k] = shapes
+    return grids
 
 
 def device_from_table(table: KernelTable) -> DeviceSpec:

@@ -455,18 +455,12 @@ def cmd_calibrate(args) -> int:
     _require_torch()
     from rich.table import Table
 
-    from calibration.grids import grid_kernels, shape_grid
+    from calibration.grids import grid_kernels
     from calibration.harness import calibrate
-    from calibration.validate import pipeline_shapes
+    from calibration.validate import calibration_grids
 
     kernels = args.kernels or grid_kernels()
-    grids = {}
-    for k in kernels:  # the validation pipelines' own shapes are measured exactly
-        shapes = list(shape_grid(k, args.quick))
-        for s in pipeline_shapes().get(k, []):
-            if s not in shapes:
-                shapes.append(s)
-        grids[k] = shapes
+    grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
     out = Path(args.out) if args.out else _default_table(args.device)
     prepare_outdir(out.parent)
     try:
@@ -566,43 +560,40 @@ def cmd_validate(args) -> int:
     if args.against:
         return cmd_validate_against(args)
     _require_torch()
-    from rich.table import Table
-
-    from calibration.validate import plot_validation, validate
+    from calibration.report import print_summary, write_report
+    from calibration.rounds import validate_rounds
 
     table = Path(args.table) if args.table else _default_table(args.device)
     if not table.exists():
         raise ConfigError(f"no calibrated table at {table}; run 'hetsim calibrate --device {args.device} "
                           "--quick' first or pass --table", field="--table")
     outdir = prepare_outdir(args.out)
-    report = validate(table, args.device, repeats=args.repeats)
+    if args.report:
+        prepare_outdir(args.report, flag="--report")
+    bar = None
+    if not args.json:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("[bold]validate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), console=Console(stderr=True))
+        bar.start()
+        task = bar.add_task("", total=None)
+    try:
+        report = validate_rounds(table, args.device, rounds=args.rounds, on_round=None if bar is None else (
+            lambda name, r: bar.update(task, advance=1, description=f"{name} round {r + 1}/{args.rounds}")))
+    finally:
+        if bar is not None:
+            bar.stop()
     (outdir / "validate.json").write_text(json.dumps(report, indent=2, sort_keys=True))
-    if not args.no_plot:
-        plot_validation(report, table, outdir / "validate.png")
+    page = None if args.no_plot and not args.report else write_report(report, table, args.report or outdir)
     if args.json:
-        print(json.dumps({"kernels": report["kernels"], "pipelines": report["pipelines"]}, indent=2, sort_keys=True))
+        print(json.dumps(report, indent=2, sort_keys=True))
         return 0
     con = _console(False)
-    t = Table(title="(a) per-kernel held-out error (leave-one-out)", title_justify="left")
-    for c in ("kernel", "model", "points", "held-out error"):
-        t.add_column(c, justify="left" if c in ("kernel", "model") else "right")
-    for k, v in report["kernels"].items():
-        e = v["heldout_error"]
-        t.add_row(k, str(v["model"]), str(v["points"]), "-" if e is None else f"{100 * e:.1f}%")
-    con.print(t)
+    print_summary(report, con)
     if report["median_kernel_heldout_error"] is not None:
-        con.print(f"median held-out error: {100 * report['median_kernel_heldout_error']:.1f}%")
-    from .units import format_quantity as fq
-
-    p = Table(title="(b) end to end: executed for real vs simulated", title_justify="left")
-    for c in ("pipeline", "tasks", "measured (median)", "measured range", "simulated", "error"):
-        p.add_column(c, justify="left" if c == "pipeline" else "right")
-    for k, v in report["pipelines"].items():
-        p.add_row(k, str(v["tasks"]), fq(v["measured_s"], "s"),
-                  f"{fq(v['measured_min_s'], 's')} - {fq(v['measured_max_s'], 's')}",
-                  fq(v["simulated_s"], "s"), f"{100 * v['error']:.1f}%")
-    con.print(p)
-    con.print(f"wrote {outdir / 'validate.json'}" + ("" if args.no_plot else f", {outdir / 'validate.png'}"))
+        con.print(f"median held-out error over kernels: {100 * report['median_kernel_heldout_error']:.1f}%")
+    con.print(f"wrote {outdir / 'validate.json'}" + ("" if page is None else f", {page}"))
     return 0
 
 
@@ -812,10 +803,14 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--stack", default=None, help="(--against) GPU software stack for every row")
     va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
-    va.add_argument("--repeats", type=_int_at_least(1), default=5, help="timed runs of each pipeline")
+    va.add_argument("--rounds", type=_int_at_least(1), default=10, help="interleaved rounds (pipeline "
+                    "passes + same-round kernel re-measurement) per pipeline; >= 10 for a 95%% interval")
+    va.add_argument("--report", default=None, metavar="DIR",
+                    help="where the Markdown fidelity report and its plots go (default: --out)")
     va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
     va.add_argument("--json", action="store_true")
-    va.add_argument("--no-plot", action="store_true", help="skip validate.png")
+    va.add_argument("--no-plot", action="store_true",
+                    help="skip the fidelity report and its plots (unless --report names a directory)")
     va.set_defaults(func=cmd_validate)
 
     d = sub.add_parser("devices", help="list, show or check device and link presets")

@@ -88,11 +88,32 @@ def _flat_rows(b: int, rows: int, s: int, generator, device: str):
     return idx, (idx + t.arange(b, device=idx.device).unsqueeze(1) * rows).reshape(-1)
 
 
+def fresh_private(x, generator, pool: str):
+    """Copies of every tensor of *x* but the shared *pool*: new random values for floating
+    inputs, zeroed buffers for the rest (outputs, scratch).
+
+    A timing loop that rotated only the indices would keep the query and the output buffers
+    hot in cache across calls; a pipeline writes each call's output to fresh memory and reads
+    a query just produced elsewhere. Index tensors are replaced by the caller.
+    """
+    t = require_torch()
+    out = {}
+    for key, val in x.items():
+        if key == pool or not isinstance(val, t.Tensor):
+            out[key] = val
+        elif val.is_floating_point():
+            out[key] = randn(tuple(val.shape), generator, str(val.device), val.dtype)
+        else:
+            out[key] = t.zeros_like(val)
+    return out
+
+
 def reindex_batched(x, generator):
-    """New random rows for a batched gather (``cache`` [b, rows, r], ``idx`` [b, s])."""
+    """New random rows for a batched gather (``cache`` [b, rows, r], ``idx`` [b, s]); every
+    other buffer (query, scratch, output) is a fresh copy too (:func:`fresh_private`)."""
     b, rows = x["cache"].shape[0], x["cache"].shape[1]
     idx, flat = _flat_rows(b, rows, x["idx"].shape[1], generator, str(x["cache"].device))
-    return {**x, "idx": idx, "flat_idx": flat}
+    return {**fresh_private(x, generator, "cache"), "idx": idx, "flat_idx": flat}
 
 
 def _kvg_run(x):
@@ -119,7 +140,8 @@ def _emb_inputs(shape, device, generator):
 
 
 def _emb_reindex(x, generator):
-    return {**x, "idx": randint(x["table"].shape[0], x["idx"].shape, generator, str(x["table"].device))}
+    return {**fresh_private(x, generator, "table"),
+            "idx": randint(x["table"].shape[0], x["idx"].shape, generator, str(x["table"].device))}
 
 
 def _emb_run(x):

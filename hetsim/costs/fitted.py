@@ -415,6 +415,20 @@ def heldout_predictions(models: Sequence[str], f: np.ndarray, b: np.ndarray, t: 
     return pred
 
 
+def heldout_point_errors(fit: Mapping[str, Any], kernel: str) -> list[float]:
+    """Per measured point of *fit*: |held-out prediction - measured| / measured (a fraction),
+    with the fit's own model refitted without that point (LOO, or 10-fold on many points).
+    The median of these is the fit's ``heldout_error``; their spread gives its interval."""
+    pts = list(fit.get("measured", ()))
+    if len(pts) < 3:
+        return []
+    shapes = [p["shape"] for p in pts]
+    t = np.array([float(p["median_s"]) for p in pts])
+    f, b = _features(kernel, shapes, None)
+    pred = heldout_predictions([fit["model"]], f, b, t, kernel, shapes)[fit["model"]]
+    return [float(e) for e in relative_errors(pred, t)]
+
+
 def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
                models: Sequence[str] | None = None,
                shape_overrides: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -507,12 +521,56 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
                             for k in _shape_keys(kernel, fshapes)}},
         "shape_overrides": dict(shape_overrides),
         "kernel": kernel,
-        "measured": [{"shape": {**sh, **shape_overrides}, "median_s": float(ti)}
-                     for sh, ti in zip(shapes, t)],
+        "measured": [_measured(p, {**sh, **shape_overrides}, ti) for p, sh, ti in zip(points, shapes, t)],
     }
 
 
-def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tuple[float, bool]:
+def _measured(point: Mapping[str, Any], shape: dict, median_s: float) -> dict[str, Any]:
+    """A fit's record of one point: its shape, warm median and (if measured) cold time."""
+    out = {"shape": shape, "median_s": float(median_s)}
+    cold = point.get("cold_s")
+    if cold is not None and math.isfinite(float(cold)) and float(cold) > 0:
+        out["cold_s"] = float(cold)
+    return out
+
+
+def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) -> dict | None:
+    pts = [p for p in fit.get("measured", ()) if "cold_s" in p]
+    if not pts:
+        return None
+    for p in pts:
+        if p["shape"] == full:
+            return p
+    _, b = work_of(kernel, full)
+    lb = math.log(max(b, 1.0))
+    return min(pts, key=lambda p: abs(math.log(max(work_of(kernel, p["shape"])[1], 1.0)) - lb))
+
+
+def cold_extra_s(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> float | None:
+    """Extra time (s, may be negative) of a single cold call over the warm per-call time at
+    *shape*, from a fit; None when the table has no cold times.
+
+    A pipeline runs each op once after other ops evicted the caches (a small op costs ~50 us
+    more after a large one on this project's CPU). A measured shape gives its own
+    ``cold_s - median_s``. Another shape takes the measured point nearest in bytes moved (log
+    distance): its extra when positive (additive: exact for the fixed per-call part), its
+    ratio when the single call was the faster (on an oversubscribed machine a loop of small
+    multi-threaded calls stalls more than one call, roughly in proportion to its time).
+    """
+    overrides = fit.get("shape_overrides") or {}
+    full = {**get_kernel(kernel).resolve(shape), **overrides}
+    near = _nearest_cold(fit, kernel, full)
+    if near is None:
+        return None
+    extra = near["cold_s"] - near["median_s"]
+    if near["shape"] == full or extra >= 0:
+        return extra
+    warm, _ = predict(fit, kernel, full)
+    return warm * (near["cold_s"] / near["median_s"] - 1.0)
+
+
+def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
+            cold: bool = False) -> tuple[float, bool]:
     """Predict the time of one call of *kernel* at *shape* from a table's *fit*.
 
     Parameters
@@ -523,6 +581,9 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
         Kernel name; must be the kernel the fit was made for.
     shape : mapping
         The call's shape (``hetsim.kernels`` keys; defaults may be omitted).
+    cold : bool
+        Price a single call after the caches were evicted (:func:`cold_extra_s` added) when
+        the fit carries cold times; the warm per-call time otherwise.
 
     Returns
     -------
@@ -542,9 +603,10 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
         raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
     overrides = fit.get("shape_overrides") or {}
     full = {**get_kernel(kernel).resolve(shape), **overrides}
+    extra = (cold_extra_s(fit, kernel, full) or 0.0) if cold else 0.0
     for point in fit.get("measured", ()):  # a measured shape: its measurement, not the model
         if point["shape"] == full:
-            return float(point["median_s"]), False
+            return max(float(point["median_s"]) + extra, 0.0), False
     f, b = work_of(kernel, full)
     seconds = float(_evaluate(model, fit["params"], np.array([f]), np.array([b]), kernel, [full])[0])
     extrapolated = False
@@ -557,8 +619,8 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) -> tu
     for key, (lo, hi) in (rng.get("shape") or {}).items():
         if key in full and not lo <= full[key] <= hi:
             extrapolated = True
-    return max(seconds, 0.0), extrapolated
+    return max(max(seconds, 0.0) + extra, 0.0), extrapolated
 
 
-__all__ = ["FIT_MODELS", "fit_kernel", "predict", "work_of", "relative_errors",
+__all__ = ["FIT_MODELS", "fit_kernel", "predict", "cold_extra_s", "heldout_point_errors", "work_of", "relative_errors",
            "heldout_predictions"]

@@ -29,10 +29,17 @@ class KernelTable:
     def has(self, kernel: str) -> bool:
         return kernel in self.data.get("kernels", {}) and "fit" in self.data["kernels"][kernel]
 
-    def predict(self, kernel: str, shape: dict) -> tuple[float, bool]:
+    def predict(self, kernel: str, shape: dict, cold: bool | None = None) -> tuple[float, bool]:
+        """Seconds of one call of *kernel* at *shape*, and whether it is extrapolated.
+
+        A simulated task is one call inside a pipeline, so by default a table that carries
+        cold single-call times (``cold_s``, measured after an evicting stream) prices it cold;
+        ``cold=False`` asks for the warm per-call time of a loop.
+        """
         from .fitted import predict
 
-        return predict(self.data["kernels"][kernel]["fit"], kernel, shape)
+        return predict(self.data["kernels"][kernel]["fit"], kernel, shape,
+                       cold=True if cold is None else cold)
 
 
 def read_table(path: str | Path) -> KernelTable:

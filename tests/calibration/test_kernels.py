@@ -139,6 +139,9 @@ def test_reindex_shares_the_pool_and_draws_new_rows(name):
     pool = "table" if name == "embedding_gather" else "cache"
     assert other[pool] is inputs[pool]
     assert not torch.equal(other["idx"], inputs["idx"])
+    for key, val in inputs.items():  # every other buffer rotates too (query, scratch, output)
+        if isinstance(val, torch.Tensor) and key != pool:
+            assert other[key].data_ptr() != val.data_ptr(), key
     ref = _as_tuple(impl.reference(to_numpy(other)))
     np.testing.assert_allclose(_as_tuple(impl.run(other))[0].double().numpy(), ref[0],
                                rtol=impl.rtol, atol=impl.atol)

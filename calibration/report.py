@@ -1,0 +1,246 @@
+"""The fidelity report of ``hetsim validate``: terminal tables, a Markdown page and plots.
+
+Everything shown comes from the dict of :func:`calibration.rounds.validate_rounds`; errors
+are always a median with its 95% interval over rounds, never a single draw, and an interval
+too wide to claim a number says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .rounds import task_classes
+from .stats import claimable
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:+.1f}%"
+
+
+def fmt_ci(ci: dict) -> str:
+    """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim)."""
+    if not ci or ci.get("median") is None:
+        return "-"
+    s = f"{_pct(ci['median'])} [{_pct(ci['lo'])}, {_pct(ci['hi'])}]"
+    return s if claimable(ci) else s + " (too wide to claim)"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{1e3 * x:.3g} ms"
+
+
+def _shape_txt(shape: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in shape.items() if k != "elem_bytes")
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+
+def plot_pipelines(result: dict[str, Any], path: Path) -> Path:
+    """Per pipeline and round: measured vs table prediction and drift-corrected prediction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result["pipelines"])
+    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(5.5 * max(1, len(names)), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        v = result["pipelines"][name]
+        s = v["series"]
+        rounds = range(1, len(s["measured_s"]) + 1)
+        ax.plot(rounds, [1e3 * m for m in s["measured_s"]], "o-", label="measured (pipeline pass)")
+        ax.plot(rounds, [1e3 * v["simulated_s"]] * len(s["measured_s"]), "--", label="simulated, stored table")
+        ax.plot(rounds, [1e3 * v["simulated_s"] * (1 + d) for d in s["drift"]], "s-",
+                label="simulated x same-round drift")
+        ax.set_xlabel("round")
+        ax.set_ylabel("time per pass (ms)")
+        ax.set_title(f"{name}: corrected error {_pct(v['error_corrected']['median'])}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_tasks(result: dict[str, Any], path: Path) -> Path:
+    """Per task class: in-pipeline time vs the table's cold price (drift-scaled)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    xs, ys = [], []
+    for name, v in result["pipelines"].items():
+        d = v["drift"]["median"] or 0.0
+        rows = task_classes(v["per_task"])
+        x = [r["in_pipeline_s"] for r in rows]
+        y = [r["table_cold_s"] * (1 + d) for r in rows]
+        ax.scatter(x, y, s=18, label=f"{name} tasks")
+        xs += x
+        ys += y
+    if xs:
+        lo, hi = min(xs + ys), max(xs + ys)
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="predicted = measured")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("measured inside the pipeline (s)")
+    ax.set_ylabel("predicted: table cold price x drift (s)")
+    ax.set_title("per task: in-pipeline vs predicted")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_kernels(result: dict[str, Any], table_path: str | Path, path: Path) -> Path:
+    """Every calibrated point: held-out prediction vs measurement."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from hetsim.costs.fitted import _features, heldout_predictions
+    from hetsim.costs.tables import read_table
+
+    table = read_table(table_path)
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    allv = []
+    for name, entry in sorted(table.data["kernels"].items()):
+        fit = entry.get("fit", {})
+        pts = fit.get("measured", [])
+        if len(pts) < 3:
+            continue
+        shapes = [p["shape"] for p in pts]
+        t = np.array([p["median_s"] for p in pts])
+        f, b = _features(name, shapes, None)
+        pred = heldout_predictions([fit["model"]], f, b, t, name, shapes)[fit["model"]]
+        ax.scatter(t, pred, s=10, alpha=0.7, label=name)
+        allv += list(t) + list(pred)
+    if allv:
+        lo, hi = max(min(allv), 1e-9), max(allv)
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel("measured (s)")
+    ax.set_ylabel("held-out prediction (s)")
+    ax.set_title("per kernel: leave-one-out predictions")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+
+def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> str:
+    """The fidelity page (Markdown) of a validation result."""
+    images = images or {}
+    prov = result.get("provenance", {})
+    lines = ["# hetsim fidelity report", "",
+             f"Table `{result['table']}` ({result.get('device', {}).get('name', '?')}), made "
+             f"{prov.get('date', '?')} on {prov.get('host', '?')} ({prov.get('cpu_model', '?')}) by "
+             f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
+             f"{result['rounds']} interleaved rounds. Errors are signed (simulated / measured - 1): "
+             "median over rounds and 95% order-statistic interval.", "",
+             f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
+    for w in result.get("warnings", []):
+        lines.append(f"- {w}")
+    for name, v in result["pipelines"].items():
+        for r in v["reasons"]:
+            lines.append(f"- {name}: {r}")
+    lines += ["", "## Pipelines", "",
+              "| pipeline | tasks | measured | simulated (table) | drift (machine now vs table) "
+              "| error vs table | drift-corrected error |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, v in result["pipelines"].items():
+        lines.append(f"| {name} | {v['tasks']} | {_ms(v['measured_s']['median'])} | {_ms(v['simulated_s'])} "
+                     f"| {fmt_ci(v['drift'])} | {fmt_ci(v['error_vs_table'])} | {fmt_ci(v['error_corrected'])} |")
+    if "pipelines" in images:
+        lines += ["", f"![pipelines]({images['pipelines']})"]
+    lines += ["", "## Tasks inside the pipelines", "",
+              "In-pipeline time of each task class (median over rounds and tasks) vs the table's "
+              "price for one cold call and for a warm call in a loop, both scaled by the round's drift.", "",
+              "| pipeline | kernel | shape | tasks | in pipeline | table cold | table warm "
+              "| error (cold) | error (warm only) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, v in result["pipelines"].items():
+        for c in task_classes(v["per_task"]):
+            lines.append(f"| {name} | {c['kernel']} | {_shape_txt(c['shape'])} | {c['count']} "
+                         f"| {_ms(c['in_pipeline_s'])} | {_ms(c['table_cold_s'])} | {_ms(c['table_warm_s'])} "
+                         f"| {_pct(c['error_corrected'])} | {_pct(c['error_corrected_warm_only'])} |")
+    if "tasks" in images:
+        lines += ["", f"![tasks]({images['tasks']})"]
+    lines += ["", "## Kernels (held out)", "",
+              "| kernel | model | points | held-out error (median [95% interval]) |", "|---|---|---:|---:|"]
+    for k, v in result["kernels"].items():
+        ci = v["heldout_ci"]
+        txt = "-" if ci["median"] is None else (f"{100 * ci['median']:.1f}% [{100 * ci['lo']:.1f}%, "
+                                                f"{100 * ci['hi']:.1f}%] (coverage {ci['coverage']:.0%})")
+        lines.append(f"| {k} | {v['model']} | {v['points']} | {txt} |")
+    if "kernels" in images:
+        lines += ["", f"![kernels]({images['kernels']})"]
+    lines += ["", "## Machine-state probes", "",
+              "| probe | table | now (median) | slowdown | beyond noise |", "|---|---:|---:|---:|---|"]
+    cmp = result["probes"]["comparison"]
+    for key in ("gemm_1t_s", "gemm_all_s", "copy_Bps"):
+        if key in cmp:
+            c = cmp[key]
+            lines.append(f"| {key} | {c['table']:.4g} | {c['now']:.4g} | {_pct(c['slowdown'])} "
+                         f"| {'yes' if c['beyond_noise'] else 'no'} (tolerance {c['tolerance']:.0%}) |")
+    runs = result["probes"]["runs"]
+    loads = [r.get("loadavg_1m") for r in runs]
+    steals = [r.get("steal_frac") for r in runs]
+    lines += ["", f"Load average during validation: {', '.join('-' if x is None else f'{x:.2f}' for x in loads)}; "
+              f"CPU steal: {', '.join('-' if x is None else f'{x:.1%}' for x in steals)}."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict[str, Any], table_path: str | Path, outdir: str | Path) -> Path:
+    """Write ``fidelity.md`` and its plots into *outdir*; return the Markdown path."""
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    images = {"pipelines": plot_pipelines(result, out / "pipelines.png").name,
+              "tasks": plot_tasks(result, out / "tasks.png").name,
+              "kernels": plot_kernels(result, table_path, out / "kernels.png").name}
+    page = out / "fidelity.md"
+    page.write_text(markdown(result, images))
+    return page
+
+
+def print_summary(result: dict[str, Any], console) -> None:
+    """Rich tables of a validation result on *console*."""
+    from rich.table import Table
+
+    p = Table(title="end to end: executed for real vs simulated (median [95% interval] over rounds)",
+              title_justify="left")
+    for c in ("pipeline", "measured", "simulated", "drift", "error vs table", "drift-corrected error"):
+        p.add_column(c, justify="left" if c == "pipeline" else "right")
+    for name, v in result["pipelines"].items():
+        p.add_row(name, _ms(v["measured_s"]["median"]), _ms(v["simulated_s"]), fmt_ci(v["drift"]),
+                  fmt_ci(v["error_vs_table"]), fmt_ci(v["error_corrected"]))
+    console.print(p)
+    t = Table(title="per task: in pipeline vs table (cold call), drift-corrected", title_justify="left")
+    for c in ("pipeline", "kernel", "tasks", "in pipeline", "table cold", "error"):
+        t.add_column(c, justify="left" if c in ("pipeline", "kernel") else "right")
+    for name, v in result["pipelines"].items():
+        for c in task_classes(v["per_task"]):
+            t.add_row(name, c["kernel"], str(c["count"]), _ms(c["in_pipeline_s"]), _ms(c["table_cold_s"]),
+                      _pct(c["error_corrected"]))
+    console.print(t)
+    for w in result.get("warnings", []):
+        console.print(f"note: {w}", markup=False)
+    for name, v in result["pipelines"].items():
+        for r in v["reasons"]:
+            console.print(f"UNRELIABLE {name}: {r}", markup=False)
+
+
+__all__ = ["markdown", "write_report", "print_summary", "fmt_ci", "plot_pipelines", "plot_tasks",
+           "plot_kernels"]

@@ -1,0 +1,434 @@
+"""Drift-cancelling validation: real pipeline passes interleaved with a same-round
+re-measurement of their kernels.
+
+Why: on a shared machine the speed drifts by 10-20% within the hour while the guest sees no
+steal and no frequency change, so "simulated (priced by a table made earlier) vs measured
+(now)" mixes two things: the model's error and how much the machine changed. Each round here
+
+1. runs the pipeline for real (one pass, every task timed on the device clock),
+2. re-measures every kernel the pipeline uses, at the pipeline's shapes, the way the table
+   priced it: single calls after an evicting stream (the table's ``cold_s``), on the same
+   rotated input copies as calibration,
+3. runs the pipeline again.
+
+The round's measured time is the mean of its two passes (linear drift over the round
+cancels); the round's *drift* is how much slower the re-measured single calls are than the
+table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
+prediction times that ratio. Over the rounds, the headline figures pool the same rounds on
+both sides (sum of every task's median in-pipeline time vs the sum of every shape's median
+re-measured call) with a seeded bootstrap interval over rounds (:func:`pooled_errors`); the
+round-by-round paired figures are kept under ``paired``. Pooling matters under heavy load:
+on this machine at load average 15 the paired per-round DSA error had median +50% while the
+sums of medians agreed within 1%, because one preempted call inflates one round's sum.
+Single calls, not loops: on an oversubscribed machine a tight
+loop of small multi-threaded calls stalls at every barrier far more often than one call in
+a pipeline does (observed here: 5x for sub-millisecond GEMMs at load average 10), so a loop
+would measure the loop, not the machine's speed for this pipeline. Over ``rounds`` rounds each quantity is a distribution:
+its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
+
+Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
+and are compared with the table's. Threads are pinned to the table's recorded count.
+
+Data flows between the kernels of a pass: an edge's producer output is the consumer's input
+buffer whenever shape and dtype match (activations between projections), and top-k indices
+feed the gathers of a batch-1 sparse attention; other inputs stay random (``data_edges``
+counts the wired edges).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+from pathlib import Path
+from typing import Any, Callable
+
+from hetsim.costs.tables import KernelTable, read_table
+from hetsim.graph import task_of, topological_order
+from hetsim.kernels import KERNELS
+
+from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
+
+#: Within-run change of the machine's speed (median drift of the first vs the second half of
+#: the rounds) above which a run is marked unreliable: the rounds no longer sample one
+#: machine state.
+MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
+#: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
+DEFAULT_ROUNDS = 10
+#: Block length (s) of the untimed warm-up of a re-measured shape.
+REMEASURE_BLOCK_S = 0.02
+#: Single calls per shape and round in the re-measurement (median kept); fewer for shapes
+#: whose call is long (their single call is already a long, stable sample).
+REMEASURE_CALLS = 3
+LONG_CALL_S = 2e-3
+
+
+def _key(kernel: str, shape: dict) -> str:
+    import json
+
+    return kernel + json.dumps(shape, sort_keys=True)
+
+
+def _outputs(res, torch) -> list:
+    if isinstance(res, torch.Tensor):
+        return [res]
+    if isinstance(res, (tuple, list)):
+        return [r for r in res if isinstance(r, torch.Tensor)]
+    return []
+
+
+class _Pass:
+    """A pipeline prepared for real execution: one call per task, data wired along edges."""
+
+    def __init__(self, graph, device: str, torch, seed: int):
+        from .kernels import prepare
+
+        self.torch = torch
+        gen = torch.Generator().manual_seed(seed)
+        self.order = topological_order(graph)
+        self.tasks = [task_of(graph, n) for n in self.order]
+        self.inputs = {}
+        self.impls = {}
+        for n, t in zip(self.order, self.tasks):
+            impl, inputs = prepare(t.kernel, dict(t.shape), device, gen)
+            self.impls[n], self.inputs[n] = impl, inputs
+        self.data_edges, self.edges = self._wire(graph)
+        self.calls = [self._call(n) for n in self.order]
+
+    def _call(self, n):
+        run, inputs = self.impls[n].run, self.inputs[n]
+        return lambda: run(inputs)
+
+    def _wire(self, graph) -> tuple[int, int]:
+        """Make producers' output buffers their consumers' inputs where shapes agree."""
+        torch = self.torch
+        outs = {}
+        with torch.inference_mode():
+            for n in self.order:
+                outs[n] = _outputs(self.impls[n].run(self.inputs[n]), torch)
+        wired = 0
+        for u, v in graph.edges:
+            own = {o.data_ptr() for o in outs[v]}
+            done = False
+            for o in outs[u]:
+                for key, val in list(self.inputs[v].items()):
+                    if not isinstance(val, torch.Tensor) or val.data_ptr() in own:
+                        continue
+                    if val.shape == o.shape and val.dtype == o.dtype and o.is_floating_point():
+                        self.inputs[v][key] = o
+                        done = True
+                        break
+                    if (key == "flat_idx" and not o.is_floating_point() and o.numel() == val.numel()
+                            and self.inputs[v]["idx"].shape[0] == 1
+                            and int(o.max()) < self.inputs[v]["cache"].shape[1]):
+                        self.inputs[v][key] = o.view(-1)  # top-k picks the rows gathered
+                        done = True
+                        break
+                if done:
+                    break
+            wired += done
+        return wired, graph.number_of_edges()
+
+    def release(self) -> None:
+        self.inputs.clear()
+        self.calls = []
+
+
+def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float], list[float]]:
+    """Per task: table warm time, table cold (priced) time, and the warm time of the exact
+    measured point (what the same-round re-measurement is compared with)."""
+    warm, cold = [], []
+    for t in tasks:
+        warm.append(table.predict(t.kernel, dict(t.shape), cold=False)[0])
+        cold.append(table.predict(t.kernel, dict(t.shape), cold=True)[0])
+    return warm, cold, list(warm)
+
+
+def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
+                             threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
+                             on_round: Callable[[str, int], None] | None = None,
+                             power=None) -> dict[str, Any]:
+    """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
+    per-task statistics (see the module docstring)."""
+    from .clock import Clock, Evictor
+    from .harness import _PowerWindows, _Shape
+    from .validate import simulate_pipeline
+
+    clock = Clock(device, torch)
+    simulated_s, extrapolated = simulate_pipeline(graph, table)
+    p = _Pass(graph, device, torch, seed)
+    warm_tab, cold_tab, _ = _table_prices(table, p.tasks)
+    shapes: dict[str, Any] = {}
+    for t in p.tasks:
+        k = _key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape)))
+        if k not in shapes:
+            shapes[k] = _Shape(t.kernel, dict(t.shape), torch, device if device == "cpu" else "cuda",
+                               threads, rotate_bytes, seed + len(shapes))
+            shapes[k].warm_up(2, 0.0, REMEASURE_BLOCK_S, clock.sync)
+    task_keys = [_key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape))) for t in p.tasks]
+    cold_of = {k: c for k, c in zip(task_keys, cold_tab)}
+    evict = Evictor(torch, device, rotate_bytes)
+    power = power or _PowerWindows(None)
+    pass_windows = []
+    totals, drifts, per_task = [], [], [[] for _ in p.tasks]
+    remeasured_cold = {k: [] for k in shapes}
+    rng = np.random.default_rng(seed)
+    with torch.inference_mode():
+        for _ in range(2):  # untimed: first touches of every buffer on this path
+            for c in p.calls:
+                c()
+        clock.sync()
+        for r in range(rounds):
+            if on_round:
+                on_round(name, r)
+            pass_s = []
+            for half in range(2):
+                clock.sync()
+                evict()  # every pass starts as a pipeline would: after other work
+                clock.sync()
+                w0 = power.begin()
+                total, each = clock.measure_each(p.calls)
+                pass_windows.append(power.end(w0))
+                pass_s.append(total)
+                for i, e in enumerate(each):
+                    per_task[i].append(e)
+                if half == 0:
+                    keys = list(shapes)
+                    for i in rng.permutation(len(keys)):
+                        st = shapes[keys[i]]
+                        calls = 1 if cold_of[keys[i]] > LONG_CALL_S else REMEASURE_CALLS
+                        for _ in range(calls):
+                            st.measure_cold(evict, clock)
+                        remeasured_cold[keys[i]].append(statistics.median(st.cold_samples[-calls:]))
+            totals.append(sum(pass_s) / 2)
+            now = sum(remeasured_cold[k][-1] for k in task_keys)
+            drifts.append(now / sum(cold_tab) - 1.0)
+    for st in shapes.values():
+        st.release()
+    data_edges, edges = p.data_edges, p.edges
+    tasks, task_names = p.tasks, list(p.order)
+    p.release()
+
+    table_sum = sum(cold_tab)
+    err_table = [simulated_s / m - 1.0 for m in totals]
+    err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
+    # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
+    # time, every shape's median re-measured single call, 95% bootstrap interval over rounds
+    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
+    shape_list = list(shapes)
+    rem_arr = np.asarray([remeasured_cold[k] for k in shape_list], dtype=float)
+    task_shape = np.asarray([shape_list.index(k) for k in task_keys])
+    pooled = pooled_errors(inpipe_arr, rem_arr, task_shape, np.asarray(cold_tab), simulated_s,
+                           seed=seed)
+    # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
+    task_rows = []
+    for i, t in enumerate(tasks):
+        k = task_keys[i]
+        inpipe = per_task[i]
+        # the table's cold price scaled by this shape's drift in the round = the round's own
+        # single-call time; without cold modelling: the warm price scaled by the same drift
+        corr = [remeasured_cold[k][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
+                for r in range(rounds)]
+        corr_warm = [warm_tab[i] * remeasured_cold[k][r] / cold_tab[i]
+                     / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
+        task_rows.append({
+            "task": str(task_names[i]), "kernel": t.kernel,
+            "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
+            "in_pipeline_s": statistics.median(inpipe),
+            "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
+            "remeasured_cold_s": statistics.median(remeasured_cold[k]),
+            "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
+            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured_cold[k])})
+    ci_corr = pooled["error_corrected"]
+    ci_tab = pooled["error_vs_table"]
+    ci_drift = pooled["drift"]
+    reasons = []
+    change = step_change(drifts)
+    if change > MAX_WITHIN_RUN_SPEED_CHANGE:
+        reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
+                       "half of the run: the rounds do not sample one machine state")
+    if not claimable(ci_corr):
+        reasons.append(f"drift-corrected error interval [{ci_corr['lo']:+.1%}, {ci_corr['hi']:+.1%}] "
+                       f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
+    return {
+        "pipeline": name, "tasks": len(tasks), "rounds": rounds,
+        "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
+        "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
+        "measured_s": median_ci(totals), "measured_pooled_s": pooled["measured_s"],
+        "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
+        "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
+                   "error_corrected": median_ci(err_corr)},
+        "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
+                   "error_corrected": err_corr},
+        "power_w": power.mean_w(pass_windows), "within_run_speed_change": change,
+        "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
+    }
+
+
+#: Bootstrap resamples of the pooled interval.
+BOOTSTRAP = 2000
+
+
+def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
+                  cold_tab: np.ndarray, simulated_s: float) -> tuple[float, float, float, float]:
+    measured = float(np.median(inpipe.reshape(inpipe.shape[0], -1), axis=1).sum())
+    now = float(np.median(rem, axis=1)[task_shape].sum())
+    drift = now / float(cold_tab.sum()) - 1.0
+    predicted = simulated_s * (1.0 + drift)
+    return measured, drift, simulated_s / measured - 1.0, predicted / measured - 1.0
+
+
+def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: int = 0,
+                  resamples: int | None = None, confidence: float = 0.95) -> dict[str, Any]:
+    """Pipeline errors pooled over rounds, with a bootstrap interval over rounds.
+
+    *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [shape, round] re-measured
+    single calls; *task_shape*: the shape index of each task; *cold_tab*: the table's price of
+    each task. Measured = the sum of every task's median in-pipeline time (a pass without the
+    preempted calls); drift = the tasks' median re-measured times over the table's prices;
+    corrected error = simulated x (1 + drift) / measured - 1. Medians are taken over the same
+    rounds on both sides, so drift cancels; a single preempted call moves a median, not a sum.
+    Rounds are resampled with replacement (seeded: deterministic) for the interval.
+    """
+    inpipe, rem = np.asarray(inpipe, float), np.asarray(rem, float)
+    measured, drift, e_tab, e_corr = _pooled_point(inpipe, rem, task_shape, cold_tab, simulated_s)
+    rng = np.random.default_rng(seed)
+    rounds = inpipe.shape[1]
+    boots = []
+    for _ in range(resamples or BOOTSTRAP):
+        idx = rng.integers(0, rounds, rounds)
+        boots.append(_pooled_point(inpipe[:, idx, :], rem[:, idx], task_shape, cold_tab, simulated_s))
+    b = np.asarray(boots)
+    q = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
+
+    def ci(point, col):
+        lo, hi = np.percentile(b[:, col], q)
+        return {"median": point, "lo": float(min(lo, point)), "hi": float(max(hi, point)),
+                "coverage": confidence if rounds >= 10 else None, "n": rounds,
+                "method": f"pooled medians; {len(b)}-resample bootstrap over rounds"}
+
+    return {"measured_s": measured, "drift": ci(drift, 1), "error_vs_table": ci(e_tab, 2),
+            "error_corrected": ci(e_corr, 3)}
+
+
+def step_change(series: list[float]) -> float:
+    """Relative change of the machine's speed between the first and second half of a run
+    (median drift ratio of each half): a load that starts or stops shows here, one preempted
+    round does not."""
+    if len(series) < 4:
+        return 0.0
+    h = len(series) // 2
+    a = statistics.median(1.0 + d for d in series[:h])
+    b = statistics.median(1.0 + d for d in series[h:])
+    return max(a, b) / max(min(a, b), 1e-12) - 1.0
+
+
+def kernel_heldout(table: KernelTable) -> dict[str, Any]:
+    """Per kernel: the held-out (leave-one-out) error's median and interval over its points."""
+    from hetsim.costs.fitted import heldout_point_errors
+
+    out = {}
+    for name, entry in sorted(table.data["kernels"].items()):
+        fit = entry.get("fit", {})
+        errs = heldout_point_errors(fit, name) if fit.get("measured") else []
+        ci = median_ci(errs)
+        out[name] = {"model": fit.get("model"), "points": len(entry.get("points", [])),
+                     "heldout_error": fit.get("heldout_error"), "heldout_ci": ci,
+                     "claimable": claimable({**ci, "lo": 0.0 if ci["lo"] is None else ci["lo"]})
+                     if ci["n"] else False}
+    return out
+
+
+def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = DEFAULT_ROUNDS,
+                    pipelines: list[str] | None = None, seed: int = 0,
+                    on_round: Callable[[str, int], None] | None = None,
+                    graphs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Drift-cancelling validation of a table (see the module docstring).
+
+    Returns a JSON-ready dict: ``table``, ``device``, ``threads``, ``provenance``,
+    ``kernels`` (held-out error and interval per kernel), ``pipelines`` (per pipeline the
+    medians and 95% intervals of measured time, drift, error vs table and drift-corrected
+    error, the per-round series, per-task rows, ``reliable`` and ``reasons``), ``probes``
+    (the table's, this run's and their comparison), ``warnings`` and ``reliable``.
+    *graphs* replaces the built-in pipelines (name -> task graph; tests use tiny ones).
+    """
+    from .harness import _PowerWindows, last_level_cache_bytes
+    from .kernels import require_torch
+    from .power import find_reader
+    from .probes import compare_probes, run_probes
+    from .validate import pipeline_graphs
+
+    torch = require_torch()
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, not {rounds}")
+    table = read_table(table_path)
+    prov = table.data.get("provenance", {})
+    threads = int(prov.get("threads") or torch.get_num_threads())
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # the table's thread count, not whatever is default here
+    llc = last_level_cache_bytes() if device == "cpu" else None
+    mem = prov.get("memory_state", {})
+    rotate_bytes = int(mem.get("rotate_bytes") or 2 * (llc or 32 * 2**20))
+    graphs = graphs if graphs is not None else pipeline_graphs()
+    names = pipelines or list(graphs)
+    unknown = [n for n in names if n not in graphs]
+    if unknown:
+        raise ValueError(f"unknown pipeline(s) {unknown}; known: {', '.join(graphs)}")
+    probe_runs = [run_probes(threads, llc, device)]
+    power = _PowerWindows(find_reader(device))
+    out: dict[str, Any] = {"table": str(table_path), "device": table.data.get("device", {}),
+                           "threads": threads, "provenance": prov, "rounds": rounds,
+                           "kernels": kernel_heldout(table), "pipelines": {}}
+    try:
+        for i, name in enumerate(names):
+            out["pipelines"][name] = validate_pipeline_rounds(
+                name, graphs[name], table, device, torch, threads, rounds, rotate_bytes,
+                seed=seed + i, on_round=on_round, power=power)
+            probe_runs.append(run_probes(threads, llc, device))
+    finally:
+        power.close()
+        torch.set_num_threads(prev_threads)
+    recorded = (prov.get("probes") or {}).get("median") or {}
+    noise = (prov.get("probes") or {}).get("noise") or {}
+    cmp = compare_probes(recorded, probe_runs, noise) if recorded else {"warnings": [
+        "the table records no machine-state probes (made before probes existed): drift is "
+        "measured by the same-round re-measurement only"]}
+    out["probes"] = {"table": recorded or None, "table_noise": noise or None, "runs": probe_runs,
+                     "comparison": cmp}
+    warnings = list(cmp.get("warnings", []))
+    for name, v in out["pipelines"].items():
+        d = v["drift"]["median"]
+        if d is not None:
+            warnings.append(f"{name}: the machine is {abs(d):.0%} {'slower' if d >= 0 else 'faster'} "
+                            "than when the table was made (same-round re-measurement); the "
+                            "drift-corrected error takes that out")
+    out["warnings"] = warnings
+    out["reliable"] = all(v["reliable"] for v in out["pipelines"].values())
+    errs = [v["heldout_error"] for v in out["kernels"].values() if v["heldout_error"] is not None]
+    out["median_kernel_heldout_error"] = statistics.median(errs) if errs else None
+    return out
+
+
+def task_classes(per_task: list[dict]) -> list[dict]:
+    """Per-task rows grouped by (kernel, shape): count and medians, for compact tables."""
+    groups: dict[str, list[dict]] = {}
+    for row in per_task:
+        groups.setdefault(_key(row["kernel"], row["shape"]), []).append(row)
+    out = []
+    for rows in groups.values():
+        med = lambda f: statistics.median(f(r) for r in rows)  # noqa: E731
+        errs = [r["error_corrected"]["median"] for r in rows if r["error_corrected"]["median"] is not None]
+        out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],
+                    "shape": rows[0]["shape"], "count": len(rows),
+                    "in_pipeline_s": med(lambda r: r["in_pipeline_s"]),
+                    "table_cold_s": med(lambda r: r["table_cold_s"]),
+                    "table_warm_s": med(lambda r: r["table_warm_s"]),
+                    "error_corrected": statistics.median(errs) if errs else math.nan,
+                    "error_corrected_warm_only": statistics.median(
+                        r["error_corrected_warm_only"]["median"] for r in rows)})
+    return out
+
+
+__all__ = ["validate_rounds", "validate_pipeline_rounds", "kernel_heldout", "task_classes",
+           "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE"]

@@ -1,0 +1,157 @@
+"""Drift-cancelling validation on tiny pipelines: round structure, intervals, probes, report.
+
+Tiny shapes and 3-6 rounds keep this fast; the statistics are checked on known inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from calibration.probes import compare_probes, probe_noise, read_cpu_times, steal_fraction
+from calibration.stats import claimable, median_ci
+
+torch = pytest.importorskip("torch")
+
+from calibration.harness import calibrate  # noqa: E402
+from calibration.report import markdown, write_report  # noqa: E402
+from calibration.rounds import task_classes, validate_rounds  # noqa: E402
+from hetsim.workloads.registry import build_workload  # noqa: E402
+
+GEMMS = [{"m": 1, "k": 64, "n": n} for n in (64, 128, 256)]
+GRIDS = {"gemm": GEMMS, "elementwise": [{"num_elems": n} for n in (1024, 4096, 16384)]}
+
+
+def test_median_ci_is_an_order_statistic_interval():
+    ci = median_ci(list(range(10)))
+    assert ci["median"] == 4.5 and (ci["lo"], ci["hi"]) == (1.0, 8.0)
+    assert ci["coverage"] == pytest.approx(1 - 2 * 11 / 1024)
+    few = median_ci([3.0, 1.0, 2.0])
+    assert (few["lo"], few["hi"]) == (1.0, 3.0) and few["coverage"] < 0.95
+    assert not claimable(few)  # too few rounds: no claim whatever the width
+    assert claimable(median_ci([0.01 * i for i in range(10)]))
+    assert not claimable(median_ci([0.05 * i for i in range(10)]))  # 35 points wide
+    assert median_ci([])["median"] is None
+
+
+def test_proc_stat_steal_and_probe_comparison(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 1 2 3\n")
+    before = read_cpu_times(str(stat))
+    assert before == (1000, 40)
+    stat.write_text("cpu  150 0 50 850 10 0 0 140 0 0\n")
+    assert steal_fraction(before, read_cpu_times(str(stat))) == pytest.approx(100 / 200)
+    assert read_cpu_times(str(tmp_path / "missing")) is None
+    table = {"gemm_1t_s": 1e-3, "gemm_all_s": 6e-4, "copy_Bps": 1e10, "loadavg_1m": 0.5}
+    now = [{"gemm_1t_s": 1.2e-3, "gemm_all_s": 6.1e-4, "copy_Bps": 8e9, "loadavg_1m": 3.0, "steal_frac": 0.1}]
+    cmp = compare_probes(table, now, {"gemm_1t_s": 0.02})
+    assert cmp["gemm_1t_s"]["slowdown"] == pytest.approx(0.2) and cmp["gemm_1t_s"]["beyond_noise"]
+    assert not cmp["gemm_all_s"]["beyond_noise"]
+    assert cmp["copy_Bps"]["slowdown"] == pytest.approx(0.25)  # a lower rate = slower
+    text = " ".join(cmp["warnings"])
+    assert "gemm_1t_s: machine 20% slower" in text and "steal" in text
+    assert probe_noise([{"gemm_1t_s": 1.0}, {"gemm_1t_s": 1.1}])["gemm_1t_s"] == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rounds")
+    table = d / "cpu.json"
+    calibrate("cpu", kernels=list(GRIDS), quick=True, out=table, progress=False, threads=1,
+              repeats=3, rotate_bytes=1 << 20, grids=GRIDS)
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    tasks.append({"name": "act", "step": "model", "kernel": "elementwise", "shape": {"num_elems": 4096}})
+    edges = [{"from": "g0", "to": "g1", "bytes": 0}, {"from": "g1", "to": "g2", "bytes": 0},
+             {"from": "g2", "to": "act", "bytes": 0}]
+    graph = build_workload("custom", {"tasks": tasks, "edges": edges})
+    seen = []
+    res = validate_rounds(table, rounds=3, graphs={"tiny": graph},
+                          on_round=lambda name, r: seen.append((name, r)))
+    return table, res, seen, d
+
+
+def test_rounds_report_series_intervals_and_drift(tiny):
+    table, res, seen, _ = tiny
+    assert seen == [("tiny", 0), ("tiny", 1), ("tiny", 2)]
+    assert res["threads"] == 1  # pinned to the table's recorded count
+    v = res["pipelines"]["tiny"]
+    s = v["series"]
+    assert len(s["measured_s"]) == len(s["drift"]) == 3
+    for d, m, e, et in zip(s["drift"], s["measured_s"], s["error_corrected"], s["error_vs_table"]):
+        assert e == pytest.approx(v["simulated_s"] * (1 + d) / m - 1)
+        assert et == pytest.approx(v["simulated_s"] / m - 1)
+    assert v["error_corrected"]["n"] == 3 and v["error_corrected"]["lo"] <= v["error_corrected"]["hi"]
+    # 3 rounds cannot give a 95% interval: the run says it cannot claim a number
+    assert not v["reliable"] and any("too wide to claim" in r for r in v["reasons"])
+    assert not res["reliable"]
+    assert v["data_edges"] >= 1  # g0 -> g1 -> g2 pass their activations (1x64 -> 1x64 ...)
+    assert len(v["per_task"]) == 4 and {r["task"] for r in v["per_task"]} == {"g0", "g1", "g2", "act"}
+    for r in v["per_task"]:
+        assert r["in_pipeline_s"] > 0 and r["table_cold_s"] > 0 and r["table_warm_s"] > 0
+    assert sum(c["count"] for c in task_classes(v["per_task"])) == 4
+    assert len(res["probes"]["runs"]) == 2 and "comparison" in res["probes"]
+    assert any("than when the table was made" in w for w in res["warnings"])
+    json.dumps(res)  # --json carries all of it
+
+
+def test_fidelity_report_page_and_plots(tiny):
+    table, res, _, d = tiny
+    page = write_report(res, table, d / "rep")
+    text = page.read_text()
+    for part in ("## Pipelines", "## Tasks inside the pipelines", "## Kernels (held out)",
+                 "## Machine-state probes", "drift-corrected error", "too wide to claim", "UNRELIABLE"):
+        assert part in text, part
+    for img in ("pipelines.png", "tasks.png", "kernels.png"):
+        assert (d / "rep" / img).stat().st_size > 1000
+        assert f"({img})" in text
+    assert markdown(res).startswith("# hetsim fidelity report")
+
+
+def test_table_records_cold_times_and_probes(tiny):
+    table, _, _, _ = tiny
+    t = json.loads(table.read_text())
+    prov = t["provenance"]
+    assert len(prov["probes"]["runs"]) == 2 and prov["probes"]["median"]["gemm_1t_s"] > 0
+    assert prov["cold"]["evict_bytes"] == 1 << 20
+    for entry in t["kernels"].values():
+        for p in entry["points"]:
+            assert p["cold_s"] > 0
+        assert all("cold_s" in m for m in entry["fit"]["measured"])
+
+
+def test_cpu_clock_times_each_call_and_the_whole():
+    import time
+
+    from calibration.clock import Clock, Evictor
+
+    clock = Clock("cpu")
+    total, each = clock.measure_each([lambda: time.sleep(0.002), lambda: None])
+    assert len(each) == 2 and each[0] >= 0.0019 and total >= sum(each) * 0.999
+    assert clock.measure(lambda: time.sleep(0.001)) >= 0.0009
+    ev = Evictor(torch, "cpu", 4096)
+    ev()
+    assert ev.buf.numel() == 1024 and float(ev.buf[0]) == 1.0
+
+
+def test_pooled_errors_cancel_drift_and_shrug_off_one_preempted_call():
+    import numpy as np
+
+    from calibration.rounds import pooled_errors, step_change
+
+    rounds = 10
+    speed = np.linspace(1.0, 1.3, rounds)  # the machine slows 30% over the run
+    base = np.array([1e-3, 5e-3, 2e-3])  # three tasks, tasks 0 and 2 share a shape
+    inpipe = np.stack([np.stack([b * speed, b * speed], axis=1) for b in base])
+    rem = np.stack([1e-3 * speed * 1.02, 5e-3 * speed * 1.02])  # single calls 2% slower
+    cold_tab = np.array([1e-3, 5e-3, 1e-3])
+    sim = float(cold_tab.sum())
+    rem[1, 9] *= 10  # one preempted re-measurement (already the slowest round: median unmoved)
+    out = pooled_errors(inpipe, rem, np.array([0, 1, 0]), cold_tab, sim, resamples=200)
+    assert out["error_corrected"]["median"] == pytest.approx(1.02 * 7 / 8 - 1, abs=0.01)
+    assert out["drift"]["median"] == pytest.approx(1.02 * 1.15 - 1, abs=0.03)
+    assert out["error_corrected"]["lo"] <= out["error_corrected"]["median"] <= out["error_corrected"]["hi"]
+    assert out["error_corrected"]["coverage"] == 0.95
+    again = pooled_errors(inpipe, rem, np.array([0, 1, 0]), cold_tab, sim, resamples=200)
+    assert again == out  # seeded: deterministic
+    assert step_change([0.0] * 5 + [0.5] * 5) == pytest.approx(0.5)
+    assert step_change([0.0, 0.0, 3.0, 0.0, 0.0, 0.0]) == 0.0  # one bad round is not a step
