@@ -123,6 +123,9 @@ class FpgaSpec(Strict):
     clock_hz: Hertz = Field(description="kernel clock in Hz")
     num_hbm_ports: int = Field(ge=1, description="HBM pseudo-channel ports available to kernels")
     port_bytes_per_cycle: PositiveBytes = Field(description="bytes per cycle per HBM port")
+    channel_bandwidth_Bps: Bandwidth | None = Field(
+        None, description="achievable B/s of one HBM pseudo-channel; a port streams at "
+                          "min(port_bytes_per_cycle x clock_hz, this). None: no per-channel limit")
     invocation_overhead_s: Seconds = Field(description="host/XRT cost per kernel call in s")
     kernels: dict[str, FpgaKernelDesign] = Field(
         default_factory=dict, description="kernel name -> HLS design")
