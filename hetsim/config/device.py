@@ -221,6 +221,10 @@ class DeviceSpec(Strict):
             raise ValueError(f"engine pool names must be unique, got {names}")
         if self.kind == "fpga" and self.fpga is None and not self.peak_flop_per_s:
             raise ValueError("an fpga device needs an 'fpga' section or roofline peaks")
+        ch = self.fpga.channel_bandwidth_Bps if self.fpga is not None else None
+        if ch is not None and ch * self.fpga.num_hbm_ports > self.memory.peak_bandwidth_Bps * (1 + 1e-9):
+            raise ValueError(f"fpga.channel_bandwidth_Bps x num_hbm_ports ({ch * self.fpga.num_hbm_ports:.4g} B/s) "
+                             f"must not exceed memory.peak_bandwidth_Bps ({self.memory.peak_bandwidth_Bps:.4g})")
         return self
 
     @property

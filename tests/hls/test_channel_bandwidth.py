@@ -96,3 +96,16 @@ def test_bad_channel_bps():
 
     with pytest.raises(ValueError, match="channel_Bps"):
         port_beats_per_cycle({"channel_Bps": -1.0, "clock_hz": 300e6})
+
+
+def test_channels_cannot_exceed_the_card_peak():
+    """A device whose channels together beat its HBM peak is refused, naming both fields."""
+    from pydantic import ValidationError
+
+    from hetsim.config.device import DeviceSpec
+    from hetsim.loader import load_device_preset
+
+    d = load_device_preset("u55c").model_dump()
+    d["fpga"]["channel_bandwidth_Bps"] = 15e9  # x 32 = 480 GB/s > 460
+    with pytest.raises(ValidationError, match="channel_bandwidth_Bps x num_hbm_ports.*peak_bandwidth_Bps"):
+        DeviceSpec.model_validate(d)
