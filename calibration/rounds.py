@@ -411,22 +411,27 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
 
 
 def task_classes(per_task: list[dict]) -> list[dict]:
-    """Per-task rows grouped by (kernel, shape): count and medians, for compact tables."""
+    """Per-task rows grouped by (kernel, shape), pooled over rounds: the class's median
+    in-pipeline time (all its tasks and passes) against its median re-measured single call
+    (``error_corrected``: the table's cold price after drift) and against the warm price
+    scaled by the same drift (``error_corrected_warm_only``: no cold-cost model)."""
     groups: dict[str, list[dict]] = {}
     for row in per_task:
         groups.setdefault(_key(row["kernel"], row["shape"]), []).append(row)
     out = []
     for rows in groups.values():
         med = lambda f: statistics.median(f(r) for r in rows)  # noqa: E731
-        errs = [r["error_corrected"]["median"] for r in rows if r["error_corrected"]["median"] is not None]
+        inp = [x for r in rows for x in r.get("series_in_pipeline_s", [r["in_pipeline_s"]])]
+        rem = rows[0].get("series_remeasured_cold_s") or [rows[0]["remeasured_cold_s"]]
+        m_in, m_rem = statistics.median(inp), statistics.median(rem)
+        warm, cold = rows[0]["table_warm_s"], rows[0]["table_cold_s"]
         out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],
-                    "shape": rows[0]["shape"], "count": len(rows),
-                    "in_pipeline_s": med(lambda r: r["in_pipeline_s"]),
-                    "table_cold_s": med(lambda r: r["table_cold_s"]),
+                    "shape": rows[0]["shape"], "count": len(rows), "in_pipeline_s": m_in,
+                    "remeasured_cold_s": m_rem, "table_cold_s": med(lambda r: r["table_cold_s"]),
                     "table_warm_s": med(lambda r: r["table_warm_s"]),
-                    "error_corrected": statistics.median(errs) if errs else math.nan,
-                    "error_corrected_warm_only": statistics.median(
-                        r["error_corrected_warm_only"]["median"] for r in rows)})
+                    "error_corrected": m_rem / m_in - 1.0 if m_in > 0 else math.nan,
+                    "error_corrected_warm_only": (warm * m_rem / cold / m_in - 1.0
+                                                  if m_in > 0 and cold > 0 else math.nan)})
     return out
 
 
