@@ -168,7 +168,7 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
         lines += ["", f"![pipelines]({images['pipelines']})"]
     lines += ["", "## Tasks inside the pipelines", "",
               "In-pipeline time of each task class (median over rounds and tasks) vs the table's "
-              "price for one cold call and for a warm call in a loop, both scaled by the round's drift.", "",
+              "price for one cold call and for a warm call in a loop, both scaled by the drift (medians pooled over rounds).", "",
               "| pipeline | kernel | shape | tasks | in pipeline | table cold | table warm "
               "| error (cold) | error (warm only) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, v in result["pipelines"].items():

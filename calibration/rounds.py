@@ -135,14 +135,11 @@ class _Pass:
         self.calls = []
 
 
-def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float], list[float]]:
-    """Per task: table warm time, table cold (priced) time, and the warm time of the exact
-    measured point (what the same-round re-measurement is compared with)."""
-    warm, cold = [], []
-    for t in tasks:
-        warm.append(table.predict(t.kernel, dict(t.shape), cold=False)[0])
-        cold.append(table.predict(t.kernel, dict(t.shape), cold=True)[0])
-    return warm, cold, list(warm)
+def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
+    """Per task: the table's warm per-call time and its cold (priced) single-call time."""
+    warm = [table.predict(t.kernel, dict(t.shape), cold=False)[0] for t in tasks]
+    cold = [table.predict(t.kernel, dict(t.shape), cold=True)[0] for t in tasks]
+    return warm, cold
 
 
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
@@ -158,7 +155,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     clock = Clock(device, torch)
     simulated_s, extrapolated = simulate_pipeline(graph, table)
     p = _Pass(graph, device, torch, seed)
-    warm_tab, cold_tab, _ = _table_prices(table, p.tasks)
+    warm_tab, cold_tab = _table_prices(table, p.tasks)
     shapes: dict[str, Any] = {}
     for t in p.tasks:
         k = _key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape)))
@@ -411,22 +408,27 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
 
 
 def task_classes(per_task: list[dict]) -> list[dict]:
-    """Per-task rows grouped by (kernel, shape): count and medians, for compact tables."""
+    """Per-task rows grouped by (kernel, shape), pooled over rounds: the class's median
+    in-pipeline time (all its tasks and passes) against its median re-measured single call
+    (``error_corrected``: the table's cold price after drift) and against the warm price
+    scaled by the same drift (``error_corrected_warm_only``: no cold-cost model)."""
     groups: dict[str, list[dict]] = {}
     for row in per_task:
         groups.setdefault(_key(row["kernel"], row["shape"]), []).append(row)
     out = []
     for rows in groups.values():
         med = lambda f: statistics.median(f(r) for r in rows)  # noqa: E731
-        errs = [r["error_corrected"]["median"] for r in rows if r["error_corrected"]["median"] is not None]
+        inp = [x for r in rows for x in r.get("series_in_pipeline_s", [r["in_pipeline_s"]])]
+        rem = rows[0].get("series_remeasured_cold_s") or [rows[0]["remeasured_cold_s"]]
+        m_in, m_rem = statistics.median(inp), statistics.median(rem)
+        warm, cold = rows[0]["table_warm_s"], rows[0]["table_cold_s"]
         out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],
-                    "shape": rows[0]["shape"], "count": len(rows),
-                    "in_pipeline_s": med(lambda r: r["in_pipeline_s"]),
-                    "table_cold_s": med(lambda r: r["table_cold_s"]),
+                    "shape": rows[0]["shape"], "count": len(rows), "in_pipeline_s": m_in,
+                    "remeasured_cold_s": m_rem, "table_cold_s": med(lambda r: r["table_cold_s"]),
                     "table_warm_s": med(lambda r: r["table_warm_s"]),
-                    "error_corrected": statistics.median(errs) if errs else math.nan,
-                    "error_corrected_warm_only": statistics.median(
-                        r["error_corrected_warm_only"]["median"] for r in rows)})
+                    "error_corrected": m_rem / m_in - 1.0 if m_in > 0 else math.nan,
+                    "error_corrected_warm_only": (warm * m_rem / cold / m_in - 1.0
+                                                  if m_in > 0 and cold > 0 else math.nan)})
     return out
 
 
