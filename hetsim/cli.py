@@ -339,10 +339,9 @@ def cmd_sweep(args) -> int:
         res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
                         use_dask=args.dask or bool(args.scheduler), scheduler=args.scheduler,
                         keep_failed=args.keep_failed,
-                        on_result=lambda row, done, total: update(completed=done, total=total))
+                        on_result=lambda row, done, total: update(completed=done, total=total),
+                        on_notice=lambda note: print(f"hetsim: sweep: {note}", file=sys.stderr))
     rows = res.rows
-    for note in res.notices:
-        print(f"hetsim: sweep: {note}", file=sys.stderr)
     fields = [a.path for a in axes] + ["mapping", "makespan_s", "energy_j", "energy_per_token_j",
                                        "memory_processing_fraction", "error"]
     with (out / "sweep.csv").open("w", newline="") as fh:

@@ -56,6 +56,7 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
             units: tuple[int, ...] = UNITS) -> dict:
     """Every point of the sweep: params, units, time, ports, resources, fit (and the frontier)."""
     from .fpga_kernels import DESIGNS, estimate, merged_params, placement_overflow, structure, unit_resources
+    from .costs.model import channel_param
     from .loader import load_device_preset
 
     if design not in DESIGNS:
@@ -82,7 +83,7 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
     names = sorted(axes)
     points = []
     for combo in itertools.product(*(axes[n] for n in names)):
-        params = {"clock_hz": float(dev.fpga.clock_hz), **dict(zip(names, combo))}
+        params = {"clock_hz": float(dev.fpga.clock_hz), **channel_param(dev.fpga), **dict(zip(names, combo))}
         try:
             merged_params(design, params)
             s = structure(design, params)

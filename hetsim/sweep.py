@@ -236,7 +236,8 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
 
 def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
               use_dask: bool = False, scheduler: str | None = None, keep_failed: bool = False,
-              on_result: Callable[[dict, int, int], None] | None = None) -> SweepOutcome:
+              on_result: Callable[[dict, int, int], None] | None = None,
+              on_notice: Callable[[str], None] | None = None) -> SweepOutcome:
     """Run (or resume) a sweep.
 
     Parameters
@@ -258,6 +259,8 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
         Reuse stored failed runs instead of retrying them.
     on_result : callable, optional
         Called with (row, finished, total) after each run (progress bars).
+    on_notice : callable, optional
+        Called with each notice (stale or retried rows) before any run starts.
     """
     path = resolve_scenario_path(scenario)
     doc = catalog.read_yaml(path)
@@ -290,6 +293,8 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                            "changed since they ran (fingerprint differs)")
     if res.retried:
         res.notices.append(f"retrying {res.retried} stored run(s) that had failed (--keep-failed reuses them)")
+    for note in res.notices if on_notice else ():
+        on_notice(note)
     total, finished = len(pts) * len(mappings), res.reused
     last_sync = [time.monotonic()]
     with jsonl.open("a") as fh:

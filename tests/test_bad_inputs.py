@@ -175,6 +175,11 @@ def test_devices_show_prints_citation_text(capsys):
     assert cited and all(" — " in s for s in cited), cited
 
 
+_TINY_DSA = {"hidden_size": 8, "q_lora_rank": 8, "num_heads": 1, "kv_lora_rank": 8, "qk_rope_head_dim": 8,
+             "qk_nope_head_dim": 8, "v_head_dim": 8, "index_num_heads": 1, "index_head_dim": 8,
+             "context_len": 16}
+
+
 def test_huge_num_layers_is_refused_without_building(tmp_path, capsys, monkeypatch):
     """The size guard answers from the parameters: the graph builder is never entered."""
     from hetsim.workloads import dsa_decode
@@ -184,15 +189,33 @@ def test_huge_num_layers_is_refused_without_building(tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(dsa_decode, "_layer", no_build)
     p = tmp_path / "s.yaml"
-    for params, needle in (({"num_layers": 10_000_000}, "no mapping can place it"),
-                           ({"num_layers": 10_000_000, "hidden_size": 8, "q_lora_rank": 8, "num_heads": 1,
-                             "kv_lora_rank": 8, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 8,
-                             "index_num_heads": 1, "index_head_dim": 8, "context_len": 16},
-                            "130,000,000 tasks, above the limit run.max_tasks")):
-        p.write_text(_doc(DSA, ("workload.params", params)))
+    for edits, needle in (
+            ((("workload.params", {"num_layers": 10_000_000}),), "no mapping can place it"),
+            # without fast-forward every task would be built: refused by run.max_tasks
+            ((("workload.params", {"num_layers": 10_000_000, **_TINY_DSA}), ("run", {"fast_forward": "off"})),
+             "130,000,000 tasks, above the limit run.max_tasks")):
+        p.write_text(_doc(DSA, *edits))
         assert main(["run", str(p), "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err
         assert "s.yaml: workload.params:" in err and needle in err, err
+
+
+def test_huge_num_layers_that_fit_are_fast_forwarded_not_built(tmp_path, capsys, monkeypatch):
+    """10M small layers fit in memory: fast-forward simulates a window of a few layers and
+    extrapolates (hetsim/fastforward.py), so the answer comes without building 130M tasks."""
+    import json
+
+    from hetsim.workloads import dsa_decode
+
+    calls = []
+    real = dsa_decode._layer
+    monkeypatch.setattr(dsa_decode, "_layer", lambda *a, **k: calls.append(1) or real(*a, **k))
+    p = tmp_path / "s.yaml"
+    p.write_text(_doc(DSA, ("workload.params", {"num_layers": 10_000_000, **_TINY_DSA})))
+    assert main(["run", str(p), "--out", str(tmp_path / "o"), "--no-plot", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["fast_forward"]["used"] and res["fast_forward"]["blocks"] == 10_000_000
+    assert len(calls) < 100, len(calls)
 
 
 def test_max_tasks_is_configurable(tmp_path, capsys):

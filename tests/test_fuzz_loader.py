@@ -4,8 +4,8 @@ Each document is either accepted (and, on the run path, simulated to a result) o
 with the documented answer: exit code 2 and one line naming the scenario file. Never a
 traceback (any other exception fails the test), never a hang (a document taking more than
 :data:`HANG_S` fails). Most documents go through the loader and the pre-run checks (the
-fast path: ~1,700 in CI), a subset through ``hetsim run`` in-process with small sizes
-(~300). ``pytest --thorough`` runs five times as many (over 10,000). The count is printed at
+fast path: 1,750 in CI), a subset through ``hetsim run`` in-process with small sizes
+(250). ``pytest --thorough`` runs five times as many (10,000). The count is printed at
 the end of the session (conftest.py).
 """
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from fuzzkit import BASES, SCALE, TALLY, Clock, documents, texts
+from fuzzkit import BASES, SCALE, TALLY, Clock, documents, dump, texts
 from hetsim.cli import main, one_line
 from hetsim.errors import HetsimError
 from hetsim.loader import load_scenario
@@ -24,9 +24,9 @@ from hetsim.simulation import check_scenario
 #: a document taking longer than this is a hang, not a slow input (documents take ~ms)
 HANG_S = 10.0
 
-LOADER_DOCS = 1200 * SCALE
-LOADER_TEXTS = 500 * SCALE
-RUN_DOCS = 300 * SCALE
+LOADER_DOCS = 1300 * SCALE
+LOADER_TEXTS = 450 * SCALE
+RUN_DOCS = 250 * SCALE
 
 FUZZ = dict(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                    HealthCheck.data_too_large],
@@ -62,7 +62,7 @@ def _loader(workdir, data: bytes):
 @settings(max_examples=LOADER_DOCS, **FUZZ)
 @given(doc=documents())
 def test_loader_fuzz_documents(workdir, doc):
-    _loader(workdir, yaml.safe_dump(doc, allow_unicode=True).encode() if _dumpable(doc) else repr(doc).encode())
+    _loader(workdir, dump(doc).encode("utf-8", errors="surrogatepass"))
 
 
 @settings(max_examples=LOADER_TEXTS, **FUZZ)
@@ -86,7 +86,7 @@ def no_picture():
 @given(doc=documents())
 def test_run_fuzz_documents(workdir, no_picture, capsys, doc):
     p = workdir / "r.yaml"
-    p.write_text(yaml.safe_dump(doc, allow_unicode=True) if _dumpable(doc) else repr(doc))
+    p.write_bytes(dump(doc).encode("utf-8", errors="surrogatepass"))
     capsys.readouterr()
     with Clock() as c:
         code = main(["run", str(p), "--out", str(workdir / "out")])
@@ -98,14 +98,6 @@ def test_run_fuzz_documents(workdir, no_picture, capsys, doc):
         assert len(err.splitlines()) == 1 and err.startswith(f"hetsim: error: {p}: "), err
     else:
         assert err == "", err
-
-
-def _dumpable(doc) -> bool:
-    try:
-        yaml.safe_dump(doc)
-        return True
-    except yaml.YAMLError:
-        return False
 
 
 @pytest.mark.parametrize("i", range(len(BASES)))

@@ -48,11 +48,14 @@ def test_sample_report_updates_clock_depth_and_resources(tmp_path, capsys):
     assert entry["params"] == {"ii": 1, "depth": 74, "clock_hz": 200e6}
     assert entry["resources"]["DSP"] == 48 and entry["resources"]["LUT"] == 6800
     assert "csynth_streamhls_u55c.xml: Vitis HLS 2023.2" in entry["measured"]
-    before = _score_cost(load_device_preset("u55c"))
+    before_dev = load_device_preset("u55c")
+    before = _score_cost(before_dev)
     after = _score_cost(_device(out))
-    cyc_before = estimate("dsa_indexer_score", SHAPE).cycles
-    cyc_after = estimate("dsa_indexer_score", SHAPE, {"depth": 74}).cycles
-    assert cyc_after == cyc_before + 14
+    ch = {"channel_Bps": float(before_dev.fpga.channel_bandwidth_Bps)}  # 13.28 GB/s per pseudo-channel
+    cyc_before = estimate("dsa_indexer_score", SHAPE, ch).cycles
+    cyc_after = estimate("dsa_indexer_score", SHAPE, {**ch, "depth": 74, "clock_hz": 200e6}).cycles
+    # at 200 MHz a port asks 12.8 GB/s, within its channel: only the depth adds cycles
+    assert cyc_after == estimate("dsa_indexer_score", SHAPE).cycles + 14
     assert before.work_s == pytest.approx(cyc_before / 300e6)
     assert after.work_s == pytest.approx(cyc_after / 200e6)  # the slower synthesised clock
 

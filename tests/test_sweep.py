@@ -82,8 +82,11 @@ def test_rerun_after_editing_the_scenario_recomputes_changed_points(tmp_path):
     doc = yaml.safe_load(open(s))
     doc["workload"]["params"]["batch"] = 8  # the newcomer's edit: batch 1 -> 8
     open(s, "w").write(yaml.safe_dump(doc))
-    edited = run_sweep(s, axes, ["gpu-only"], tmp_path / "o")
-    assert edited.stale == 2 and edited.computed == 2 and any("fingerprint" in n for n in edited.notices)
+    said = []
+    edited = run_sweep(s, axes, ["gpu-only"], tmp_path / "o", on_notice=said.append,
+                       on_result=lambda r, d, t: said.append("run"))
+    assert edited.stale == 2 and edited.computed == 2
+    assert "fingerprint" in said[0] and said[1:] == ["run", "run"]  # said so before running
     assert all(b["makespan_s"] > a["makespan_s"] for a, b in zip(first.rows, edited.rows))
     # the file keeps one current row per run, so a later resume reads the new answers
     lines = [json.loads(x) for x in (tmp_path / "o" / "sweep.jsonl").read_text().splitlines()]

@@ -123,6 +123,9 @@ class FpgaSpec(Strict):
     clock_hz: Hertz = Field(description="kernel clock in Hz")
     num_hbm_ports: int = Field(ge=1, description="HBM pseudo-channel ports available to kernels")
     port_bytes_per_cycle: PositiveBytes = Field(description="bytes per cycle per HBM port")
+    channel_bandwidth_Bps: Bandwidth | None = Field(
+        None, description="achievable B/s of one HBM pseudo-channel; a port streams at "
+                          "min(port_bytes_per_cycle x clock_hz, this). None: no per-channel limit")
     invocation_overhead_s: Seconds = Field(description="host/XRT cost per kernel call in s")
     kernels: dict[str, FpgaKernelDesign] = Field(
         default_factory=dict, description="kernel name -> HLS design")
@@ -218,6 +221,10 @@ class DeviceSpec(Strict):
             raise ValueError(f"engine pool names must be unique, got {names}")
         if self.kind == "fpga" and self.fpga is None and not self.peak_flop_per_s:
             raise ValueError("an fpga device needs an 'fpga' section or roofline peaks")
+        ch = self.fpga.channel_bandwidth_Bps if self.fpga is not None else None
+        if ch is not None and ch * self.fpga.num_hbm_ports > self.memory.peak_bandwidth_Bps * (1 + 1e-9):
+            raise ValueError(f"fpga.channel_bandwidth_Bps x num_hbm_ports ({ch * self.fpga.num_hbm_ports:.4g} B/s) "
+                             f"must not exceed memory.peak_bandwidth_Bps ({self.memory.peak_bandwidth_Bps:.4g})")
         return self
 
     @property

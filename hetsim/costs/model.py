@@ -69,6 +69,12 @@ def _fpga_estimator() -> FpgaEstimator | None:
     return estimate
 
 
+def channel_param(fpga) -> dict:
+    """The device's per-pseudo-channel bandwidth as the cycle models' ``channel_Bps``."""
+    ch = fpga.channel_bandwidth_Bps
+    return {} if ch is None else {"channel_Bps": float(ch)}
+
+
 class CostModel:
     """Prices tasks on devices; one instance per simulation (it caches per call shape).
 
@@ -160,7 +166,7 @@ class CostModel:
             raise CostLookupError(
                 f"device {device.name!r}: the HLS cycle models assume 64 B HBM beats, the device "
                 f"has port_bytes_per_cycle={float(fpga.port_bytes_per_cycle):g}")
-        params = {"clock_hz": float(fpga.clock_hz), **design.params}
+        params = {"clock_hz": float(fpga.clock_hz), **channel_param(fpga), **design.params}
         shape = dict(task.shape)
         units = design.compute_units
         batch = int(shape.get("batch", 1))

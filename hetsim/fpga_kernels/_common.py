@@ -162,6 +162,36 @@ def stream_rate(p: Mapping[str, object], streams: int = 1) -> int:
     return max(1, min(ports // streams, int(p.get("lanes", 1))))
 
 
+def port_beats_per_cycle(p: Mapping[str, object], line_bytes: int = BEAT_BYTES) -> float:
+    """Lines one port can be fed per kernel cycle: 1, or less when the HBM pseudo-channel behind
+    it (``channel_Bps``, from the device file) is slower than line_bytes x clock_hz.
+
+    Why: a 512-bit port at 300 MHz asks for 19.2 GB/s, a U55C pseudo-channel gives ~13.3 GB/s,
+    so a port cannot deliver a beat every cycle. ``channel_Bps=None`` means no channel limit
+    (the loop structure alone, as the C simulation counts it).
+    """
+    ch = p.get("channel_Bps")
+    if ch is None:
+        return 1.0
+    ch = float(ch)
+    if ch <= 0:
+        raise ValueError(f"channel_Bps must be > 0 (B/s per HBM pseudo-channel), got {ch!r}")
+    return min(1.0, ch / (line_bytes * float(p["clock_hz"])))
+
+
+def memory_cycles(lines: int, ports: int, p: Mapping[str, object], line_bytes: int = BEAT_BYTES) -> int:
+    """Fewest cycles in which *ports* pseudo-channels deliver *lines* lines of line_bytes.
+
+    A streaming phase takes max(its loop cycles, this): the excess is memory-stall cycles, so a
+    compute-bound phase keeps its loop count.
+    """
+    ports = max(1, int(ports))
+    f = port_beats_per_cycle(p, line_bytes)
+    if f >= 1.0:
+        return ceil_div(lines, ports)
+    return math.ceil(int(lines) / (ports * f))
+
+
 def ceil_div(a: int, b: int) -> int:
     """Ceiling of a / b for non-negative integers."""
     return -(-int(a) // int(b))

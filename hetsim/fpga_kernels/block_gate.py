@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import memory_cycles, Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 1,
     "aux_ports": 2,
@@ -43,7 +44,9 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
            "bg.bitmap_beat": ceil_div(nblocks, 512)}
     tk, stall = topk_engine(nblocks, kb, p)
     row.update(tk)
-    cycles_row = bpr + max(ceil_div(nblocks * bpr, stream_rate(p)) * int(p["ii"]), nblocks + stall) + kb + int(p["depth"])
+    stream = max(ceil_div(nblocks * bpr, stream_rate(p)) * int(p["ii"]), nblocks + stall,
+                 memory_cycles(nblocks * bpr, int(p["hbm_ports"]), p))
+    cycles_row = max(bpr, memory_cycles(bpr, 1, p)) + stream + kb + int(p["depth"])
     bytes_row = BEAT_BYTES * (bpr + nblocks * bpr + ceil_div(kb, 16) + ceil_div(nblocks, 512))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elem_bytes, stream_rate,
+from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elem_bytes, memory_cycles, stream_rate,
                       topk_engine, total_ports)
 
 LANES = 8
@@ -26,6 +26,7 @@ MAX_DOCS = 1 << 20
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 1,
     "aux_ports": 2,
@@ -66,7 +67,7 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     tk, stall = topk_engine(d, k, p)
     loops.update(tk)
     ii = int(p["ii"])
-    cycles = d * ii + t * int(p["term_overhead"]) + ceil_div(beats, stream_rate(p)) * ii + d + stall + kk + int(p["depth"])
+    cycles = d * ii + t * int(p["term_overhead"]) + max(ceil_div(beats, stream_rate(p)) * ii, memory_cycles(beats, int(p["hbm_ports"]), p)) + d + stall + kk + int(p["depth"])
     hbm = BEAT_BYTES * (ceil_div(d, 16) + ceil_div(t, 4) + beats + 2 * ceil_div(kk, 16))
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 from typing import Mapping
 
 from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elem_bytes,
-                      elems_per_beat, scale_loops, stream_rate, topk_engine, total_ports)
+                      elems_per_beat, memory_cycles, scale_loops, stream_rate, topk_engine, total_ports)
 
 MAX_HEADS = 64
 MAX_DIM = 128
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 1,
     "aux_ports": 2,
@@ -52,6 +53,12 @@ def _score_loops(shape: Mapping[str, int], p: Mapping[str, object]) -> dict[str,
     return {"dsa.q_beat": h * bpk, "dsa.w_beat": ceil_div(h, 32), "dsa.key_beat": n * bpk, "dsa.key": n}
 
 
+def _load(row: Mapping[str, int], p: Mapping[str, object]) -> int:
+    """q and head-weight load: one beat per cycle on one port, or the channel's rate."""
+    return max(row["dsa.q_beat"], memory_cycles(row["dsa.q_beat"], 1, p)) + \
+        max(row["dsa.w_beat"], memory_cycles(row["dsa.w_beat"], 1, p))
+
+
 def model_fused(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """Cycle model of one fused ``dsa_indexer`` invocation (scoring + top-k)."""
     batch, n = shape["batch"], shape["num_keys"]
@@ -59,8 +66,9 @@ def model_fused(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     tk, stall = topk_engine(n, shape["k"], p)
     row.update(tk)
     kk = clamp_k(shape["k"], int(p["k_max"]))
-    stream = max(ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"]), n + stall)
-    cycles_row = row["dsa.q_beat"] + row["dsa.w_beat"] + stream + kk + int(p["depth"])
+    stream = max(ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"]), n + stall,
+                 memory_cycles(row["dsa.key_beat"], int(p["hbm_ports"]), p))
+    cycles_row = _load(row, p) + stream + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(kk, 16))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))
@@ -70,8 +78,9 @@ def model_score(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     """Cycle model of one ``dsa_indexer_score`` invocation (int64 scores written, no top-k)."""
     batch, n = shape["batch"], shape["num_keys"]
     row = _score_loops(shape, p)
-    cycles_row = (row["dsa.q_beat"] + row["dsa.w_beat"] + ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"])
-                  + int(p["depth"]))
+    stream = max(ceil_div(row["dsa.key_beat"], stream_rate(p)) * int(p["ii"]),
+                 memory_cycles(row["dsa.key_beat"], int(p["hbm_ports"]), p))
+    cycles_row = _load(row, p) + stream + int(p["depth"])
     bytes_row = BEAT_BYTES * (row["dsa.q_beat"] + row["dsa.w_beat"] + row["dsa.key_beat"] + ceil_div(n, 8))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from ._common import BEAT_BYTES, CycleEstimate, Design, Structure, ceil_div, elems_per_beat, total_ports
+from ._common import BEAT_BYTES, CycleEstimate, Design, Structure, ceil_div, elems_per_beat, memory_cycles, total_ports
 
 GROUPS = 4
 MAX_HEADS = 16
@@ -26,6 +26,7 @@ MAX_ROW = 256
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 2 * GROUPS,
     "aux_ports": 1,
@@ -49,7 +50,9 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     bpr = ceil_div(e, elems_per_beat(p))
     loops = {"eg.token": n, "eg.row_beat": n * h * bpr}
     busiest = n * ceil_div(h, groups) * bpr * float(p["gather_ii"])
-    cycles = math.ceil(max(n * int(p["ii"]), busiest)) + int(p["depth"])
+    # the busiest group's table port also waits for its pseudo-channel
+    stall = memory_cycles(n * ceil_div(h, groups) * bpr, 1, p)
+    cycles = math.ceil(max(n * int(p["ii"]), busiest, stall)) + int(p["depth"])
     hbm = BEAT_BYTES * (ceil_div(n, 16) + ceil_div(h, 8) + 2 * n * h * bpr)
     return CycleEstimate(cycles, hbm, int(p["hbm_ports"]), loops, float(p["clock_hz"]))
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import memory_cycles, Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 1,
     "aux_ports": 2,
@@ -42,7 +43,9 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     row = {"ip.q_beat": bpr, "ip.item_beat": n * bpr, "ip.item": n}
     tk, stall = topk_engine(n, k, p)
     row.update(tk)
-    cycles_row = bpr + max(ceil_div(n * bpr, stream_rate(p)) * int(p["ii"]), n + stall) + kk + int(p["depth"])
+    stream = max(ceil_div(n * bpr, stream_rate(p)) * int(p["ii"]), n + stall,
+                 memory_cycles(n * bpr, int(p["hbm_ports"]), p))
+    cycles_row = max(bpr, memory_cycles(bpr, 1, p)) + stream + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (bpr + n * bpr + ceil_div(kk, 16))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))

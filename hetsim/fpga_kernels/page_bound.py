@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ._common import Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
+from ._common import memory_cycles, Memory, Structure, elem_bytes, elems_per_beat, stream_rate, total_ports, BEAT_BYTES, CycleEstimate, Design, ceil_div, clamp_k, scale_loops, topk_engine
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 2,
     "aux_ports": 2,
@@ -50,7 +51,10 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     row = {"pb.q_beat": bpr, "pb.page_beat": npg * bpr, "pb.page": npg}
     tk, stall = topk_engine(npg, k, p)
     row.update(tk)
-    cycles_row = bpr + max(ceil_div(npg * bpr, stream_rate(p, streams=2)) * int(p["ii"]), npg + stall) + kk + int(p["depth"])
+    # kmin and kmax stream on separate ports: each stream has hbm_ports // 2 channels
+    stream = max(ceil_div(npg * bpr, stream_rate(p, streams=2)) * int(p["ii"]), npg + stall,
+                 memory_cycles(npg * bpr, int(p["hbm_ports"]) // 2, p))
+    cycles_row = max(bpr, memory_cycles(bpr, 1, p)) + stream + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (bpr + 2 * npg * bpr + ceil_div(kk, 16))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p), scale_loops(row, batch),
                          float(p["clock_hz"]))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elem_bytes,
-                      expected_serial_beats, log2_ceil, topk_replacements, total_ports)
+                      expected_serial_beats, log2_ceil, memory_cycles, topk_replacements, total_ports)
 
 PACK = 16  # lanes of the study's top-k packs and score streams
 HL = "hetsim/fpga_kernels/study.py"  # the paraphrase lives in shared/reference/heterollm.md
@@ -50,7 +50,7 @@ def _topk_mem(p: Mapping[str, object]) -> Memory:
 
 
 def _base(**kw: object) -> dict[str, object]:
-    d: dict[str, object] = {"clock_hz": 300e6, "lanes": 1, "elem_type": "int16", "k_max": 64,
+    d: dict[str, object] = {"clock_hz": 300e6, "channel_Bps": None, "lanes": 1, "elem_type": "int16", "k_max": 64,
                             "hit_model": "random", "rescan_cycles": None, "depth": 60}
     d.update(kw)
     return d
@@ -80,9 +80,9 @@ def dsa_vanilla(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     tk, topk_cycles = study_topk(n, k, p)
     row.update(tk)
     kk = clamp_k(k, int(p["k_max"]))
-    stream = max(mac_cycles + out_cycles, topk_cycles)
-    cycles_row = q_lines + stream + ceil_div(kk, PACK) + int(p["depth"])
     line_b = int(p["port_bits"]) // 8
+    stream = max(mac_cycles + out_cycles, topk_cycles, memory_cycles(mac_cycles, 1, p, line_b))
+    cycles_row = max(q_lines, memory_cycles(q_lines, 1, p, line_b)) + stream + ceil_div(kk, PACK) + int(p["depth"])
     bytes_row = line_b * ports * (q_lines + rounds * dims_pe) + BEAT_BYTES * (1 + ceil_div(kk, PACK))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p),
                          {n_: v * batch for n_, v in row.items()}, float(p["clock_hz"]))
@@ -119,7 +119,9 @@ def dsa_lut(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     row.update(tk)
     kk = clamp_k(k, int(p["k_max"]))
     lut_lines = ceil_div(64 * 64, BEAT_BYTES)
-    cycles_row = lut_lines + max(pe, drain, topk_cycles) + ceil_div(kk, PACK) + int(p["depth"])
+    mem = memory_cycles(rounds_pe * sub * lines_per_iter, 1, p)  # each PE's code lines on its port
+    cycles_row = (max(lut_lines, memory_cycles(lut_lines, 1, p)) + max(pe, drain, topk_cycles, mem)
+                  + ceil_div(kk, PACK) + int(p["depth"]))
     bytes_row = BEAT_BYTES * (rounds * sub * lines_per_iter + ports * lut_lines + ceil_div(heads * sub, BEAT_BYTES)
                               + 1 + ceil_div(kk, PACK))
     return CycleEstimate(batch * cycles_row, batch * bytes_row, total_ports(p),
@@ -154,6 +156,11 @@ def _seer_pe(shape: Mapping[str, int], p: Mapping[str, object]) -> tuple[int, in
     return kpp, blocks, block, line
 
 
+def _seer_load(kpp: int, line: int, p: Mapping[str, object]) -> int:
+    """Key preload into BRAM: kpp x line beats per PE on its own port, one per cycle at best."""
+    return max(kpp * line, memory_cycles(kpp * line, 1, p))
+
+
 def seer_threshold(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """§3.3: keys preloaded into BRAM (4 cycles per key per PE), then per query: q and one new key
     (4 beats each), and ~35 cycles per 128-key block per PE, a 128-bit bitmap per block."""
@@ -162,7 +169,7 @@ def seer_threshold(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEs
     load = kpp * line
     per_q = 2 * line + blocks * block
     loops = {"seer.key_load": kpp * line, "seer.block": q * blocks, "seer.query": q}
-    cycles = load + q * per_q + int(p["depth"])
+    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
     ports = int(p["hbm_ports"])
     hbm = BEAT_BYTES * ports * (load + q * 2 * line) + 16 * ports * q * blocks
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
@@ -179,7 +186,7 @@ def seer_budget(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstim
     per_q = 2 * line + max(blocks * block, topk_cycles) + 4
     loops = {"seer.key_load": kpp * line, "seer.block": q * blocks, "seer.query": q}
     loops.update({n_: v * q for n_, v in tk.items()})
-    cycles = load + q * per_q + int(p["depth"])
+    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
     hbm = BEAT_BYTES * (int(p["hbm_ports"]) * (load + q * 2 * line) + q * 4)
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
@@ -196,7 +203,7 @@ def lserve(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     per_q = 2 * line + max(blocks * block, topk_cycles) + 4
     loops = {"lserve.key_load": kpp * line, "lserve.block": q * blocks, "lserve.page": q * pages}
     loops.update({n_: v * q for n_, v in tk.items()})
-    cycles = load + q * per_q + int(p["depth"])
+    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
     hbm = BEAT_BYTES * (ports * (load + q * 2 * line) + q * 4)
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
@@ -231,7 +238,8 @@ def bm25_study(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstima
     loops = {"bm25s.superbatch": sbs, "bm25s.token_cycle": sbs * kept, "bm25s.kept_tokens": kept}
     loops.update(tk)
     kk = clamp_k(k, int(p["k_max"]))
-    cycles = setup + max(sbs * kept, topk_cycles) + ceil_div(kk, PACK) + int(p["depth"])
+    stream = max(sbs * kept, topk_cycles, memory_cycles(sbs * kept, 1, p))  # each doc port: sbs*kept beats
+    cycles = max(setup, memory_cycles(setup, 1, p)) + stream + ceil_div(kk, PACK) + int(p["depth"])
     hbm = BEAT_BYTES * (setup + sbs + ports * sbs * kept + ceil_div(kk, PACK))
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
@@ -262,6 +270,8 @@ def engram_study(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEsti
     gather = n * ceil_div(int(p["embed_dim"]) * eb, 32)
     loops = {"engram.weight_line": load * lanes, "engram.token_pair": ceil_div(n, 2),
              "engram.gather_line": n * heads * ceil_div(int(p["embed_dim"]) * eb, 32)}
+    load = max(load, memory_cycles(load, 1, p, wbeat))  # each weight port: load 256-bit lines
+    gather = max(gather, memory_cycles(gather, 1, p, 32))
     cycles = load + max(ceil_div(n, 2) * per_pair, gather) + int(p["depth"])
     hbm = rows * hidden * eb + n * heads * int(p["embed_dim"]) * eb + n * rows * 2 + 4 * n
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
@@ -289,7 +299,8 @@ def moe_study(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimat
     w2 = ceil_div(hid, rpar) * ceil_div(inter * eb, BEAT_BYTES)
     gate = int(p["num_experts"]) * ceil_div(hid * 2, BEAT_BYTES)  # W_gate stays int16 in URAM
     rounds = ceil_div(e, lanes)
-    per_tok = gate + rounds * (w13 + w2)
+    # every weight port streams its own rows: one beat per cycle, or its channel's rate
+    per_tok = gate + rounds * (max(w13, memory_cycles(w13, 1, p)) + max(w2, memory_cycles(w2, 1, p)))
     loops = {"moe.gate_beat": n * gate, "moe.w13_beat": n * rounds * w13, "moe.w2_beat": n * rounds * w2}
     cycles = n * per_tok + int(p["depth"])
     hbm = n * (e * 3 * hid * inter * eb + hid * 2 + hid * 4)

@@ -19,12 +19,13 @@ from __future__ import annotations
 from typing import Mapping
 
 from ._common import (BEAT_BYTES, CycleEstimate, Design, Memory, Structure, ceil_div, clamp_k, elems_per_beat,
-                      expected_serial_beats, rescan_cycles, scale_loops, stream_rate, topk_replacements, total_ports)
+                      expected_serial_beats, memory_cycles, rescan_cycles, scale_loops, stream_rate, topk_replacements, total_ports)
 
 LANES = 16  # float32 scores per beat
 
 DEFAULTS = {
     "clock_hz": 300e6,
+    "channel_Bps": None,
     "ii": 1,
     "hbm_ports": 1,
     "aux_ports": 1,
@@ -56,7 +57,9 @@ def model(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
         "topk.rescan": rescans,
         "topk.drain": kk,
     }
-    cycles_row = max(ceil_div(beats, stream_rate(p)), groups) * int(p["ii"]) + LANES * serial + rescans * rescan_cycles(p) + kk + int(p["depth"])
+    stream = max(max(ceil_div(beats, stream_rate(p)), groups) * int(p["ii"]),
+                 memory_cycles(beats, int(p["hbm_ports"]), p))
+    cycles_row = stream + LANES * serial + rescans * rescan_cycles(p) + kk + int(p["depth"])
     bytes_row = BEAT_BYTES * (beats + 2 * ceil_div(kk, 16))
     return CycleEstimate(
         cycles=batch * cycles_row,

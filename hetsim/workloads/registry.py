@@ -54,6 +54,13 @@ class Workload:
     repeats: Repeats | None = None
 
 
+def _tasks_only(count: Callable[[Any], int]) -> Callable[[Any], tuple[int, dict[str, int]]]:
+    """Adapt a workload's task-count estimate to the size-guard hook (no resident-data sizes)."""
+    def estimate(p):
+        return count(p), {}
+    return estimate
+
+
 _BUILTIN = {
     "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
                            dsa_decode.DESCRIPTION, dsa_decode.estimate,
@@ -61,20 +68,25 @@ _BUILTIN = {
     "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
                           rag_dense.DESCRIPTION, rag_dense.estimate),
     "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION, custom.estimate),
-    # the workload library (model presets, prefill / multi-step decode, micro-batches)
+    # the workload library (model presets, prefill / multi-step decode, micro-batches); their
+    # estimates count tasks exactly (resident data is checked when the graph is mapped)
     "full_attention": Workload("full_attention", full_attention.FullAttentionParams, full_attention.build,
-                               full_attention.DESCRIPTION),
-    "dsa": Workload("dsa", dsa.DsaParams, dsa.build, dsa.DESCRIPTION),
+                               full_attention.DESCRIPTION, _tasks_only(full_attention.estimate)),
+    "dsa": Workload("dsa", dsa.DsaParams, dsa.build, dsa.DESCRIPTION, _tasks_only(dsa.estimate)),
     "seer_attention_r": Workload("seer_attention_r", seer_attention_r.SeerParams, seer_attention_r.build,
-                                 seer_attention_r.DESCRIPTION),
-    "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION),
-    "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION),
-    "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION),
-    "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION),
-    "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION),
-    "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION),
-    "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION),
-    "memagent": Workload("memagent", memagent.MemAgentParams, memagent.build, memagent.DESCRIPTION),
+                                 seer_attention_r.DESCRIPTION, _tasks_only(seer_attention_r.estimate)),
+    "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION,
+                      _tasks_only(paged.estimate)),
+    "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION,
+                       _tasks_only(paged.estimate)),
+    "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION, _tasks_only(rag.estimate)),
+    "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION, _tasks_only(moe.estimate)),
+    "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION,
+                       _tasks_only(engram.estimate)),
+    "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION, _tasks_only(hmt.estimate)),
+    "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION, _tasks_only(lact.estimate)),
+    "memagent": Workload("memagent", memagent.MemAgentParams, memagent.build, memagent.DESCRIPTION,
+                         _tasks_only(memagent.estimate)),
 }
 
 
