@@ -27,7 +27,9 @@ from collections import defaultdict
 from .graph import MEMORY_PROCESSING_STEPS, STEP_NAMES, Step
 from .trace import Record, Trace
 
-_MP = {s.value for s in MEMORY_PROCESSING_STEPS} | {Step.TRANSFER.value}
+# a tuple in pipeline order, not a set: float sums must not depend on string hashing
+# (PYTHONHASHSEED), or results stop being bit-identical from one process to the next
+_MP = tuple(s.value for s in (*MEMORY_PROCESSING_STEPS, Step.TRANSFER))
 
 
 def union_length(intervals) -> float:
