@@ -95,6 +95,7 @@ def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object]
     if kernel not in DESIGNS:
         raise ValueError(f"unknown FPGA kernel {kernel!r}; known: {', '.join(sorted(DESIGNS))}")
     d = DESIGNS[kernel]
+    shape = {**{k: shape[a] for k, a in d.aliases.items() if k not in shape and a in shape}, **shape}
     missing = [k for k in d.shape_keys if k not in shape]
     if missing:
         raise ValueError(f"{kernel}: shape is missing {missing} (needs {list(d.shape_keys)})")

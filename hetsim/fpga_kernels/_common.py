@@ -89,6 +89,9 @@ class Design:
     structure: Callable[[Mapping[str, object]], "Structure"] | None = None
     study_note: str = ""
     sweep: Mapping[str, tuple] = field(default_factory=dict)
+    #: design shape key -> the simulator's task shape key it is read from when absent (so a
+    #: workload's kernel, e.g. ``moe_experts``, can be priced by a design with its own names)
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -322,10 +322,10 @@ def moe_study_structure(p: Mapping[str, object]) -> Structure:
                      memories=(gate,), ports=moe_ports(p), comparators=256)
 
 
-def _d(name, desc, top, defaults, keys, model, structure, note, sweep) -> Design:
+def _d(name, desc, top, defaults, keys, model, structure, note, sweep, aliases=None) -> Design:
     header = "hls/include/dsa_vanilla.h" if name == "study_dsa_vanilla" else HL
     return Design(name=name, description=desc, header=header, top=top, defaults=defaults, shape_keys=keys,
-                  model=model, structure=structure, study_note=note, sweep=sweep)
+                  model=model, structure=structure, study_note=note, sweep=sweep, aliases=aliases or {})
 
 
 STUDY_DESIGNS: dict[str, Design] = {d.name: d for d in (
@@ -382,7 +382,9 @@ STUDY_DESIGNS: dict[str, Design] = {d.name: d for d in (
        ("num_tokens", "hidden", "inter", "experts_per_token"), moe_study, moe_study_structure,
        "simplified router (top-4 per half, not group-limited routing); 30 HBM ports per card in the "
        "dec_spec variant; W1/W3 and W2 phases are sequential per token",
-       {"hbm_ports": (3, 6, 12), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp32")}),
+       {"hbm_ports": (3, 6, 12), "lanes": (1, 2, 4), "elem_type": ("int8", "int16", "fp32")},
+       # the moe workload's routed-experts task (kernel moe_experts) names these differently
+       {"num_tokens": "tokens", "inter": "intermediate", "experts_per_token": "top_k"}),
 )}
 """The study's designs (heterollm.md §3), name -> Design."""
 

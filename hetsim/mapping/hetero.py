@@ -9,7 +9,11 @@ Rules, in order:
 2. Every memory structure those tasks work on lives in FPGA memory (the index cache), so the
    tasks that update it in place (Prepare Memory's index-key writes) run on the FPGA too, and
    the data they need crosses the link every step.
-3. Everything else (dense projections, attention, GEMV-shaped relevancy work the FPGA does
+3. Data the workload asks to keep in FPGA memory (``graph.graph["fpga_resident"]``, e.g. the
+   ``moe`` workload's expert shards with ``expert_placement: fpga``) goes round-robin over the
+   system's FPGAs in device order, with every task working on it; each of those FPGAs must
+   host the tasks' kernels (e.g. 256 experts in 2 shards over two U55Cs: 128 per card).
+4. Everything else (dense projections, attention, GEMV-shaped relevancy work the FPGA does
    not host) stays on the GPU with its data.
 """
 
@@ -27,9 +31,24 @@ def hetero(graph, system, params, **_) -> Mapping:
     fpga = first_of_kind(system, "fpga", params.get("fpga"))
     tasks: dict[str, str] = {}
     fpga_data: set[str] = set()
+    resident = _resident_homes(graph, system)
     for n in graph.nodes:
         t = task_of(graph, n)
-        if t.is_transfer:
+        homes = {resident[d] for d in t.data if d in resident}
+        if t.is_transfer or not homes:
+            continue
+        if len(homes) > 1:
+            raise MappingError(f"hetero: task {n!r} works on data kept on several FPGAs: {sorted(homes)}")
+        dev = system.device(homes.pop())
+        if not _hosts(dev, t.kernel):
+            raise MappingError(
+                f"workload.params.expert_placement: fpga: task {n!r} (kernel {t.kernel!r}) works on "
+                f"data placed on FPGA {dev.name!r}, which lists no design for {t.kernel!r} "
+                f"(add one under fpga.kernels, e.g. design: study_moe)")
+        tasks[n] = dev.name
+    for n in graph.nodes:
+        t = task_of(graph, n)
+        if t.is_transfer or n in tasks:
             continue
         if t.step in (Step.COMPUTE_RELEVANCY, Step.RETRIEVAL) and _hosts(fpga, t.kernel):
             tasks[n] = fpga.name
@@ -46,5 +65,17 @@ def hetero(graph, system, params, **_) -> Mapping:
         else:
             tasks[n] = gpu.name
     data = graph.graph.get("data", {})
-    placement = {d: (fpga.name if d in fpga_data else gpu.name) for d in data}
+    placement = {d: resident.get(d) or (fpga.name if d in fpga_data else gpu.name) for d in data}
     return Mapping("hetero", tasks, placement)
+
+
+def _resident_homes(graph, system) -> dict[str, str]:
+    """Data the graph asks to keep in FPGA memory -> FPGA name, round-robin in device order."""
+    wanted = graph.graph.get("fpga_resident", [])
+    if not wanted:
+        return {}
+    fpgas = [d.name for d in system.devices if d.kind == "fpga"]
+    if not fpgas:
+        raise MappingError("workload.params.expert_placement: fpga needs an FPGA in the system; devices: "
+                           + ", ".join(f"{d.name} ({d.kind})" for d in system.devices))
+    return {d: fpgas[i % len(fpgas)] for i, d in enumerate(wanted)}

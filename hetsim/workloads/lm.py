@@ -232,14 +232,33 @@ class Ctx:
                       data=("weights",))
         k = self.task("expert_topk", ret, "topk", {"batch": R, "num_items": m.num_experts, "k": m.top_k},
                       dtype="fp32")
-        x = self.task("experts", app, "moe_experts",
-                      {"tokens": R, "hidden": d.hidden_size, "intermediate": m.expert_intermediate,
-                       "top_k": m.top_k, "experts_touched": experts_touched(R, m.num_experts, m.top_k),
-                       "elem_bytes": eb}, data=("expert_weights",))
-        self.edge(prev, r, self.hidden_bytes)
-        self.edge(r, k, R * m.num_experts * 4)
-        self.edge(k, x, R * m.top_k * 8)
-        self.edge(prev, x, self.hidden_bytes)
+        n = expert_shards(self.p)
+        if n == 1:
+            x = self.task("experts", app, "moe_experts",
+                          {"tokens": R, "hidden": d.hidden_size, "intermediate": m.expert_intermediate,
+                           "top_k": m.top_k, "experts_touched": experts_touched(R, m.num_experts, m.top_k),
+                           "elem_bytes": eb}, data=("expert_weights",))
+            self.edge(prev, r, self.hidden_bytes)
+            self.edge(r, k, R * m.num_experts * 4)
+            self.edge(k, x, R * m.top_k * 8)
+            self.edge(prev, x, self.hidden_bytes)
+        else:
+            # N shards of E/N experts, each token routed to k/N experts of every shard (the
+            # study's router picks top-k/2 per half); the shards' outputs are summed.
+            es, ks = m.num_experts // n, m.top_k // n
+            self.edge(prev, r, self.hidden_bytes)
+            self.edge(r, k, R * m.num_experts * 4)
+            # N - 1 binary adds combine the shards' partial outputs
+            x = self.task("experts_sum", app, "elementwise",
+                          {"num_elems": (n - 1) * R * d.hidden_size, "elem_bytes": eb})
+            for i in range(n):
+                xi = self.task(f"experts.{i}", app, "moe_experts",
+                               {"tokens": R, "hidden": d.hidden_size, "intermediate": m.expert_intermediate,
+                                "top_k": ks, "experts_touched": experts_touched(R, es, ks), "elem_bytes": eb},
+                               data=(f"expert_weights.{i}",))
+                self.edge(k, xi, R * ks * 8)
+                self.edge(prev, xi, self.hidden_bytes)
+                self.edge(xi, x, self.hidden_bytes)
         if not m.num_shared:
             return x
         s = self.task("shared_expert", self.it.label, "expert_ffn",
@@ -248,6 +267,12 @@ class Ctx:
         self.edge(prev, s, self.hidden_bytes)
         self.edge(s, x, self.hidden_bytes)  # the routed output is added to the shared one
         return x
+
+
+def expert_shards(p: LMParams) -> int:
+    """Shards the routed experts' weights are split into (``moe``'s ``expert_shards``; 1 for
+    workloads that have no such parameter)."""
+    return int(getattr(p, "expert_shards", 1))
 
 
 def experts_touched(tokens: int, experts: int, k: int) -> int:
@@ -308,8 +333,12 @@ def declare_model_data(g: nx.DiGraph, p: LMParams, d: ModelDims, ctx_tokens: int
         else:
             w += 3 * d.hidden_size * d.intermediate_size
     add_data(g, "weights", w * eb)
-    if experts:
+    n = expert_shards(p)
+    if experts and n == 1:
         add_data(g, "expert_weights", experts * eb)
+    elif experts:  # E/N experts per shard, every layer's share of them in one resident item
+        for i in range(n):
+            add_data(g, f"expert_weights.{i}", experts * eb // n)
     ctx = final_context(p) if ctx_tokens is None else ctx_tokens
     add_data(g, "kv_cache", p.batch * ctx * d.kv_row_elems * eb * L)
 
