@@ -421,3 +421,60 @@ def test_run_set_overrides_common_knobs(tmp_path, capsys):
     assert "qwen3-8b" in out["workload"]["graph"] and "L=8192" in out["workload"]["graph"]
     assert main(["run", "quest", "--out", str(tmp_path), "--set", "phase=sideways"]) == 2
     assert "--set phase=sideways" in capsys.readouterr().err  # the flag that set it is named
+
+
+# --- MoE expert placement: shards, several FPGA cards (issue 11's last item)
+def test_moe_expert_shards_by_hand():
+    B, N = 8, 4
+    one = build_workload("moe", {"model": "gpt-oss-120b", "batch": B, "num_layers": 2, "context_len": 4096})
+    g = build_workload("moe", {"model": "gpt-oss-120b", "batch": B, "num_layers": 2, "context_len": 4096,
+                               "expert_shards": N})
+    # each shard holds 128 / 4 = 32 experts of every layer: 3 x hidden x width x 2 B x 32 x 2 layers
+    shard_bytes = 3 * 2880 * 2880 * 2 * 32 * 2
+    assert {d: s for d, s in g.graph["data"].items() if d.startswith("expert_weights")} == {
+        f"expert_weights.{i}": shard_bytes for i in range(N)}
+    assert N * shard_bytes == one.graph["data"]["expert_weights"]
+    touched = math.ceil(32 * (1 - (1 - 1 / 32) ** B))  # 8 tokens x top-1 of a 32-expert shard: 8
+    for i in range(N):
+        t = task_of(g, f"s0.L1.experts.{i}")
+        assert t.data == (f"expert_weights.{i}",) and t.step is Step.APPLY_TO_INFERENCE
+        assert t.shape["top_k"] == 1 and t.shape["experts_touched"] == touched == 8
+        flop, nbytes = work(g, f"s0.L1.experts.{i}")
+        assert flop == 6 * B * 1 * 2880 * 2880 == work(one, "s0.L1.experts")[0] / N
+        assert nbytes == 3 * 2880 * 2880 * touched * 2 + 2 * B * 1 * 2880 * 2
+    assert work(g, "s0.L1.experts_sum")[1] == 3 * (N - 1) * B * 2880 * 2  # N - 1 binary adds
+    assert nx.is_directed_acyclic_graph(g) and len(g) == moe.estimate(moe.MoeParams(
+        model="gpt-oss-120b", batch=B, num_layers=2, context_len=4096, expert_shards=N))
+    with pytest.raises(Exception, match="expert_shards"):
+        build_workload("moe", {"model": "gpt-oss-120b", "expert_shards": 3})
+
+
+def _moe_2fpga():
+    from hetsim.loader import load_scenario
+
+    return load_scenario("moe-2fpga")
+
+
+def test_moe_two_fpgas_each_host_half_the_experts():
+    out = run_scenario(_moe_2fpga(), mapping="hetero")
+    a, place = out.mapping.assignment, out.mapping.placement
+    assert place["expert_weights.0"] == "fpga0" and place["expert_weights.1"] == "fpga1"
+    assert out.graph.graph["data"]["expert_weights.0"] == out.graph.graph["data"]["expert_weights.1"] \
+        == 3 * 7168 * 2048 * 128 * 2  # 128 experts of the one MoE layer per card
+    shard_tasks = {n: a[n] for n in a if ".experts." in n}
+    assert shard_tasks and all(dev == f"fpga{n[-1]}" for n, dev in shard_tasks.items())
+    assert {a[n] for n in a if n not in shard_tasks} == {"gpu"}
+    assert 0 < out.result["memory_processing_fraction"] < 1
+    gpu = run_scenario(_moe_2fpga(), mapping="gpu-only")
+    assert set(gpu.mapping.assignment.values()) == {"gpu"}
+    assert 0 < gpu.result["memory_processing_fraction"] < 1
+
+
+def test_moe_fpga_placement_needs_a_design_on_every_card():
+    from hetsim.errors import MappingError
+
+    sc = scenario_from_dict({"name": "t", "system": SYS, "workload": {"name": "moe", "params": {
+        "model": "gpt-oss-120b", "num_layers": 1, "expert_placement": "fpga", "context_len": 4096}}}, "t.yaml")
+    with pytest.raises(MappingError, match="expert_placement.*no design for 'moe_experts'"):
+        run_scenario(sc, mapping="hetero")
+    assert run_scenario(sc, mapping="gpu-only").result["makespan_s"] > 0
