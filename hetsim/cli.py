@@ -135,8 +135,9 @@ def _load_with_sets(arg: str | None, sets: list[str]):
 
     from . import catalog
     from .loader import resolve_scenario_path, scenario_from_dict
-    from .sweep import set_path
 
+    if sets:  # the sweep module (process pools, hashing) only when there is something to set
+        from .sweep import set_path
     path = resolve_scenario_path(arg)
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict):

@@ -57,11 +57,12 @@ def test_timeline_bars_cover_every_record_and_merge_only_below_a_pixel():
 
 
 def test_timeline_is_one_collection_per_row_and_step_with_labels_on_every_panel(tmp_path, monkeypatch):
-    import matplotlib.pyplot as plt
+    from hetsim.report import plots
 
     trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
     figs = []
-    monkeypatch.setattr(plt, "close", lambda fig: figs.append(fig))
+    make = plots.new_figure
+    monkeypatch.setattr(plots, "new_figure", lambda **kw: figs.append(make(**kw)) or figs[-1])
     plot_timeline(trace, tmp_path / "t.png")
     axes = figs[0].axes
     assert len(axes) == 2  # run view and the first-two-layers zoom
@@ -69,7 +70,17 @@ def test_timeline_is_one_collection_per_row_and_step_with_labels_on_every_panel(
     for ax in axes:
         assert ax.get_xlabel() and ax.get_ylabel()
         assert 0 < len(ax.collections) <= len(pairs)
-    plt.close("all")
+
+
+def test_timeline_png_is_drawn_without_pyplot(tmp_path):
+    # pyplot's interactive machinery is never needed for a file: a bare Figure + Agg canvas
+    s = _small(tmp_path)
+    code = ("import sys; from hetsim.cli import main; "
+            f"rc = main(['run', {s!r}, '--json', '--out', {str(tmp_path)!r}]); "
+            "print('PYPLOT' if 'matplotlib.pyplot' in sys.modules else 'NOPYPLOT', rc, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stderr.strip().splitlines()[-1] == "NOPYPLOT 0", p.stderr
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_paths_that_draw_nothing_never_import_matplotlib(tmp_path):
