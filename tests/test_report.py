@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from hetsim.cli import main
 from hetsim.loader import load_scenario, resolve_scenario_path
 from hetsim.report.pareto import labelled_points
@@ -168,3 +170,27 @@ def test_sweep_speedup_is_against_the_best_baseline_run_at_each_x(tmp_path):
     assert sp == {(1, 1): 2.0 / 3.0, (4, 1): 2.0}
     plot_sweep(rows, [Axis("c", (1, 2)), Axis("mb", (1, 4))], ["gpu-only", "hetero"], tmp_path / "s.png")
     assert (tmp_path / "s.png").exists()
+
+
+def test_timeline_drawn_by_the_forked_worker_is_the_in_process_picture(tmp_path, monkeypatch):
+    import os
+
+    from hetsim.report import plot_worker
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
+    monkeypatch.setattr(plot_worker, "_core_free", lambda: True)
+    monkeypatch.delenv("HETSIM_PLOT_INLINE", raising=False)
+    with plot_worker.TimelineWorker() as w:
+        assert w.pid is not None
+        w.draw(trace, tmp_path / "child.png", title="t")
+        assert w.pid is None  # reaped
+    plot_timeline(trace, tmp_path / "inline.png", title="t")
+    assert (tmp_path / "child.png").read_bytes() == (tmp_path / "inline.png").read_bytes()
+    # a run that fails before drawing releases the child without a picture
+    with plot_worker.TimelineWorker() as w:
+        pid = w.pid
+    assert w.pid is None and pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)

@@ -28,6 +28,14 @@ _DPI = 120
 _WIDTH_IN = 13.0
 
 
+def load_matplotlib() -> None:
+    """Import what :func:`new_figure` needs (a process that draws later can pay this early)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.collections  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
+
+
 def new_figure(**kwargs):
     """A matplotlib Figure drawn by the Agg canvas, without importing pyplot.
 
