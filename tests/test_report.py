@@ -181,7 +181,7 @@ def test_timeline_drawn_by_the_forked_worker_is_the_in_process_picture(tmp_path,
         pytest.skip("no fork on this platform")
     trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
     monkeypatch.setattr(plot_worker, "_core_free", lambda: True)
-    monkeypatch.delenv("HETSIM_PLOT_INLINE", raising=False)
+    monkeypatch.delenv("HETSIM_PLOT_WORKER", raising=False)
     with plot_worker.TimelineWorker() as w:
         assert w.pid is not None
         w.draw(trace, tmp_path / "child.png", title="t")

@@ -6,9 +6,10 @@ while the parent loads the scenario and simulates; the parent then hands it the 
 a pipe and waits for the PNG. The picture is the one :func:`~hetsim.report.plots.plot_timeline`
 draws in process (same function, same trace). This saves wall time only when a core is free,
 and costs a little CPU (both processes import numpy). Where ``os.fork`` is missing, the load
-average says no core is idle, the fork fails, the environment variable ``HETSIM_PLOT_INLINE``
-is set, or the child fails for any reason, the parent draws in process (so a drawing error is
-raised there, as before).
+average says no core is idle, the fork fails, the child fails for any reason, or the
+environment variable ``HETSIM_PLOT_WORKER`` is ``inline``, the parent draws in process (so a
+drawing error is raised there, as before). ``HETSIM_PLOT_WORKER=fork`` forks whatever the load
+(for measuring); the default is ``auto``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 
 
 def _core_free() -> bool:
-    """True where fork exists and a second core is likely idle (load average below cores - 1).
+    """True where fork exists and a second core is likely idle (load average below cores - 0.5,
+    this process itself counting as about one).
 
     On a busy machine the child would only compete with the parent for the same cores and
     add the cost of a second numpy import, so the parent then draws in process.
@@ -28,7 +30,7 @@ def _core_free() -> bool:
         return False
     try:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return cores >= 2 and os.getloadavg()[0] < cores - 1
+        return cores >= 2 and os.getloadavg()[0] < cores - 0.5
     except OSError:
         return False
 
@@ -39,7 +41,8 @@ class TimelineWorker:
     def __init__(self, enabled: bool = True):
         self.pid: int | None = None
         self._w: int | None = None
-        if not enabled or not _core_free() or os.environ.get("HETSIM_PLOT_INLINE"):
+        mode = os.environ.get("HETSIM_PLOT_WORKER", "auto")
+        if not enabled or not hasattr(os, "fork") or mode == "inline" or (mode != "fork" and not _core_free()):
             return
         r, w = os.pipe()
         try:
