@@ -20,17 +20,25 @@ from pathlib import Path
 
 
 def _core_free() -> bool:
-    """True where fork exists and a second core is likely idle (load average below cores - 0.5,
-    this process itself counting as about one).
+    """True where a second core is likely idle right now.
 
-    On a busy machine the child would only compete with the parent for the same cores and
-    add the cost of a second numpy import, so the parent then draws in process.
+    On Linux, the instantaneous count of runnable tasks in ``/proc/loadavg`` (this process
+    included) must be below the number of usable cores; elsewhere, the one-minute load average
+    must be below cores - 0.5. On a busy machine the child would only compete with the parent
+    for the same cores and add a second numpy import, so the parent then draws in process.
     """
-    if not hasattr(os, "fork") or not hasattr(os, "getloadavg"):
+    if not hasattr(os, "getloadavg"):
         return False
     try:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return cores >= 2 and os.getloadavg()[0] < cores - 0.5
+        if cores < 2:
+            return False
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+            return running < cores
+        except (OSError, ValueError, IndexError):
+            return os.getloadavg()[0] < cores - 0.5
     except OSError:
         return False
 
