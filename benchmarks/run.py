@@ -16,7 +16,9 @@ Sections (keys of the ``--json`` output; every value is a flat dict with stable 
   (baseline / its bare SimPy) / (this SimPy path / its bare SimPy). 1M tasks only without
   ``--quick``.
 * ``cli_run`` — ``hetsim run`` on the default scenario as a whole process (``--json``, the
-  full output files), median of 3, beside ``python -c 'import hetsim.simulation'``.
+  full output files), median of 3, beside ``python -c 'import hetsim.simulation'``, and
+  beside the same run with ``HETSIM_PLOT_WORKER=inline`` (``ratio_vs_inline_plot``: what the
+  forked plot worker saves; about 1 when no core is idle, since it then draws in process).
 * ``whatif`` — one default-scenario run in a warm process, beside ``dag_longest_path`` of
   its graph.
 * ``decode`` — DeepSeek-V3.2 DSA decode, 61 layers x 1,000 tokens x batch 8 at 128K context,
@@ -239,6 +241,7 @@ def cli_section(quick: bool) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = []
     ref = []
+    inline = []  # the PNG drawn in process (no plot worker), interleaved for a paired ratio
     with tempfile.TemporaryDirectory() as d:
         for _ in range(3):
             t = time.perf_counter()
@@ -246,10 +249,17 @@ def cli_section(quick: bool) -> dict:
                            env=env, capture_output=True, check=True, cwd=ROOT)
             runs.append(time.perf_counter() - t)
             t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "hetsim.cli", "run", "--json", "--out", d],
+                           env={**env, "HETSIM_PLOT_WORKER": "inline"}, capture_output=True, check=True,
+                           cwd=ROOT)
+            inline.append(time.perf_counter() - t)
+            t = time.perf_counter()
             subprocess.run([sys.executable, "-c", "import hetsim.simulation"], env=env, check=True, cwd=ROOT)
             ref.append(time.perf_counter() - t)
     return {"cli_run": {"run_s": statistics.median(runs), "import_reference_s": statistics.median(ref),
-                        "ratio_vs_import": statistics.median(runs) / statistics.median(ref)}}
+                        "ratio_vs_import": statistics.median(runs) / statistics.median(ref),
+                        "run_inline_plot_s": statistics.median(inline),
+                        "ratio_vs_inline_plot": statistics.median(runs) / statistics.median(inline)}}
 
 
 def whatif_section(quick: bool) -> dict:

@@ -100,7 +100,8 @@ def _console(json_mode: bool) -> Console:
     return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
 
 
-def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda **_: None) -> dict:
+def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda **_: None,
+               worker=None) -> dict:
     from .report.perfetto import write_chrome_trace
 
     outdir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,10 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
         from .report.plots import plot_timeline
 
         stage(stage="drawing timeline.png")
-        plot_timeline(out.trace, outdir / "timeline.png", title=title)
+        if worker is not None:
+            worker.draw(out.trace, outdir / "timeline.png", title=title)
+        else:
+            plot_timeline(out.trace, outdir / "timeline.png", title=title)
         files["timeline"] = str(outdir / "timeline.png")
     return files
 
@@ -135,8 +139,9 @@ def _load_with_sets(arg: str | None, sets: list[str]):
 
     from . import catalog
     from .loader import resolve_scenario_path, scenario_from_dict
-    from .sweep import set_path
 
+    if sets:  # the sweep module (process pools, hashing) only when there is something to set
+        from .sweep import set_path
     path = resolve_scenario_path(arg)
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict):
@@ -159,6 +164,14 @@ def _load_with_sets(arg: str | None, sets: list[str]):
 
 
 def cmd_run(args) -> int:
+    from .report.plot_worker import TimelineWorker
+
+    # started first: the child loads matplotlib while this process loads the simulator and runs
+    with TimelineWorker(enabled=not args.no_plot) as worker:
+        return _run(args, worker)
+
+
+def _run(args, worker) -> int:
     from .report.table import run_tables
     from .simulation import run_scenario
 
@@ -171,7 +184,7 @@ def cmd_run(args) -> int:
         update(stage="simulating")
         out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
         files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}",
-                           plot=not args.no_plot, stage=update)
+                           plot=not args.no_plot, stage=update, worker=worker)
     if args.json:
         print(json.dumps(out.result, indent=2, sort_keys=True))
     else:

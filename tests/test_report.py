@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from hetsim.cli import main
 from hetsim.loader import load_scenario, resolve_scenario_path
 from hetsim.report.pareto import labelled_points
@@ -57,11 +59,12 @@ def test_timeline_bars_cover_every_record_and_merge_only_below_a_pixel():
 
 
 def test_timeline_is_one_collection_per_row_and_step_with_labels_on_every_panel(tmp_path, monkeypatch):
-    import matplotlib.pyplot as plt
+    from hetsim.report import plots
 
     trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
     figs = []
-    monkeypatch.setattr(plt, "close", lambda fig: figs.append(fig))
+    make = plots.new_figure
+    monkeypatch.setattr(plots, "new_figure", lambda **kw: figs.append(make(**kw)) or figs[-1])
     plot_timeline(trace, tmp_path / "t.png")
     axes = figs[0].axes
     assert len(axes) == 2  # run view and the first-two-layers zoom
@@ -69,7 +72,17 @@ def test_timeline_is_one_collection_per_row_and_step_with_labels_on_every_panel(
     for ax in axes:
         assert ax.get_xlabel() and ax.get_ylabel()
         assert 0 < len(ax.collections) <= len(pairs)
-    plt.close("all")
+
+
+def test_timeline_png_is_drawn_without_pyplot(tmp_path):
+    # pyplot's interactive machinery is never needed for a file: a bare Figure + Agg canvas
+    s = _small(tmp_path)
+    code = ("import sys; from hetsim.cli import main; "
+            f"rc = main(['run', {s!r}, '--json', '--out', {str(tmp_path)!r}]); "
+            "print('PYPLOT' if 'matplotlib.pyplot' in sys.modules else 'NOPYPLOT', rc, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stderr.strip().splitlines()[-1] == "NOPYPLOT 0", p.stderr
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_paths_that_draw_nothing_never_import_matplotlib(tmp_path):
@@ -157,3 +170,27 @@ def test_sweep_speedup_is_against_the_best_baseline_run_at_each_x(tmp_path):
     assert sp == {(1, 1): 2.0 / 3.0, (4, 1): 2.0}
     plot_sweep(rows, [Axis("c", (1, 2)), Axis("mb", (1, 4))], ["gpu-only", "hetero"], tmp_path / "s.png")
     assert (tmp_path / "s.png").exists()
+
+
+def test_timeline_drawn_by_the_forked_worker_is_the_in_process_picture(tmp_path, monkeypatch):
+    import os
+
+    from hetsim.report import plot_worker
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
+    monkeypatch.setattr(plot_worker, "_core_free", lambda: True)
+    monkeypatch.delenv("HETSIM_PLOT_WORKER", raising=False)
+    with plot_worker.TimelineWorker() as w:
+        assert w.pid is not None
+        w.draw(trace, tmp_path / "child.png", title="t")
+        assert w.pid is None  # reaped
+    plot_timeline(trace, tmp_path / "inline.png", title="t")
+    assert (tmp_path / "child.png").read_bytes() == (tmp_path / "inline.png").read_bytes()
+    # a run that fails before drawing releases the child without a picture
+    with plot_worker.TimelineWorker() as w:
+        pid = w.pid
+    assert w.pid is None and pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)

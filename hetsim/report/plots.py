@@ -28,6 +28,29 @@ _DPI = 120
 _WIDTH_IN = 13.0
 
 
+def load_matplotlib() -> None:
+    """Import what :func:`new_figure` needs (a process that draws later can pay this early)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.collections  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
+
+
+def new_figure(**kwargs):
+    """A matplotlib Figure drawn by the Agg canvas, without importing pyplot.
+
+    pyplot loads the backend machinery, colormaps and the interactive state a file-only
+    picture never uses; a bare Figure with an Agg canvas writes the same PNG and is not
+    registered anywhere, so nothing has to be closed afterwards.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def pyplot():
     """matplotlib.pyplot on the file-only Agg backend, imported on first use."""
     import matplotlib
@@ -110,14 +133,13 @@ def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
     """
     from matplotlib.patches import Patch
 
-    plt = pyplot()
     rows = timeline_rows(trace)
     f, unit = _scale(trace.makespan_s or 1.0)
     zoom_end = max((r.end_s for r in trace.records if r.layer is not None and r.layer <= 1), default=0.0)
     zoom = 0 < zoom_end < 0.5 * trace.makespan_s
     height = 0.9 + 0.35 * len(rows)
-    fig, axes = plt.subplots(2 if zoom else 1, 1, figsize=(_WIDTH_IN, (2 if zoom else 1) * height + 0.8),
-                             squeeze=False)
+    fig = new_figure(figsize=(_WIDTH_IN, (2 if zoom else 1) * height + 0.8))
+    axes = fig.subplots(2 if zoom else 1, 1, squeeze=False)
     _gantt(axes[0][0], trace, rows, f, trace.makespan_s * f)
     axes[0][0].set_title(title or "hetsim timeline")
     axes[0][0].set_xlabel(f"time ({unit})")
@@ -136,14 +158,13 @@ def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
     fig.subplots_adjust(left=left_in / _WIDTH_IN, right=0.86, top=1 - 0.4 / h_in, bottom=0.55 / h_in,
                         hspace=0.85 / (height - 0.6) if zoom else 0.2)
     fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "candidate")) -> Path:
     """Bar chart of critical time per step and energy for two runs."""
-    plt = pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = new_figure(figsize=(11, 4))
+    a1, a2 = fig.subplots(1, 2)
     runs = [cmp["baseline"], cmp["candidate"]]
     f, unit = _scale(max(r["makespan_s"] for r in runs) or 1.0)
     bottoms = [0.0, 0.0]
@@ -161,5 +182,4 @@ def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "c
     a2.set_title(f"energy reduction {cmp['energy_reduction']:.2f}x")
     fig.tight_layout()
     fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
     return Path(path)
