@@ -346,12 +346,12 @@ def cmd_sweep(args) -> int:
     mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
-    _check_sweep(args.scenario, axes, mappings)
+    resolved = _check_sweep(args.scenario, axes, mappings)
     out = prepare_outdir(args.out)
     with progress("sweep", enabled=not args.json) as update:
         res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
                         use_dask=args.dask or bool(args.scheduler), scheduler=args.scheduler,
-                        keep_failed=args.keep_failed,
+                        keep_failed=args.keep_failed, resolved=resolved,
                         on_result=lambda row, done, total: update(completed=done, total=total),
                         on_notice=lambda note: print(f"hetsim: sweep: {note}", file=sys.stderr))
     rows = res.rows
@@ -411,34 +411,27 @@ def _shown(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _check_sweep(scenario_arg, axes, mappings) -> None:
-    """Validate every sweep point before any run or progress bar.
+def _check_sweep(scenario_arg, axes, mappings) -> list:
+    """Validate and resolve every sweep point before any run or progress bar.
 
     An error in a swept value names the ``--set`` flag that put it there, an unknown policy
     the ``--mappings`` flag, anything else the scenario file. A point whose data does not fit
     the system (:class:`CapacityError`) is a valid question with a negative answer: it is left
-    to run and be reported as a failed point, not refused up front.
+    to run and be reported as a failed point, not refused up front. Returns the resolved
+    points (:func:`hetsim.sweep.resolve_points`), so the sweep does not validate them again.
     """
-    import copy
-
     from .catalog import read_yaml
-    from .loader import resolve_scenario_path, scenario_from_dict
-    from .simulation import check_scenario
-    from .sweep import points, set_path
+    from .loader import resolve_scenario_path
+    from .sweep import points, resolve_points
 
     path = resolve_scenario_path(scenario_arg)
     doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError("a scenario must be a mapping", file=str(path))
+    resolved = []
     for p in points(axes):
-        d = copy.deepcopy(doc)
         try:
-            for k, v in p.items():
-                set_path(d, k, v)
-            check_scenario(scenario_from_dict(d, str(path)), file=str(path), mappings=mappings,
-                           mappings_flag="--mappings")
-        except CapacityError:
-            continue
+            resolved += resolve_points(doc, str(path), [p], mappings)
         except HetsimError as e:
             f = e.field or ""
             for k, v in p.items():
@@ -447,6 +440,7 @@ def _check_sweep(scenario_arg, axes, mappings) -> None:
             if e.file is None and not f.startswith("--"):
                 raise ConfigError(e.detail, field="--set " + ", ".join(f"{k}={_shown(v)}" for k, v in p.items())) from None
             raise
+    return resolved
 
 
 def _require_torch() -> None:

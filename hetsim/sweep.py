@@ -237,7 +237,8 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
 def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
               use_dask: bool = False, scheduler: str | None = None, keep_failed: bool = False,
               on_result: Callable[[dict, int, int], None] | None = None,
-              on_notice: Callable[[str], None] | None = None) -> SweepOutcome:
+              on_notice: Callable[[str], None] | None = None,
+              resolved: list[tuple[Scenario, str]] | None = None) -> SweepOutcome:
     """Run (or resume) a sweep.
 
     Parameters
@@ -261,6 +262,9 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
         Called with (row, finished, total) after each run (progress bars).
     on_notice : callable, optional
         Called with each notice (stale or retried rows) before any run starts.
+    resolved : list, optional
+        :func:`resolve_points` of ``points(axes)``, when the caller has validated them already
+        (the CLI does, to name the ``--set`` flag in errors); by default they are resolved here.
     """
     path = resolve_scenario_path(scenario)
     doc = catalog.read_yaml(path)
@@ -269,7 +273,8 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
     file = str(path)
     mappings = list(mappings)
     pts = points(axes)
-    resolved = resolve_points(doc, file, pts, mappings)
+    if resolved is None:
+        resolved = resolve_points(doc, file, pts, mappings)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
     done, lines = read_done(jsonl)
