@@ -15,7 +15,6 @@ trace, so the ratio is what to compare across machines and commits:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -100,16 +99,9 @@ def run(quick: bool = False) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    res = run(a.quick)
-    if a.json:
-        print(json.dumps(res, indent=2, sort_keys=True))
-        return
-    for k, v in res.items():
-        print(f"{k:40s} {v:.4g}" if isinstance(v, float) else f"{k:40s} {v}")
+    from _cli import main as cli_main
+
+    cli_main(run, __doc__, width=40)
 
 
 if __name__ == "__main__":

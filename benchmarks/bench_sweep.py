@@ -15,9 +15,7 @@ Run: ``python benchmarks/bench_sweep.py [--quick] [--json]``; ``benchmarks/run.p
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import statistics
 import tempfile
 import time
@@ -88,16 +86,9 @@ def run(quick: bool = False) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    res = run(a.quick)
-    if a.json:
-        print(json.dumps(res, indent=2, sort_keys=True))
-        return
-    for k, v in res.items():
-        print(f"{k:36s} {v:.4g}" if isinstance(v, float) else f"{k:36s} {v}")
+    from _cli import main as cli_main
+
+    cli_main(run, __doc__, width=36)
 
 
 if __name__ == "__main__":
