@@ -11,7 +11,9 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   (dependent passes, grid-wide synchronisation), optionally per GPU family (the device file's ``family``, e.g. ``cdna2``);
 * ``shape``: implementation-variant shape keys (``indexer_score.intermediate: 1`` = the
   intermediate goes through memory, so its traffic is counted);
-* ``efficiency``: memory/compute fractions that replace the device's for that class.
+* ``efficiency``: memory/compute fractions that replace the device's for that class
+  (``efficiency_by_family`` per GPU family, winning over ``efficiency``), e.g. where a
+  library kernel's launch shape, not the memory system, bounds its bandwidth.
 
 The cost of a call is then ``launches x launch_overhead + max(floor, roofline work)``.
 """
@@ -35,6 +37,8 @@ class StackEntry(Strict):
     shape: dict[str, int] = Field(default_factory=dict,
                                   description="implementation-variant shape keys to apply")
     efficiency: ClassEfficiency | None = None
+    efficiency_by_family: dict[str, ClassEfficiency] = Field(
+        default_factory=dict, description="GPU family -> efficiencies (wins over efficiency)")
     note: str = ""
 
 
@@ -70,6 +74,8 @@ class StackSpec(Strict):
             elif e.floor_s is not None:
                 floor = float(e.floor_s)
             shape = {**shape, **e.shape}
-            if e.efficiency is not None:
+            if family is not None and family in e.efficiency_by_family:
+                eff = e.efficiency_by_family[family]
+            elif e.efficiency is not None:
                 eff = e.efficiency
         return launches, floor, shape, eff
