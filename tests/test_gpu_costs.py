@@ -95,6 +95,18 @@ def test_unfused_indexer_materialises_the_heads_by_keys_logits():
     assert tuned.overhead_s == pytest.approx(float(dev.launch_overhead_s))
 
 
+def test_eager_topk_on_cdna2_pays_a_wave_per_104_rows():
+    """ROCm's small-slice top-k sorts each row in one workgroup: rows past the first wave of
+    104 (one per CU) add the stack's per-wave time; tuned and other families do not."""
+    dev = load_device_preset("mi210")
+    one = _price(dev, "topk", {"batch": 104, "num_items": 256, "k": 8}, "fp32")
+    two = _price(dev, "topk", {"batch": 105, "num_items": 256, "k": 8}, "fp32")
+    assert two.latency_s - one.latency_s == pytest.approx(4.83e-6, rel=1e-6)
+    t1 = _price(dev, "topk", {"batch": 104, "num_items": 256, "k": 8}, "fp32", "tuned")
+    t2 = _price(dev, "topk", {"batch": 105, "num_items": 256, "k": 8}, "fp32", "tuned")
+    assert t2.latency_s - t1.latency_s < 1e-7
+
+
 def test_gemm_waves_quantise_time():
     """A GEMM whose tiles spill one column past four full waves costs a fifth."""
     dev = load_device_preset("a100-sxm-80gb")
@@ -152,10 +164,15 @@ def test_small_kernel_measurements_within_25_percent():
     assert all(r["source"].startswith("http") for r in src)
     families: dict = {}
     for r, p, s in zip(rows, pred, src):
-        if "fit-point" in r.label:  # the row a floor was set from is not evidence
+        err = abs(p - r.time_s) / r.time_s
+        if "fit-point" in r.label:  # a row a stack number was fitted to is not evidence,
+            assert err < 0.01, (r.label, err)  # but the fit must reproduce it
             continue
-        families.setdefault((r.device, r.kernel), []).append(abs(p - r.time_s) / r.time_s)
-    assert len(families) >= 2
+        families.setdefault((r.device, r.kernel), []).append(err)
+    # the (GPU, family) cells with >= 3 held-out public measurements (issue 10); the others
+    # (A100 top-k, MI210 scoring and gather) have no usable public measurement yet
+    assert {("mi210", "topk"), ("a100-sxm-80gb", "inner_product_score"),
+            ("a100-sxm-80gb", "kv_gather")} <= set(families)
     for fam, errs in families.items():
         assert sum(e <= 0.25 for e in errs) >= 3, (fam, errs)
         assert statistics.median(errs) <= 0.15, (fam, errs)

@@ -11,6 +11,10 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   (dependent passes, grid-wide synchronisation), optionally per GPU family (the device file's ``family``, e.g. ``cdna2``);
 * ``shape``: implementation-variant shape keys (``indexer_score.intermediate: 1`` = the
   intermediate goes through memory, so its traffic is counted);
+* ``row_waves_by_family``: where a library call gives each row (shape key ``batch``) one
+  workgroup, rows beyond the first wave of ``rows_per_wave`` (about one per compute unit)
+  each add ``wave_s`` per extra wave to the floor (ROCm's small-slice top-k sorts each
+  slice in one workgroup);
 * ``efficiency``: memory/compute fractions that replace the device's for that class
   (``efficiency_by_family`` per GPU family, winning over ``efficiency``), e.g. where a
   library kernel's launch shape, not the memory system, bounds its bandwidth.
@@ -24,7 +28,16 @@ from pydantic import Field, field_validator
 
 from ..kernels import KERNEL_CLASSES
 from .device import ClassEfficiency, Strict
-from .quantity import Seconds
+from .quantity import Seconds, quantity
+
+Count = quantity("1", gt=0)
+
+
+class RowWaves(Strict):
+    """Rows processed one workgroup each, in waves over the compute units."""
+
+    rows_per_wave: Count = Field(description="rows one wave holds (about one per CU)")
+    wave_s: Seconds = Field(description="time each wave after the first adds, in s")
 
 
 class StackEntry(Strict):
@@ -34,6 +47,8 @@ class StackEntry(Strict):
     floor_s: Seconds | None = Field(None, description="minimum work-phase time in s")
     floor_s_by_family: dict[str, Seconds] = Field(
         default_factory=dict, description="GPU family (device 'family') -> floor in s (wins over floor_s)")
+    row_waves_by_family: dict[str, RowWaves] = Field(
+        default_factory=dict, description="GPU family -> per-row workgroup waves added to the floor")
     shape: dict[str, int] = Field(default_factory=dict,
                                   description="implementation-variant shape keys to apply")
     efficiency: ClassEfficiency | None = None
@@ -58,6 +73,13 @@ class StackSpec(Strict):
             if k not in KERNEL_CLASSES:
                 raise ValueError(f"unknown kernel class {k!r}; allowed: {', '.join(KERNEL_CLASSES)}")
         return v
+
+    def row_waves(self, kernel: str, cls: str, family: str | None) -> RowWaves | None:
+        """The per-row wave term of *kernel* (class *cls*) on *family*, kernel entry first."""
+        for e in (self.kernels.get(kernel), self.classes.get(cls)):
+            if e is not None and family is not None and family in e.row_waves_by_family:
+                return e.row_waves_by_family[family]
+        return None
 
     def entry(self, kernel: str, cls: str, family: str | None) -> tuple[int, float, dict, ClassEfficiency | None]:
         """``(launches, floor_s, shape overrides, efficiency)`` of *kernel* (class *cls*) on

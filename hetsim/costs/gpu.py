@@ -1,7 +1,8 @@
 """Price one call on a GPU or CPU: software stack, small-kernel floor, GEMM tiles, roofline.
 
 ``time = launches x launch_overhead + max(floor, work)`` where *launches* and *floor* come
-from the device's software stack for the call's class (or kernel), and *work* is
+from the device's software stack for the call's class (or kernel) (the floor grows by one
+``wave_s`` per extra wave of rows where the stack gives each row one workgroup), and *work* is
 
 * for GEMM-shaped kernels on a device with ``gemm_tiles``: the tile/wave model
   (:mod:`hetsim.costs.gemm_tiles`; its fitted per-call overhead replaces one launch);
@@ -60,6 +61,10 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     launches, floor, eff = 1, 0.0, None
     if stack is not None:
         launches, floor, _, eff = stack.entry(kernel, cls, family)
+        waves = stack.row_waves(kernel, cls, family)
+        rows = spec.resolve(shape2).get("batch") if waves is not None else None
+        if rows:
+            floor += (-(-int(rows) // int(float(waves.rows_per_wave))) - 1) * float(waves.wave_s)
     launch = float(device.launch_overhead_s)
     gt = device.gemm_tiles
     peak = device.peak_flop_per_s.get(dtype)
