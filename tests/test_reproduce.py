@@ -151,3 +151,51 @@ def test_whatif_files_validate():
         doc, st = apply_overrides(catalog.read_yaml(Path(f)), w.get("set", {}) or {}, f)
         assert all(s.status == "applied" for s in st)
         validate_doc(doc, f)
+
+
+#: families whose as-the-study run swaps in the study's own design through shape hints
+STUDY_DESIGN_STEP = {"dsa": "study_dsa_vanilla", "seer_attention_r": "study_seer_budget",
+                     "lserve_quest": "study_lserve", "rag_bm25": "study_bm25", "engram": "study_engram"}
+
+
+@pytest.mark.parametrize("key", sorted(STUDY_DESIGN_STEP))
+def test_study_designs_price_the_as_the_study_run(key):
+    """Past the fpga-estimate step the study's own design prices the FPGA task (the shape
+    hints the workload passes make it priceable), and the fpga-design step swaps it out."""
+    _, fams = load_manifest()
+    fam = next(f for f in fams if f.key == key)
+    names = [s.name for s in fam.ladder]
+    assert "fpga-design" in names and names.index("fpga-estimate") < names.index("fpga-design")
+    sf = str(paper_dir() / fam.scenarios["mi210"]["study"])
+    doc, st = apply_overrides(catalog.read_yaml(Path(sf)),
+                              {**FAST_ALL, **FAST_FAMILY.get(key, {}),
+                               "system.devices.1.overrides.cost_tables": []}, sf)
+    sc = validate_doc(doc, sf)
+    sources = {r.source for r in run_scenario(sc, mapping="hetero", file=sf).trace.records if r.kind == "task"}
+    assert f"fpga:{STUDY_DESIGN_STEP[key]}" in sources, sources
+    step = next(s for s in fam.ladder if s.name == "fpga-design")
+    tuned, _ = apply_overrides(doc, step.tuned, sf)
+    sources = {r.source for r in run_scenario(validate_doc(tuned, sf), mapping="hetero", file=sf).trace.records}
+    assert not any(s.startswith("fpga:study_") for s in sources), sources
+
+
+def test_shape_hints_leave_the_work_alone_and_count_key_stores():
+    from hetsim.fpga_kernels import estimate
+    from hetsim.kernels import get_kernel
+
+    spec = get_kernel("inner_product_score")
+    base = {"batch": 8, "num_items": 256, "dim": 128, "shared_memory_factor": 8}
+    hinted = {**base, "num_keys": 16320, "head_dim": 128, "num_memories": 8}
+    assert spec.work(hinted) == spec.work(base) and spec.resolve(hinted) == spec.resolve(base)
+    with pytest.raises(Exception, match="num_keys"):
+        spec.resolve({**base, "num_keys": 0})
+    # one key store: as before; m stores each reload their keys and take batch/m queries
+    one = estimate("study_seer_budget", {"batch": 1, "num_keys": 16320, "head_dim": 128, "k": 64})
+    eight = estimate("study_seer_budget", {"batch": 8, "num_keys": 16320, "head_dim": 128, "k": 64,
+                                           "num_memories": 8})
+    depth = 60
+    assert eight.cycles - depth == 8 * (one.cycles - depth)
+    assert eight.loops["seer.key_load"] == 8 * one.loops["seer.key_load"]
+    q1 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64})
+    q3 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64, "num_queries": 3})
+    assert (q3.cycles, q3.hbm_bytes) == (3 * q1.cycles, 3 * q1.hbm_bytes)
