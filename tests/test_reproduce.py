@@ -89,7 +89,8 @@ def test_every_ladder_ends_at_the_tuned_file(key):
 #: fast variant of every family: one layer (Engram: its module in layer 1 of 2) and one step; a
 #: parameter a workload lacks is reported "unavailable"/"invalid" and skipped, as with --set
 FAST_ALL = {"workload.params.num_layers": 1, "workload.params.steps": 1}
-FAST_FAMILY = {"engram": {"workload.params.num_layers": 2, "workload.params.engram_layers": [1]}}
+FAST_FAMILY = {"engram": {"workload.params.num_layers": 2, "workload.params.engram_layers": [1]},
+               "moe": {"workload.params.num_layers": 4}}  # DeepSeek-V3.2's first MoE layer is layer 3
 
 
 @pytest.mark.parametrize("fam", [f for f in load_manifest()[1] if availability(f) is None], ids=lambda f: f.key)
@@ -199,3 +200,19 @@ def test_shape_hints_leave_the_work_alone_and_count_key_stores():
     q1 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64})
     q3 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64, "num_queries": 3})
     assert (q3.cycles, q3.hbm_bytes) == (3 * q1.cycles, 3 * q1.hbm_bytes)
+
+
+def test_moe_as_the_study_runs_the_experts_on_two_cards():
+    """The study's split: expert shard i on card i (study_moe); tuned keeps them on the GPU."""
+    _, fams = load_manifest()
+    fam = next(f for f in fams if f.key == "moe")
+    assert "expert-placement" in [s.name for s in fam.ladder]
+    files = fam.scenarios["mi210"]
+    by_dev = {}
+    for cfg in ("study", "tuned"):
+        f = str(paper_dir() / files[cfg])
+        doc, _ = apply_overrides(catalog.read_yaml(Path(f)), {"workload.params.steps": 1}, f)
+        recs = run_scenario(validate_doc(doc, f), mapping="hetero", file=f).trace.records
+        by_dev[cfg] = {(r.device, r.source) for r in recs if r.kind == "task" and ".experts" in r.name}
+    assert {("fpga0", "fpga:study_moe"), ("fpga1", "fpga:study_moe")} <= by_dev["study"]
+    assert {d for d, _ in by_dev["tuned"]} == {"gpu"}
