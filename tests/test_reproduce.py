@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,56 @@ def test_moe_as_the_study_runs_the_experts_on_two_cards():
         by_dev[cfg] = {(r.device, r.source) for r in recs if r.kind == "task" and ".experts" in r.name}
     assert {("fpga0", "fpga:study_moe"), ("fpga1", "fpga:study_moe")} <= by_dev["study"]
     assert {d for d, _ in by_dev["tuned"]} == {"gpu"}
+
+
+def test_responsible_step_rule():
+    from hetsim.reproduce import responsible_step
+
+    def rungs(*vals):
+        return [{"step": f"s{i}", "assumption": f"a{i}", "speedup": v} for i, v in enumerate(vals)]
+
+    rs = responsible_step(rungs(0.5, 0.6, 0.3, 0.301), 1.04, 2.2)
+    assert (rs["verdict"], rs["step"], rs["direction"]) == ("below", "s2", "away")
+    assert rs["factor"] == pytest.approx(0.5)
+    assert rs["share_of_gap"] == pytest.approx(math.log(0.5) / math.log(1.04 / 0.5))
+    assert rs["ladder_factor"] == pytest.approx(0.602) and rs["tuned_verdict"] == "below"
+    up = responsible_step(rungs(3.0, 2.0, 2.1), 1.04, 2.2)  # above: a step down moves toward the range
+    assert (up["verdict"], up["step"], up["direction"]) == ("above", "s1", "toward")
+    inside = responsible_step(rungs(1.5, 0.5), 1.04, 2.2)
+    assert inside["verdict"] == "within" and inside["step"] is None and inside["largest"]["step"] == "s1"
+    flat = responsible_step(rungs(1.0, 1.005, 1.004), 1.04, 2.2)  # under 1%: nobody is named
+    assert flat["step"] is None and flat["direction"] == "none" and flat["largest"]["step"] == "s1"
+
+
+def test_readme_summary_matches_reproduce_json(tmp_path, capsys):
+    """The README's summary table is exactly what `hetsim reproduce --json` gives now; when
+    results move, refresh it with `hetsim reproduce --update-readme README.md`."""
+    from hetsim.report.reproduce_summary import readme_summary, replace_summary, summary_table_md
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = readme_summary(readme)
+    assert shown is not None, "README lost its reproduce-summary markers"
+    assert main(["reproduce", "--json", "--no-plot", "--out", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    fresh = summary_table_md(data)
+    assert (tmp_path / "summary.md").read_text() == fresh
+    assert shown == fresh, ("README's reproduce summary is stale: run "
+                            "`hetsim reproduce --update-readme README.md`")
+    keys = {f["key"] for f in data["families"] if f["available"]}
+    for fam in data["families"]:  # every family x GPU outside the range names its step or says none
+        for g in fam.get("gpus", []):
+            rs = g["responsible_step"]
+            assert rs["verdict"] == g["verdict"]["as_the_study"]["speedup"]
+            if rs["verdict"] != "within":
+                assert rs["step"] in [s["name"] for s in fam["ladder_spec"]] or rs["direction"] == "none"
+    assert len(fresh.splitlines()) == 2 + 2 * len(keys)
+    # --update-readme rewrites only the block between the markers
+    assert replace_summary(readme, fresh) == readme
+    other = replace_summary("a\n" + readme_marker_block("| old |\n") + "b\n", fresh)
+    assert other.startswith("a\n") and other.endswith("b\n") and readme_summary(other) == fresh
+
+
+def readme_marker_block(table: str) -> str:
+    from hetsim.report.reproduce_summary import SUMMARY_BEGIN, SUMMARY_END
+
+    return f"{SUMMARY_BEGIN}\n{table}{SUMMARY_END}\n"
