@@ -309,8 +309,9 @@ def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict,
     tuned = compare_pair(runner, tuned_raw, tuned_file, fam.gpu_only, f"{label} tuned")
     mismatch = _diff(_comparable(doc, study_file), _comparable(tuned_raw, tuned_file))
     study = rungs[0]
+    n_fpga = sum(1 for d in validate_doc(doc, study_file).system.devices if d.fpga is not None)
     out = {
-        "gpu": gpu, "study_file": files["study"], "tuned_file": files["tuned"],
+        "gpu": gpu, "study_file": files["study"], "tuned_file": files["tuned"], "fpgas": n_fpga,
         "study_overrides": [x.as_dict() for x in start_status],
         "extra_overrides": [x.as_dict() for x in extra_status],
         "as_the_study": study, "tuned": tuned, "ladder": rungs,
@@ -482,5 +483,7 @@ def representative_traces(data: dict) -> dict[str, tuple]:
         g = gpus[0]
         runs = g["tuned"].get("_runs")
         if runs:
-            out[fam["key"]] = (runs[1].trace, f"{fam['key']} tuned, hetero, {g['gpu']} + U55C")
+            n = g.get("fpgas", 1)
+            out[fam["key"]] = (runs[1].trace, f"{fam['key']} tuned, hetero, {g['gpu']} + "
+                                              f"{'' if n == 1 else f'{n} x '}U55C")
     return out

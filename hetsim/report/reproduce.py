@@ -79,7 +79,8 @@ def plot_breakdown(fam: dict, g: dict, path: Path) -> Path:
         ax.bar([c[0] for c in cols], vals, bottom=bottoms, color=STEP_COLORS[step], label=step)
         bottoms = [b + v for b, v in zip(bottoms, vals)]
     ax.set_ylabel(f"critical-path time ({unit})")
-    ax.set_title(f"{fam['key']} on {g['gpu']} + U55C: where the time goes", fontsize=10)
+    n = g.get("fpgas", 1)
+    ax.set_title(f"{fam['key']} on {g['gpu']} + {'' if n == 1 else f'{n} x '}U55C: where the time goes", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -244,7 +245,8 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
         for n in fam.get("notes", []):
             L.append(f"*Note:* {n}\n")
         for g in fam["gpus"]:
-            L.append(f"### {g['gpu']} + U55C\n")
+            n = g.get("fpgas", 1)
+            L.append(f"### {g['gpu']} + {'' if n == 1 else f'{n} x '}U55C\n")
             L.append(f"Scenario files: `scenarios/paper/{g['study_file']}` (as-the-study) and "
                      f"`scenarios/paper/{g['tuned_file']}` (tuned).\n")
             unavailable = [o for o in g["study_overrides"] if o["status"] != "applied"]
