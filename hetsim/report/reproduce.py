@@ -352,7 +352,7 @@ def print_summary(data: dict, console) -> None:
                           " ".join(short.get(v[k], v[k]) for k in ("speedup", "energy_reduction",
                                                                     "memory_processing_fraction")))
     if t.row_count:
-        console.print(t)
+        console.print(t, width=max(console.width, 110))  # piped output is 80 wide: keep every column whole
         console.print("energy = energy reduction; mem. = memory-processing share of the GPU-only run; "
                       "vs study = speed-up, energy, mem. against the study's ranges (ok inside, lo/hi outside)")
     for fam in data["families"]:
