@@ -686,15 +686,26 @@ def cmd_reproduce(args) -> int:
     clean = strip_runs(data)
     (out / "reproduce.json").write_text(json.dumps(clean, indent=2, sort_keys=True))
     cmd = "hetsim reproduce" + (f" --only {args.only}" if args.only else "") + (" --whatif" if args.whatif else "") + "".join(f" --set {t}" for t in args.set)
+    from .report.reproduce_summary import summary_table_md
+
+    (out / "summary.md").write_text(summary_table_md(clean))
     if not args.no_plot:
         write_report(data, out, representative_traces(data), command=cmd)
+    if args.update_readme:
+        from .report.reproduce_summary import replace_summary
+
+        path = Path(args.update_readme)
+        if not path.is_file():
+            raise ConfigError("no such file", file=str(path), field="--update-readme")
+        path.write_text(replace_summary(path.read_text(), summary_table_md(clean), file=str(path)))
     if args.json:
         print(json.dumps(clean, indent=2, sort_keys=True))
         return 0
     from .report.reproduce import print_summary
 
     print_summary(clean, _console(False))
-    files = [out / "reproduce.json"] + ([] if args.no_plot else [out / "report.md"])
+    files = [out / "reproduce.json", out / "summary.md"] + ([] if args.no_plot else [out / "report.md"])
+    files += [Path(args.update_readme)] if args.update_readme else []
     _console(False).print("wrote " + ", ".join(str(f) for f in files))
     return 0
 
@@ -710,6 +721,9 @@ def add_reproduce_parser(sub) -> None:
                          "workload.params.num_layers=4 for a quick run); repeatable")
     rp.add_argument("--no-plot", action="store_true", help="skip the figures and report.md")
     rp.add_argument("--json", action="store_true", help="print the report data as JSON")
+    rp.add_argument("--update-readme", default=None, metavar="FILE",
+                    help="rewrite the summary table between the reproduce-summary markers of FILE "
+                         "(the README's 'Reproducing the study' section) with this run's numbers")
     rp.set_defaults(func=cmd_reproduce)
 # ---- end hetsim reproduce ---------------------------------------------------------------------
 

@@ -54,6 +54,12 @@ class KernelSpec:
         shape -> bytes read plus written in device memory.
     doc : str
         One line on what the kernel does.
+    hints : tuple of str
+        Optional shape keys the work formulas never read: facts about the call that only an
+        FPGA design priced in another shape needs (the study's designs scan every raw key,
+        ``num_keys``, where the workload scores pooled blocks or pages). :meth:`resolve`
+        accepts and checks them but leaves them out of the full shape, so GPU pricing and
+        calibrated tables see exactly the shape they always saw.
     """
 
     name: str
@@ -64,19 +70,24 @@ class KernelSpec:
     defaults: dict[str, int] = field(default_factory=dict)
     doc: str = ""
     fused: bool = False  # a dataflow design (scores streamed into a top-k), FPGA only
+    hints: tuple[str, ...] = ()
 
     def resolve(self, shape: Shape) -> dict[str, int]:
         """Return the full shape (defaults filled in), checking every key."""
-        unknown = set(shape) - set(self.shape_keys) - set(self.defaults)
+        unknown = set(shape) - set(self.shape_keys) - set(self.defaults) - set(self.hints)
         if unknown:
             raise GraphError(
                 f"kernel {self.name!r}: unknown shape keys {sorted(unknown)}; "
-                f"allowed: {sorted(set(self.shape_keys) | set(self.defaults))}"
+                f"allowed: {sorted(set(self.shape_keys) | set(self.defaults) | set(self.hints))}"
             )
         missing = [k for k in self.shape_keys if k not in shape]
         if missing:
             raise GraphError(f"kernel {self.name!r}: shape is missing {missing}")
-        full = {**self.defaults, **{k: shape[k] for k in shape}}
+        for k in self.hints:
+            v = shape.get(k, 1)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={v!r} must be an integer >= 1")
+        full = {**self.defaults, **{k: shape[k] for k in shape if k not in self.hints}}
         for k, v in full.items():
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={v!r} must be an integer >= 0")
@@ -88,9 +99,9 @@ class KernelSpec:
         return float(self.flop(full)), float(self.bytes_moved(full))
 
 
-def _k(name, cls, keys, flop, nbytes, doc, **defaults) -> KernelSpec:
+def _k(name, cls, keys, flop, nbytes, doc, hints=(), **defaults) -> KernelSpec:
     d = {"elem_bytes": 2, **defaults}
-    return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc)
+    return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints))
 
 
 _SPECS = [
@@ -126,18 +137,20 @@ _SPECS = [
        lambda s: 4 * s["batch"] * s["num_pages"] * s["head_dim"],
        lambda s: s["batch"] * (2 * s["num_pages"] * s["head_dim"] * s["elem_bytes"]
                                + s["num_pages"] * 4),
-       "Quest upper bound sum_d max(q_d*kmin_d, q_d*kmax_d) per page"),
+       "Quest upper bound sum_d max(q_d*kmin_d, q_d*kmax_d) per page",
+       hints=("num_keys", "num_memories")),
     _k("inner_product_score", "reduction", ("batch", "num_items", "dim"),
        lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
        lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
        + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
        "dense retrieval / block-gate scores q . m_i over a memory of num_items vectors; "
        "shared_memory_factor=batch when each query has its own memory",
-       shared_memory_factor=1),
+       hints=("num_keys", "head_dim", "num_memories"), shared_memory_factor=1),
     _k("bm25_score", "gather", ("num_postings", "num_docs", "num_terms"),
        lambda s: 6 * s["num_postings"],
        lambda s: s["num_postings"] * 8 + s["num_docs"] * 4 * 2 + s["num_terms"] * 8,
-       "BM25 over an inverted index: per posting (doc id, tf) read, score accumulated per doc"),
+       "BM25 over an inverted index: per posting (doc id, tf) read, score accumulated per doc",
+       hints=("doc_tokens", "num_queries")),
     _k("topk", "topk", ("batch", "num_items", "k"),
        lambda s: s["batch"] * s["num_items"],
        lambda s: s["batch"] * (s["num_items"] * 4 + s["k"] * 8),
@@ -204,7 +217,7 @@ _SPECS += [
        + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
        "SeerAttention-R gate scores q . k_pool over pooled block keys, for threshold selection "
        "(same work as inner_product_score; no FPGA design streams it into a bitmap)",
-       shared_memory_factor=1),
+       hints=("num_keys", "head_dim", "num_memories"), shared_memory_factor=1),
     _k("engram_gather", "gather", ("num_tokens", "num_heads", "row_elems"),
        lambda s: 2 * s["num_tokens"] * s["num_heads"],
        lambda s: s["num_tokens"] * (4 + 2 * s["num_heads"] * s["row_elems"] * s["elem_bytes"]),
@@ -244,7 +257,7 @@ def _fused(name: str, score: str, keys, items_key: str, doc: str) -> KernelSpec:
     return KernelSpec(name, sc.kernel_class, tuple(keys),
                       lambda s: sc.flop({**sc.defaults, **{k: v for k, v in s.items() if k != "k"}})
                       + tk.flop(topk_shape(s)),
-                      nbytes, dict(sc.defaults), doc, fused=True)
+                      nbytes, dict(sc.defaults), doc, fused=True, hints=sc.hints)
 
 
 _SPECS += [

@@ -309,29 +309,89 @@ def run_family_gpu(runner: Runner, fam: Family, gpu: str, ranges: dict,
     tuned = compare_pair(runner, tuned_raw, tuned_file, fam.gpu_only, f"{label} tuned")
     mismatch = _diff(_comparable(doc, study_file), _comparable(tuned_raw, tuned_file))
     study = rungs[0]
+    n_fpga = sum(1 for d in validate_doc(doc, study_file).system.devices if d.fpga is not None)
     out = {
-        "gpu": gpu, "study_file": files["study"], "tuned_file": files["tuned"],
+        "gpu": gpu, "study_file": files["study"], "tuned_file": files["tuned"], "fpgas": n_fpga,
         "study_overrides": [x.as_dict() for x in start_status],
         "extra_overrides": [x.as_dict() for x in extra_status],
         "as_the_study": study, "tuned": tuned, "ladder": rungs,
         "ladder_reaches_tuned": not mismatch, "ladder_mismatch": mismatch,
         "verdict": {"as_the_study": _verdicts(study, ranges), "tuned": _verdicts(tuned, ranges)},
     }
-    out["responsible_step"] = responsible_step(rungs)
+    out["responsible_step"] = responsible_step(rungs, *ranges["speedup"], metric="speedup")
+    out["responsible_step_energy"] = responsible_step(rungs, *ranges["energy_reduction"],
+                                                      metric="energy_reduction")
+    out["widest_gap"] = widest_gap(study)
     return out
 
 
-def responsible_step(rungs: list[dict]) -> dict | None:
-    """The ladder step that moves the speed-up most (largest |log ratio|), with its factor."""
+#: a ladder step "moves" a result when it changes it by at least this fraction; a smaller move
+#: is rounding noise next to the study's ranges (whose ends are given to 2-3 digits)
+MOVE_MIN = 0.01
+
+RULE = ("the ladder step whose switch changes the {metric} most (largest |log factor|, steps that move it "
+        "by less than {pct:g}% are not counted), with the direction of its move relative to the study's "
+        "range and the share of the distance to the range it covers")
+
+
+def widest_gap(c: dict) -> dict | None:
+    """The pipeline step whose critical time differs most between the hetero and GPU-only runs."""
+    if "error" in c:
+        return None
+    h, g = c.get("hetero_steps", {}), c.get("gpu_only_steps", {})
+    steps = sorted(set(h) | set(g))
+    if not steps:
+        return None
+    k = max(steps, key=lambda s: abs(h.get(s, 0.0) - g.get(s, 0.0)))
+    if abs(h.get(k, 0.0) - g.get(k, 0.0)) <= 1e-9 * max(c.get("gpu_only_s") or 0.0, 1e-30):
+        return None  # the two runs spend the same time in every step
+    return {"step": k, "hetero_s": h.get(k, 0.0), "gpu_only_s": g.get(k, 0.0)}
+
+
+def responsible_step(rungs: list[dict], lo: float = 1.04, hi: float = 2.2,
+                     metric: str = "speedup") -> dict | None:
+    """Which ladder step is responsible for as-the-study's *metric* lying outside [lo, hi].
+
+    The rule (:data:`RULE`): among the steps that move the metric by at least :data:`MOVE_MIN`,
+    the one with the largest |log(after / before)|. It is reported with its factor, whether it
+    moves the metric toward the range or away from it, and ``share_of_gap`` = its log move over
+    the log distance from as-the-study to the nearest end of the range (1.0 = it alone closes
+    the gap; negative = it widens it). ``step`` is None when as-the-study is within the range
+    (nothing to explain) or when no step moves it by :data:`MOVE_MIN`; ``largest`` always holds
+    the largest move. None if the ladder has no values.
+    """
+    vals = [r.get(metric) for r in rungs]
+    if not vals or not vals[0] or vals[0] <= 0:
+        return None
+    start = vals[0]
+    v = verdict(start, lo, hi)
+    target = lo if v == "below" else hi if v == "above" else None
+    gap = math.log(target / start) if target else 0.0
     best = None
     for prev, cur in zip(rungs, rungs[1:]):
-        a, b = prev.get("speedup"), cur.get("speedup")
+        a, b = prev.get(metric), cur.get(metric)
         if not a or not b:
             continue
         move = math.log(b / a)
         if best is None or abs(move) > abs(best["log_move"]):
             best = {"step": cur["step"], "assumption": cur["assumption"], "factor": b / a, "log_move": move}
-    return best
+    out: dict[str, Any] = {"metric": metric, "verdict": v, "value": start, "range": [lo, hi],
+                           "rule": RULE.format(metric=metric.replace("_", " "), pct=100 * MOVE_MIN),
+                           "largest": best, "step": None, "assumption": None, "factor": None,
+                           "log_move": None, "direction": None, "share_of_gap": None}
+    last = next((x for x in reversed(vals) if x), None)
+    out["ladder_factor"] = last / start if last else None
+    out["gap_factor"] = target / start if target else None  # what as-the-study needs to reach the range
+    out["tuned_verdict"] = verdict(last, lo, hi) if last else "n/a"
+    if best is None or target is None:
+        return out
+    if abs(best["log_move"]) < math.log1p(MOVE_MIN):
+        out["direction"] = "none"
+        return out
+    out.update({k: best[k] for k in ("step", "assumption", "factor", "log_move")})
+    out["direction"] = "toward" if (best["log_move"] > 0) == (gap > 0) else "away"
+    out["share_of_gap"] = best["log_move"] / gap if gap else None
+    return out
 
 
 def load_whatifs(path: Path | None = None) -> list[dict]:
@@ -423,5 +483,7 @@ def representative_traces(data: dict) -> dict[str, tuple]:
         g = gpus[0]
         runs = g["tuned"].get("_runs")
         if runs:
-            out[fam["key"]] = (runs[1].trace, f"{fam['key']} tuned, hetero, {g['gpu']} + U55C")
+            n = g.get("fpgas", 1)
+            out[fam["key"]] = (runs[1].trace, f"{fam['key']} tuned, hetero, {g['gpu']} + "
+                                              f"{'' if n == 1 else f'{n} x '}U55C")
     return out

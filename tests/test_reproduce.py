@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,8 @@ def test_every_ladder_ends_at_the_tuned_file(key):
 #: fast variant of every family: one layer (Engram: its module in layer 1 of 2) and one step; a
 #: parameter a workload lacks is reported "unavailable"/"invalid" and skipped, as with --set
 FAST_ALL = {"workload.params.num_layers": 1, "workload.params.steps": 1}
-FAST_FAMILY = {"engram": {"workload.params.num_layers": 2, "workload.params.engram_layers": [1]}}
+FAST_FAMILY = {"engram": {"workload.params.num_layers": 2, "workload.params.engram_layers": [1]},
+               "moe": {"workload.params.num_layers": 4}}  # DeepSeek-V3.2's first MoE layer is layer 3
 
 
 @pytest.mark.parametrize("fam", [f for f in load_manifest()[1] if availability(f) is None], ids=lambda f: f.key)
@@ -151,3 +153,120 @@ def test_whatif_files_validate():
         doc, st = apply_overrides(catalog.read_yaml(Path(f)), w.get("set", {}) or {}, f)
         assert all(s.status == "applied" for s in st)
         validate_doc(doc, f)
+
+
+#: families whose as-the-study run swaps in the study's own design through shape hints
+STUDY_DESIGN_STEP = {"dsa": "study_dsa_vanilla", "seer_attention_r": "study_seer_budget",
+                     "lserve_quest": "study_lserve", "rag_bm25": "study_bm25", "engram": "study_engram"}
+
+
+@pytest.mark.parametrize("key", sorted(STUDY_DESIGN_STEP))
+def test_study_designs_price_the_as_the_study_run(key):
+    """Past the fpga-estimate step the study's own design prices the FPGA task (the shape
+    hints the workload passes make it priceable), and the fpga-design step swaps it out."""
+    _, fams = load_manifest()
+    fam = next(f for f in fams if f.key == key)
+    names = [s.name for s in fam.ladder]
+    assert "fpga-design" in names and names.index("fpga-estimate") < names.index("fpga-design")
+    sf = str(paper_dir() / fam.scenarios["mi210"]["study"])
+    doc, st = apply_overrides(catalog.read_yaml(Path(sf)),
+                              {**FAST_ALL, **FAST_FAMILY.get(key, {}),
+                               "system.devices.1.overrides.cost_tables": []}, sf)
+    sc = validate_doc(doc, sf)
+    sources = {r.source for r in run_scenario(sc, mapping="hetero", file=sf).trace.records if r.kind == "task"}
+    assert f"fpga:{STUDY_DESIGN_STEP[key]}" in sources, sources
+    step = next(s for s in fam.ladder if s.name == "fpga-design")
+    tuned, _ = apply_overrides(doc, step.tuned, sf)
+    sources = {r.source for r in run_scenario(validate_doc(tuned, sf), mapping="hetero", file=sf).trace.records}
+    assert not any(s.startswith("fpga:study_") for s in sources), sources
+
+
+def test_shape_hints_leave_the_work_alone_and_count_key_stores():
+    from hetsim.fpga_kernels import estimate
+    from hetsim.kernels import get_kernel
+
+    spec = get_kernel("inner_product_score")
+    base = {"batch": 8, "num_items": 256, "dim": 128, "shared_memory_factor": 8}
+    hinted = {**base, "num_keys": 16320, "head_dim": 128, "num_memories": 8}
+    assert spec.work(hinted) == spec.work(base) and spec.resolve(hinted) == spec.resolve(base)
+    with pytest.raises(Exception, match="num_keys"):
+        spec.resolve({**base, "num_keys": 0})
+    # one key store: as before; m stores each reload their keys and take batch/m queries
+    one = estimate("study_seer_budget", {"batch": 1, "num_keys": 16320, "head_dim": 128, "k": 64})
+    eight = estimate("study_seer_budget", {"batch": 8, "num_keys": 16320, "head_dim": 128, "k": 64,
+                                           "num_memories": 8})
+    depth = 60
+    assert eight.cycles - depth == 8 * (one.cycles - depth)
+    assert eight.loops["seer.key_load"] == 8 * one.loops["seer.key_load"]
+    q1 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64})
+    q3 = estimate("study_bm25", {"num_docs": 4096, "doc_tokens": 128, "k": 64, "num_queries": 3})
+    assert (q3.cycles, q3.hbm_bytes) == (3 * q1.cycles, 3 * q1.hbm_bytes)
+
+
+def test_moe_as_the_study_runs_the_experts_on_two_cards():
+    """The study's split: expert shard i on card i (study_moe); tuned keeps them on the GPU."""
+    _, fams = load_manifest()
+    fam = next(f for f in fams if f.key == "moe")
+    assert "expert-placement" in [s.name for s in fam.ladder]
+    files = fam.scenarios["mi210"]
+    by_dev = {}
+    for cfg in ("study", "tuned"):
+        f = str(paper_dir() / files[cfg])
+        doc, _ = apply_overrides(catalog.read_yaml(Path(f)), {"workload.params.steps": 1}, f)
+        recs = run_scenario(validate_doc(doc, f), mapping="hetero", file=f).trace.records
+        by_dev[cfg] = {(r.device, r.source) for r in recs if r.kind == "task" and ".experts" in r.name}
+    assert {("fpga0", "fpga:study_moe"), ("fpga1", "fpga:study_moe")} <= by_dev["study"]
+    assert {d for d, _ in by_dev["tuned"]} == {"gpu"}
+
+
+def test_responsible_step_rule():
+    from hetsim.reproduce import responsible_step
+
+    def rungs(*vals):
+        return [{"step": f"s{i}", "assumption": f"a{i}", "speedup": v} for i, v in enumerate(vals)]
+
+    rs = responsible_step(rungs(0.5, 0.6, 0.3, 0.301), 1.04, 2.2)
+    assert (rs["verdict"], rs["step"], rs["direction"]) == ("below", "s2", "away")
+    assert rs["factor"] == pytest.approx(0.5)
+    assert rs["share_of_gap"] == pytest.approx(math.log(0.5) / math.log(1.04 / 0.5))
+    assert rs["ladder_factor"] == pytest.approx(0.602) and rs["tuned_verdict"] == "below"
+    up = responsible_step(rungs(3.0, 2.0, 2.1), 1.04, 2.2)  # above: a step down moves toward the range
+    assert (up["verdict"], up["step"], up["direction"]) == ("above", "s1", "toward")
+    inside = responsible_step(rungs(1.5, 0.5), 1.04, 2.2)
+    assert inside["verdict"] == "within" and inside["step"] is None and inside["largest"]["step"] == "s1"
+    flat = responsible_step(rungs(1.0, 1.005, 1.004), 1.04, 2.2)  # under 1%: nobody is named
+    assert flat["step"] is None and flat["direction"] == "none" and flat["largest"]["step"] == "s1"
+
+
+def test_readme_summary_matches_reproduce_json(tmp_path, capsys):
+    """The README's summary table is exactly what `hetsim reproduce --json` gives now; when
+    results move, refresh it with `hetsim reproduce --update-readme README.md`."""
+    from hetsim.report.reproduce_summary import readme_summary, replace_summary, summary_table_md
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = readme_summary(readme)
+    assert shown is not None, "README lost its reproduce-summary markers"
+    assert main(["reproduce", "--json", "--no-plot", "--out", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    fresh = summary_table_md(data)
+    assert (tmp_path / "summary.md").read_text() == fresh
+    assert shown == fresh, ("README's reproduce summary is stale: run "
+                            "`hetsim reproduce --update-readme README.md`")
+    keys = {f["key"] for f in data["families"] if f["available"]}
+    for fam in data["families"]:  # every family x GPU outside the range names its step or says none
+        for g in fam.get("gpus", []):
+            rs = g["responsible_step"]
+            assert rs["verdict"] == g["verdict"]["as_the_study"]["speedup"]
+            if rs["verdict"] != "within":
+                assert rs["step"] in [s["name"] for s in fam["ladder_spec"]] or rs["direction"] == "none"
+    assert len(fresh.splitlines()) == 2 + 2 * len(keys)
+    # --update-readme rewrites only the block between the markers
+    assert replace_summary(readme, fresh) == readme
+    other = replace_summary("a\n" + readme_marker_block("| old |\n") + "b\n", fresh)
+    assert other.startswith("a\n") and other.endswith("b\n") and readme_summary(other) == fresh
+
+
+def readme_marker_block(table: str) -> str:
+    from hetsim.report.reproduce_summary import SUMMARY_BEGIN, SUMMARY_END
+
+    return f"{SUMMARY_BEGIN}\n{table}{SUMMARY_END}\n"

@@ -246,7 +246,8 @@ def test_rag_flare_plan_by_hand():
     L = 4096
     g = build_workload("rag", {"context_len": L, "steps": 5, "reretrieve_every": 2, "num_layers": 1})
     postings = 8 * 20_000
-    assert task_of(g, "r0.score").shape == {"num_postings": postings, "num_docs": 1_000_000, "num_terms": 8}
+    assert task_of(g, "r0.score").shape == {"num_postings": postings, "num_docs": 1_000_000, "num_terms": 8,
+                                            "doc_tokens": 128, "num_queries": 1}  # hints for study_bm25
     # per posting: (doc id, tf) read and ~6 operations; per document a length and a score
     assert work(g, "r0.score") == (6 * postings, postings * 8 + 1_000_000 * 8 + 8 * 8)
     dense = build_workload("rag", {"retriever": "dense", "context_len": L, "num_layers": 1, "batch": 2})

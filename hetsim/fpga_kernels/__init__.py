@@ -101,7 +101,8 @@ def estimate(kernel: str, shape: Mapping[str, int], params: Mapping[str, object]
         raise ValueError(f"{kernel}: shape is missing {missing} (needs {list(d.shape_keys)})")
     clean: dict[str, int] = {}
     for key, v in shape.items():
-        if key in d.shape_keys or key in ("num_keys", "num_pages", "page_size", "num_posting_beats", "num_tokens"):
+        if key in d.shape_keys or key in ("num_keys", "num_pages", "page_size", "num_posting_beats", "num_tokens",
+                                              "num_memories", "num_queries"):
             iv = int(v)
             if iv != v or iv <= 0:
                 raise ValueError(f"{kernel}: shape[{key!r}] must be a positive integer, got {v!r}")

@@ -161,50 +161,67 @@ def _seer_load(kpp: int, line: int, p: Mapping[str, object]) -> int:
     return max(kpp * line, memory_cycles(kpp * line, 1, p))
 
 
+def _stores(shape: Mapping[str, int]) -> tuple[int, int]:
+    """(key stores, queries per store) of one call.
+
+    The study's Seer/LServe kernels hold ONE head's keys in BRAM and run NUM_QUERY queries
+    against them (heterollm.md sections 3.3-3.5). A call that covers several independent key
+    stores (``num_memories``: sequences x KV heads, each with its own keys) runs the kernel once
+    per store, each loading its keys again; the queries split evenly over the stores.
+    """
+    m = int(shape.get("num_memories", 1))
+    return m, ceil_div(shape["batch"], m)
+
+
 def seer_threshold(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """§3.3: keys preloaded into BRAM (4 cycles per key per PE), then per query: q and one new key
-    (4 beats each), and ~35 cycles per 128-key block per PE, a 128-bit bitmap per block."""
-    q = shape["batch"]
+    (4 beats each), and ~35 cycles per 128-key block per PE, a 128-bit bitmap per block.
+    Once per key store of the call (``num_memories``, see :func:`_stores`)."""
+    m, qs = _stores(shape)
+    q = m * qs
     kpp, blocks, block, line = _seer_pe(shape, p)
     load = kpp * line
     per_q = 2 * line + blocks * block
-    loops = {"seer.key_load": kpp * line, "seer.block": q * blocks, "seer.query": q}
-    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
+    loops = {"seer.key_load": m * kpp * line, "seer.block": q * blocks, "seer.query": q}
+    cycles = m * (_seer_load(kpp, line, p) + qs * per_q) + int(p["depth"])
     ports = int(p["hbm_ports"])
-    hbm = BEAT_BYTES * ports * (load + q * 2 * line) + 16 * ports * q * blocks
+    hbm = BEAT_BYTES * ports * (m * load + q * 2 * line) + 16 * ports * q * blocks
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
 
 def seer_budget(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """§3.4: same PEs; the PE cascade and the top-64 consume one 16-score pack per cycle
-    (~16 keys/cycle), which bounds the per-query time."""
-    q, k = shape["batch"], shape["k"]
+    (~16 keys/cycle), which bounds the per-query time. Once per key store (:func:`_stores`)."""
+    m, qs = _stores(shape)
+    q, k = m * qs, shape["k"]
     kpp, blocks, block, line = _seer_pe(shape, p)
     load = kpp * line
     n_pad = blocks * 128 * int(p["hbm_ports"])
     tk, topk_cycles = study_topk(n_pad, k, p)
     per_q = 2 * line + max(blocks * block, topk_cycles) + 4
-    loops = {"seer.key_load": kpp * line, "seer.block": q * blocks, "seer.query": q}
+    loops = {"seer.key_load": m * kpp * line, "seer.block": q * blocks, "seer.query": q}
     loops.update({n_: v * q for n_, v in tk.items()})
-    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
-    hbm = BEAT_BYTES * (int(p["hbm_ports"]) * (load + q * 2 * line) + q * 4)
+    cycles = m * (_seer_load(kpp, line, p) + qs * per_q) + int(p["depth"])
+    hbm = BEAT_BYTES * (int(p["hbm_ports"]) * (m * load + q * 2 * line) + q * 4)
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
 
 def lserve(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """§3.5: same PEs emit exact per-token scores; max over 8-token pages (two per 16-score
-    pack), 2 pages from each of 8 channels packed per cycle, top-64 pages."""
-    q, k = shape["batch"], shape["k"]
+    pack), 2 pages from each of 8 channels packed per cycle, top-64 pages. Once per key store
+    (:func:`_stores`)."""
+    m, qs = _stores(shape)
+    q, k = m * qs, shape["k"]
     kpp, blocks, block, line = _seer_pe(shape, p)
     load = kpp * line
     ports = int(p["hbm_ports"])
     pages = ceil_div(blocks * 128, int(p["page_tokens"])) * ports
     tk, topk_cycles = study_topk(pages, k, p)
     per_q = 2 * line + max(blocks * block, topk_cycles) + 4
-    loops = {"lserve.key_load": kpp * line, "lserve.block": q * blocks, "lserve.page": q * pages}
+    loops = {"lserve.key_load": m * kpp * line, "lserve.block": q * blocks, "lserve.page": q * pages}
     loops.update({n_: v * q for n_, v in tk.items()})
-    cycles = _seer_load(kpp, line, p) + q * per_q + int(p["depth"])
-    hbm = BEAT_BYTES * (ports * (load + q * 2 * line) + q * 4)
+    cycles = m * (_seer_load(kpp, line, p) + qs * per_q) + int(p["depth"])
+    hbm = BEAT_BYTES * (ports * (m * load + q * 2 * line) + q * 4)
     return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
 
 
@@ -225,8 +242,10 @@ def seer_structure(p: Mapping[str, object], topk: bool) -> Structure:
 def bm25_study(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstimate:
     """§3.7: 4 cores x 16 lanes = 64 docs per super-batch, one (token, tf) word per lane per
     cycle; a super-batch takes as many cycles as its longest (filtered) document. df (4096
-    beats) and the query bitmap (128 beats) stream through the core chain first."""
+    beats) and the query bitmap (128 beats) stream through the core chain first. The kernel
+    scores one query; ``num_queries`` queries run it back to back."""
     d, tok, k = shape["num_docs"], shape["doc_tokens"], shape["k"]
+    nq = int(shape.get("num_queries", 1))
     ports = int(p["hbm_ports"])
     eb = elem_bytes(p)
     lanes = BEAT_BYTES // eb  # words per 512-bit beat: 16 packed (token | tf) words
@@ -241,7 +260,8 @@ def bm25_study(shape: Mapping[str, int], p: Mapping[str, object]) -> CycleEstima
     stream = max(sbs * kept, topk_cycles, memory_cycles(sbs * kept, 1, p))  # each doc port: sbs*kept beats
     cycles = max(setup, memory_cycles(setup, 1, p)) + stream + ceil_div(kk, PACK) + int(p["depth"])
     hbm = BEAT_BYTES * (setup + sbs + ports * sbs * kept + ceil_div(kk, PACK))
-    return CycleEstimate(cycles, hbm, total_ports(p), loops, float(p["clock_hz"]))
+    return CycleEstimate(nq * cycles, nq * hbm, total_ports(p), {n_: v * nq for n_, v in loops.items()},
+                         float(p["clock_hz"]))
 
 
 def bm25_study_structure(p: Mapping[str, object]) -> Structure:

@@ -18,27 +18,13 @@ from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 from ..graph import STEP_NAMES  # noqa: E402
 from ..units import format_quantity  # noqa: E402
 from .plots import STEP_COLORS, plot_timeline  # noqa: E402
+from .reproduce_summary import _fmt_x, _pct, _rows, responsible_text, summary_table_md  # noqa: E402
 
 CFG_COLORS = {"as-the-study": "#f28e2b", "tuned": "#4e79a7"}
 
 
-def _fmt_x(v) -> str:
-    return "-" if v is None else f"{v:.2f}x"
-
-
-def _pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
-
-
 def _t(v) -> str:
     return "-" if v is None else format_quantity(v, "s")
-
-
-def _rows(data: dict):
-    """(family, gpu entry) for every family that ran."""
-    for fam in data["families"]:
-        for g in fam.get("gpus", []):
-            yield fam, g
 
 
 def plot_bars(data: dict, path: Path) -> Path | None:
@@ -93,7 +79,8 @@ def plot_breakdown(fam: dict, g: dict, path: Path) -> Path:
         ax.bar([c[0] for c in cols], vals, bottom=bottoms, color=STEP_COLORS[step], label=step)
         bottoms = [b + v for b, v in zip(bottoms, vals)]
     ax.set_ylabel(f"critical-path time ({unit})")
-    ax.set_title(f"{fam['key']} on {g['gpu']} + U55C: where the time goes", fontsize=10)
+    n = g.get("fpgas", 1)
+    ax.set_title(f"{fam['key']} on {g['gpu']} + {'' if n == 1 else f'{n} x '}U55C: where the time goes", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -154,17 +141,6 @@ def plot_whatifs(rows: list[dict], path: Path) -> Path | None:
     return Path(path)
 
 
-def widest_gap(c: dict) -> tuple[str, float, float] | None:
-    """(step, hetero critical s, GPU-only critical s) of the step whose critical time differs most."""
-    if "error" in c:
-        return None
-    steps = set(c["hetero_steps"]) | set(c["gpu_only_steps"])
-    if not steps:
-        return None
-    k = max(sorted(steps), key=lambda s: abs(c["hetero_steps"].get(s, 0.0) - c["gpu_only_steps"].get(s, 0.0)))
-    return k, c["hetero_steps"].get(k, 0.0), c["gpu_only_steps"].get(k, 0.0)
-
-
 def _verdict_word(v: str) -> str:
     return {"within": "in range", "below": "**below**", "above": "**above**"}.get(v, v)
 
@@ -206,11 +182,26 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
              "GPU). The *attribution ladder* then switches one assumption at a time from the first "
              "configuration to the second, so any gap between hetsim and the study is explained "
              "step by step.\n")
+    L.append("**Which step is responsible.** Where as-the-study lands outside the study's range, the "
+             "report names the ladder step whose switch changes the speed-up most (the largest "
+             "|log factor|; a step that changes it by less than 1% is not counted), says whether that "
+             "move goes *toward* the study's range or *away* from it, and what share of the distance "
+             "from as-the-study to the nearest end of the range it covers (+100% = that step alone "
+             "closes the gap, a negative share means it widens it). If no step moves the speed-up by 1%, no "
+             "assumption the ladder switches explains the gap: it lies in what both configurations "
+             "share (the workload's shapes and the device models), and the report names the pipeline "
+             "step whose critical-path time differs most between the hetero run and the GPU alone. "
+             "The same rule is applied to the energy reduction.\n")
     if data.get("extra_overrides"):
         L.append("**Changed for this run** (`--set`, applied to every scenario where the field exists): "
                  + ", ".join(f"`{k}={v}`" for k, v in data["extra_overrides"].items()) + ".\n")
     # ---- summary table
     L.append("## Summary\n")
+    L.append("Speed-up and energy reduction of hetero (GPU + U55C) over the GPU alone, as-the-study / "
+             "tuned; memory processing = share of the GPU-only run (as-the-study); the verdict and "
+             "the responsible step are for as-the-study.\n")
+    L.append(summary_table_md(data))
+    L.append("### Every run\n")
     L.append("| family | GPU | config | GPU-only | hetero | speed-up | energy reduction | memory processing (GPU-only) | verdict (speed-up / energy / memory) |")
     L.append("|---|---|---|---|---|---|---|---|---|")
     for fam in data["families"]:
@@ -254,7 +245,8 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
         for n in fam.get("notes", []):
             L.append(f"*Note:* {n}\n")
         for g in fam["gpus"]:
-            L.append(f"### {g['gpu']} + U55C\n")
+            n = g.get("fpgas", 1)
+            L.append(f"### {g['gpu']} + {'' if n == 1 else f'{n} x '}U55C\n")
             L.append(f"Scenario files: `scenarios/paper/{g['study_file']}` (as-the-study) and "
                      f"`scenarios/paper/{g['tuned_file']}` (tuned).\n")
             unavailable = [o for o in g["study_overrides"] if o["status"] != "applied"]
@@ -280,26 +272,27 @@ def write_report(data: dict, outdir: Path, timelines: dict[str, tuple] | None = 
             else:
                 L.append("After the last step the scenario equals the tuned file (checked), so the "
                          "steps account for the whole difference between the two configurations.\n")
-            v = g["verdict"]["as_the_study"].get("speedup")
-            rs = g.get("responsible_step")
-            if v in ("below", "above") and rs:
-                L.append(f"As-the-study lands **{v}** the study's speed-up range "
-                         f"({_fmt_x(g['as_the_study']['speedup'])}). The ladder step that moves the "
-                         f"speed-up most is **{rs['step']}** ({rs['assumption']}, x{rs['factor']:.3f}, switching it "
-                         f"to the tuned value moves hetsim {'towards' if (rs['factor'] > 1) == (v == 'below') else 'away from'} "
-                         "the study's range); "
-                         "the steps together move it "
-                         f"x{(g['tuned']['speedup'] or 0) / (g['as_the_study']['speedup'] or 1):.3f}. "
-                         "A gap that no step closes lies in what both configurations share: the "
-                         "workload's shape and the device models (see the breakdown).\n")
-            elif rs:
-                L.append(f"As-the-study is within the study's speed-up range; the largest ladder move "
-                         f"is {rs['step']} (x{rs['factor']:.3f}).\n")
-            gap = widest_gap(g["as_the_study"])
+            gap = g.get("widest_gap")
+            for key, label in (("responsible_step", "speed-up"), ("responsible_step_energy", "energy reduction")):
+                rs = g.get(key)
+                if not rs:
+                    continue
+                lo, hi = rs["range"]
+                if rs["verdict"] == "within":
+                    L.append(f"As-the-study's {label} ({_fmt_x(rs['value'])}) is within the study's range "
+                             f"{lo}-{hi}x; nothing to attribute.\n")
+                    continue
+                lad = rs.get("ladder_factor")
+                L.append(f"As-the-study's {label} ({_fmt_x(rs['value'])}) lands **{rs['verdict']}** the study's "
+                         f"range {lo}-{hi}x. Responsible ladder step: {responsible_text(rs, gap)}. "
+                         + (f"The whole ladder moves it x{lad:.3f}, to {_fmt_x(rs['value'] * lad)} tuned "
+                            f"({rs['tuned_verdict']} the range)" if lad else "")
+                         + (". What no step closes lies in what both configurations share (the workload's "
+                            "shapes and the device models)." if rs["tuned_verdict"] != "within" else ".") + "\n")
             if gap:
-                L.append(f"Where the time goes as the study ran it: hetero spends {_t(gap[1])} on the "
-                         f"critical path in **{gap[0]}** against {_t(gap[2])} on the GPU alone, the largest "
-                         "per-step difference between the two runs.\n")
+                L.append(f"Where the time goes as the study ran it: hetero spends {_t(gap['hetero_s'])} on the "
+                         f"critical path in **{gap['step']}** against {_t(gap['gpu_only_s'])} on the GPU alone, "
+                         "the largest per-step difference between the two runs.\n")
             wf = plot_waterfall(fam, g, fig_dir / f"ladder_{fam['key']}_{g['gpu']}.png")
             bd = plot_breakdown(fam, g, fig_dir / f"breakdown_{fam['key']}_{g['gpu']}.png")
             L.append(f"![ladder]({wf.relative_to(outdir)}) ![breakdown]({bd.relative_to(outdir)})\n")
@@ -359,7 +352,7 @@ def print_summary(data: dict, console) -> None:
                           " ".join(short.get(v[k], v[k]) for k in ("speedup", "energy_reduction",
                                                                     "memory_processing_fraction")))
     if t.row_count:
-        console.print(t)
+        console.print(t, width=max(console.width, 110))  # piped output is 80 wide: keep every column whole
         console.print("energy = energy reduction; mem. = memory-processing share of the GPU-only run; "
                       "vs study = speed-up, energy, mem. against the study's ranges (ok inside, lo/hi outside)")
     for fam in data["families"]:
@@ -370,9 +363,8 @@ def print_summary(data: dict, console) -> None:
             if "error" in g[c]:
                 console.print(f"[red]{fam['key']}/{g['gpu']} {c}[/]: {g[c]['error']}")
         steps = " -> ".join(f"{r['step']} {_fmt_x(r.get('speedup'))}" for r in g["ladder"])
-        rs = g.get("responsible_step")
-        console.print(f"[bold]{fam['key']}/{g['gpu']}[/] ladder: {steps}"
-                      + (f"; largest move: {rs['step']} (x{rs['factor']:.3f})" if rs else ""))
+        console.print(f"[bold]{fam['key']}/{g['gpu']}[/] ladder: {steps}; responsible (speed-up): "
+                      + responsible_text(g.get("responsible_step"), g.get("widest_gap")).replace("**", ""))
     bad = {(o["path"], o["status"]) for _, g in _rows(data) for o in g.get("extra_overrides", [])
            if o["status"] != "applied"}
     for path, status in sorted(bad):

@@ -106,8 +106,11 @@ def _layer(c: Ctx, prev, p):
     else:
         npg = math.ceil(it.keys / p.page_size)
         kp = min(npg, max(1, p.token_budget // p.page_size))
+        # hints for the study's LServe design, which scores every key of one KV head (num_keys)
+        # per key store (num_memories = sequences x dense KV heads); the work formulas ignore them
         sc = c.task("page_score", Step.COMPUTE_RELEVANCY, "page_bound_score",
-                    {"batch": R * h_d, "num_pages": npg, "head_dim": hd, "elem_bytes": eb}, data=("page_meta",))
+                    {"batch": R * h_d, "num_pages": npg, "head_dim": hd, "elem_bytes": eb,
+                     "num_keys": it.keys, "num_memories": B * kv_d}, data=("page_meta",))
         tk = c.task("topk", Step.RETRIEVAL, "topk", {"batch": R * h_d, "num_items": npg, "k": kp}, dtype="fp32")
         a = c.attn("sparse_attn", min(it.keys, kp * p.page_size), Step.APPLY_TO_INFERENCE, heads=h_d, kv_heads=kv_d)
         c.edge(q, sc, R * h_d * hd * eb)

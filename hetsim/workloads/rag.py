@@ -97,7 +97,11 @@ def _retrieve(c: Ctx, prev, p: RagParams):
     else:
         sc = c.task("score", Step.COMPUTE_RELEVANCY, "bm25_score",
                     {"num_postings": B * p.query_terms * p.postings_per_term, "num_docs": p.num_docs,
-                     "num_terms": B * p.query_terms}, dtype="fp32", data=("inverted_index",))
+                     "num_terms": B * p.query_terms,
+                     # hints for the study's BM25 design, which streams every document's tokens
+                     # (doc_tokens) once per query; the work formulas ignore them
+                     "doc_tokens": p.doc_tokens, "num_queries": B},
+                    dtype="fp32", data=("inverted_index",))
         if prev is not None:
             c.edge(prev, sc, B * p.query_terms * 4)
     tk = c.task("topk", Step.RETRIEVAL, "topk", {"batch": B, "num_items": p.num_docs, "k": it.retrieve}, dtype="fp32")

@@ -90,9 +90,12 @@ def _layer(c: Ctx, prev, p: SeerParams):
     kb = selected_blocks(p, nb)
     gq = c.gemm("gate_q", d.num_heads * hd, KV * hd, Step.COMPUTE_RELEVANCY)
     score_kernel = "inner_product_score" if p.select == "budget" else "block_gate_score"
+    # hints for the study's Seer designs, which scan every key of one KV head (num_keys, head_dim)
+    # per key store (num_memories = sequences x KV heads); the work formulas ignore them
     sc = c.task("gate_score", Step.COMPUTE_RELEVANCY, score_kernel,
                 {"batch": R * KV, "num_items": nb, "dim": hd, "elem_bytes": eb,
-                 "shared_memory_factor": B * KV}, data=("block_keys",))
+                 "shared_memory_factor": B * KV, "num_keys": it.keys, "head_dim": hd,
+                 "num_memories": B * KV}, data=("block_keys",))
     if p.select == "budget":
         sel = c.task("topk", Step.RETRIEVAL, "topk", {"batch": R * KV, "num_items": nb, "k": kb}, dtype="fp32")
         sel_bytes = R * KV * kb * 4
