@@ -43,8 +43,9 @@ MIN_TASKS = 20_000
 
 _AVAILABLE: bool | None = None
 _TASK = operator.itemgetter("task")
-_STEP, _KERNEL, _DTYPE, _SHAPE = (operator.attrgetter(a) for a in ("step", "kernel", "dtype", "shape"))
-_ITEMS = operator.methodcaller("items")
+_STEP, _SHAPE = operator.attrgetter("step"), operator.attrgetter("shape")
+_KERNEL_DTYPE = operator.attrgetter("kernel", "dtype")
+_VALUES = operator.methodcaller("values")
 
 
 def min_tasks() -> int:
@@ -53,13 +54,14 @@ def min_tasks() -> int:
 
 
 def available() -> bool:
-    """Whether numba can be imported (checked once per process)."""
+    """Whether the compiled loop can run here: numba imports and can set up its cache
+    (checked once per process; the pure-Python fast path runs otherwise)."""
     global _AVAILABLE
     if _AVAILABLE is None:
         try:
-            import numba  # noqa: F401
+            from . import kernels  # noqa: F401  (imports numba, sets up its disk cache)
             _AVAILABLE = True
-        except Exception:  # ImportError, or a numba that does not match this numpy
+        except Exception:  # no numba, one that does not match this numpy, or no cache dir
             _AVAILABLE = False
     return _AVAILABLE
 
@@ -134,12 +136,13 @@ def make_array_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, cos
     tasks_g = list(map(_TASK, nodes.values()))
     assignment, pools_of = mapping.assignment, mapping.pools
     devices, pool_index, chan_index, topo = res.devices, res.pool_index, res.chan_index, res.topo
-    xfer_l = [s is Step.TRANSFER for s in map(_STEP, tasks_g)]
-    keys = list(zip(map(assignment.get, gnames), map(pools_of.get, gnames), map(_KERNEL, tasks_g),
-                    map(_DTYPE, tasks_g), map(tuple, map(_ITEMS, map(_SHAPE, tasks_g)))))
+    xfer_l = list(map(operator.is_, map(_STEP, tasks_g), itertools.repeat(Step.TRANSFER)))
+    shapes = list(map(_SHAPE, tasks_g))
+    keys = list(zip(map(assignment.get, gnames),
+                    map(pools_of.get, gnames) if pools_of else itertools.repeat(None),
+                    map(_KERNEL_DTYPE, tasks_g), map(tuple, shapes), map(tuple, map(_VALUES, shapes))))
     uniq: dict = {}
     codes = [uniq.setdefault(k, len(uniq)) for k in keys]
-    first = dict(zip(reversed(codes), range(n - 1, -1, -1)))  # code -> its first task
     ucosts: list = []
     upool: list = []
     udev: list = []
@@ -149,21 +152,22 @@ def make_array_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, cos
         r = topo.route(t.src, t.dst, t.nbytes)
         hops_g[gi] = (tuple(chan_index[c.name] for c in r), tuple(c.time_s(t.nbytes) for c in r))
     xfer_g = np.array(xfer_l, np.bool_)
+    cost_g = np.array(codes, np.int64)
+    computes = np.flatnonzero(~xfer_g)
+    ucode, at = np.unique(cost_g[computes], return_index=True)
+    first = dict(zip(ucode.tolist(), computes[at].tolist()))  # key -> its first compute task
     for code, k in enumerate(uniq):
-        gi = first[code]
-        if xfer_l[gi]:  # a key shared by transfers only (or also by tasks, priced below)
-            gi = next((j for j in range(gi, n) if codes[j] == code and not xfer_l[j]), -1)
-            if gi < 0:
-                ucosts.append(None)
-                upool.append(-1)
-                udev.append(None)
-                continue
+        gi = first.get(code)
+        if gi is None:  # a key of transfers only
+            ucosts.append(None)
+            upool.append(-1)
+            udev.append(None)
+            continue
         t, dname, pname = tasks_g[gi], k[0], k[1]
         dev = devices[assignment[gnames[gi]]]
         ucosts.append(costs.price(t, dev))
         upool.append(pool_index[(dname, pname if pname is not None else dev.engines[0].name)])
         udev.append(dname)
-    cost_g = np.array(codes, np.int64)
     cost_g[xfer_g] = -1
     pool_g = np.array(upool + [-1], np.int64)[cost_g]
     cost_idx = cost_g[order]
