@@ -69,7 +69,7 @@ def upward_rank(ptr, idx, dur):
     return rank
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _push_now(buf, head, tail, code):
     if tail == buf.shape[0]:
         if head > 0:
@@ -84,7 +84,7 @@ def _push_now(buf, head, tail, code):
     return buf, head, tail + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _less(qp, qt, qs, a, b):
     """Priority-queue order of entries a and b: (priority, request time, request counter)."""
     if qp[a] != qp[b]:
@@ -226,6 +226,52 @@ def _allocate(mi, cap, act, act_off, act_n, f_rem, f_cap, f_rate, tmp):
 
 
 @njit(cache=True)
+def _fpush(ht, hs, hc, m, t, s, c):
+    """Push event c at time t with counter s on the future-event heap (arrays, m entries)."""
+    if m == ht.shape[0]:
+        nt = np.empty(2 * m, np.float64)
+        ns = np.empty(2 * m, np.int64)
+        nc = np.empty(2 * m, np.int64)
+        nt[:m] = ht
+        ns[:m] = hs
+        nc[:m] = hc
+        ht, hs, hc = nt, ns, nc
+    j = m
+    while j > 0:
+        parent = (j - 1) >> 1
+        if t < ht[parent] or (t == ht[parent] and s < hs[parent]):
+            ht[j], hs[j], hc[j] = ht[parent], hs[parent], hc[parent]
+            j = parent
+        else:
+            break
+    ht[j], hs[j], hc[j] = t, s, c
+    return ht, hs, hc, m + 1
+
+
+@njit(cache=True)
+def _fpop(ht, hs, hc, m):
+    """Pop the earliest (time, counter) event; returns (code, m - 1)."""
+    top = hc[0]
+    m -= 1
+    if m > 0:
+        t, s, c = ht[m], hs[m], hc[m]
+        j = 0
+        while True:
+            ch = 2 * j + 1
+            if ch >= m:
+                break
+            if ch + 1 < m and (ht[ch + 1] < ht[ch] or (ht[ch + 1] == ht[ch] and hs[ch + 1] < hs[ch])):
+                ch += 1
+            if ht[ch] < t or (ht[ch] == t and hs[ch] < s):
+                ht[j], hs[j], hc[j] = ht[ch], hs[ch], hc[ch]
+                j = ch
+            else:
+                break
+        ht[j], hs[j], hc[j] = t, s, c
+    return top, m
+
+
+@njit(cache=True)
 def _request(p, i, now, fifo, prio, users, pool_count, qhead, qtail, qnext, qtask, qcount,
              qp, qt, qs, qi, q_off, q_size, req_seq, buf, head, tail):
     """Task i asks for an engine (or channel) of pool p: queue it; grant the head now if an
@@ -336,8 +382,10 @@ def event_loop(fifo, is_xfer, pool, ovh, work, memb, mem_of, npred, succ_ptr, su
     buf = np.empty(1024, np.int64)
     head = 0
     tail = 0
-    heap = [(0.0, _I8(0), _I8(0))]
-    heap.pop()
+    ht = np.empty(1024, np.float64)  # future events: a heap of (time, counter) -> event
+    hs = np.empty(1024, np.int64)
+    hc = np.empty(1024, np.int64)
+    hm = 0
 
     # the start: every task without predecessors asks for its first resource, in start order
     for i in range(n):
@@ -354,11 +402,12 @@ def event_loop(fifo, is_xfer, pool, ovh, work, memb, mem_of, npred, succ_ptr, su
 
     while True:
         if head == tail:
-            if len(heap) == 0:
+            if hm == 0:
                 break
-            now = heap[0][0]
-            while len(heap) > 0 and heap[0][0] == now:
-                buf, head, tail = _push_now(buf, head, tail, heapq.heappop(heap)[2])
+            now = ht[0]
+            while hm > 0 and ht[0] == now:
+                c, hm = _fpop(ht, hs, hc, hm)
+                buf, head, tail = _push_now(buf, head, tail, c)
         code = buf[head]
         head += 1
         if head == tail:
@@ -399,7 +448,7 @@ def event_loop(fifo, is_xfer, pool, ovh, work, memb, mem_of, npred, succ_ptr, su
                 if t == now:
                     buf, head, tail = _push_now(buf, head, tail, i * 8 + 3)
                 else:
-                    heapq.heappush(heap, (t, seq, i * 8 + 3))
+                    ht, hs, hc, hm = _fpush(ht, hs, hc, hm, t, seq, i * 8 + 3)
                     seq += 1
             else:
                 phase = 2
@@ -443,7 +492,7 @@ def event_loop(fifo, is_xfer, pool, ovh, work, memb, mem_of, npred, succ_ptr, su
                 if t == now:
                     buf, head, tail = _push_now(buf, head, tail, c)
                 else:
-                    heapq.heappush(heap, (t, seq, c))
+                    ht, hs, hc, hm = _fpush(ht, hs, hc, hm, t, seq, c)
                     seq += 1
             continue
         if phase == 2:  # the work phase of a compute task (after its overhead)
@@ -469,14 +518,14 @@ def event_loop(fifo, is_xfer, pool, ovh, work, memb, mem_of, npred, succ_ptr, su
                     if t == now:
                         buf, head, tail = _push_now(buf, head, tail, c)
                     else:
-                        heapq.heappush(heap, (t, seq, c))
+                        ht, hs, hc, hm = _fpush(ht, hs, hc, hm, t, seq, c)
                         seq += 1
                 else:
                     t = now + w_s
                     if t == now:
                         buf, head, tail = _push_now(buf, head, tail, i * 8 + 6)
                     else:
-                        heapq.heappush(heap, (t, seq, i * 8 + 6))
+                        ht, hs, hc, hm = _fpush(ht, hs, hc, hm, t, seq, i * 8 + 6)
                         seq += 1
             else:  # no work at all: release, record and finish in this same step
                 phase = 4
