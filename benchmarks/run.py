@@ -30,7 +30,16 @@ Sections (keys of the ``--json`` output; every value is a flat dict with stable 
   present (they expose ``run(quick) -> dict``); skipped otherwise.
 
 Absolute times on a shared 2-core machine are noisy: quote the ratios. ``calib_loop_s``
-(a fixed 2M-iteration Python loop, timed in each process) says how loaded the machine was.
+(a fixed 2M-iteration Python loop, timed in each process) says how loaded the machine was;
+engine cases also give the process's CPU time (``*_cpu_s``, ``*_tasks_per_cpu_s``), which
+a loaded machine inflates less than wall time.
+
+The fast path's compiled loop (numba) is warmed up on a tiny graph before timing; its
+one-off costs are reported apart: ``jit_load_s`` per engine case (import + cached code), and
+section ``jit`` (compile into an empty cache, then load from it, each in a fresh process).
+``fast_*`` is the loop the fast path takes by default at that size (``fast_loop``),
+``fast_python_*`` / ``fast_compiled_*`` the other one forced, and
+``fast_with_records_vs_nx`` adds reading every record (the compiled loop makes them lazily).
 """
 
 from __future__ import annotations
@@ -176,10 +185,12 @@ def engine_case(kind: str, size: dict, repeats: int, with_simpy: bool, engines: 
     if "fast" in engines:
         out["fast_loop"] = "compiled" if _uses_compiled(n) else "python"
     times: dict[str, list] = {k: [] for k in ("nx", "bare_simpy", *engines, *loops, "fast_records")}
+    cpu: dict[str, list] = {k: [] for k in ("nx", *engines)}  # this process's CPU time
     for _ in range(repeats):  # interleaved, so drift hits all alike
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         nx.dag_longest_path(gx)
         times["nx"].append(time.perf_counter() - t)
+        cpu["nx"].append(time.process_time() - c)
         if with_simpy:
             t = time.perf_counter()
             bare_simpy(gx, system, m, durations)
@@ -188,9 +199,10 @@ def engine_case(kind: str, size: dict, repeats: int, with_simpy: bool, engines: 
             if e == "simpy" and not with_simpy:
                 continue
             kw = {"engine": e} if has_engine_kw and e != "baseline" else {}
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             tr = simulate(gx, system, m, CostModel(), **kw)
             times[e].append(time.perf_counter() - t)
+            cpu[e].append(time.process_time() - c)
             if e == "fast":  # the compiled loop makes Record objects when first read
                 t = time.perf_counter()
                 len(list(tr.records))
@@ -206,6 +218,10 @@ def engine_case(kind: str, size: dict, repeats: int, with_simpy: bool, engines: 
         if v:
             out[f"{k}_s"] = statistics.median(v)
             out[f"{k}_tasks_per_s"] = n / out[f"{k}_s"]
+    for k, v in cpu.items():  # on a loaded machine, CPU time is closer to an idle run's wall
+        if v:
+            out[f"{k}_cpu_s"] = statistics.median(v)
+            out[f"{k}_tasks_per_cpu_s"] = n / out[f"{k}_cpu_s"]
     if "fast_records_s" in out:
         out["fast_with_records_vs_nx"] = (out["fast_s"] + out.pop("fast_records_s")) / out["nx_s"]
         out.pop("fast_records_tasks_per_s")
@@ -299,7 +315,9 @@ def jit_section() -> dict:
                                capture_output=True, text=True, env=env, timeout=1200)
             if p.returncode != 0:
                 return {"error": (p.stderr.strip().splitlines() or ["?"])[-1]}
-            out[key] = json.loads(p.stdout.strip().splitlines()[-1])["jit_s"]
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            out[key] = r["jit_s"]
+            out[key.replace("_s", "_cpu_s")] = r.get("jit_cpu_s")
     return {"jit": out}
 
 
@@ -473,9 +491,11 @@ def main() -> int:
         from hetsim.engine import compiled
 
         if not compiled.available():
-            print(json.dumps({"jit_s": None}))
+            print(json.dumps({"jit_s": None, "jit_cpu_s": None}))
             return 0
-        print(json.dumps({"jit_s": _jit_warmup()}))
+        c = time.process_time()
+        wall = _jit_warmup()
+        print(json.dumps({"jit_s": wall, "jit_cpu_s": time.process_time() - c}))
         return 0
 
     def log(msg):
