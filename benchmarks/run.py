@@ -30,7 +30,16 @@ Sections (keys of the ``--json`` output; every value is a flat dict with stable 
   present (they expose ``run(quick) -> dict``); skipped otherwise.
 
 Absolute times on a shared 2-core machine are noisy: quote the ratios. ``calib_loop_s``
-(a fixed 2M-iteration Python loop, timed in each process) says how loaded the machine was.
+(a fixed 2M-iteration Python loop, timed in each process) says how loaded the machine was;
+engine cases also give the process's CPU time (``*_cpu_s``, ``*_tasks_per_cpu_s``), which
+a loaded machine inflates less than wall time.
+
+The fast path's compiled loop (numba) is warmed up on a tiny graph before timing; its
+one-off costs are reported apart: ``jit_load_s`` per engine case (import + cached code), and
+section ``jit`` (compile into an empty cache, then load from it, each in a fresh process).
+``fast_*`` is the loop the fast path takes by default at that size (``fast_loop``),
+``fast_python_*`` / ``fast_compiled_*`` the other one forced, and
+``fast_with_records_vs_nx`` adds reading every record (the compiled loop makes them lazily).
 """
 
 from __future__ import annotations
@@ -169,11 +178,19 @@ def engine_case(kind: str, size: dict, repeats: int, with_simpy: bool, engines: 
         durations[v] = (topo.route_time_s(t.src, t.dst, t.nbytes) if t.is_transfer
                         else costs.price(t, devices[m.assignment[v]]).latency_s)
     has_engine_kw = "engine" in inspect.signature(simulate).parameters
-    times: dict[str, list] = {k: [] for k in ("nx", "bare_simpy", *engines)}
+    out = {"tasks": n, "build_s": build_s}
+    loops = _fast_loops(n) if "fast" in engines else {}
+    if "fast" in engines and _compiled_available():
+        out["jit_load_s"] = _jit_warmup()  # numba import + cached machine code, timed apart
+    if "fast" in engines:
+        out["fast_loop"] = "compiled" if _uses_compiled(n) else "python"
+    times: dict[str, list] = {k: [] for k in ("nx", "bare_simpy", *engines, *loops, "fast_records")}
+    cpu: dict[str, list] = {k: [] for k in ("nx", *engines)}  # this process's CPU time
     for _ in range(repeats):  # interleaved, so drift hits all alike
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         nx.dag_longest_path(gx)
         times["nx"].append(time.perf_counter() - t)
+        cpu["nx"].append(time.process_time() - c)
         if with_simpy:
             t = time.perf_counter()
             bare_simpy(gx, system, m, durations)
@@ -182,21 +199,126 @@ def engine_case(kind: str, size: dict, repeats: int, with_simpy: bool, engines: 
             if e == "simpy" and not with_simpy:
                 continue
             kw = {"engine": e} if has_engine_kw and e != "baseline" else {}
-            t = time.perf_counter()
-            simulate(gx, system, m, CostModel(), **kw)
+            t, c = time.perf_counter(), time.process_time()
+            tr = simulate(gx, system, m, CostModel(), **kw)
             times[e].append(time.perf_counter() - t)
-    out = {"tasks": n, "build_s": build_s, "calib_loop_s": calib_loop()}
+            cpu[e].append(time.process_time() - c)
+            if e == "fast":  # the compiled loop makes Record objects when first read
+                t = time.perf_counter()
+                len(list(tr.records))
+                times["fast_records"].append(time.perf_counter() - t)
+            del tr
+        for loop, env in loops.items():  # both loops of the fast path, forced
+            with _env(HETSIM_COMPILED_MIN_TASKS=env):
+                t = time.perf_counter()
+                simulate(gx, system, m, CostModel(), engine="fast")
+                times[loop].append(time.perf_counter() - t)
+    out["calib_loop_s"] = calib_loop()
     for k, v in times.items():
         if v:
             out[f"{k}_s"] = statistics.median(v)
             out[f"{k}_tasks_per_s"] = n / out[f"{k}_s"]
-    for e in engines:
+    for k, v in cpu.items():  # on a loaded machine, CPU time is closer to an idle run's wall
+        if v:
+            out[f"{k}_cpu_s"] = statistics.median(v)
+            out[f"{k}_tasks_per_cpu_s"] = n / out[f"{k}_cpu_s"]
+    if "fast_records_s" in out:
+        out["fast_with_records_vs_nx"] = (out["fast_s"] + out.pop("fast_records_s")) / out["nx_s"]
+        out.pop("fast_records_tasks_per_s")
+    for e in (*engines, *loops):
         if f"{e}_s" in out:
             out[f"{e}_vs_nx"] = out[f"{e}_s"] / out["nx_s"]
             if "bare_simpy_s" in out:
                 out[f"{e}_vs_bare_simpy"] = out[f"{e}_s"] / out["bare_simpy_s"]
     out["peak_rss_MB"] = peak_rss_mb()
     return out
+
+
+def _fast_loops(n: int) -> dict[str, str]:
+    """The fast path's other loop, timed beside the one it takes by default (name ->
+    HETSIM_COMPILED_MIN_TASKS value that forces it); not the pure-Python loop at 1M tasks."""
+    try:
+        from hetsim.engine import compiled
+    except ImportError:  # a baseline tree without the compiled loop
+        return {}
+    loops = {}
+    default_compiled = _uses_compiled(n)
+    if n < 500_000 and default_compiled:
+        loops["fast_python"] = str(10**12)
+    if compiled.available() and not default_compiled:
+        loops["fast_compiled"] = "0"
+    return loops
+
+
+def _compiled_available() -> bool:
+    try:
+        from hetsim.engine import compiled
+    except ImportError:
+        return False
+    return compiled.available()
+
+
+def _uses_compiled(n: int) -> bool:
+    from hetsim.engine.run import use_compiled
+
+    return use_compiled(n)
+
+
+class _env:
+    """Set environment variables for a block."""
+
+    def __init__(self, **kw):
+        self.kw, self.old = kw, {}
+
+    def __enter__(self):
+        for k, v in self.kw.items():
+            self.old[k] = os.environ.get(k)
+            os.environ[k] = v
+
+    def __exit__(self, *exc):
+        for k, v in self.old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _jit_warmup() -> float:
+    """Run the compiled loop once on a tiny graph: numba's import plus loading (or, with an
+    empty cache, compiling) its machine code, which a process pays once."""
+    from hetsim.costs import CostModel
+    from hetsim.engine import simulate
+    from hetsim.mapping.registry import map_graph
+    from hetsim.workloads.registry import build_workload
+
+    sc = _scenario({"num_layers": 2})
+    g = build_workload("dsa_decode", {"num_layers": 2})
+    m = map_graph("hetero", g, sc.system, {})
+    from hetsim.mapping.transfers import insert_transfers
+
+    gx = insert_transfers(g, m)
+    t = time.perf_counter()
+    with _env(HETSIM_COMPILED_MIN_TASKS="0"):
+        for policy in ("fifo", "critical-path-first"):
+            simulate(gx, sc.system, m, CostModel(), engine="fast", queue_policy=policy)
+    return time.perf_counter() - t
+
+
+def jit_section() -> dict:
+    """numba's one-off costs, each in a fresh process: compiling into an empty cache, then
+    loading from that cache (what every later process pays once, before its first run)."""
+    with tempfile.TemporaryDirectory() as d:
+        env = {**os.environ, "NUMBA_CACHE_DIR": d}
+        out = {}
+        for key in ("compile_cold_s", "load_cached_s"):
+            p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--jit-case"],
+                               capture_output=True, text=True, env=env, timeout=1200)
+            if p.returncode != 0:
+                return {"error": (p.stderr.strip().splitlines() or ["?"])[-1]}
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            out[key] = r["jit_s"]
+            out[key.replace("_s", "_cpu_s")] = r.get("jit_cpu_s")
+    return {"jit": out}
 
 
 def _child(args: list[str], env_path: str | None = None, timeout: float = 3600) -> dict:
@@ -347,6 +469,7 @@ def main() -> int:
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated of {', '.join(SECTIONS)}")
     ap.add_argument("--case", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--rss-case", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--jit-case", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.case:
         kind, size, repeats, with_simpy, engines = json.loads(a.case)
@@ -364,6 +487,16 @@ def main() -> int:
     if a.rss_case:
         print(json.dumps(rss_case()))
         return 0
+    if a.jit_case:
+        from hetsim.engine import compiled
+
+        if not compiled.available():
+            print(json.dumps({"jit_s": None, "jit_cpu_s": None}))
+            return 0
+        c = time.process_time()
+        wall = _jit_warmup()
+        print(json.dumps({"jit_s": wall, "jit_cpu_s": time.process_time() - c}))
+        return 0
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -371,6 +504,8 @@ def main() -> int:
     only = set(a.only.split(","))
     out: dict = {"quick": a.quick, "python": sys.version.split()[0]}
     if "engine" in only:
+        log("jit ...")
+        out.update(jit_section())
         out.update(engine_section(a.quick, a.baseline_tree, log))
     if "cli" in only:
         log("cli run ...")

@@ -6,6 +6,8 @@ records and the per-resource constants saved with them, never the engine's state
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 
@@ -53,6 +55,54 @@ def make_record(values: tuple) -> Record:
     r = object.__new__(Record)
     r.__dict__.update(zip(RECORD_FIELDS, values))
     return r
+
+
+class LazyList(Sequence):
+    """A list built on first use: the compiled engine path keeps its trace as arrays and
+    makes the :class:`Record` objects (about a microsecond each) only when someone reads
+    them. It reads, compares and pickles as the list its *build* callable returns."""
+
+    __slots__ = ("_n", "_build", "_items")
+
+    def __init__(self, n: int, build: Callable[[], list]):
+        self._n, self._build, self._items = n, build, None
+
+    def materialize(self) -> list:
+        """The list itself (built once, then kept)."""
+        if self._items is None:
+            was_enabled = gc.isenabled()
+            gc.disable()  # many young objects, no cycles: the cyclic collector only costs time
+            try:
+                self._items = self._build()
+            finally:
+                if was_enabled:
+                    gc.enable()
+            self._build = None
+            if len(self._items) != self._n:  # pragma: no cover - would be an engine bug
+                raise RuntimeError("lazy list built with the wrong length")
+        return self._items
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, k):
+        return self.materialize()[k]
+
+    def __iter__(self):
+        return iter(self.materialize())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, LazyList):
+            other = other.materialize()
+        return self.materialize() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self.materialize())
+
+    def __reduce__(self):
+        return (list, (self.materialize(),))
 
 
 @dataclass(frozen=True)

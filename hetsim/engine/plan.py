@@ -80,17 +80,30 @@ def _topology(system: SystemSpec) -> Topology:
     return hit[1]
 
 
-def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: CostModel,
-              queue_policy: str, power_off_unused: bool) -> Plan:
-    """Flatten *graph* for the engines (raises GraphError on a cycle, CostLookupError early)."""
-    if queue_policy not in QUEUE_POLICIES:
-        raise HetsimError(f"unknown queue policy {queue_policy!r}; allowed: {', '.join(QUEUE_POLICIES)}")
-    order = topological_order(graph)  # the one cycle check of the engine (linear)
-    index = {n: i for i, n in enumerate(order)}
+@dataclass
+class Resources:
+    """Engine pools (device pools first, then one per link channel) and memories of a system."""
+
+    pool_prefix: list[str]
+    pool_count: list[int]
+    pool_memory: list[int]       # index of the pool's device memory, -1 for a channel
+    pool_index: dict[tuple[str, str], int]
+    chan_index: dict[str, int]
+    memory_names: list[str]
+    memory_Bps: list[float]
+    channel_objs: dict[int, object]
+    dev_info: dict[str, ResourceInfo]
+    chan_info: dict[str, ResourceInfo]
+    link_idle_w: dict[str, float]
+    topo: Topology
+    devices: dict
+
+
+def resources(system: SystemSpec, mapping: Mapping, power_off_unused: bool) -> Resources:
+    """The pools, memories and resource constants both plan builders share."""
     topo = _topology(system)
     devices = {d.name: d for d in system.devices}
     used_devs = set(mapping.assignment.values()) | set(mapping.placement.values())
-
     pool_prefix: list[str] = []
     pool_count: list[int] = []
     pool_memory: list[int] = []
@@ -119,6 +132,20 @@ def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Co
         pool_memory.append(-1)
     chan_info = {name: ResourceInfo(name, "channel", 0.0, (name,), ch.link)
                  for name, ch in topo.channels.items()}
+    return Resources(pool_prefix, pool_count, pool_memory, pool_index, chan_index, memory_names,
+                     memory_Bps, channel_objs, dev_info, chan_info,
+                     {lk.name: float(lk.spec.power.idle_w) for lk in system.links}, topo, devices)
+
+
+def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: CostModel,
+              queue_policy: str, power_off_unused: bool) -> Plan:
+    """Flatten *graph* for the engines (raises GraphError on a cycle, CostLookupError early)."""
+    if queue_policy not in QUEUE_POLICIES:
+        raise HetsimError(f"unknown queue policy {queue_policy!r}; allowed: {', '.join(QUEUE_POLICIES)}")
+    order = topological_order(graph)  # the one cycle check of the engine (linear)
+    index = {n: i for i, n in enumerate(order)}
+    res = resources(system, mapping, power_off_unused)
+    topo, devices, pool_index, chan_index = res.topo, res.devices, res.pool_index, res.chan_index
 
     nodes = graph._node
     succ_adj = graph._succ
@@ -158,9 +185,9 @@ def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Co
                      for i, n in enumerate(order)}
         rank = _upward_rank(graph, durations)
         prio = [-rank[n] for n in order]
-    return Plan(order, tasks, succ, npred, prio, cost, pool, route, hop_s, device, pool_prefix,
-                pool_count, pool_memory, memory_names, memory_Bps, channel_objs, dev_info,
-                chan_info, {lk.name: float(lk.spec.power.idle_w) for lk in system.links}, fifo)
+    return Plan(order, tasks, succ, npred, prio, cost, pool, route, hop_s, device, res.pool_prefix,
+                res.pool_count, res.pool_memory, res.memory_names, res.memory_Bps, res.channel_objs,
+                res.dev_info, res.chan_info, res.link_idle_w, fifo)
 
 
 def slot_names(plan: Plan, p: int) -> tuple[str, ...]:

@@ -32,6 +32,15 @@ ENGINES = ("auto", "simpy", "fast")
 __all__ = ["ENGINES", "QUEUE_POLICIES", "fast_path_blocker", "simulate"]
 
 
+def use_compiled(num_tasks: int) -> bool:
+    """Whether the fast path runs its compiled loop (:mod:`.compiled`): numba is installed and
+    the graph has at least ``compiled.min_tasks()`` tasks. Checked without importing numba
+    for smaller graphs."""
+    from . import compiled
+
+    return num_tasks >= compiled.min_tasks() and compiled.available()
+
+
 def fast_path_blocker(graph: nx.DiGraph, plan: Plan | None = None) -> str | None:
     """Why the fast path cannot run this graph, or None if it can.
 
@@ -72,22 +81,33 @@ def simulate(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Cos
     """
     if engine not in ENGINES:
         raise HetsimError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
-    plan = make_plan(graph, system, mapping, costs or CostModel(), queue_policy, power_off_unused)
-    blocker = fast_path_blocker(graph, plan)
+    blocker = fast_path_blocker(graph)
     if engine == "fast" and blocker:
         raise HetsimError(f"engine 'fast' cannot run this graph: {blocker}")
     chosen = "simpy" if engine == "simpy" or (engine == "auto" and blocker) else "fast"
+    costs = costs or CostModel()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        records, memory_bytes = (run_fast if chosen == "fast" else run_reference)(plan)
-        records.sort(key=lambda r: (r.start_s, r.end_s, r.resource, r.name, r.hop))
+        if chosen == "fast" and use_compiled(graph.number_of_nodes()):
+            from .compiled import make_array_plan, run_compiled
+
+            aplan = make_array_plan(graph, system, mapping, costs, queue_policy, power_off_unused)
+            records, memory_bytes, edges = run_compiled(aplan)
+            res = aplan.res
+            dev_info, chan_info, link_idle_w = res.dev_info, res.chan_info, res.link_idle_w
+        else:
+            plan = make_plan(graph, system, mapping, costs, queue_policy, power_off_unused)
+            records, memory_bytes = (run_fast if chosen == "fast" else run_reference)(plan)
+            records.sort(key=lambda r: (r.start_s, r.end_s, r.resource, r.name, r.hop))
+            edges = list(graph.edges())
+            dev_info, chan_info, link_idle_w = plan.dev_info, plan.chan_info, plan.link_idle_w
     finally:
         if was_enabled:
             gc.enable()
     return Trace(
-        records=records, devices=plan.dev_info, channels=plan.chan_info,
-        link_idle_w=plan.link_idle_w, edges=list(graph.edges()), memory_bytes=memory_bytes,
+        records=records, devices=dev_info, channels=chan_info,
+        link_idle_w=link_idle_w, edges=edges, memory_bytes=memory_bytes,
         meta={"queue_policy": queue_policy, "mapping": mapping.policy,
               "num_tasks": graph.number_of_nodes(), "graph": graph.graph.get("name", ""),
               "tokens": graph.graph.get("tokens", 1), "engine": chosen},
