@@ -198,7 +198,10 @@ def test_gemm_tiles_leave_one_model_out_on_a_vidur_subset():
     without each model and the model's rows predicted, measured table detached. The bounds
     are what this subset gives, rounded up (per operator 4.5-5.6% median, 25-36% worst on
     2026-12-03; README 'GPU cost fidelity' has the full figures and why the worst stays above
-    20%); a change that loses the wave quantisation or breaks the fit fails them."""
+    20%). The per-operator bounds catch a broken fit but barely separate the fitted
+    partial-wave cost from whole waves (5.7% / 36% with whole waves); the 8K-32K-token bound
+    does: those rows exist only for Llama-3-8B, so they are extrapolated from <= 4096 tokens,
+    and come out 5.0% too fast on average with the fitted tail, 6.3% with whole waves."""
     import statistics
     import sys
 
@@ -222,5 +225,8 @@ def test_gemm_tiles_leave_one_model_out_on_a_vidur_subset():
         per_op.setdefault(r.label, []).append(abs(p - r.time_s) / r.time_s)
     assert len(per_op) == 4
     for op, errs in per_op.items():
-        assert statistics.median(errs) <= 0.06, (op, statistics.median(errs))
-        assert max(errs) <= 0.40, (op, max(errs))
+        assert statistics.median(errs) <= 0.057, (op, statistics.median(errs))
+        assert max(errs) <= 0.37, (op, max(errs))
+    big = [(p - r.time_s) / r.time_s for r, p in zip(rows, pred) if r.shape["m"] >= 8192]
+    assert len(big) > 50
+    assert statistics.mean(big) >= -0.057, statistics.mean(big)
