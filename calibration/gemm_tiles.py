@@ -7,6 +7,7 @@ GEMMs in the ``hetsim validate --against`` CSV format, and print the YAML block 
 The candidate tiles and k splits are the ones CUTLASS/cuBLAS Ampere and Hopper kernels use
 (256x128, 128x256, 128x128, 128x64, 64x128, 64x64 output tiles; split-k up to 16); the
 number of compute units is the GPU's SM/CU count (an argument, cited in the device file).
+``wave_tail`` (how much a partial last wave costs) is fitted with the rest.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def template(compute_units: int) -> dict:
     return {"compute_units": int(compute_units),
             "tiles": [{"m": m, "n": n, "efficiency": 0.7} for m, n in TILES],
             "split_k": list(SPLIT_K), "k_overhead": 64.0, "overlap_exponent": 2.0,
-            "memory_efficiency": 0.9, "overhead_s": 5e-6}
+            "memory_efficiency": 0.9, "overhead_s": 5e-6, "wave_tail": 0.5}
 
 
 def fit_rows(device, rows, compute_units: int, dtype: str = "bf16") -> dict:
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     for t in p["tiles"]:
         print(f"    - {{m: {t['m']}, n: {t['n']}, efficiency: {t['efficiency']}}}")
     print(f"  split_k: {p['split_k']}")
-    for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s"):
+    for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s", "wave_tail"):
         print(f"  {key}: {p[key]}")
     return 0
 

@@ -108,15 +108,22 @@ def test_eager_topk_on_cdna2_pays_a_wave_per_104_rows():
 
 
 def test_gemm_waves_quantise_time():
-    """A GEMM whose tiles spill one column past four full waves costs a fifth."""
+    """A GEMM whose tiles spill one column past four full waves costs a fifth wave; with the
+    fitted ``wave_tail`` the partial wave (12 of 108 units busy) costs (12/108)**tail of one."""
     dev = load_device_preset("a100-sxm-80gb")
     gt = dev.gemm_tiles
-    p = {**gt.model_dump(), "tiles": [{"m": 128, "n": 128, "efficiency": 0.75}], "split_k": [1]}
+    p = {**gt.model_dump(), "tiles": [{"m": 128, "n": 128, "efficiency": 0.75}], "split_k": [1],
+         "wave_tail": None}
     peak, bw = float(dev.peak_flop_per_s["bf16"]), float(dev.memory.achievable_bandwidth_Bps)
     assert gt.compute_units == 108  # 12 x 36 tiles = 4 full waves
     four = gemm_time(p, peak, bw, 128 * 12, 128 * 36, 4096) - p["overhead_s"]
     five = gemm_time(p, peak, bw, 128 * 12, 128 * 36 + 1, 4096) - p["overhead_s"]
     assert five / four == pytest.approx(5 / 4, rel=0.02)
+    assert gt.wave_tail is not None and 0 < gt.wave_tail < 1
+    p["wave_tail"] = gt.wave_tail
+    four = gemm_time(p, peak, bw, 128 * 12, 128 * 36, 4096) - p["overhead_s"]
+    tail = gemm_time(p, peak, bw, 128 * 12, 128 * 36 + 1, 4096) - p["overhead_s"]
+    assert tail / four == pytest.approx(1 + (12 / 108) ** gt.wave_tail / 4, rel=0.02)
 
 
 @pytest.mark.parametrize("gpu", GPUS)
@@ -200,3 +207,43 @@ def test_validate_against_bad_csv_is_one_line_exit_2(tmp_path, capsys):
     assert main(["validate", "--against", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "shape" in err[0] and "bad.csv" in err[0]
+
+
+def test_gemm_tiles_leave_one_model_out_on_a_vidur_subset():
+    """Held-out check of the tile/wave model, small enough for the suite: every 17th GEMM of
+    the three shipped A100 Vidur files (all token counts, TP 1-8), tile parameters refitted
+    without each model and the model's rows predicted, measured table detached. The bounds
+    are what this subset gives, rounded up (per operator 4.5-5.6% median, 25-36% worst on
+    2026-12-03; README 'GPU cost fidelity' has the full figures and why the worst stays above
+    20%). The per-operator bounds catch a broken fit but barely separate the fitted
+    partial-wave cost from whole waves (5.7% / 36% with whole waves); the 8K-32K-token bound
+    does: those rows exist only for Llama-3-8B, so they are extrapolated from <= 4096 tokens,
+    and come out 5.0% too fast on average with the fitted tail, 6.3% with whole waves."""
+    import statistics
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from calibration.vidur import vidur_rows
+    from hetsim.report.validation import Measurement, leave_one_out
+
+    vid = ROOT.parent / "shared" / "reference" / "data" / "vidur-a100"
+    vid = vid if vid.is_dir() else Path("/work/shared/reference/data/vidur-a100")
+    if not vid.is_dir():
+        pytest.skip("Vidur A100 profiles not available")
+    rows = []
+    for f in sorted(vid.glob("*.mlp.csv")):
+        for i, (op, tp, shape, t) in enumerate(vidur_rows(f)):
+            if i % 17 == 0:
+                rows.append(Measurement("a100-sxm-80gb", "gemm", shape, t,
+                                        group=f.name.removesuffix(".mlp.csv"), label=op))
+    pred, _, _ = leave_one_out(rows, "group")
+    per_op: dict = {}
+    for r, p in zip(rows, pred):
+        per_op.setdefault(r.label, []).append(abs(p - r.time_s) / r.time_s)
+    assert len(per_op) == 4
+    for op, errs in per_op.items():
+        assert statistics.median(errs) <= 0.057, (op, statistics.median(errs))
+        assert max(errs) <= 0.37, (op, max(errs))
+    big = [(p - r.time_s) / r.time_s for r, p in zip(rows, pred) if r.shape["m"] >= 8192]
+    assert len(big) > 50
+    assert statistics.mean(big) >= -0.057, statistics.mean(big)

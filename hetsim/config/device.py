@@ -174,6 +174,9 @@ class GemmTiles(Strict):
     overlap_exponent: float = Field(ge=1, le=50, description="smooth-max exponent of compute and memory time")
     memory_efficiency: float = Field(gt=0, le=1, description="fraction of achievable bandwidth")
     overhead_s: float = Field(ge=0, description="fixed time per GEMM call in s (launch and tail); provenance in source")
+    wave_tail: float | None = Field(
+        None, gt=0, le=1, description="a partial last wave with a fraction f of the units busy "
+                                      "costs f**wave_tail of a full wave; none = a full wave")
     dtype: str = Field("bf16", description="datatype whose peak the fit used")
     source: str = Field(min_length=1, description="how and from which profiles this was fitted")
 

@@ -7,14 +7,19 @@ is one thread block on one compute unit (SM / CU), and the blocks run in *waves*
 the unit's share of the peak rate times the tile shape's efficiency (``k0`` is the k-loop's
 prologue and epilogue, counted as extra k). When the tiles do not fill the units, the library
 splits k (``split_k``): more, shorter blocks, plus a pass that writes and reads the fp32
-partial sums. The library is assumed to pick the fastest (tile, split) candidate. The time is
+partial sums. A partial last wave, with a fraction ``f`` of the units busy, costs
+``f**wave_tail`` of a full one (fitted; 1 would be no quantisation, 0 a full wave): its
+blocks run with less competition for memory bandwidth, L2 and the power budget, so on the
+measured A100 and H100 profiles it costs about ``sqrt(f)``. This also flattens the
+predicted throughput at many waves, where measured throughput is flat too. The library is
+assumed to pick the fastest (tile, split) candidate. The time is
 
 ``t = overhead_s + (compute**p + memory**p) ** (1/p)``
 
 with ``memory = bytes / (achievable bandwidth x memory_efficiency)``: a smooth maximum (``p``
 the fitted overlap exponent) because compute and weight streaming overlap imperfectly when
 they are close. This reproduces what a roofline cannot: the quantisation of waves (a GEMM
-that needs 1.1 waves costs two), the loss of small tiles at mid token counts, and the
+that needs 1.1 waves costs more than one), the loss of small tiles at mid token counts, and the
 launch-bound regime of tiny GEMMs.
 
 Parameters live in the device file (``gemm_tiles``) and are fitted by
@@ -29,6 +34,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 
+def _waves(w: np.ndarray, tail) -> np.ndarray:
+    """Waves a grid of *w* unit-loads costs: the full waves plus the last, partial one. With
+    ``wave_tail`` unset the partial wave costs a full one (``ceil``); with ``wave_tail = g``
+    it costs ``f**g`` of one when a fraction ``f`` of the units is busy, because the blocks
+    of a partial wave share the memory system and power budget with fewer others."""
+    if tail is None:
+        return np.ceil(w)
+    full = np.floor(w)
+    frac = w - full
+    return full + np.where(frac > 0, np.power(np.maximum(frac, 1e-12), float(tail)), 0.0)
+
+
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
                m, n, k, elem_bytes=2) -> np.ndarray:
     """Vectorised GEMM time in s for arrays *m, n, k* under tile parameters *p*."""
@@ -36,17 +53,18 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
     k0 = float(p["k_overhead"])
+    tail = p.get("wave_tail")
+    split = np.asarray(p["split_k"], dtype=float).reshape((-1,) + (1,) * m.ndim)
+    kk = np.ceil(k / split)  # k per split, one row per split factor
+    # fp32 partial sums written by each split and read back once (none without a split)
+    reduce = np.where(split > 1, m * n * 4.0 * split * 2.0 / bandwidth_Bps, 0.0)
     best = np.full(np.broadcast(m, n, k).shape, np.inf)
     for tile in p["tiles"]:
         tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
         tiles = np.ceil(m / tm) * np.ceil(n / tn)
-        for s in p["split_k"]:
-            kk = np.ceil(k / s)
-            waves = np.ceil(tiles * s / units)
-            comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
-            if s > 1:  # fp32 partial sums written by each split and read back once
-                comp = comp + m * n * 4.0 * s * 2.0 / bandwidth_Bps
-            best = np.minimum(best, comp)
+        waves = _waves(tiles * split / units, tail)
+        comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
+        best = np.minimum(best, comp.min(axis=0))
     nbytes = (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -65,6 +83,11 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
 # fitting: per GPU, from measured (m, n, k, seconds) points
 
 
+def _extras(template: Mapping[str, Any]) -> list[str]:
+    """Optional parameters the template asks to fit (present and not None)."""
+    return [key for key in ("wave_tail",) if template.get(key) is not None]
+
+
 def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]]) -> dict:
     p = dict(template)
     p["overhead_s"] = math.exp(x[0])
@@ -72,10 +95,12 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
     p["overlap_exponent"] = 1.0 + math.exp(x[2])
     p["k_overhead"] = math.exp(x[3])
     tiles = [dict(t) for t in template["tiles"]]
-    for g, xi in zip(groups, x[4:]):
+    for g, xi in zip(groups, x[4:4 + len(groups)]):
         for i in g:
             tiles[i]["efficiency"] = 1.0 / (1.0 + math.exp(-xi))
     p["tiles"] = tiles
+    for key, xi in zip(_extras(template), x[4 + len(groups):]):
+        p[key] = min(math.exp(xi), 1.0) if key == "wave_tail" else math.exp(xi)
     return p
 
 
@@ -96,11 +121,13 @@ def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps
         pred = tile_times(_unpack(x, template, groups), peak_flop_per_s, bandwidth_Bps, m, n, k)
         return float(np.mean(np.abs(pred - t) / t))
 
-    x0 = np.array([math.log(5e-6), 2.0, math.log(2.0), math.log(64.0)] + [1.0] * len(groups))
+    x0 = np.array([math.log(5e-6), 2.0, math.log(2.0), math.log(64.0)] + [1.0] * len(groups)
+                  + [math.log(float(template[key])) for key in _extras(template)])
     x = _minimize(loss, [x0])
     p = _unpack(x, template, groups)
     p["tiles"] = [{**tl, "efficiency": round(float(tl["efficiency"]), 5)} for tl in p["tiles"]]
     for key, digits in (("overhead_s", 9), ("memory_efficiency", 5), ("overlap_exponent", 4),
-                        ("k_overhead", 2)):
-        p[key] = round(float(p[key]), digits)
+                        ("k_overhead", 2), ("wave_tail", 4)):
+        if p.get(key) is not None:
+            p[key] = round(float(p[key]), digits)
     return p
