@@ -105,6 +105,8 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
     from .report.perfetto import write_chrome_trace
 
     outdir.mkdir(parents=True, exist_ok=True)
+    if plot and worker is not None:  # the child draws while this process writes the files below
+        worker.send(out.trace, outdir / "timeline.png", title=title)
     (outdir / "result.json").write_text(json.dumps(out.result, indent=2, sort_keys=True))
     stage(stage="writing trace.json")
     write_chrome_trace(out.trace, outdir / "trace.json")
@@ -117,7 +119,7 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
 
         stage(stage="drawing timeline.png")
         if worker is not None:
-            worker.draw(out.trace, outdir / "timeline.png", title=title)
+            worker.finish()
         else:
             plot_timeline(out.trace, outdir / "timeline.png", title=title)
         files["timeline"] = str(outdir / "timeline.png")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from ..graph import STEP_NAMES
+from ..steps import STEP_NAMES
 from ..trace import Trace
 
 STEP_COLORS = {
