@@ -68,6 +68,10 @@ class TimelineWorker:
                 from . import plots
 
                 plots.load_matplotlib()
+                import select
+
+                if not select.select([r], [], [], 0)[0]:  # the parent is still busy: draw warm
+                    plots.warm_up()
                 with os.fdopen(r, "rb") as f:
                     data = f.read()
                 if data:  # an empty pipe: the parent failed before drawing, nothing to do
