@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable, Mapping
 
 BEAT_BYTES = 64
@@ -204,7 +203,9 @@ def log2_ceil(n: int) -> int:
     return max(0, math.ceil(math.log2(n)))
 
 
-@lru_cache(maxsize=4096)
+_HARMONIC: dict[int, float] = {}  # H_n by n: a run asks for the same few n per kernel shape
+
+
 def harmonic(n: int) -> float:
     """H_n = sum_{i=1}^{n} 1/i (exact below 10^5, asymptotic series above).
 
@@ -217,7 +218,12 @@ def harmonic(n: int) -> float:
     if n <= 0:
         return 0.0
     if n < 100_000:
-        return math.fsum(1.0 / i for i in range(1, n + 1))
+        h = _HARMONIC.get(n)
+        if h is None:
+            if len(_HARMONIC) >= 4096:
+                _HARMONIC.clear()
+            h = _HARMONIC[n] = math.fsum(map((1.0).__truediv__, range(1, n + 1)))
+        return h
     return math.log(n) + EULER_GAMMA + 1.0 / (2 * n) - 1.0 / (12 * n * n)
 
 
