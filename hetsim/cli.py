@@ -101,10 +101,17 @@ def _console(json_mode: bool) -> Console:
 
 
 def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda **_: None,
-               worker=None) -> dict:
+               worker=None, while_drawing=None) -> dict:
+    """Write result, trace, resolved scenario and (with *plot*) the timeline PNG.
+
+    *while_drawing*, if given, is called once the plot worker has the trace and the JSON
+    files are written, before waiting for the PNG (work that overlaps the child's drawing).
+    """
     from .report.perfetto import write_chrome_trace
 
     outdir.mkdir(parents=True, exist_ok=True)
+    if plot and worker is not None:  # the child draws while this process writes the files below
+        worker.send(out.trace, outdir / "timeline.png", title=title)
     (outdir / "result.json").write_text(json.dumps(out.result, indent=2, sort_keys=True))
     stage(stage="writing trace.json")
     write_chrome_trace(out.trace, outdir / "trace.json")
@@ -112,12 +119,14 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
         out.scenario.model_dump_json(indent=2))
     files = {"result": str(outdir / "result.json"), "trace": str(outdir / "trace.json"),
              "scenario": str(outdir / "scenario.resolved.json")}
+    if while_drawing is not None:
+        while_drawing()
     if plot:
         from .report.plots import plot_timeline
 
         stage(stage="drawing timeline.png")
         if worker is not None:
-            worker.draw(out.trace, outdir / "timeline.png", title=title)
+            worker.finish()
         else:
             plot_timeline(out.trace, outdir / "timeline.png", title=title)
         files["timeline"] = str(outdir / "timeline.png")
@@ -180,16 +189,25 @@ def _run(args, worker) -> int:
     path, scenario = _load(args.scenario, sets=args.set, mappings=[args.mapping],
                            mappings_flag="--mapping")
     outdir = prepare_outdir(args.out)
+    con = None if args.json else _console(False)
+    tables: list[str] = []
+
+    def render_tables() -> None:  # while the plot worker draws; printed once the PNG is there
+        if con is not None:
+            with con.capture() as cap:
+                run_tables(out.result, con)
+            tables.append(cap.get())
+
     with progress("run", enabled=not args.json) as update:
         update(stage="simulating")
         out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
         files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}",
-                           plot=not args.no_plot, stage=update, worker=worker)
+                           plot=not args.no_plot, stage=update, worker=worker,
+                           while_drawing=render_tables)
     if args.json:
         print(json.dumps(out.result, indent=2, sort_keys=True))
     else:
-        con = _console(False)
-        run_tables(out.result, con)
+        sys.stdout.write(tables[0])
         con.print("wrote " + ", ".join(v for k, v in files.items() if k != "scenario"))
     return 0
 

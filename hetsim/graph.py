@@ -15,29 +15,13 @@ import heapq
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Mapping
 
 import networkx as nx
 
 from .errors import GraphError
 from .kernels import get_kernel
-
-
-class Step(str, Enum):
-    """Pipeline steps; the values are the strings users write."""
-
-    PREPARE_MEMORY = "prepare_memory"
-    COMPUTE_RELEVANCY = "compute_relevancy"
-    RETRIEVAL = "retrieval"
-    APPLY_TO_INFERENCE = "apply_to_inference"
-    MODEL = "model"
-    TRANSFER = "transfer"
-
-
-#: Steps counted as memory processing (with the transfers they cause).
-MEMORY_PROCESSING_STEPS = (Step.PREPARE_MEMORY, Step.COMPUTE_RELEVANCY, Step.RETRIEVAL)
-STEP_NAMES = tuple(s.value for s in Step)
+from .steps import MEMORY_PROCESSING_STEPS, STEP_NAMES, Step  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

@@ -306,14 +306,19 @@ def resolve_system(raw: Any, file: str, field: str = "system") -> SystemSpec:
         raise ConfigError(msg, file=file, field=f) from None
 
 
-def scenario_from_dict(raw: Any, file: str) -> Scenario:
-    """Validate a raw scenario mapping read from *file*."""
+def scenario_from_dict(raw: Any, file: str, *, system: SystemSpec | None = None) -> Scenario:
+    """Validate a raw scenario mapping read from *file*.
+
+    *system*, when given, is ``resolve_system(raw["system"], file)`` already made by the
+    caller (a sweep whose points share one system resolves its presets once, not per point).
+    """
     raw = _expect_mapping(raw, file, "(top level)")
     data = dict(raw)
     data.setdefault("name", Path(file).stem)
     if "system" not in data:
         raise ConfigError("required field is missing", file=file, field="system")
-    system = resolve_system(data.pop("system"), file)
+    raw_system = data.pop("system")
+    system = system if system is not None else resolve_system(raw_system, file)
     data["system"] = system
     return validate(Scenario, data, file=file)
 

@@ -63,9 +63,11 @@ def _spans(trace: Trace) -> dict[str, tuple[float, float, str, str]]:
     return out
 
 
-def critical_path(trace: Trace) -> list[str]:
-    """Task names on the executed critical path, first to last (see module docstring)."""
-    spans = _spans(trace)
+def critical_path(trace: Trace, spans: dict | None = None) -> list[str]:
+    """Task names on the executed critical path, first to last (see module docstring).
+
+    *spans* is ``_spans(trace)`` when the caller has it already."""
+    spans = _spans(trace) if spans is None else spans
     if not spans:
         return []
     preds: dict[str, list[str]] = defaultdict(list)
@@ -138,7 +140,7 @@ def summarize(trace: Trace) -> dict:
     for name, dev in devices.items():
         dev["busy_s"] = union_length(intervals[name])
         dev["utilization"] = dev["busy_s"] / makespan if makespan > 0 else 0.0
-    cpath = critical_path(trace)
+    cpath = critical_path(trace, spans)
     for p in cpath:
         s, e, step, _ = spans[p]
         steps[step]["critical_s"] += e - s

@@ -171,10 +171,23 @@ def _run_chunk(file: str, items: list[tuple]) -> list[dict]:
     return [_run_one(sc, file, p, m, fp) for sc, p, m, fp in items]
 
 
-def chunked(items: list, jobs: int) -> list[list]:
-    """Split the runs into about 16 chunks per worker, each of 1 to 32 runs, in order."""
-    size = max(1, min(32, -(-len(items) // (16 * max(1, jobs)))))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def chunked(items: list, jobs: int, group: int = 1) -> list[list]:
+    """Split the runs, in order, into chunks of at most 32 that shrink towards the end.
+
+    Each chunk is a quarter of one worker's share of the runs still left (guided
+    self-scheduling), so the last chunks are small and the workers finish together (equal
+    chunks of 32 left one worker idle for up to a chunk, ~3 s, at the end of a sweep). Sizes
+    are multiples of *group* (the mappings of one point): a point's runs stay in one chunk
+    and share the graph the worker builds for it.
+    """
+    jobs, group = max(1, jobs), max(1, group)
+    out, i = [], 0
+    while i < len(items):
+        size = min(32, -(-(len(items) - i) // (4 * jobs)))
+        size = max(group, -(-size // group) * group)
+        out.append(items[i:i + size])
+        i += size
+    return out
 
 
 def read_done(path: Path) -> tuple[dict[str, dict], int]:
@@ -220,12 +233,21 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
     """Validate every point up front (a typo in an axis fails before hours of runs).
 
     Returns each point's resolved scenario and fingerprint."""
+    from .loader import resolve_system
+
     out = []
+    systems: dict[str, Any] = {}  # points that leave the system alone share its resolution
     for p in pts:
         d = copy.deepcopy(doc)
         for k, v in p.items():
             set_path(d, k, v)
-        sc = scenario_from_dict(d, file)
+        system = None
+        if isinstance(d, dict) and "system" in d:
+            key = json.dumps(d["system"], sort_keys=True, default=repr)
+            if key not in systems:
+                systems[key] = resolve_system(d["system"], file)
+            system = systems[key]
+        sc = scenario_from_dict(d, file, system=system)
         try:
             check_scenario(sc, file=file, mappings=mappings)
         except CapacityError:
@@ -317,7 +339,7 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 if on_result:
                     on_result(r, finished, total)
 
-        chunks = chunked(todo, jobs)
+        chunks = chunked(todo, jobs, group=len(mappings))
         if use_dask:
             _run_dask(file, chunks, jobs, scheduler, record)
         elif jobs > 1 and len(chunks) > 1:

@@ -194,3 +194,28 @@ def test_timeline_drawn_by_the_forked_worker_is_the_in_process_picture(tmp_path,
     assert w.pid is None and pid is not None
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+def test_warm_up_leaves_the_next_picture_unchanged(tmp_path):
+    # the plot worker draws a throw-away timeline while it waits; the real one must not move
+    s = _small(tmp_path)
+    code = ("from pathlib import Path; from hetsim.loader import load_scenario; "
+            "from hetsim.simulation import run_scenario; from hetsim.report import plots; "
+            f"t = run_scenario(load_scenario({s!r}), file='s.yaml').trace; "
+            f"plots.plot_timeline(t, Path({str(tmp_path / 'cold.png')!r}), title='t'); "
+            "plots.warm_up(); "
+            f"plots.plot_timeline(t, Path({str(tmp_path / 'warm.png')!r}), title='t')")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "cold.png").read_bytes() == (tmp_path / "warm.png").read_bytes()
+
+
+def test_default_run_imports_neither_numpy_nor_unused_workloads(tmp_path):
+    # start-up time of `hetsim run`: numpy (~0.15 s) and the other workload modules are not needed
+    code = ("import sys; from hetsim.cli import main; "
+            f"rc = main(['run', '--json', '--no-plot', '--out', {str(tmp_path)!r}]); "
+            "wl = sorted(m for m in sys.modules if m.startswith('hetsim.workloads.') "
+            "and m.split('.')[-1] not in ('registry', 'sizing', 'dsa_decode')); "
+            "print('numpy' in sys.modules, wl, rc, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.stderr.strip().splitlines()[-1] == "False [] 0", p.stderr

@@ -31,7 +31,10 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _waves(w: np.ndarray, tail) -> np.ndarray:
@@ -48,7 +51,9 @@ def _waves(w: np.ndarray, tail) -> np.ndarray:
 
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
                m, n, k, elem_bytes=2) -> np.ndarray:
-    """Vectorised GEMM time in s for arrays *m, n, k* under tile parameters *p*."""
+    """Vectorised GEMM time in s for arrays *m, n, k* under tile parameters *p* (for fitting)."""
+    import numpy as np
+
     m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
@@ -73,10 +78,33 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
 
 def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
               m: int, n: int, k: int, elem_bytes: int = 2) -> float:
-    """Time in s of one ``m x n x k`` GEMM (see module doc)."""
+    """Time in s of one ``m x n x k`` GEMM (see module doc).
+
+    The same float operations as :func:`tile_times`, in the same order, on Python floats
+    (IEEE doubles, as numpy's float64): the result is bit-identical, and a run that prices
+    single GEMMs does not have to import numpy (about 0.15 s of a short run's start-up).
+    """
     if m == 0 or n == 0 or k == 0:
         return float(p["overhead_s"])
-    return float(tile_times(p, peak_flop_per_s, bandwidth_Bps, m, n, k, elem_bytes))
+    m, n, k = float(m), float(n), float(k)
+    units = float(p["compute_units"])
+    per_unit = peak_flop_per_s / units
+    k0 = float(p["k_overhead"])
+    best = math.inf
+    for tile in p["tiles"]:
+        tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
+        tiles = float(math.ceil(m / tm)) * float(math.ceil(n / tn))
+        for s in p["split_k"]:
+            kk = float(math.ceil(k / s))
+            waves = float(math.ceil(tiles * s / units))
+            comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
+            if s > 1:  # fp32 partial sums written by each split and read back once
+                comp = comp + m * n * 4.0 * s * 2.0 / bandwidth_Bps
+            best = min(best, comp)
+    nbytes = (m * k + k * n + m * n) * elem_bytes
+    mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
+    e = float(p["overlap_exponent"])
+    return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,6 +137,8 @@ def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps
     """Fit overhead, memory efficiency, overlap exponent, k overhead and one efficiency per
     tile area (tiles of equal area, e.g. 256x128 and 128x256, share it) by minimising the mean
     relative error; return the parameters in the device-file layout."""
+    import numpy as np
+
     from .fitted import _minimize
 
     m, n, k, t = (np.asarray(x, dtype=float) for x in (m, n, k, t))

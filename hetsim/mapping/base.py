@@ -15,7 +15,6 @@ import networkx as nx
 from ..config.device import DeviceSpec
 from ..config.system import SystemSpec
 from ..errors import CapacityError, MappingError
-from ..graph import task_of
 from ..units import format_quantity
 
 
@@ -53,9 +52,13 @@ def first_of_kind(system: SystemSpec, kind: str, name: str | None = None) -> Dev
 def check_mapping(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping) -> None:
     """Raise MappingError / CapacityError if *mapping* cannot run on *system*."""
     names = set(system.device_names)
+    specs: dict[str, DeviceSpec] = {}
+    for d in system.devices:  # the first of a name, as system.device() finds it
+        specs.setdefault(d.name, d)
+    pools = {name: {p.name for p in spec.engines} for name, spec in specs.items()}
     data = graph.graph.get("data", {})
-    for n in graph.nodes:
-        t = task_of(graph, n)
+    for n, attrs in graph.nodes(data=True):
+        t = attrs["task"]
         if t.is_transfer:
             continue
         dev = mapping.assignment.get(n)
@@ -64,9 +67,9 @@ def check_mapping(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping) -> No
         if dev not in names:
             raise MappingError(f"task {n!r} is mapped to unknown device {dev!r}; devices: "
                                f"{', '.join(system.device_names)}")
-        spec = system.device(dev)
+        spec = specs[dev]
         pool = mapping.pool_of(n, spec)
-        if pool not in {p.name for p in spec.engines}:
+        if pool not in pools[dev]:
             raise MappingError(f"task {n!r}: device {dev!r} has no engine pool {pool!r}")
         for d in t.data:
             home = mapping.placement.get(d)

@@ -56,14 +56,16 @@ def fuse_pairs(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping,
     The inputs are not modified.
     """
     can_fuse = can_fuse or (lambda dev, kernel: dev.fpga is not None and kernel in dev.fpga.kernels)
-    devices = {d.name: d for d in system.devices}
+    # the fused kernels each device can run, asked once per device: edges on a device that
+    # runs none (every GPU) are skipped without looking at their tasks
+    fused_on = {d.name: {f for f, _ in FUSIONS.values() if can_fuse(d, f)} for d in system.devices}
     merges = []
     for u, v in graph.edges:
         dev = mapping.assignment.get(u)
-        if dev is None or mapping.assignment.get(v) != dev:
+        if dev is None or not fused_on.get(dev) or mapping.assignment.get(v) != dev:
             continue
         rule = fusable(graph, u, v)
-        if rule and can_fuse(devices[dev], rule[0]):
+        if rule and rule[0] in fused_on[dev]:
             merges.append((u, v, rule))
     if not merges:
         return graph, mapping

@@ -7,6 +7,7 @@ error.
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Callable
 
@@ -14,11 +15,22 @@ from ..errors import ConfigError
 from .base import Mapping, check_mapping
 from .fpga_max import fpga_max
 from .gpu_only import gpu_only, single
-from .heft import heft
 from .hetero import hetero
-from .search import optimal
 
 Policy = Callable[..., Mapping]
+
+
+def _lazy(module: str, attr: str) -> Policy:
+    """Policy *attr* of *module*, imported on its first call (the searches are rarely used)."""
+    def policy(*args, **kwargs) -> Mapping:
+        return getattr(import_module(f"{__package__}.{module}"), attr)(*args, **kwargs)
+
+    policy.__name__ = policy.__qualname__ = attr
+    return policy
+
+
+heft = _lazy("heft", "heft")
+optimal = _lazy("search", "optimal")
 
 _BUILTIN: dict[str, Policy] = {
     "gpu-only": gpu_only,

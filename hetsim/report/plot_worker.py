@@ -49,6 +49,8 @@ class TimelineWorker:
     def __init__(self, enabled: bool = True):
         self.pid: int | None = None
         self._w: int | None = None
+        self._writer = None
+        self._job = None
         mode = os.environ.get("HETSIM_PLOT_WORKER", "auto")
         if not enabled or not hasattr(os, "fork") or mode == "inline" or (mode != "fork" and not _core_free()):
             return
@@ -66,6 +68,10 @@ class TimelineWorker:
                 from . import plots
 
                 plots.load_matplotlib()
+                import select
+
+                if not select.select([r], [], [], 0)[0]:  # the parent is still busy: draw warm
+                    plots.warm_up()
                 with os.fdopen(r, "rb") as f:
                     data = f.read()
                 if data:  # an empty pipe: the parent failed before drawing, nothing to do
@@ -79,26 +85,56 @@ class TimelineWorker:
         os.close(r)
         self.pid, self._w = pid, w
 
-    def draw(self, trace, path: Path, title: str = "") -> Path:
-        """Write the timeline PNG at *path*: in the child when it is there and succeeds."""
+    def send(self, trace, path: Path, title: str = "") -> None:
+        """Hand the child the trace and return at once; :meth:`finish` waits for the PNG.
+
+        The pickle is written from a thread, so the caller can write its other files while
+        the child reads it (a pipe holds only 64 KB; a big trace would otherwise block here).
+        """
+        self._job = (trace, Path(path), title)
+        if self.pid is None or self._w is None:
+            return
+        data = pickle.dumps((trace, str(path), title), protocol=pickle.HIGHEST_PROTOCOL)
+        w, self._w = self._w, None
+
+        def write() -> None:
+            try:
+                with os.fdopen(w, "wb") as f:
+                    f.write(data)
+            except OSError:  # the child is gone: finish() redraws in process
+                pass
+
+        import threading
+
+        self._writer = threading.Thread(target=write, daemon=True)
+        self._writer.start()
+
+    def finish(self) -> Path:
+        """Wait for the PNG :meth:`send` asked for: the child's, or drawn here if it failed."""
         from .plots import plot_timeline
 
-        if self.pid is not None:
-            try:
-                with os.fdopen(self._w, "wb") as f:
-                    self._w = None
-                    f.write(pickle.dumps((trace, str(path), title), protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                pass
-            if self._reap() == 0 and Path(path).exists():
-                return Path(path)
+        trace, path, title = self._job
+        self._job = None
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self.pid is not None and self._reap() == 0 and path.exists():
+            return path
         return plot_timeline(trace, path, title=title)
+
+    def draw(self, trace, path: Path, title: str = "") -> Path:
+        """Write the timeline PNG at *path*: in the child when it is there and succeeds."""
+        self.send(trace, path, title)
+        return self.finish()
 
     def close(self) -> None:
         """Release the child without drawing (a run that failed, or --no-plot)."""
         if self._w is not None:
             os.close(self._w)
             self._w = None
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
         self._reap()
 
     def _reap(self) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from ..graph import STEP_NAMES
+from ..steps import STEP_NAMES
 from ..trace import Trace
 
 STEP_COLORS = {
@@ -159,6 +159,25 @@ def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
                         hspace=0.85 / (height - 0.6) if zoom else 0.2)
     fig.savefig(path, dpi=_DPI)
     return Path(path)
+
+
+def warm_up() -> None:
+    """Draw a tiny two-panel timeline to nowhere, through the same code as the real one.
+
+    Why: a process that has just imported matplotlib pays on its first picture for loading
+    the font, PIL's PNG plug-ins and the tick machinery. The plot worker calls this while it
+    waits for the trace, so the picture the user waits for is drawn warm. Nothing it caches
+    changes a later picture's bytes (tested).
+    """
+    import os
+
+    from ..trace import Record, ResourceInfo
+
+    recs = [Record(name=f"w{i}", kind="task", step=s, device="d", resource="d.0", start_s=float(i),
+                   end_s=i + 1.0, ready_s=float(i), layer=i) for i, s in enumerate(STEP_NAMES)]
+    trace = Trace(records=recs, devices={"d": ResourceInfo("d", "device", 0.0, ("d.0",))},
+                  channels={}, link_idle_w={})
+    plot_timeline(trace, Path(os.devnull), title="warm-up")
 
 
 def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "candidate")) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..graph import STEP_NAMES
+from ..steps import STEP_NAMES
 from ..units import format_quantity
 
 

@@ -9,8 +9,10 @@ point resolves to a :class:`Workload`); a name that is already taken is an error
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
@@ -21,8 +23,6 @@ from ..errors import ConfigError
 from ..config.system import SystemSpec
 from ..graph import task_budget, validate_graph
 from ..loader import validate
-from . import (custom, dsa, dsa_decode, engram, full_attention, hmt, lact, memagent, moe, paged, rag,
-               rag_dense, seer_attention_r)
 from .sizing import check_size
 
 
@@ -61,33 +61,97 @@ def _tasks_only(count: Callable[[Any], int]) -> Callable[[Any], tuple[int, dict[
     return estimate
 
 
-_BUILTIN = {
-    "dsa_decode": Workload("dsa_decode", dsa_decode.DsaDecodeParams, dsa_decode.build,
-                           dsa_decode.DESCRIPTION, dsa_decode.estimate,
-                           Repeats("num_layers", "decode_steps", dsa_decode.step_params)),
-    "rag_dense": Workload("rag_dense", rag_dense.RagDenseParams, rag_dense.build,
-                          rag_dense.DESCRIPTION, rag_dense.estimate),
-    "custom": Workload("custom", custom.CustomGraphParams, custom.build, custom.DESCRIPTION, custom.estimate),
+#: name -> (module in this package, params model, builder, description, estimate, estimate
+#: counts tasks only). Only the named workload's module is imported, when it is first used:
+#: a run pays for one workload module, not thirteen (listing imports them all).
+_INDEX: dict[str, tuple[str, str, str, str, str, bool]] = {
+    "dsa_decode": ("dsa_decode", "DsaDecodeParams", "build", "DESCRIPTION", "estimate", False),
+    "rag_dense": ("rag_dense", "RagDenseParams", "build", "DESCRIPTION", "estimate", False),
+    "custom": ("custom", "CustomGraphParams", "build", "DESCRIPTION", "estimate", False),
     # the workload library (model presets, prefill / multi-step decode, micro-batches); their
     # estimates count tasks exactly (resident data is checked when the graph is mapped)
-    "full_attention": Workload("full_attention", full_attention.FullAttentionParams, full_attention.build,
-                               full_attention.DESCRIPTION, _tasks_only(full_attention.estimate)),
-    "dsa": Workload("dsa", dsa.DsaParams, dsa.build, dsa.DESCRIPTION, _tasks_only(dsa.estimate)),
-    "seer_attention_r": Workload("seer_attention_r", seer_attention_r.SeerParams, seer_attention_r.build,
-                                 seer_attention_r.DESCRIPTION, _tasks_only(seer_attention_r.estimate)),
-    "quest": Workload("quest", paged.QuestParams, paged.build_quest, paged.QUEST_DESCRIPTION,
-                      _tasks_only(paged.estimate)),
-    "lserve": Workload("lserve", paged.LServeParams, paged.build_lserve, paged.LSERVE_DESCRIPTION,
-                       _tasks_only(paged.estimate)),
-    "rag": Workload("rag", rag.RagParams, rag.build, rag.DESCRIPTION, _tasks_only(rag.estimate)),
-    "moe": Workload("moe", moe.MoeParams, moe.build, moe.DESCRIPTION, _tasks_only(moe.estimate)),
-    "engram": Workload("engram", engram.EngramParams, engram.build, engram.DESCRIPTION,
-                       _tasks_only(engram.estimate)),
-    "hmt": Workload("hmt", hmt.HmtParams, hmt.build, hmt.DESCRIPTION, _tasks_only(hmt.estimate)),
-    "lact": Workload("lact", lact.LactParams, lact.build, lact.DESCRIPTION, _tasks_only(lact.estimate)),
-    "memagent": Workload("memagent", memagent.MemAgentParams, memagent.build, memagent.DESCRIPTION,
-                         _tasks_only(memagent.estimate)),
+    "full_attention": ("full_attention", "FullAttentionParams", "build", "DESCRIPTION", "estimate", True),
+    "dsa": ("dsa", "DsaParams", "build", "DESCRIPTION", "estimate", True),
+    "seer_attention_r": ("seer_attention_r", "SeerParams", "build", "DESCRIPTION", "estimate", True),
+    "quest": ("paged", "QuestParams", "build_quest", "QUEST_DESCRIPTION", "estimate", True),
+    "lserve": ("paged", "LServeParams", "build_lserve", "LSERVE_DESCRIPTION", "estimate", True),
+    "rag": ("rag", "RagParams", "build", "DESCRIPTION", "estimate", True),
+    "moe": ("moe", "MoeParams", "build", "DESCRIPTION", "estimate", True),
+    "engram": ("engram", "EngramParams", "build", "DESCRIPTION", "estimate", True),
+    "hmt": ("hmt", "HmtParams", "build", "DESCRIPTION", "estimate", True),
+    "lact": ("lact", "LactParams", "build", "DESCRIPTION", "estimate", True),
+    "memagent": ("memagent", "MemAgentParams", "build", "DESCRIPTION", "estimate", True),
 }
+
+
+def _load_builtin(name: str) -> Workload:
+    """Import the module of built-in workload *name* and assemble its registry entry."""
+    module, params, build, description, estimate, tasks_only = _INDEX[name]
+    m = import_module(f"{__package__}.{module}")
+    est = getattr(m, estimate)
+    repeats = None
+    if name == "dsa_decode":  # layers chained per decode step: fast-forward can extrapolate
+        repeats = Repeats("num_layers", "decode_steps", m.step_params)
+    return Workload(name, getattr(m, params), getattr(m, build), getattr(m, description),
+                    _tasks_only(est) if tasks_only else est, repeats)
+
+
+class _Builtins(MutableMapping):
+    """The built-in workloads by name, each loaded on first access (names need no import)."""
+
+    def __init__(self, names) -> None:
+        self._names = list(names)
+        self._loaded: dict[str, Workload] = {}
+
+    def __getitem__(self, name: str) -> Workload:
+        if name not in self._loaded:
+            if name not in self._names:
+                raise KeyError(name)
+            self._loaded[name] = _load_builtin(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, wl: Workload) -> None:  # tests swap an entry
+        if name not in self._names:
+            self._names.append(name)
+        self._loaded[name] = wl
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+
+_BUILTIN = _Builtins(_INDEX)
+
+
+class _Registry(Mapping):
+    """Built-ins (loaded lazily) plus the loaded plug-ins, read as one mapping."""
+
+    def __init__(self, plugins: dict[str, Workload]) -> None:
+        self._plugins = plugins
+
+    def __getitem__(self, name: str) -> Workload:
+        if name in self._plugins:
+            return self._plugins[name]
+        return _BUILTIN[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _BUILTIN
+        yield from self._plugins
+
+    def __len__(self) -> int:
+        return len(_BUILTIN) + len(self._plugins)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._plugins or name in _BUILTIN
 
 
 @lru_cache(maxsize=1)
@@ -96,14 +160,14 @@ def _plugins() -> tuple:
     return tuple(entry_points(group="hetsim.workloads"))
 
 
-def workloads() -> dict[str, Workload]:
-    """Built-in and plug-in workloads by name."""
-    out = dict(_BUILTIN)
+def workloads() -> Mapping[str, Workload]:
+    """Built-in and plug-in workloads by name (a built-in's module is imported when read)."""
+    plugins: dict[str, Workload] = {}
     for ep in _plugins():
-        if ep.name in out:
+        if ep.name in _BUILTIN or ep.name in plugins:
             raise ConfigError(f"plug-in workload {ep.name!r} ({ep.value}) clashes with an existing one")
-        out[ep.name] = ep.load()
-    return out
+        plugins[ep.name] = ep.load()
+    return _Registry(plugins)
 
 
 def workload_params(name: str, params: dict, *, file: str | None = None):
