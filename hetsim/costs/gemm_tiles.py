@@ -42,11 +42,22 @@ def _waves(w: np.ndarray, tail) -> np.ndarray:
     ``wave_tail`` unset the partial wave costs a full one (``ceil``); with ``wave_tail = g``
     it costs ``f**g`` of one when a fraction ``f`` of the units is busy, because the blocks
     of a partial wave share the memory system and power budget with fewer others."""
+    import numpy as np
+
     if tail is None:
         return np.ceil(w)
     full = np.floor(w)
     frac = w - full
     return full + np.where(frac > 0, np.power(np.maximum(frac, 1e-12), float(tail)), 0.0)
+
+
+def _scalar_waves(w: float, tail) -> float:
+    """:func:`_waves` for one Python float (same operations, same order)."""
+    if tail is None:
+        return float(math.ceil(w))
+    full = float(math.floor(w))
+    frac = w - full
+    return full + (max(frac, 1e-12) ** float(tail) if frac > 0 else 0.0)
 
 
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
@@ -90,13 +101,14 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
     k0 = float(p["k_overhead"])
+    tail = p.get("wave_tail")
     best = math.inf
     for tile in p["tiles"]:
         tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
         tiles = float(math.ceil(m / tm)) * float(math.ceil(n / tn))
         for s in p["split_k"]:
             kk = float(math.ceil(k / s))
-            waves = float(math.ceil(tiles * s / units))
+            waves = _scalar_waves(tiles * s / units, tail)
             comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
             if s > 1:  # fp32 partial sums written by each split and read back once
                 comp = comp + m * n * 4.0 * s * 2.0 / bandwidth_Bps
