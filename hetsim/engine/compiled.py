@@ -14,7 +14,7 @@ large runs in pure Python:
   objects are made only when read (:class:`~hetsim.trace.LazyList`), with the values the
   pure-Python path computes.
 
-numba is imported only here (and only for graphs of at least :data:`MIN_TASKS` tasks, since
+numba is imported only here (and only for graphs of at least :data:`hetsim.engine.run.COMPILED_MIN_TASKS` tasks, since
 loading it and its cached machine code costs a few tenths of a second); without numba the
 pure-Python fast path runs instead.
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import operator
-import os
 from dataclasses import dataclass
 
 import networkx as nx
@@ -37,20 +36,11 @@ from ..mapping.base import Mapping
 from ..trace import LazyList, make_record
 from .plan import QUEUE_POLICIES, Resources, resources
 
-#: Graphs with fewer tasks take the pure-Python fast path (no numba import, no JIT cache load);
-#: ``HETSIM_COMPILED_MIN_TASKS`` overrides it (0 = always compiled when numba is installed).
-MIN_TASKS = 20_000
-
 _AVAILABLE: bool | None = None
 _TASK = operator.itemgetter("task")
 _STEP, _SHAPE = operator.attrgetter("step"), operator.attrgetter("shape")
 _KERNEL_DTYPE = operator.attrgetter("kernel", "dtype")
 _VALUES = operator.methodcaller("values")
-
-
-def min_tasks() -> int:
-    v = os.environ.get("HETSIM_COMPILED_MIN_TASKS")
-    return int(v) if v else MIN_TASKS
 
 
 def available() -> bool:

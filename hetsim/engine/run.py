@@ -15,6 +15,7 @@ the loop allocates millions of short-lived objects and no reference cycles that 
 from __future__ import annotations
 
 import gc
+import os
 
 import networkx as nx
 
@@ -32,13 +33,26 @@ ENGINES = ("auto", "simpy", "fast")
 __all__ = ["ENGINES", "QUEUE_POLICIES", "fast_path_blocker", "simulate"]
 
 
+#: Graphs with fewer tasks take the pure-Python fast path (no numba import, no JIT cache load,
+#: and :mod:`.compiled`, which needs numpy, is not imported at all: a short run's start-up);
+#: ``HETSIM_COMPILED_MIN_TASKS`` overrides it (0 = always compiled when numba is installed).
+COMPILED_MIN_TASKS = 20_000
+
+
+def compiled_min_tasks() -> int:
+    v = os.environ.get("HETSIM_COMPILED_MIN_TASKS")
+    return int(v) if v else COMPILED_MIN_TASKS
+
+
 def use_compiled(num_tasks: int) -> bool:
-    """Whether the fast path runs its compiled loop (:mod:`.compiled`): numba is installed and
-    the graph has at least ``compiled.min_tasks()`` tasks. Checked without importing numba
-    for smaller graphs."""
+    """Whether the fast path runs its compiled loop (:mod:`.compiled`): the graph has at least
+    :func:`compiled_min_tasks` tasks and numba is installed. Smaller graphs are decided
+    without importing :mod:`.compiled` (numpy) or numba."""
+    if num_tasks < compiled_min_tasks():
+        return False
     from . import compiled
 
-    return num_tasks >= compiled.min_tasks() and compiled.available()
+    return compiled.available()
 
 
 def fast_path_blocker(graph: nx.DiGraph, plan: Plan | None = None) -> str | None:
