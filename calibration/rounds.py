@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 
 import numpy as np
 from pathlib import Path
@@ -54,14 +55,14 @@ from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
 #: the rounds) above which a run is marked unreliable: the rounds no longer sample one
 #: machine state.
 MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
+#: Median share of a round that this process's threads spent waiting for a CPU
+#: (:class:`calibration.clock.RunDelay`) above which a run is marked unreliable: the timings
+#: then include the queue for the cores, not only the kernels.
+MAX_WAITED_FRACTION = 0.05
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
 #: Block length (s) of the untimed warm-up of a re-measured shape.
 REMEASURE_BLOCK_S = 0.02
-#: Single calls per shape and round in the re-measurement (median kept); fewer for shapes
-#: whose call is long (their single call is already a long, stable sample).
-REMEASURE_CALLS = 3
-LONG_CALL_S = 2e-3
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -148,7 +149,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                              power=None) -> dict[str, Any]:
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
     per-task statistics (see the module docstring)."""
-    from .clock import Clock, Evictor
+    from .clock import Clock, Evictor, RunDelay, waited_fraction
     from .harness import _PowerWindows, _Shape
     from .validate import simulate_pipeline
 
@@ -164,11 +165,11 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                                threads, rotate_bytes, seed + len(shapes))
             shapes[k].warm_up(2, 0.0, REMEASURE_BLOCK_S, clock.sync)
     task_keys = [_key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape))) for t in p.tasks]
-    cold_of = {k: c for k, c in zip(task_keys, cold_tab)}
     evict = Evictor(torch, device, rotate_bytes)
     power = power or _PowerWindows(None)
     pass_windows = []
-    totals, drifts, per_task = [], [], [[] for _ in p.tasks]
+    totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
+    delay = RunDelay()
     remeasured_cold = {k: [] for k in shapes}
     rng = np.random.default_rng(seed)
     with torch.inference_mode():
@@ -179,6 +180,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         for r in range(rounds):
             if on_round:
                 on_round(name, r)
+            d0, t0 = delay.read(), time.perf_counter()
             pass_s = []
             for half in range(2):
                 clock.sync()
@@ -193,14 +195,12 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                 if half == 0:
                     keys = list(shapes)
                     for i in rng.permutation(len(keys)):
-                        st = shapes[keys[i]]
-                        calls = 1 if cold_of[keys[i]] > LONG_CALL_S else REMEASURE_CALLS
-                        for _ in range(calls):
-                            st.measure_cold(evict, clock)
-                        remeasured_cold[keys[i]].append(statistics.median(st.cold_samples[-calls:]))
+                        # as many single calls as calibration made per round (median kept)
+                        remeasured_cold[keys[i]].append(shapes[keys[i]].measure_cold(evict, clock))
             totals.append(sum(pass_s) / 2)
             now = sum(remeasured_cold[k][-1] for k in task_keys)
             drifts.append(now / sum(cold_tab) - 1.0)
+            waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
     for st in shapes.values():
         st.release()
     data_edges, edges = p.data_edges, p.edges
@@ -242,6 +242,11 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     ci_drift = pooled["drift"]
     reasons = []
     change = step_change(drifts)
+    wait_ci = median_ci([w for w in waited if w is not None])
+    if wait_ci["median"] is not None and wait_ci["median"] > MAX_WAITED_FRACTION:
+        reasons.append(f"this process waited for a CPU {wait_ci['median']:.0%} of its threads' time "
+                       f"(median round; max {max(w for w in waited if w is not None):.0%}): other "
+                       "processes compete for its cores, so the timings include the queue")
     if change > MAX_WITHIN_RUN_SPEED_CHANGE:
         reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
                        "half of the run: the rounds do not sample one machine state")
@@ -259,6 +264,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
                    "error_corrected": err_corr},
         "power_w": power.mean_w(pass_windows), "within_run_speed_change": change,
+        "waited_fraction": wait_ci, "series_waited_fraction": waited,
         "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
     }
 
@@ -394,6 +400,10 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     out["probes"] = {"table": recorded or None, "table_noise": noise or None, "runs": probe_runs,
                      "comparison": cmp}
     warnings = list(cmp.get("warnings", []))
+    made_waited = prov.get("waited_fraction")
+    if made_waited is not None and made_waited > MAX_WAITED_FRACTION:
+        warnings.append(f"the table was made while its threads waited for a CPU {made_waited:.0%} "
+                        "of the time (other processes on its cores): its prices include that queue")
     for name, v in out["pipelines"].items():
         d = v["drift"]["median"]
         if d is not None:
@@ -433,4 +443,4 @@ def task_classes(per_task: list[dict]) -> list[dict]:
 
 
 __all__ = ["validate_rounds", "validate_pipeline_rounds", "kernel_heldout", "task_classes",
-           "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE"]
+           "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE", "MAX_WAITED_FRACTION"]
