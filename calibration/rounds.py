@@ -27,7 +27,12 @@ would measure the loop, not the machine's speed for this pipeline. Over ``rounds
 its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
 
 Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
-and are compared with the table's. Threads are pinned to the table's recorded count.
+and are compared with the table's. Threads are pinned to the table's recorded count. Each
+round also records the share of its time this process's threads spent waiting for a CPU
+(:class:`calibration.clock.RunDelay`): a multi-threaded kernel whose worker waits for a core
+held by another process measures the queue (at 2 threads and load average 8 here the
+process waited 64% of the time and single GEMV calls ranged 0.2-2x their in-pipeline time),
+so a run that waited more than :data:`MAX_WAITED_FRACTION` is marked unreliable.
 
 Data flows between the kernels of a pass: an edge's producer output is the consumer's input
 buffer whenever shape and dtype match (activations between projections), and top-k indices
