@@ -6,16 +6,22 @@ steal and no frequency change, so "simulated (priced by a table made earlier) vs
 (now)" mixes two things: the model's error and how much the machine changed. Each round here
 
 1. runs the pipeline for real (one pass, every task timed on the device clock),
-2. re-measures every kernel the pipeline uses, at the pipeline's shapes, the way the table
-   priced it: single calls after an evicting stream (the table's ``cold_s``), on the same
-   rotated input copies as calibration,
+2. re-measures every task of the pipeline the way the table priced it: alone, as single
+   calls after an evicting stream (the table's ``cold_s``; as many calls as calibration made
+   for a call that long), in shuffled order, on the pass's own buffers,
 3. runs the pipeline again.
+
+Re-measuring the tasks themselves rather than one copy per shape matters twice: a shape the
+pipeline runs three times gets three samples a round, as it weighs three times in the sum
+(with one sample per shape, one slow phase of the 470 MB o_proj weight decided a DSA run's
+drift); and both sides read the same memory, so how fast a given buffer streams (its
+physical placement, which differs between allocations on this VM) cancels too.
 
 The round's measured time is the mean of its two passes (linear drift over the round
 cancels); the round's *drift* is how much slower the re-measured single calls are than the
 table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
 prediction times that ratio. Over the rounds, the headline figures pool the same rounds on
-both sides (sum of every task's median in-pipeline time vs the sum of every shape's median
+both sides (sum of every task's median in-pipeline time vs the sum of every task's median
 re-measured call) with a seeded bootstrap interval over rounds (:func:`pooled_errors`); the
 round-by-round paired figures are kept under ``paired``. Pooling matters under heavy load:
 on this machine at load average 15 the paired per-round DSA error had median +50% while the
@@ -66,8 +72,6 @@ MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
 MAX_WAITED_FRACTION = 0.05
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
-#: Block length (s) of the untimed warm-up of a re-measured shape.
-REMEASURE_BLOCK_S = 0.02
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -155,27 +159,21 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
     per-task statistics (see the module docstring)."""
     from .clock import Clock, Evictor, RunDelay, waited_fraction
-    from .harness import _PowerWindows, _Shape
+    from .harness import _PowerWindows, cold_calls
     from .validate import simulate_pipeline
 
     clock = Clock(device, torch)
     simulated_s, extrapolated = simulate_pipeline(graph, table)
     p = _Pass(graph, device, torch, seed)
     warm_tab, cold_tab = _table_prices(table, p.tasks)
-    shapes: dict[str, Any] = {}
-    for t in p.tasks:
-        k = _key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape)))
-        if k not in shapes:
-            shapes[k] = _Shape(t.kernel, dict(t.shape), torch, device if device == "cpu" else "cuda",
-                               threads, rotate_bytes, seed + len(shapes))
-            shapes[k].warm_up(2, 0.0, REMEASURE_BLOCK_S, clock.sync)
-    task_keys = [_key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape))) for t in p.tasks]
+    # single calls per task and round: as many as calibration made for a call this long
+    ncold = [cold_calls(c) for c in cold_tab]
     evict = Evictor(torch, device, rotate_bytes)
     power = power or _PowerWindows(None)
     pass_windows = []
     totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
     delay = RunDelay()
-    remeasured_cold = {k: [] for k in shapes}
+    remeasured = [[] for _ in p.tasks]
     rng = np.random.default_rng(seed)
     with torch.inference_mode():
         for _ in range(2):  # untimed: first touches of every buffer on this path
@@ -197,17 +195,19 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                 pass_s.append(total)
                 for i, e in enumerate(each):
                     per_task[i].append(e)
-                if half == 0:
-                    keys = list(shapes)
-                    for i in rng.permutation(len(keys)):
-                        # as many single calls as calibration made per round (median kept)
-                        remeasured_cold[keys[i]].append(shapes[keys[i]].measure_cold(evict, clock))
+                if half == 0:  # every task alone, after an evicting stream, shuffled
+                    for i in rng.permutation(len(p.calls)):
+                        calls = []
+                        for _ in range(ncold[i]):
+                            clock.sync()
+                            evict()
+                            clock.sync()
+                            calls.append(clock.measure(p.calls[i]))
+                        remeasured[i].append(statistics.median(calls))
             totals.append(sum(pass_s) / 2)
-            now = sum(remeasured_cold[k][-1] for k in task_keys)
+            now = sum(x[-1] for x in remeasured)
             drifts.append(now / sum(cold_tab) - 1.0)
             waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
-    for st in shapes.values():
-        st.release()
     data_edges, edges = p.data_edges, p.edges
     tasks, task_names = p.tasks, list(p.order)
     p.release()
@@ -216,32 +216,29 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     err_table = [simulated_s / m - 1.0 for m in totals]
     err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
     # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
-    # time, every shape's median re-measured single call, 95% bootstrap interval over rounds
+    # time, every task's median re-measured single call, 95% bootstrap interval over rounds
     inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
-    shape_list = list(shapes)
-    rem_arr = np.asarray([remeasured_cold[k] for k in shape_list], dtype=float)
-    task_shape = np.asarray([shape_list.index(k) for k in task_keys])
-    pooled = pooled_errors(inpipe_arr, rem_arr, task_shape, np.asarray(cold_tab), simulated_s,
-                           seed=seed)
+    rem_arr = np.asarray(remeasured, dtype=float)
+    pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
+                           simulated_s, seed=seed)
     # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
     task_rows = []
     for i, t in enumerate(tasks):
-        k = task_keys[i]
         inpipe = per_task[i]
         # the table's cold price scaled by this shape's drift in the round = the round's own
         # single-call time; without cold modelling: the warm price scaled by the same drift
-        corr = [remeasured_cold[k][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
+        corr = [remeasured[i][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
                 for r in range(rounds)]
-        corr_warm = [warm_tab[i] * remeasured_cold[k][r] / cold_tab[i]
+        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i]
                      / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
         task_rows.append({
             "task": str(task_names[i]), "kernel": t.kernel,
             "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
             "in_pipeline_s": statistics.median(inpipe),
             "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
-            "remeasured_cold_s": statistics.median(remeasured_cold[k]),
+            "remeasured_cold_s": statistics.median(remeasured[i]),
             "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
-            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured_cold[k])})
+            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
     ci_corr = pooled["error_corrected"]
     ci_tab = pooled["error_vs_table"]
     ci_drift = pooled["drift"]
@@ -276,6 +273,19 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
 
 #: Bootstrap resamples of the pooled interval.
 BOOTSTRAP = 2000
+#: Rounds per block of the (circular moving-block) bootstrap. Successive rounds are not
+#: independent draws: the host's contention comes in phases of seconds (one DSA run here had
+#: its o_proj re-measurements 20% slow for six rounds in a row, then not), and resampling
+#: single rounds would treat a phase as luck and give intervals too narrow to hold the next
+#: run's median.
+BOOTSTRAP_BLOCK = 3
+
+
+def _block_indices(rng, rounds: int, block: int) -> np.ndarray:
+    """Round indices of one circular moving-block resample (length *rounds*)."""
+    block = max(1, min(block, rounds))
+    starts = rng.integers(0, rounds, -(-rounds // block))
+    return (starts[:, None] + np.arange(block)[None, :]).reshape(-1)[:rounds] % rounds
 
 
 def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
@@ -288,16 +298,19 @@ def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
 
 
 def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: int = 0,
-                  resamples: int | None = None, confidence: float = 0.95) -> dict[str, Any]:
+                  resamples: int | None = None, confidence: float = 0.95,
+                  block: int | None = None) -> dict[str, Any]:
     """Pipeline errors pooled over rounds, with a bootstrap interval over rounds.
 
-    *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [shape, round] re-measured
-    single calls; *task_shape*: the shape index of each task; *cold_tab*: the table's price of
+    *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [row, round] re-measured
+    single calls; *task_shape*: the row of *rem* of each task (validation re-measures every
+    task, so its row is its own); *cold_tab*: the table's price of
     each task. Measured = the sum of every task's median in-pipeline time (a pass without the
     preempted calls); drift = the tasks' median re-measured times over the table's prices;
     corrected error = simulated x (1 + drift) / measured - 1. Medians are taken over the same
     rounds on both sides, so drift cancels; a single preempted call moves a median, not a sum.
-    Rounds are resampled with replacement (seeded: deterministic) for the interval.
+    The interval resamples blocks of *block* (default :data:`BOOTSTRAP_BLOCK`) consecutive
+    rounds with replacement (seeded: deterministic), since rounds come in correlated phases.
     """
     inpipe, rem = np.asarray(inpipe, float), np.asarray(rem, float)
     measured, drift, e_tab, e_corr = _pooled_point(inpipe, rem, task_shape, cold_tab, simulated_s)
@@ -305,7 +318,7 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
     rounds = inpipe.shape[1]
     boots = []
     for _ in range(resamples or BOOTSTRAP):
-        idx = rng.integers(0, rounds, rounds)
+        idx = _block_indices(rng, rounds, BOOTSTRAP_BLOCK if block is None else block)
         boots.append(_pooled_point(inpipe[:, idx, :], rem[:, idx], task_shape, cold_tab, simulated_s))
     b = np.asarray(boots)
     q = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
@@ -314,7 +327,7 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
         lo, hi = np.percentile(b[:, col], q)
         return {"median": point, "lo": float(min(lo, point)), "hi": float(max(hi, point)),
                 "coverage": confidence if rounds >= 10 else None, "n": rounds,
-                "method": f"pooled medians; {len(b)}-resample bootstrap over rounds"}
+                "method": f"pooled medians; {len(b)}-resample moving-block bootstrap over rounds"}
 
     return {"measured_s": measured, "drift": ci(drift, 1), "error_vs_table": ci(e_tab, 2),
             "error_corrected": ci(e_corr, 3)}
@@ -434,7 +447,7 @@ def task_classes(per_task: list[dict]) -> list[dict]:
     for rows in groups.values():
         med = lambda f: statistics.median(f(r) for r in rows)  # noqa: E731
         inp = [x for r in rows for x in r.get("series_in_pipeline_s", [r["in_pipeline_s"]])]
-        rem = rows[0].get("series_remeasured_cold_s") or [rows[0]["remeasured_cold_s"]]
+        rem = [x for r in rows for x in r.get("series_remeasured_cold_s", [r["remeasured_cold_s"]])]
         m_in, m_rem = statistics.median(inp), statistics.median(rem)
         warm, cold = rows[0]["table_warm_s"], rows[0]["table_cold_s"]
         out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],

@@ -217,3 +217,16 @@ def test_a_lone_table_priced_task_is_not_stretched_by_the_device_bandwidth(tiny)
     sim, _ = simulate_pipeline(graph, table)
     prices = [table.predict("gemm", dict(task_of(graph, n).shape))[0] for n in graph.nodes]
     assert sim == pytest.approx(sum(prices), rel=1e-9)
+
+
+def test_block_bootstrap_resamples_runs_of_consecutive_rounds():
+    import numpy as np
+
+    from calibration.rounds import _block_indices
+
+    idx = _block_indices(np.random.default_rng(0), 10, 3)
+    assert len(idx) == 10 and idx.min() >= 0 and idx.max() < 10
+    for start in range(0, 9, 3):  # each block is consecutive rounds (circular)
+        a, b = idx[start], idx[start + 1]
+        assert b == (a + 1) % 10
+    assert (_block_indices(np.random.default_rng(0), 4, 1) < 4).all()
