@@ -65,20 +65,28 @@ class Clock:
 
 
 class Evictor:
-    """Streams over a buffer of *nbytes* so that the next call finds its operands out of cache.
+    """Reads through a buffer of *nbytes* so that the next call finds its operands out of cache.
 
     A pipeline runs each op once, right after another op streamed its own weights through the
-    caches; a warm timing loop never sees that. Writing ``nbytes`` (twice the last-level cache
-    by default) evicts whatever the previous call left behind.
+    caches; a warm timing loop never sees that. Reading ``nbytes`` (twice the last-level cache
+    by default) evicts whatever the previous call left behind and leaves the caches holding
+    clean lines, as a weight-streaming predecessor does. An earlier version wrote the buffer
+    (``add_``): the next call then also paid for writing 32 MB of dirty lines back, and single
+    calls of small GEMVs ran 10-30% over their in-pipeline times (on three isolated runs of
+    both validation pipelines here the summed single calls came to -0.7..+4.2% of the
+    pipeline with the writing evictor, -1.7..+1.9% with the reading one).
     """
 
     def __init__(self, torch_mod: Any, device: str, nbytes: int):
         dev = "cuda" if device in ("cuda", "rocm") else "cpu"
         self.nbytes = int(max(4, nbytes))
-        self.buf = torch_mod.zeros(self.nbytes // 4, dtype=torch_mod.float32, device=dev)
+        self.buf = torch_mod.ones(self.nbytes // 4, dtype=torch_mod.float32, device=dev)
+        self.out = torch_mod.zeros((), dtype=torch_mod.float32, device=dev)
+        self.torch = torch_mod
 
     def __call__(self) -> None:
-        self.buf.add_(1.0)
+        torch_sum = self.torch.sum
+        torch_sum(self.buf, dim=0, out=self.out)
 
 
 class RunDelay:
