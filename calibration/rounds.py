@@ -15,7 +15,10 @@ Re-measuring the tasks themselves rather than one copy per shape matters twice: 
 pipeline runs three times gets three samples a round, as it weighs three times in the sum
 (with one sample per shape, one slow phase of the 470 MB o_proj weight decided a DSA run's
 drift); and both sides read the same memory, so how fast a given buffer streams (its
-physical placement, which differs between allocations on this VM) cancels too.
+physical placement, which differs between allocations on this VM) cancels too. The rounds
+cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
+since how single calls compare with the pipeline depends on the allocation; the interval
+resamples allocations as well as rounds.
 
 The round's measured time is the mean of its two passes (linear drift over the round
 cancels); the round's *drift* is how much slower the re-measured single calls are than the
@@ -70,6 +73,13 @@ MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
 #: (:class:`calibration.clock.RunDelay`) above which a run is marked unreliable: the timings
 #: then include the queue for the cores, not only the kernels.
 MAX_WAITED_FRACTION = 0.05
+#: Separately allocated copies of a pipeline's buffers that validation's rounds cycle over (as
+#: memory allows: they may take at most half the available memory). Why: how fast single calls
+#: run against the pipeline depends on the allocation. Three passes of one pipeline allocated
+#: in one process and measured in alternating rounds (isolated core, 8 rounds each) gave
+#: summed single calls vs pipeline of +3.0, -2.2 and +1.6% (RAG) and +0.6, -3.3 and -2.6% (DSA):
+#: as much as the spread between whole runs, which one allocation per run could not show.
+ALLOCATIONS = 3
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
 
@@ -145,6 +155,24 @@ class _Pass:
         self.calls = []
 
 
+def _allocations(p: "_Pass", device: str, wanted: int | None, rounds: int) -> int:
+    """How many allocations of the pipeline's buffers to cycle over (see :data:`ALLOCATIONS`)."""
+    if wanted is not None:
+        return max(1, min(int(wanted), rounds))
+    want = min(ALLOCATIONS, max(1, rounds // 3))
+    if device != "cpu":
+        return 1  # device memory: one copy (the GPU paths cannot be run here)
+    from .kernels import inputs_nbytes
+
+    need = sum(inputs_nbytes(x) for x in p.inputs.values())
+    try:
+        with open("/proc/meminfo") as fh:
+            avail = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return 1
+    return max(1, min(want, 1 + int(0.5 * avail // max(need, 1))))
+
+
 def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
     """Per task: the table's warm per-call time and its cold (priced) single-call time."""
     warm = [table.predict(t.kernel, dict(t.shape), cold=False)[0] for t in tasks]
@@ -155,9 +183,11 @@ def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
                              threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
                              on_round: Callable[[str, int], None] | None = None,
-                             power=None) -> dict[str, Any]:
+                             power=None, allocations: int | None = None) -> dict[str, Any]:
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
-    per-task statistics (see the module docstring)."""
+    per-task statistics (see the module docstring). *allocations*: separately allocated
+    copies of the pipeline's buffers the rounds cycle over (default: up to
+    :data:`ALLOCATIONS`, as memory allows)."""
     from .clock import Clock, Evictor, RunDelay, waited_fraction
     from .harness import _PowerWindows, cold_calls
     from .validate import simulate_pipeline
@@ -165,6 +195,8 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     clock = Clock(device, torch)
     simulated_s, extrapolated = simulate_pipeline(graph, table)
     p = _Pass(graph, device, torch, seed)
+    passes = [p] + [_Pass(graph, device, torch, seed + 1000 * j)
+                    for j in range(1, _allocations(p, device, allocations, rounds))]
     warm_tab, cold_tab = _table_prices(table, p.tasks)
     # single calls per task and round: as many as calibration made for a call this long
     ncold = [cold_calls(c) for c in cold_tab]
@@ -176,13 +208,15 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     remeasured = [[] for _ in p.tasks]
     rng = np.random.default_rng(seed)
     with torch.inference_mode():
-        for _ in range(2):  # untimed: first touches of every buffer on this path
-            for c in p.calls:
-                c()
+        for q in passes:
+            for _ in range(2):  # untimed: first touches of every buffer on this path
+                for c in q.calls:
+                    c()
         clock.sync()
         for r in range(rounds):
             if on_round:
                 on_round(name, r)
+            p = passes[r % len(passes)]  # rounds cycle over the allocations
             d0, t0 = delay.read(), time.perf_counter()
             pass_s = []
             for half in range(2):
@@ -210,7 +244,10 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
             waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
     data_edges, edges = p.data_edges, p.edges
     tasks, task_names = p.tasks, list(p.order)
-    p.release()
+    nalloc = len(passes)
+    for q in passes:
+        q.release()
+    del p, passes
 
     table_sum = sum(cold_tab)
     err_table = [simulated_s / m - 1.0 for m in totals]
@@ -220,7 +257,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
     rem_arr = np.asarray(remeasured, dtype=float)
     pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
-                           simulated_s, seed=seed)
+                           simulated_s, seed=seed, groups=nalloc)
     # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
     task_rows = []
     for i, t in enumerate(tasks):
@@ -256,7 +293,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         reasons.append(f"drift-corrected error interval [{ci_corr['lo']:+.1%}, {ci_corr['hi']:+.1%}] "
                        f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
     return {
-        "pipeline": name, "tasks": len(tasks), "rounds": rounds,
+        "pipeline": name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
         "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
         "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
         "measured_s": median_ci(totals), "measured_pooled_s": pooled["measured_s"],
@@ -281,6 +318,19 @@ BOOTSTRAP = 2000
 BOOTSTRAP_BLOCK = 3
 
 
+def _grouped_indices(rng, rounds: int, block: int, groups: int) -> np.ndarray:
+    """Round indices of one resample: *groups* allocations drawn with replacement, each
+    contributing a block resample of its own rounds (r % groups == allocation)."""
+    if groups <= 1:
+        return _block_indices(rng, rounds, block)
+    members = [np.arange(g, rounds, groups) for g in range(groups)]
+    parts = []
+    for g in rng.integers(0, groups, groups):
+        m = members[g]
+        parts.append(m[_block_indices(rng, len(m), block)])
+    return np.concatenate(parts)
+
+
 def _block_indices(rng, rounds: int, block: int) -> np.ndarray:
     """Round indices of one circular moving-block resample (length *rounds*)."""
     block = max(1, min(block, rounds))
@@ -299,7 +349,7 @@ def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
 
 def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: int = 0,
                   resamples: int | None = None, confidence: float = 0.95,
-                  block: int | None = None) -> dict[str, Any]:
+                  block: int | None = None, groups: int = 1) -> dict[str, Any]:
     """Pipeline errors pooled over rounds, with a bootstrap interval over rounds.
 
     *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [row, round] re-measured
@@ -310,7 +360,10 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
     corrected error = simulated x (1 + drift) / measured - 1. Medians are taken over the same
     rounds on both sides, so drift cancels; a single preempted call moves a median, not a sum.
     The interval resamples blocks of *block* (default :data:`BOOTSTRAP_BLOCK`) consecutive
-    rounds with replacement (seeded: deterministic), since rounds come in correlated phases.
+    rounds with replacement (seeded: deterministic), since rounds come in correlated phases;
+    with *groups* > 1 (round r ran on buffer allocation r % groups) it first resamples the
+    allocations, then blocks of rounds within each, so the spread between allocations enters
+    the interval.
     """
     inpipe, rem = np.asarray(inpipe, float), np.asarray(rem, float)
     measured, drift, e_tab, e_corr = _pooled_point(inpipe, rem, task_shape, cold_tab, simulated_s)
@@ -318,7 +371,7 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
     rounds = inpipe.shape[1]
     boots = []
     for _ in range(resamples or BOOTSTRAP):
-        idx = _block_indices(rng, rounds, BOOTSTRAP_BLOCK if block is None else block)
+        idx = _grouped_indices(rng, rounds, BOOTSTRAP_BLOCK if block is None else block, groups)
         boots.append(_pooled_point(inpipe[:, idx, :], rem[:, idx], task_shape, cold_tab, simulated_s))
     b = np.asarray(boots)
     q = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
@@ -364,7 +417,8 @@ def kernel_heldout(table: KernelTable) -> dict[str, Any]:
 def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = DEFAULT_ROUNDS,
                     pipelines: list[str] | None = None, seed: int = 0,
                     on_round: Callable[[str, int], None] | None = None,
-                    graphs: dict[str, Any] | None = None) -> dict[str, Any]:
+                    graphs: dict[str, Any] | None = None,
+                    allocations: int | None = None) -> dict[str, Any]:
     """Drift-cancelling validation of a table (see the module docstring).
 
     Returns a JSON-ready dict: ``table``, ``device``, ``threads``, ``provenance``,
@@ -405,7 +459,7 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
         for i, name in enumerate(names):
             out["pipelines"][name] = validate_pipeline_rounds(
                 name, graphs[name], table, device, torch, threads, rounds, rotate_bytes,
-                seed=seed + i, on_round=on_round, power=power)
+                seed=seed + i, on_round=on_round, power=power, allocations=allocations)
             probe_runs.append(run_probes(threads, llc, device))
     finally:
         power.close()

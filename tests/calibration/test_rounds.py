@@ -230,3 +230,18 @@ def test_block_bootstrap_resamples_runs_of_consecutive_rounds():
         a, b = idx[start], idx[start + 1]
         assert b == (a + 1) % 10
     assert (_block_indices(np.random.default_rng(0), 4, 1) < 4).all()
+
+
+def test_rounds_cycle_over_separate_allocations(tiny):
+    import numpy as np
+
+    from calibration.rounds import _grouped_indices
+
+    table, _, _, _ = tiny
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    graph = build_workload("custom", {"tasks": tasks, "edges": [{"from": "g0", "to": "g1", "bytes": 0}]})
+    res = validate_rounds(table, rounds=4, graphs={"two": graph}, allocations=2)
+    v = res["pipelines"]["two"]
+    assert v["allocations"] == 2 and len(v["series"]["measured_s"]) == 4
+    idx = _grouped_indices(np.random.default_rng(1), 6, 3, 3)  # 3 allocations x 2 rounds
+    assert len(idx) == 6 and all(idx[k] % 3 == idx[k + 1] % 3 for k in (0, 2, 4))
