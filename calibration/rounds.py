@@ -380,7 +380,8 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
         lo, hi = np.percentile(b[:, col], q)
         return {"median": point, "lo": float(min(lo, point)), "hi": float(max(hi, point)),
                 "coverage": confidence if rounds >= 10 else None, "n": rounds,
-                "method": f"pooled medians; {len(b)}-resample moving-block bootstrap over rounds"}
+                "method": f"pooled medians; {len(b)}-resample moving-block bootstrap over "
+                          + (f"{groups} allocations and their rounds" if groups > 1 else "rounds")}
 
     return {"measured_s": measured, "drift": ci(drift, 1), "error_vs_table": ci(e_tab, 2),
             "error_corrected": ci(e_corr, 3)}
