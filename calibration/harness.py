@@ -21,9 +21,11 @@ between runs):
 * **Threads** are pinned (``torch.set_num_threads`` and the Timer's ``num_threads``) and
   recorded.
 * **Cold single calls.** A pipeline runs each op once, right after another op streamed its
-  own operands through the caches. Each round therefore also times one call of every shape
-  right after an evicting stream (:class:`calibration.clock.Evictor`, twice the last-level
-  cache); points record its median as ``cold_s``, which the simulator prices tasks with.
+  own operands through the caches. Each round therefore also times single calls of every
+  shape, each right after an evicting stream (:class:`calibration.clock.Evictor` reads twice
+  the last-level cache): one call, or :data:`SHORT_COLD_CALLS` for calls under
+  :data:`SHORT_CALL_S`; points record their median as ``cold_s``, which the simulator prices
+  tasks with.
 * **Machine state.** :mod:`calibration.probes` runs before and after the sweep; both runs
   and their spread (the noise) go into the provenance, so validation can tell machine drift
   from model error.
