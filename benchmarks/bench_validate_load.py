@@ -55,7 +55,8 @@ def main() -> int:
         flagged = not v["reliable"] and bool(v["reasons"])
         ok &= within or flagged
         print(f"{name}: corrected {c['median']:+.1%} [{c['lo']:+.1%}, {c['hi']:+.1%}], drift per round "
-              f"{', '.join(f'{d:+.0%}' for d in v['series']['drift'])}; "
+              f"{', '.join(f'{d:+.0%}' for d in v['series']['drift'])}; waited for a CPU per round "
+              f"{', '.join('-' if w is None else f'{w:.0%}' for w in v.get('series_waited_fraction', []))}; "
               f"{'reliable' if v['reliable'] else 'UNRELIABLE: ' + '; '.join(v['reasons'])} -> "
               f"{'ok' if within or flagged else 'FAIL'}")
     print("PASS" if ok else "FAIL", "(criterion: corrected error within 5% or run marked unreliable with a reason)")

@@ -36,6 +36,11 @@ def run_once(table: str, rounds: int, out: Path) -> dict:
     return json.loads(res.stdout)
 
 
+def _share(v: dict) -> str:
+    w = (v.get("waited_fraction") or {}).get("median")
+    return "-" if w is None else f"{w:.1%}"
+
+
 def summarize(results: list[dict]) -> tuple[bool, list[str]]:
     lines, ok = [], True
     names = list(results[0]["pipelines"])
@@ -50,11 +55,14 @@ def summarize(results: list[dict]) -> tuple[bool, list[str]]:
             ok &= inside and within
             lines.append(f"  run {i + 1}: corrected {c['median']:+.1%} [{c['lo']:+.1%}, {c['hi']:+.1%}]  "
                          f"vs table {t['median']:+.1%} [{t['lo']:+.1%}, {t['hi']:+.1%}]  drift {d['median']:+.1%}  "
+                         f"waited {_share(v)}  "
                          f"{'within 5%' if within else 'OUTSIDE 5%'}; "
                          f"{'contains' if inside else 'does NOT contain'} all medians; "
                          f"{'reliable' if v['reliable'] else 'unreliable: ' + '; '.join(v['reasons'])}")
+        drifts = [r["pipelines"][name]["drift"]["median"] for r in results]
         lines.append(f"  medians over runs: {', '.join(f'{m:+.1%}' for m in meds)} "
-                     f"(spread {max(meds) - min(meds):.1%})")
+                     f"(spread {max(meds) - min(meds):.1%}); drift over runs: "
+                     f"{', '.join(f'{d:+.1%}' for d in drifts)}")
     return ok, lines
 
 

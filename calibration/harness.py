@@ -21,9 +21,11 @@ between runs):
 * **Threads** are pinned (``torch.set_num_threads`` and the Timer's ``num_threads``) and
   recorded.
 * **Cold single calls.** A pipeline runs each op once, right after another op streamed its
-  own operands through the caches. Each round therefore also times one call of every shape
-  right after an evicting stream (:class:`calibration.clock.Evictor`, twice the last-level
-  cache); points record its median as ``cold_s``, which the simulator prices tasks with.
+  own operands through the caches. Each round therefore also times single calls of every
+  shape, each right after an evicting stream (:class:`calibration.clock.Evictor` reads twice
+  the last-level cache): one call, or :data:`SHORT_COLD_CALLS` for calls under
+  :data:`SHORT_CALL_S`; points record their median as ``cold_s``, which the simulator prices
+  tasks with.
 * **Machine state.** :mod:`calibration.probes` runs before and after the sweep; both runs
   and their spread (the noise) go into the provenance, so validation can tell machine drift
   from model error.
@@ -67,6 +69,17 @@ FULL = {"repeats": 11, "block_s": 0.05, "warmup_calls": 5, "warmup_s": 0.1}
 MAX_COPIES = 64
 #: At most this many calls in one timed block.
 MAX_CALLS_PER_BLOCK = 20000
+#: Cold single calls per shape and round: a short call (below ``SHORT_CALL_S``) is one noisy
+#: sample (a 0.24 ms embedding gather varied 3x from call to call on this machine), so it
+#: gets ``SHORT_COLD_CALLS`` calls, each after its own evicting stream; the point keeps the
+#: median of all of them. Validation re-measures with the same counts.
+SHORT_CALL_S = 2e-3
+SHORT_COLD_CALLS = 5
+
+
+def cold_calls(per_call_s: float) -> int:
+    """Cold single calls per round for a shape whose call takes *per_call_s* seconds."""
+    return SHORT_COLD_CALLS if per_call_s < SHORT_CALL_S else 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,6 +244,7 @@ class _Shape:
         self.timer = Timer(stmt="call()", globals={"call": call}, num_threads=threads,
                            label=name, sub_label=json.dumps(self.shape, sort_keys=True))
         self.number = 1
+        self.per_call_s = math.inf
         self.samples: list[float] = []
         self.cold_samples: list[float] = []
         self.windows: list[tuple[float, float, float | None]] = []
@@ -252,14 +266,19 @@ class _Shape:
                 break
         sync()
         per_call = (time.perf_counter() - t1) / k
+        self.per_call_s = per_call
         self.number = int(min(MAX_CALLS_PER_BLOCK, max(1, round(block_s / max(per_call, 1e-9)))))
 
-    def measure_cold(self, evict: Callable[[], None], clock) -> None:
-        """One call right after an evicting stream: what a pipeline's single op sees."""
-        clock.sync()
-        evict()
-        clock.sync()
-        self.cold_samples.append(clock.measure(self.call))
+    def measure_cold(self, evict: Callable[[], None], clock, calls: int | None = None) -> float:
+        """*calls* single calls (default :func:`cold_calls` of this shape), each right after
+        an evicting stream: what a pipeline's single op sees. Returns their median."""
+        n = cold_calls(self.per_call_s) if calls is None else int(calls)
+        for _ in range(n):
+            clock.sync()
+            evict()
+            clock.sync()
+            self.cold_samples.append(clock.measure(self.call))
+        return float(np.median(self.cold_samples[-n:]))
 
     def measure(self, power: _PowerWindows) -> None:
         start = power.begin()
@@ -278,6 +297,7 @@ class _Shape:
             c1, c3 = np.percentile(c, [25, 75])
             out["cold_s"] = float(np.median(c))
             out["cold_iqr_s"] = float(c3 - c1)
+            out["cold_calls"] = int(len(c))
         return out
 
     def release(self) -> None:
@@ -401,6 +421,10 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     if cold:
         evict_bytes = rotate_bytes if rotate_bytes else 2 * (llc or 32 * 2**20)
         cold_pair = (Evictor(torch, device, evict_bytes), Clock(device, torch))
+    from .clock import RunDelay, waited_fraction
+
+    delay = RunDelay()
+    delay0 = delay.read()
     started = time.perf_counter()
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     reader = find_reader(device)
@@ -474,12 +498,16 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
             "memory_state": {"rotate_bytes": int(rotate_bytes), "max_copies": MAX_COPIES,
                              "outputs": "preallocated and zeroed before timing"},
             "power_source": getattr(reader, "source", None),
-            "cold": ({"method": "one call per shape and round after streaming over "
+            "cold": ({"method": f"{SHORT_COLD_CALLS} single calls (calls under {SHORT_CALL_S * 1e3:g} ms) "
+                                "or one per shape and round, each after streaming over "
                                 f"{cold_pair[0].nbytes} B (evicts the caches); median = cold_s",
                       "evict_bytes": cold_pair[0].nbytes} if cold_pair else None),
             "probes": ({"runs": probe_runs, "noise": probe_noise(probe_runs),
                         "median": _probe_median(probe_runs)} if probe_runs else None),
             "elapsed_s": round(time.perf_counter() - started, 3),
+            # share of the sweep its threads waited for a CPU (other processes on its cores)
+            "waited_fraction": waited_fraction(delay0, delay.read(), time.perf_counter() - started,
+                                               int(threads)),
             "median_heldout_error": float(np.median(errors)) if errors else None,
         },
         "kernels": table_kernels,

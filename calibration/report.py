@@ -159,11 +159,13 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
             lines.append(f"- {name}: {r}")
     lines += ["", "## Pipelines", "",
               "| pipeline | tasks | measured | simulated (table) | drift (machine now vs table) "
-              "| error vs table | drift-corrected error |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "| error vs table | drift-corrected error | waited for a CPU |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, v in result["pipelines"].items():
+        w = (v.get("waited_fraction") or {}).get("median")
         lines.append(f"| {name} | {v['tasks']} | {_ms(v['measured_s']['median'])} | {_ms(v['simulated_s'])} "
-                     f"| {fmt_ci(v['drift'])} | {fmt_ci(v['error_vs_table'])} | {fmt_ci(v['error_corrected'])} |")
+                     f"| {fmt_ci(v['drift'])} | {fmt_ci(v['error_vs_table'])} | {fmt_ci(v['error_corrected'])} "
+                     f"| {'-' if w is None else f'{w:.1%}'} |")
     if "pipelines" in images:
         lines += ["", f"![pipelines]({images['pipelines']})"]
     lines += ["", "## Tasks inside the pipelines", "",
@@ -198,7 +200,10 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
     runs = result["probes"]["runs"]
     loads = [r.get("loadavg_1m") for r in runs]
     steals = [r.get("steal_frac") for r in runs]
+    made_w = prov.get("waited_fraction")
     lines += ["", f"Load average during validation: {', '.join('-' if x is None else f'{x:.2f}' for x in loads)}; "
+              f"share of the calibration sweep its threads waited for a CPU: "
+              f"{'-' if made_w is None else f'{made_w:.1%}'}; "
               f"CPU steal: {', '.join('-' if x is None else f'{x:.1%}' for x in steals)}."]
     return "\n".join(lines) + "\n"
 

@@ -6,16 +6,25 @@ steal and no frequency change, so "simulated (priced by a table made earlier) vs
 (now)" mixes two things: the model's error and how much the machine changed. Each round here
 
 1. runs the pipeline for real (one pass, every task timed on the device clock),
-2. re-measures every kernel the pipeline uses, at the pipeline's shapes, the way the table
-   priced it: single calls after an evicting stream (the table's ``cold_s``), on the same
-   rotated input copies as calibration,
+2. re-measures every task of the pipeline the way the table priced it: alone, as single
+   calls after an evicting stream (the table's ``cold_s``; as many calls as calibration made
+   for a call that long), in shuffled order, on the pass's own buffers,
 3. runs the pipeline again.
+
+Re-measuring the tasks themselves rather than one copy per shape matters twice: a shape the
+pipeline runs three times gets three samples a round, as it weighs three times in the sum
+(with one sample per shape, one slow phase of the 470 MB o_proj weight decided a DSA run's
+drift); and both sides read the same memory, so how fast a given buffer streams (its
+physical placement, which differs between allocations on this VM) cancels too. The rounds
+cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
+since how single calls compare with the pipeline depends on the allocation; the interval
+resamples allocations as well as rounds.
 
 The round's measured time is the mean of its two passes (linear drift over the round
 cancels); the round's *drift* is how much slower the re-measured single calls are than the
 table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
 prediction times that ratio. Over the rounds, the headline figures pool the same rounds on
-both sides (sum of every task's median in-pipeline time vs the sum of every shape's median
+both sides (sum of every task's median in-pipeline time vs the sum of every task's median
 re-measured call) with a seeded bootstrap interval over rounds (:func:`pooled_errors`); the
 round-by-round paired figures are kept under ``paired``. Pooling matters under heavy load:
 on this machine at load average 15 the paired per-round DSA error had median +50% while the
@@ -27,7 +36,12 @@ would measure the loop, not the machine's speed for this pipeline. Over ``rounds
 its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
 
 Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
-and are compared with the table's. Threads are pinned to the table's recorded count.
+and are compared with the table's. Threads are pinned to the table's recorded count. Each
+round also records the share of its time this process's threads spent waiting for a CPU
+(:class:`calibration.clock.RunDelay`): a multi-threaded kernel whose worker waits for a core
+held by another process measures the queue (at 2 threads and load average 8 here the
+process waited 64% of the time and single GEMV calls ranged 0.2-2x their in-pipeline time),
+so a run that waited more than :data:`MAX_WAITED_FRACTION` is marked unreliable.
 
 Data flows between the kernels of a pass: an edge's producer output is the consumer's input
 buffer whenever shape and dtype match (activations between projections), and top-k indices
@@ -39,6 +53,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 
 import numpy as np
 from pathlib import Path
@@ -54,14 +69,19 @@ from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
 #: the rounds) above which a run is marked unreliable: the rounds no longer sample one
 #: machine state.
 MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
+#: Median share of a round that this process's threads spent waiting for a CPU
+#: (:class:`calibration.clock.RunDelay`) above which a run is marked unreliable: the timings
+#: then include the queue for the cores, not only the kernels.
+MAX_WAITED_FRACTION = 0.05
+#: Separately allocated copies of a pipeline's buffers that validation's rounds cycle over (as
+#: memory allows: they may take at most half the available memory). Why: how fast single calls
+#: run against the pipeline depends on the allocation. Three passes of one pipeline allocated
+#: in one process and measured in alternating rounds (isolated core, 8 rounds each) gave
+#: summed single calls vs pipeline of +3.0, -2.2 and +1.6% (RAG) and +0.6, -3.3 and -2.6% (DSA):
+#: as much as the spread between whole runs, which one allocation per run could not show.
+ALLOCATIONS = 3
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
-#: Block length (s) of the untimed warm-up of a re-measured shape.
-REMEASURE_BLOCK_S = 0.02
-#: Single calls per shape and round in the re-measurement (median kept); fewer for shapes
-#: whose call is long (their single call is already a long, stable sample).
-REMEASURE_CALLS = 3
-LONG_CALL_S = 2e-3
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -135,6 +155,24 @@ class _Pass:
         self.calls = []
 
 
+def _allocations(p: "_Pass", device: str, wanted: int | None, rounds: int) -> int:
+    """How many allocations of the pipeline's buffers to cycle over (see :data:`ALLOCATIONS`)."""
+    if wanted is not None:
+        return max(1, min(int(wanted), rounds))
+    want = min(ALLOCATIONS, max(1, rounds // 3))
+    if device != "cpu":
+        return 1  # device memory: one copy (the GPU paths cannot be run here)
+    from .kernels import inputs_nbytes
+
+    need = sum(inputs_nbytes(x) for x in p.inputs.values())
+    try:
+        with open("/proc/meminfo") as fh:
+            avail = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return 1
+    return max(1, min(want, 1 + int(0.5 * avail // max(need, 1))))
+
+
 def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
     """Per task: the table's warm per-call time and its cold (priced) single-call time."""
     warm = [table.predict(t.kernel, dict(t.shape), cold=False)[0] for t in tasks]
@@ -145,40 +183,41 @@ def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
                              threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
                              on_round: Callable[[str, int], None] | None = None,
-                             power=None) -> dict[str, Any]:
+                             power=None, allocations: int | None = None) -> dict[str, Any]:
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
-    per-task statistics (see the module docstring)."""
-    from .clock import Clock, Evictor
-    from .harness import _PowerWindows, _Shape
+    per-task statistics (see the module docstring). *allocations*: separately allocated
+    copies of the pipeline's buffers the rounds cycle over (default: up to
+    :data:`ALLOCATIONS`, as memory allows)."""
+    from .clock import Clock, Evictor, RunDelay, waited_fraction
+    from .harness import _PowerWindows, cold_calls
     from .validate import simulate_pipeline
 
     clock = Clock(device, torch)
     simulated_s, extrapolated = simulate_pipeline(graph, table)
     p = _Pass(graph, device, torch, seed)
+    passes = [p] + [_Pass(graph, device, torch, seed + 1000 * j)
+                    for j in range(1, _allocations(p, device, allocations, rounds))]
     warm_tab, cold_tab = _table_prices(table, p.tasks)
-    shapes: dict[str, Any] = {}
-    for t in p.tasks:
-        k = _key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape)))
-        if k not in shapes:
-            shapes[k] = _Shape(t.kernel, dict(t.shape), torch, device if device == "cpu" else "cuda",
-                               threads, rotate_bytes, seed + len(shapes))
-            shapes[k].warm_up(2, 0.0, REMEASURE_BLOCK_S, clock.sync)
-    task_keys = [_key(t.kernel, KERNELS[t.kernel].resolve(dict(t.shape))) for t in p.tasks]
-    cold_of = {k: c for k, c in zip(task_keys, cold_tab)}
+    # single calls per task and round: as many as calibration made for a call this long
+    ncold = [cold_calls(c) for c in cold_tab]
     evict = Evictor(torch, device, rotate_bytes)
     power = power or _PowerWindows(None)
     pass_windows = []
-    totals, drifts, per_task = [], [], [[] for _ in p.tasks]
-    remeasured_cold = {k: [] for k in shapes}
+    totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
+    delay = RunDelay()
+    remeasured = [[] for _ in p.tasks]
     rng = np.random.default_rng(seed)
     with torch.inference_mode():
-        for _ in range(2):  # untimed: first touches of every buffer on this path
-            for c in p.calls:
-                c()
+        for q in passes:
+            for _ in range(2):  # untimed: first touches of every buffer on this path
+                for c in q.calls:
+                    c()
         clock.sync()
         for r in range(rounds):
             if on_round:
                 on_round(name, r)
+            p = passes[r % len(passes)]  # rounds cycle over the allocations
+            d0, t0 = delay.read(), time.perf_counter()
             pass_s = []
             for half in range(2):
                 clock.sync()
@@ -190,58 +229,63 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                 pass_s.append(total)
                 for i, e in enumerate(each):
                     per_task[i].append(e)
-                if half == 0:
-                    keys = list(shapes)
-                    for i in rng.permutation(len(keys)):
-                        st = shapes[keys[i]]
-                        calls = 1 if cold_of[keys[i]] > LONG_CALL_S else REMEASURE_CALLS
-                        for _ in range(calls):
-                            st.measure_cold(evict, clock)
-                        remeasured_cold[keys[i]].append(statistics.median(st.cold_samples[-calls:]))
+                if half == 0:  # every task alone, after an evicting stream, shuffled
+                    for i in rng.permutation(len(p.calls)):
+                        calls = []
+                        for _ in range(ncold[i]):
+                            clock.sync()
+                            evict()
+                            clock.sync()
+                            calls.append(clock.measure(p.calls[i]))
+                        remeasured[i].append(statistics.median(calls))
             totals.append(sum(pass_s) / 2)
-            now = sum(remeasured_cold[k][-1] for k in task_keys)
+            now = sum(x[-1] for x in remeasured)
             drifts.append(now / sum(cold_tab) - 1.0)
-    for st in shapes.values():
-        st.release()
+            waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
     data_edges, edges = p.data_edges, p.edges
     tasks, task_names = p.tasks, list(p.order)
-    p.release()
+    nalloc = len(passes)
+    for q in passes:
+        q.release()
+    del p, passes
 
     table_sum = sum(cold_tab)
     err_table = [simulated_s / m - 1.0 for m in totals]
     err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
     # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
-    # time, every shape's median re-measured single call, 95% bootstrap interval over rounds
+    # time, every task's median re-measured single call, 95% bootstrap interval over rounds
     inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
-    shape_list = list(shapes)
-    rem_arr = np.asarray([remeasured_cold[k] for k in shape_list], dtype=float)
-    task_shape = np.asarray([shape_list.index(k) for k in task_keys])
-    pooled = pooled_errors(inpipe_arr, rem_arr, task_shape, np.asarray(cold_tab), simulated_s,
-                           seed=seed)
+    rem_arr = np.asarray(remeasured, dtype=float)
+    pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
+                           simulated_s, seed=seed, groups=nalloc)
     # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
     task_rows = []
     for i, t in enumerate(tasks):
-        k = task_keys[i]
         inpipe = per_task[i]
         # the table's cold price scaled by this shape's drift in the round = the round's own
         # single-call time; without cold modelling: the warm price scaled by the same drift
-        corr = [remeasured_cold[k][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
+        corr = [remeasured[i][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
                 for r in range(rounds)]
-        corr_warm = [warm_tab[i] * remeasured_cold[k][r] / cold_tab[i]
+        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i]
                      / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
         task_rows.append({
             "task": str(task_names[i]), "kernel": t.kernel,
             "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
             "in_pipeline_s": statistics.median(inpipe),
             "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
-            "remeasured_cold_s": statistics.median(remeasured_cold[k]),
+            "remeasured_cold_s": statistics.median(remeasured[i]),
             "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
-            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured_cold[k])})
+            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
     ci_corr = pooled["error_corrected"]
     ci_tab = pooled["error_vs_table"]
     ci_drift = pooled["drift"]
     reasons = []
     change = step_change(drifts)
+    wait_ci = median_ci([w for w in waited if w is not None])
+    if wait_ci["median"] is not None and wait_ci["median"] > MAX_WAITED_FRACTION:
+        reasons.append(f"this process waited for a CPU {wait_ci['median']:.0%} of its threads' time "
+                       f"(median round; max {max(w for w in waited if w is not None):.0%}): other "
+                       "processes compete for its cores, so the timings include the queue")
     if change > MAX_WITHIN_RUN_SPEED_CHANGE:
         reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
                        "half of the run: the rounds do not sample one machine state")
@@ -249,7 +293,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         reasons.append(f"drift-corrected error interval [{ci_corr['lo']:+.1%}, {ci_corr['hi']:+.1%}] "
                        f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
     return {
-        "pipeline": name, "tasks": len(tasks), "rounds": rounds,
+        "pipeline": name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
         "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
         "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
         "measured_s": median_ci(totals), "measured_pooled_s": pooled["measured_s"],
@@ -259,12 +303,39 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
                    "error_corrected": err_corr},
         "power_w": power.mean_w(pass_windows), "within_run_speed_change": change,
+        "waited_fraction": wait_ci, "series_waited_fraction": waited,
         "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
     }
 
 
 #: Bootstrap resamples of the pooled interval.
 BOOTSTRAP = 2000
+#: Rounds per block of the (circular moving-block) bootstrap. Successive rounds are not
+#: independent draws: the host's contention comes in phases of seconds (one DSA run here had
+#: its o_proj re-measurements 20% slow for six rounds in a row, then not), and resampling
+#: single rounds would treat a phase as luck and give intervals too narrow to hold the next
+#: run's median.
+BOOTSTRAP_BLOCK = 3
+
+
+def _grouped_indices(rng, rounds: int, block: int, groups: int) -> np.ndarray:
+    """Round indices of one resample: *groups* allocations drawn with replacement, each
+    contributing a block resample of its own rounds (r % groups == allocation)."""
+    if groups <= 1:
+        return _block_indices(rng, rounds, block)
+    members = [np.arange(g, rounds, groups) for g in range(groups)]
+    parts = []
+    for g in rng.integers(0, groups, groups):
+        m = members[g]
+        parts.append(m[_block_indices(rng, len(m), block)])
+    return np.concatenate(parts)
+
+
+def _block_indices(rng, rounds: int, block: int) -> np.ndarray:
+    """Round indices of one circular moving-block resample (length *rounds*)."""
+    block = max(1, min(block, rounds))
+    starts = rng.integers(0, rounds, -(-rounds // block))
+    return (starts[:, None] + np.arange(block)[None, :]).reshape(-1)[:rounds] % rounds
 
 
 def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
@@ -277,16 +348,22 @@ def _pooled_point(inpipe: np.ndarray, rem: np.ndarray, task_shape: np.ndarray,
 
 
 def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: int = 0,
-                  resamples: int | None = None, confidence: float = 0.95) -> dict[str, Any]:
+                  resamples: int | None = None, confidence: float = 0.95,
+                  block: int | None = None, groups: int = 1) -> dict[str, Any]:
     """Pipeline errors pooled over rounds, with a bootstrap interval over rounds.
 
-    *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [shape, round] re-measured
-    single calls; *task_shape*: the shape index of each task; *cold_tab*: the table's price of
+    *inpipe*: [task, round, pass] in-pipeline seconds; *rem*: [row, round] re-measured
+    single calls; *task_shape*: the row of *rem* of each task (validation re-measures every
+    task, so its row is its own); *cold_tab*: the table's price of
     each task. Measured = the sum of every task's median in-pipeline time (a pass without the
     preempted calls); drift = the tasks' median re-measured times over the table's prices;
     corrected error = simulated x (1 + drift) / measured - 1. Medians are taken over the same
     rounds on both sides, so drift cancels; a single preempted call moves a median, not a sum.
-    Rounds are resampled with replacement (seeded: deterministic) for the interval.
+    The interval resamples blocks of *block* (default :data:`BOOTSTRAP_BLOCK`) consecutive
+    rounds with replacement (seeded: deterministic), since rounds come in correlated phases;
+    with *groups* > 1 (round r ran on buffer allocation r % groups) it first resamples the
+    allocations, then blocks of rounds within each, so the spread between allocations enters
+    the interval.
     """
     inpipe, rem = np.asarray(inpipe, float), np.asarray(rem, float)
     measured, drift, e_tab, e_corr = _pooled_point(inpipe, rem, task_shape, cold_tab, simulated_s)
@@ -294,7 +371,7 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
     rounds = inpipe.shape[1]
     boots = []
     for _ in range(resamples or BOOTSTRAP):
-        idx = rng.integers(0, rounds, rounds)
+        idx = _grouped_indices(rng, rounds, BOOTSTRAP_BLOCK if block is None else block, groups)
         boots.append(_pooled_point(inpipe[:, idx, :], rem[:, idx], task_shape, cold_tab, simulated_s))
     b = np.asarray(boots)
     q = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
@@ -303,7 +380,8 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
         lo, hi = np.percentile(b[:, col], q)
         return {"median": point, "lo": float(min(lo, point)), "hi": float(max(hi, point)),
                 "coverage": confidence if rounds >= 10 else None, "n": rounds,
-                "method": f"pooled medians; {len(b)}-resample bootstrap over rounds"}
+                "method": f"pooled medians; {len(b)}-resample moving-block bootstrap over "
+                          + (f"{groups} allocations and their rounds" if groups > 1 else "rounds")}
 
     return {"measured_s": measured, "drift": ci(drift, 1), "error_vs_table": ci(e_tab, 2),
             "error_corrected": ci(e_corr, 3)}
@@ -340,7 +418,8 @@ def kernel_heldout(table: KernelTable) -> dict[str, Any]:
 def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = DEFAULT_ROUNDS,
                     pipelines: list[str] | None = None, seed: int = 0,
                     on_round: Callable[[str, int], None] | None = None,
-                    graphs: dict[str, Any] | None = None) -> dict[str, Any]:
+                    graphs: dict[str, Any] | None = None,
+                    allocations: int | None = None) -> dict[str, Any]:
     """Drift-cancelling validation of a table (see the module docstring).
 
     Returns a JSON-ready dict: ``table``, ``device``, ``threads``, ``provenance``,
@@ -381,7 +460,7 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
         for i, name in enumerate(names):
             out["pipelines"][name] = validate_pipeline_rounds(
                 name, graphs[name], table, device, torch, threads, rounds, rotate_bytes,
-                seed=seed + i, on_round=on_round, power=power)
+                seed=seed + i, on_round=on_round, power=power, allocations=allocations)
             probe_runs.append(run_probes(threads, llc, device))
     finally:
         power.close()
@@ -394,6 +473,10 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     out["probes"] = {"table": recorded or None, "table_noise": noise or None, "runs": probe_runs,
                      "comparison": cmp}
     warnings = list(cmp.get("warnings", []))
+    made_waited = prov.get("waited_fraction")
+    if made_waited is not None and made_waited > MAX_WAITED_FRACTION:
+        warnings.append(f"the table was made while its threads waited for a CPU {made_waited:.0%} "
+                        "of the time (other processes on its cores): its prices include that queue")
     for name, v in out["pipelines"].items():
         d = v["drift"]["median"]
         if d is not None:
@@ -419,7 +502,7 @@ def task_classes(per_task: list[dict]) -> list[dict]:
     for rows in groups.values():
         med = lambda f: statistics.median(f(r) for r in rows)  # noqa: E731
         inp = [x for r in rows for x in r.get("series_in_pipeline_s", [r["in_pipeline_s"]])]
-        rem = rows[0].get("series_remeasured_cold_s") or [rows[0]["remeasured_cold_s"]]
+        rem = [x for r in rows for x in r.get("series_remeasured_cold_s", [r["remeasured_cold_s"]])]
         m_in, m_rem = statistics.median(inp), statistics.median(rem)
         warm, cold = rows[0]["table_warm_s"], rows[0]["table_cold_s"]
         out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],
@@ -433,4 +516,4 @@ def task_classes(per_task: list[dict]) -> list[dict]:
 
 
 __all__ = ["validate_rounds", "validate_pipeline_rounds", "kernel_heldout", "task_classes",
-           "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE"]
+           "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE", "MAX_WAITED_FRACTION"]
