@@ -99,6 +99,17 @@ class KernelSpec:
         return float(self.flop(full)), float(self.bytes_moved(full))
 
 
+def _score_flop(s: dict) -> float:
+    """One query's dot products with every memory vector (inner_product_score, block_gate_score)."""
+    return 2 * s["batch"] * s["num_items"] * s["dim"]
+
+
+def _score_bytes(s: dict) -> float:
+    """The memory read once per distinct memory, plus each query and its fp32 scores."""
+    return (s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
+            + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4))
+
+
 def _k(name, cls, keys, flop, nbytes, doc, hints=(), **defaults) -> KernelSpec:
     d = {"elem_bytes": 2, **defaults}
     return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints))
@@ -140,9 +151,7 @@ _SPECS = [
        "Quest upper bound sum_d max(q_d*kmin_d, q_d*kmax_d) per page",
        hints=("num_keys", "num_memories")),
     _k("inner_product_score", "reduction", ("batch", "num_items", "dim"),
-       lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
-       lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
-       + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
+       _score_flop, _score_bytes,
        "dense retrieval / block-gate scores q . m_i over a memory of num_items vectors; "
        "shared_memory_factor=batch when each query has its own memory",
        hints=("num_keys", "head_dim", "num_memories"), shared_memory_factor=1),
@@ -212,9 +221,7 @@ _SPECS += [
        "routed SwiGLU experts: each token through top_k experts; the weights of every touched "
        "expert read once, each token's hidden state dispatched and combined per expert"),
     _k("block_gate_score", "reduction", ("batch", "num_items", "dim"),
-       lambda s: 2 * s["batch"] * s["num_items"] * s["dim"],
-       lambda s: s["num_items"] * s["dim"] * s["elem_bytes"] * s["shared_memory_factor"]
-       + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4),
+       _score_flop, _score_bytes,
        "SeerAttention-R gate scores q . k_pool over pooled block keys, for threshold selection "
        "(same work as inner_product_score; no FPGA design streams it into a bitmap)",
        hints=("num_keys", "head_dim", "num_memories"), shared_memory_factor=1),
