@@ -83,7 +83,7 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
     names = sorted(axes)
     points = []
     for combo in itertools.product(*(axes[n] for n in names)):
-        params = {"clock_hz": float(dev.fpga.clock_hz), **channel_param(dev.fpga), **dict(zip(names, combo))}
+        params = {"clock_hz": float(dev.fpga.clock_hz), **channel_param(dev), **dict(zip(names, combo))}
         try:
             merged_params(design, params)
             s = structure(design, params)

@@ -125,7 +125,8 @@ class FpgaSpec(Strict):
     port_bytes_per_cycle: PositiveBytes = Field(description="bytes per cycle per HBM port")
     channel_bandwidth_Bps: Bandwidth | None = Field(
         None, description="achievable B/s of one HBM pseudo-channel; a port streams at "
-                          "min(port_bytes_per_cycle x clock_hz, this). None: no per-channel limit")
+                          "min(port_bytes_per_cycle x clock_hz, this, memory.achievable_bandwidth_Bps / "
+                          "num_hbm_ports). None: only the board's share limits a channel")
     invocation_overhead_s: Seconds = Field(description="host/XRT cost per kernel call in s")
     kernels: dict[str, FpgaKernelDesign] = Field(
         default_factory=dict, description="kernel name -> HLS design")

@@ -69,10 +69,19 @@ def _fpga_estimator() -> FpgaEstimator | None:
     return estimate
 
 
-def channel_param(fpga) -> dict:
-    """The device's per-pseudo-channel bandwidth as the cycle models' ``channel_Bps``."""
+def channel_param(device: DeviceSpec) -> dict:
+    """The FPGA's per-pseudo-channel bandwidth as the cycle models' ``channel_Bps``.
+
+    A channel streams at most its share of the board's achievable HBM bandwidth
+    (``memory.achievable_bandwidth_Bps / fpga.num_hbm_ports``), so a what-if that lowers the
+    board's bandwidth slows the HLS designs too; ``fpga.channel_bandwidth_Bps`` can only lower
+    it further. In the shipped presets the two are equal (the per-channel figure is the
+    all-channel measurement divided by the channel count).
+    """
+    fpga = device.fpga
+    share = float(device.memory.achievable_bandwidth_Bps) / int(fpga.num_hbm_ports)
     ch = fpga.channel_bandwidth_Bps
-    return {} if ch is None else {"channel_Bps": float(ch)}
+    return {"channel_Bps": share if ch is None else min(float(ch), share)}
 
 
 class CostModel:
@@ -166,7 +175,7 @@ class CostModel:
             raise CostLookupError(
                 f"device {device.name!r}: the HLS cycle models assume 64 B HBM beats, the device "
                 f"has port_bytes_per_cycle={float(fpga.port_bytes_per_cycle):g}")
-        params = {"clock_hz": float(fpga.clock_hz), **channel_param(fpga), **design.params}
+        params = {"clock_hz": float(fpga.clock_hz), **channel_param(device), **design.params}
         shape = dict(task.shape)
         units = design.compute_units
         batch = int(shape.get("batch", 1))
