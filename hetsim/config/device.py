@@ -66,7 +66,8 @@ class FpgaKernelDesign(Strict):
     """
 
     design: str = Field(description="cycle-model name in hetsim.fpga_kernels")
-    params: dict[str, float | int | str] = Field(default_factory=dict)
+    params: dict[str, bool | int | float | str] = Field(
+        default_factory=dict, description="design parameters; each must have the type of the design's default")
     compute_units: int = Field(1, ge=1, le=64, description="replicas of the design on the card")
     description: str = ""
     measured: str | None = Field(None, description="provenance of params ingested from a "

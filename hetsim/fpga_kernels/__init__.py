@@ -53,8 +53,32 @@ def merged_params(kernel: str, params: Mapping[str, object] | None = None) -> di
     for key, v in (params or {}).items():
         if key not in merged:
             raise ValueError(f"{kernel}: unknown parameter {key!r}; known: {sorted(merged)}")
-        merged[key] = v
+        merged[key] = _typed(kernel, key, merged[key], v)
     return merged
+
+
+def _typed(kernel: str, key: str, default: object, v: object) -> object:
+    """*v* checked against the type of the design's default: a flag stays a flag and a count
+    an integer, so ``lanes: true`` or ``hbm_ports: 4.5`` is refused instead of read as 1 or 4."""
+    def bad(allowed: str):
+        return ValueError(f"{kernel}: parameter {key!r} must be {allowed}, got {v!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(v, bool):
+            raise bad("true or false")
+        return v
+    if isinstance(default, int):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
+            raise bad("an integer")
+        return int(v)
+    if isinstance(default, str):
+        if not isinstance(v, str):
+            raise bad("a string")
+        return v
+    # float or None (optional numbers such as channel_Bps): any number, or None
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        raise bad("a number")
+    return v
 
 
 def structure(kernel: str, params: Mapping[str, object] | None = None) -> Structure:
