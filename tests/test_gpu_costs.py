@@ -286,3 +286,63 @@ def test_gemm_tiles_leave_one_model_out_on_a_vidur_subset():
     big = [(p - r.time_s) / r.time_s for r, p in zip(rows, pred) if r.shape["m"] >= 8192]
     assert len(big) > 50
     assert statistics.mean(big) >= -0.057, statistics.mean(big)
+
+
+def test_leave_one_out_never_fits_on_the_held_out_group():
+    """The LOMO protocol of issue 10: a group's predictions come from parameters fitted on the
+    other groups only. Scaling the held-out group's measured times must leave its own
+    predictions bit-identical and move the others' (whose training set it is part of); the
+    summary pools an operator's rows over every TP degree (label ``op@tpN``)."""
+    from hetsim.report.validation import Measurement, leave_one_out, summarize
+
+    def rows(scale_c: float):
+        out = []
+        for gi, g in enumerate("ABC"):
+            for j, m in enumerate((1, 16, 96, 200, 640, 1500, 4096)):
+                for tp, (n, k) in enumerate(((4096, 4096), (1536 + 512 * gi, 4096))):
+                    # a smooth synthetic "measurement": weight streaming or 60% of peak
+                    t = 4e-6 + max((m * k + k * n) * 2 / 1.5e12, 2 * m * n * k / 190e12)
+                    out.append(Measurement("a100-sxm-80gb", "gemm", {"m": m, "n": n, "k": k},
+                                           t * (scale_c if g == "C" else 1.0), group=g,
+                                           label=f"op{j % 2}@tp{2 ** tp}"))
+        return out
+
+    base, scaled = rows(1.0), rows(3.0)
+    p0, _, _ = leave_one_out(base, "group")
+    p1, _, _ = leave_one_out(scaled, "group")
+    held = [i for i, r in enumerate(base) if r.group == "C"]
+    other = [i for i, r in enumerate(base) if r.group != "C"]
+    assert all(p0[i] == p1[i] for i in held)
+    assert max(abs(p1[i] / p0[i] - 1) for i in other) > 0.02  # 4% on 2026-12-03
+    s = summarize(base, p0)
+    assert sorted(x["label"] for x in s["per_kernel"]) == ["op0", "op1"]
+    assert sum(x["n"] for x in s["per_kernel"]) == len(base)
+
+
+def test_mi210_gemm_tiles_against_llmcompass_measured_matmuls():
+    """The MI210's tile efficiencies are an [E] scaling of the A100 fit; LLMCompass's
+    artifact has measured MI210 fp16 matmuls (tests/data/llmcompass_matmul.csv). On its
+    compute-bound rows (above the ridge point at the weight-streaming rate the same harness
+    measured, and >= 0.5 ms, so its ~20-30 us harness time is < 6%) the preset is
+    -5.5% .. +1.4% off (2026-12-03); it must stay within 7%. The
+    weight-streaming rows (M = 32-128 over a 12288x12288 fp16 weight) run at ~0.55 TB/s,
+    well under what the preset assumes; that gap is reported, not asserted (one shape)."""
+    from hetsim.loader import load_device_preset
+    from hetsim.report.validation import predict_rows, read_measurements
+
+    rows = [r for r in read_measurements(ROOT / "tests" / "data" / "llmcompass_matmul.csv")
+            if r.device == "mi210"]
+    dev = load_device_preset("mi210")
+
+    def nbytes(s):
+        return 2 * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"])
+
+    # the ridge point at the streaming rate measured by the same harness (the M = 32 row)
+    m32 = next(r for r in rows if r.shape["m"] == 32)
+    ridge = float(dev.peak_flop_per_s["fp16"]) * m32.time_s / nbytes(m32.shape)
+    cb = [r for r in rows if 2 * r.shape["m"] * r.shape["n"] * r.shape["k"] / nbytes(r.shape) > ridge
+          and r.time_s >= 0.5e-3]
+    assert len(cb) >= 10
+    pred, _, _ = predict_rows(cb, detach_tables=True)
+    err = [p / r.time_s - 1 for p, r in zip(pred, cb)]
+    assert max(abs(e) for e in err) <= 0.07, err

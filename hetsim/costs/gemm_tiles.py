@@ -132,7 +132,8 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
     p = dict(template)
     p["overhead_s"] = math.exp(x[0])
     p["memory_efficiency"] = 1.0 / (1.0 + math.exp(-x[1]))
-    p["overlap_exponent"] = 1.0 + math.exp(x[2])
+    # capped at the device schema's limit (a near-max() profile would otherwise leave it)
+    p["overlap_exponent"] = min(1.0 + math.exp(x[2]), 50.0)
     p["k_overhead"] = math.exp(x[3])
     tiles = [dict(t) for t in template["tiles"]]
     for g, xi in zip(groups, x[4:4 + len(groups)]):
