@@ -64,6 +64,11 @@ class TimelineWorker:
         if pid == 0:  # the child: never returns, never runs the parent's exit handlers
             code = 1
             try:
+                # short-lived and ends with os._exit: the cyclic collector would only rescan
+                # matplotlib's long-lived objects while it imports and draws
+                import gc
+
+                gc.disable()
                 os.close(w)
                 from . import plots
 
