@@ -210,6 +210,23 @@ def test_warm_up_leaves_the_next_picture_unchanged(tmp_path):
     assert (tmp_path / "cold.png").read_bytes() == (tmp_path / "warm.png").read_bytes()
 
 
+def test_timeline_png_has_the_pixels_of_the_default_encoding(tmp_path, monkeypatch):
+    # the timeline is written with zlib level 1 for speed: lossless, so the same image as
+    # matplotlib's default PNG settings, and the same metadata
+    from PIL import Image
+
+    from hetsim.report import plots
+
+    trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
+    plots.plot_timeline(trace, tmp_path / "fast.png", title="t")
+    monkeypatch.setattr(plots, "_PNG", {})
+    plots.plot_timeline(trace, tmp_path / "default.png", title="t")
+    fast, default = Image.open(tmp_path / "fast.png"), Image.open(tmp_path / "default.png")
+    assert (fast.mode, fast.size, fast.info) == (default.mode, default.size, default.info)
+    assert fast.tobytes() == default.tobytes()
+    assert (tmp_path / "fast.png").read_bytes() != (tmp_path / "default.png").read_bytes()
+
+
 def test_default_run_imports_neither_numpy_nor_unused_workloads(tmp_path):
     # start-up time of `hetsim run`: numpy (~0.15 s) and the other workload modules are not needed
     code = ("import sys; from hetsim.cli import main; "
