@@ -207,7 +207,6 @@ def cmd_run(args) -> int:
 
 
 def _run(args, worker) -> int:
-    from .report.table import run_tables
     from .simulation import run_scenario
 
     from .report.progress import progress
@@ -215,14 +214,18 @@ def _run(args, worker) -> int:
     path, scenario = _load(args.scenario, sets=args.set, mappings=[args.mapping],
                            mappings_flag="--mapping")
     outdir = prepare_outdir(args.out)
-    con = None if args.json else _console(False)
     tables: list[str] = []
+    consoles = []
 
     def render_tables() -> None:  # while the plot worker draws; printed once the PNG is there
-        if con is not None:
+        if not args.json:  # rich is imported here, off the path to the trace the child waits for
+            from .report.table import run_tables
+
+            con = _console(False)
             with con.capture() as cap:
                 run_tables(out.result, con)
             tables.append(cap.get())
+            consoles.append(con)
 
     with progress("run", enabled=not args.json) as update:
         update(stage="simulating")
@@ -234,7 +237,7 @@ def _run(args, worker) -> int:
         print(json.dumps(out.result, indent=2, sort_keys=True))
     else:
         sys.stdout.write(tables[0])
-        con.print("wrote " + ", ".join(v for k, v in files.items() if k != "scenario"))
+        consoles[0].print("wrote " + ", ".join(v for k, v in files.items() if k != "scenario"))
     return 0
 
 
