@@ -210,6 +210,24 @@ def test_warm_up_leaves_the_next_picture_unchanged(tmp_path):
     assert (tmp_path / "cold.png").read_bytes() == (tmp_path / "warm.png").read_bytes()
 
 
+def test_fresh_run_draws_the_same_png_in_the_plot_worker_as_in_process(tmp_path):
+    # a whole `hetsim run` process: the forked worker (3D toolkit blocked, warm-up, collector
+    # paused) writes the bytes that drawing in process writes, and prints no warning
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    s = _small(tmp_path)
+    for mode in ("fork", "inline"):
+        code = ("import sys; from hetsim.cli import main; "
+                f"sys.argv = ['hetsim', 'run', {s!r}, '--json', '--out', {str(tmp_path / mode)!r}]; "
+                "sys.exit(main())")
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HETSIM_PLOT_WORKER": mode})
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert (tmp_path / "fork" / "timeline.png").read_bytes() == (tmp_path / "inline" / "timeline.png").read_bytes()
+
+
 def test_timeline_png_has_the_pixels_of_the_default_encoding(tmp_path, monkeypatch):
     # the timeline is written with zlib level 1 for speed: lossless, so the same image as
     # matplotlib's default PNG settings, and the same metadata

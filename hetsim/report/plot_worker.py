@@ -43,6 +43,32 @@ def _core_free() -> bool:
         return False
 
 
+def _without_3d_axes(load) -> None:
+    """Call *load* (which imports matplotlib) without importing its 3D toolkit.
+
+    Why: ``matplotlib.projections`` imports ``mpl_toolkits.mplot3d`` to register the "3d"
+    projection, about a tenth of matplotlib's import time, and the import is on the path to
+    the PNG. A timeline never uses 3D axes and this process ends after one picture, so the
+    import is blocked (a ``None`` entry in ``sys.modules``) and matplotlib's warning that 3D
+    is unavailable is silenced. Only in the plot worker: a process that draws in process
+    keeps matplotlib as it is. Where matplotlib is already loaded this changes nothing.
+    """
+    import sys
+    import warnings
+
+    blocked = "mpl_toolkits.mplot3d" not in sys.modules and "matplotlib.projections" not in sys.modules
+    if blocked:
+        sys.modules["mpl_toolkits.mplot3d"] = None
+    try:
+        with warnings.catch_warnings():
+            if blocked:
+                warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+            load()
+    finally:
+        if blocked and sys.modules.get("mpl_toolkits.mplot3d", 0) is None:
+            del sys.modules["mpl_toolkits.mplot3d"]
+
+
 class TimelineWorker:
     """A child process that has imported matplotlib and draws one timeline when asked."""
 
@@ -72,7 +98,7 @@ class TimelineWorker:
                 os.close(w)
                 from . import plots
 
-                plots.load_matplotlib()
+                _without_3d_axes(plots.load_matplotlib)
                 import select
 
                 if not select.select([r], [], [], 0)[0]:  # the parent is still busy: draw warm
