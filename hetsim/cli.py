@@ -202,7 +202,8 @@ def cmd_run(args) -> int:
 
     # the child is started first: it loads matplotlib while this process loads the simulator
     # and runs; it inherits the paused collector (it also pauses it itself)
-    with _collector_paused(), TimelineWorker(enabled=not args.no_plot) as worker:
+    with _collector_paused(), TimelineWorker(enabled=not args.no_plot,
+                                             exits_after=getattr(args, "own_process", False)) as worker:
         return _run(args, worker)
 
 
@@ -915,6 +916,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else EXIT_USER_ERROR
     if args.command == "devices" and args.action == "check" and args.name:
         args.files = [args.name, *args.files]
+    args.own_process = argv is None  # the process's own command line: it exits after this
     try:
         return args.func(args)
     except HetsimError as e:

@@ -72,11 +72,14 @@ def _without_3d_axes(load) -> None:
 class TimelineWorker:
     """A child process that has imported matplotlib and draws one timeline when asked."""
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, exits_after: bool = False):
+        """*exits_after*: this process ends after the run (the ``hetsim`` command itself), so
+        when it draws in process it may load matplotlib as the worker does (no 3D toolkit)."""
         self.pid: int | None = None
         self._w: int | None = None
         self._writer = None
         self._job = None
+        self._exits_after = exits_after
         mode = os.environ.get("HETSIM_PLOT_WORKER", "auto")
         if not enabled or not hasattr(os, "fork") or mode == "inline" or (mode != "fork" and not _core_free()):
             return
@@ -151,6 +154,10 @@ class TimelineWorker:
             self._writer = None
         if self.pid is not None and self._reap() == 0 and path.exists():
             return path
+        if self._exits_after:
+            from . import plots
+
+            _without_3d_axes(plots.load_matplotlib)
         return plot_timeline(trace, path, title=title)
 
     def draw(self, trace, path: Path, title: str = "") -> Path:
