@@ -210,6 +210,41 @@ def test_warm_up_leaves_the_next_picture_unchanged(tmp_path):
     assert (tmp_path / "cold.png").read_bytes() == (tmp_path / "warm.png").read_bytes()
 
 
+def test_fresh_run_draws_the_same_png_in_the_plot_worker_as_in_process(tmp_path):
+    # a whole `hetsim run` process: the forked worker (3D toolkit blocked, warm-up, collector
+    # paused) writes the bytes that drawing in process writes, and prints no warning
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    s = _small(tmp_path)
+    for mode in ("fork", "inline"):
+        code = ("import sys; from hetsim.cli import main; "
+                f"sys.argv = ['hetsim', 'run', {s!r}, '--json', '--out', {str(tmp_path / mode)!r}]; "
+                "sys.exit(main())")
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HETSIM_PLOT_WORKER": mode})
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert (tmp_path / "fork" / "timeline.png").read_bytes() == (tmp_path / "inline" / "timeline.png").read_bytes()
+
+
+def test_timeline_png_has_the_pixels_of_the_default_encoding(tmp_path, monkeypatch):
+    # the timeline is written with zlib level 1 for speed: lossless, so the same image as
+    # matplotlib's default PNG settings, and the same metadata
+    from PIL import Image
+
+    from hetsim.report import plots
+
+    trace = run_scenario(load_scenario(_small(tmp_path)), file="small.yaml").trace
+    plots.plot_timeline(trace, tmp_path / "fast.png", title="t")
+    monkeypatch.setattr(plots, "_PNG", {})
+    plots.plot_timeline(trace, tmp_path / "default.png", title="t")
+    fast, default = Image.open(tmp_path / "fast.png"), Image.open(tmp_path / "default.png")
+    assert (fast.mode, fast.size, fast.info) == (default.mode, default.size, default.info)
+    assert fast.tobytes() == default.tobytes()
+    assert (tmp_path / "fast.png").read_bytes() != (tmp_path / "default.png").read_bytes()
+
+
 def test_default_run_imports_neither_numpy_nor_unused_workloads(tmp_path):
     # start-up time of `hetsim run`: numpy (~0.15 s) and the other workload modules are not needed
     code = ("import sys; from hetsim.cli import main; "

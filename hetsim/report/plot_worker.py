@@ -43,14 +43,43 @@ def _core_free() -> bool:
         return False
 
 
+def _without_3d_axes(load) -> None:
+    """Call *load* (which imports matplotlib) without importing its 3D toolkit.
+
+    Why: ``matplotlib.projections`` imports ``mpl_toolkits.mplot3d`` to register the "3d"
+    projection, about a tenth of matplotlib's import time, and the import is on the path to
+    the PNG. A timeline never uses 3D axes and this process ends after one picture, so the
+    import is blocked (a ``None`` entry in ``sys.modules``) and matplotlib's warning that 3D
+    is unavailable is silenced. Only in the plot worker: a process that draws in process
+    keeps matplotlib as it is. Where matplotlib is already loaded this changes nothing.
+    """
+    import sys
+    import warnings
+
+    blocked = "mpl_toolkits.mplot3d" not in sys.modules and "matplotlib.projections" not in sys.modules
+    if blocked:
+        sys.modules["mpl_toolkits.mplot3d"] = None
+    try:
+        with warnings.catch_warnings():
+            if blocked:
+                warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+            load()
+    finally:
+        if blocked and sys.modules.get("mpl_toolkits.mplot3d", 0) is None:
+            del sys.modules["mpl_toolkits.mplot3d"]
+
+
 class TimelineWorker:
     """A child process that has imported matplotlib and draws one timeline when asked."""
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, exits_after: bool = False):
+        """*exits_after*: this process ends after the run (the ``hetsim`` command itself), so
+        when it draws in process it may load matplotlib as the worker does (no 3D toolkit)."""
         self.pid: int | None = None
         self._w: int | None = None
         self._writer = None
         self._job = None
+        self._exits_after = exits_after
         mode = os.environ.get("HETSIM_PLOT_WORKER", "auto")
         if not enabled or not hasattr(os, "fork") or mode == "inline" or (mode != "fork" and not _core_free()):
             return
@@ -64,10 +93,15 @@ class TimelineWorker:
         if pid == 0:  # the child: never returns, never runs the parent's exit handlers
             code = 1
             try:
+                # short-lived and ends with os._exit: the cyclic collector would only rescan
+                # matplotlib's long-lived objects while it imports and draws
+                import gc
+
+                gc.disable()
                 os.close(w)
                 from . import plots
 
-                plots.load_matplotlib()
+                _without_3d_axes(plots.load_matplotlib)
                 import select
 
                 if not select.select([r], [], [], 0)[0]:  # the parent is still busy: draw warm
@@ -120,6 +154,10 @@ class TimelineWorker:
             self._writer = None
         if self.pid is not None and self._reap() == 0 and path.exists():
             return path
+        if self._exits_after:
+            from . import plots
+
+            _without_3d_axes(plots.load_matplotlib)
         return plot_timeline(trace, path, title=title)
 
     def draw(self, trace, path: Path, title: str = "") -> Path:

@@ -26,6 +26,10 @@ SERIES_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948
 FAILED_COLOR = "#d62728"
 _DPI = 120
 _WIDTH_IN = 13.0
+# zlib level 1 instead of PIL's default 6 for the timeline: the same pixels (PNG compression is
+# lossless), written in about a third less time for a file about a quarter larger (58 KB
+# against 45 KB for the default run), on the critical path of every `hetsim run`
+_PNG = {"pil_kwargs": {"compress_level": 1}}
 
 
 def load_matplotlib() -> None:
@@ -157,27 +161,40 @@ def plot_timeline(trace: Trace, path: Path, title: str = "") -> Path:
     left_in = 0.55 + 0.065 * max(len(r) for r in rows)
     fig.subplots_adjust(left=left_in / _WIDTH_IN, right=0.86, top=1 - 0.4 / h_in, bottom=0.55 / h_in,
                         hspace=0.85 / (height - 0.6) if zoom else 0.2)
-    fig.savefig(path, dpi=_DPI)
+    fig.savefig(path, dpi=_DPI, **_PNG)
     return Path(path)
 
 
 def warm_up() -> None:
-    """Draw a tiny two-panel timeline to nowhere, through the same code as the real one.
+    """Draw a tiny titled, labelled axes to nowhere, through the calls the timeline makes.
 
-    Why: a process that has just imported matplotlib pays on its first picture for loading
-    the font, PIL's PNG plug-ins and the tick machinery. The plot worker calls this while it
-    waits for the trace, so the picture the user waits for is drawn warm. Nothing it caches
+    Why: a process that has just imported matplotlib pays on its first picture for finding
+    and loading the font, importing PIL's PNG plug-in and first calls into the tick and text
+    machinery. The plot worker calls this while it waits for the trace, so the picture the
+    user waits for is drawn warm. It is kept small (about a sixth of a timeline's cost):
+    when the trace arrives during the warm-up, the user waits for the rest of it, and a
+    full-size warm-up saved no more on the next picture than this one. Nothing it caches
     changes a later picture's bytes (tested).
     """
-    import os
+    import io
 
-    from ..trace import Record, ResourceInfo
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
 
-    recs = [Record(name=f"w{i}", kind="task", step=s, device="d", resource="d.0", start_s=float(i),
-                   end_s=i + 1.0, ready_s=float(i), layer=i) for i, s in enumerate(STEP_NAMES)]
-    trace = Trace(records=recs, devices={"d": ResourceInfo("d", "device", 0.0, ("d.0",))},
-                  channels={}, link_idle_w={})
-    plot_timeline(trace, Path(os.devnull), title="warm-up")
+    fig = new_figure(figsize=(2.0, 1.5))
+    ax = fig.subplots(1, 1, squeeze=False)[0][0]
+    ax.add_collection(PolyCollection([((0, -0.4), (0, 0.4), (1, 0.4), (1, -0.4))],
+                                     facecolors=STEP_COLORS["model"], edgecolors="black", linewidths=[0.2]))
+    ax.set_yticks([0])
+    ax.set_yticklabels(["d.0"], fontsize=8)
+    ax.set_ylim(0.5, -0.5)
+    ax.set_xlim(0, 1)
+    ax.set_title("warm-up", fontsize=9)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("resource", fontsize=8)
+    fig.legend(handles=[Patch(color=STEP_COLORS["model"], label="model")], loc="upper right", fontsize=8,
+               frameon=False)
+    fig.savefig(io.BytesIO(), dpi=_DPI, **_PNG)
 
 
 def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "candidate")) -> Path:
