@@ -1,8 +1,9 @@
 """The fidelity report of ``hetsim validate``: terminal tables, a Markdown page and plots.
 
 Everything shown comes from the dict of :func:`calibration.rounds.validate_rounds`; errors
-are always a median with its 95% interval over rounds, never a single draw, and an interval
-too wide to claim a number says so.
+are always a central figure over rounds with its 95% interval (for pipelines: the interval a
+repeat run's figure falls in), never a single draw, and an interval too wide to claim a
+number says so.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"{prov.get('date', '?')} on {prov.get('host', '?')} ({prov.get('cpu_model', '?')}) by "
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
              f"{result['rounds']} interleaved rounds. Errors are signed (simulated / measured - 1): "
-             "median over rounds and 95% order-statistic interval.", "",
+             "per pipeline the 20%-trimmed mean of the rounds' figures and the 95% interval a "
+             "repeat run's figure falls in (Student-t, Tukey-McLaughlin standard error).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")

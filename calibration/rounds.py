@@ -63,7 +63,7 @@ from hetsim.costs.tables import KernelTable, read_table
 from hetsim.graph import task_of, topological_order
 from hetsim.kernels import KERNELS
 
-from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
+from .stats import MAX_CLAIM_WIDTH, claimable, median_ci, repeat_interval
 
 #: Within-run change of the machine's speed (median drift of the first vs the second half of
 #: the rounds) above which a run is marked unreliable: the rounds no longer sample one
@@ -82,6 +82,12 @@ MAX_WAITED_FRACTION = 0.05
 ALLOCATIONS = 3
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
+#: Real pipeline passes per round, interleaved with the round's re-measurements (before,
+#: between and after equal chunks of them). Why: one pass samples ~0.2 s of the machine and
+#: single passes here differ by 7-26% (sd of log) between the two ends of a round, while the
+#: re-measured sum, spread over seconds, varies 2-8%; the in-pipeline side dominated the
+#: round-to-round noise. Passes interleaved with the re-measurements sample the same seconds.
+PASSES_PER_ROUND = 4
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -183,7 +189,8 @@ def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
                              threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
                              on_round: Callable[[str, int], None] | None = None,
-                             power=None, allocations: int | None = None) -> dict[str, Any]:
+                             power=None, allocations: int | None = None,
+                             passes_per_round: int = PASSES_PER_ROUND) -> dict[str, Any]:
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
     per-task statistics (see the module docstring). *allocations*: separately allocated
     copies of the pipeline's buffers the rounds cycle over (default: up to
@@ -201,6 +208,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     # single calls per task and round: as many as calibration made for a call this long
     ncold = [cold_calls(c) for c in cold_tab]
     evict = Evictor(torch, device, rotate_bytes)
+    npasses = max(2, int(passes_per_round))
     power = power or _PowerWindows(None)
     pass_windows = []
     totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
@@ -218,27 +226,35 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                 on_round(name, r)
             p = passes[r % len(passes)]  # rounds cycle over the allocations
             d0, t0 = delay.read(), time.perf_counter()
-            pass_s = []
-            for half in range(2):
+            # every task alone, after an evicting stream, shuffled; the re-measurements are
+            # split into chunks with a pass before, between and after them, so both sides
+            # sample the same seconds of the machine's memory-bandwidth phases
+            chunks = np.array_split(rng.permutation(len(p.calls)), npasses - 1)
+            round_remeasured = [None] * len(p.calls)
+            pass_each = []
+            for j in range(npasses):
                 clock.sync()
                 evict()  # every pass starts as a pipeline would: after other work
                 clock.sync()
                 w0 = power.begin()
-                total, each = clock.measure_each(p.calls)
+                _, each = clock.measure_each(p.calls)
                 pass_windows.append(power.end(w0))
-                pass_s.append(total)
+                pass_each.append(each)
                 for i, e in enumerate(each):
                     per_task[i].append(e)
-                if half == 0:  # every task alone, after an evicting stream, shuffled
-                    for i in rng.permutation(len(p.calls)):
-                        calls = []
-                        for _ in range(ncold[i]):
-                            clock.sync()
-                            evict()
-                            clock.sync()
-                            calls.append(clock.measure(p.calls[i]))
-                        remeasured[i].append(statistics.median(calls))
-            totals.append(sum(pass_s) / 2)
+                for i in (chunks[j] if j < npasses - 1 else ()):
+                    calls = []
+                    for _ in range(ncold[i]):
+                        clock.sync()
+                        evict()
+                        clock.sync()
+                        calls.append(clock.measure(p.calls[i]))
+                    round_remeasured[i] = statistics.median(calls)
+            for i, x in enumerate(round_remeasured):
+                remeasured[i].append(x)
+            # the round's pipeline time: every task's median over the round's passes (one
+            # preempted call moves a median, not the sum)
+            totals.append(sum(statistics.median(e[i] for e in pass_each) for i in range(len(p.calls))))
             now = sum(x[-1] for x in remeasured)
             drifts.append(now / sum(cold_tab) - 1.0)
             waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
@@ -254,7 +270,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
     # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
     # time, every task's median re-measured single call, 95% bootstrap interval over rounds
-    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
+    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, npasses)
     rem_arr = np.asarray(remeasured, dtype=float)
     pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
                            simulated_s, seed=seed, groups=nalloc)
@@ -264,10 +280,9 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         inpipe = per_task[i]
         # the table's cold price scaled by this shape's drift in the round = the round's own
         # single-call time; without cold modelling: the warm price scaled by the same drift
-        corr = [remeasured[i][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
-                for r in range(rounds)]
-        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i]
-                     / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
+        at = [statistics.median(inpipe[npasses * r:npasses * (r + 1)]) for r in range(rounds)]
+        corr = [remeasured[i][r] / at[r] - 1.0 for r in range(rounds)]
+        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i] / at[r] - 1.0 for r in range(rounds)]
         task_rows.append({
             "task": str(task_names[i]), "kernel": t.kernel,
             "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
@@ -276,9 +291,11 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
             "remeasured_cold_s": statistics.median(remeasured[i]),
             "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
             "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
-    ci_corr = pooled["error_corrected"]
-    ci_tab = pooled["error_vs_table"]
-    ci_drift = pooled["drift"]
+    # headline: per-round figures -> trimmed mean and the interval a repeat run's figure
+    # falls in (see :func:`calibration.stats.repeat_interval` for why not the pooled medians)
+    ci_corr = repeat_interval(err_corr)
+    ci_tab = repeat_interval(err_table)
+    ci_drift = repeat_interval(drifts)
     reasons = []
     change = step_change(drifts)
     wait_ci = median_ci([w for w in waited if w is not None])
@@ -296,7 +313,8 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         "pipeline": name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
         "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
         "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
-        "measured_s": median_ci(totals), "measured_pooled_s": pooled["measured_s"],
+        "measured_s": median_ci(totals), "passes_per_round": npasses,
+        "pooled": pooled,
         "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
         "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
                    "error_corrected": median_ci(err_corr)},
