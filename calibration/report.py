@@ -20,11 +20,14 @@ def _pct(x: float | None) -> str:
 
 
 def fmt_ci(ci: dict) -> str:
-    """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim)."""
+    """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim). A
+    pipeline figure's interval is where a repeat run's figure is expected; whether it can be
+    claimed is judged on its confidence interval (``ci_lo``, ``ci_hi``)."""
     if not ci or ci.get("median") is None:
         return "-"
     s = f"{_pct(ci['median'])} [{_pct(ci['lo'])}, {_pct(ci['hi'])}]"
-    return s if claimable(ci) else s + " (too wide to claim)"
+    conf = {**ci, "lo": ci["ci_lo"], "hi": ci["ci_hi"]} if "ci_lo" in ci else ci
+    return s if claimable(conf) else s + " (too wide to claim)"
 
 
 def _ms(x: float | None) -> str:

@@ -17,23 +17,30 @@ pipeline runs three times gets three samples a round, as it weighs three times i
 drift); and both sides read the same memory, so how fast a given buffer streams (its
 physical placement, which differs between allocations on this VM) cancels too. The rounds
 cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
-since how single calls compare with the pipeline depends on the allocation; the interval
-resamples allocations as well as rounds.
+since how single calls compare with the pipeline depended on the allocation when one was
+used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three).
 
-The round's measured time is the mean of its two passes (linear drift over the round
-cancels); the round's *drift* is how much slower the re-measured single calls are than the
-table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
-prediction times that ratio. Over the rounds, the headline figures pool the same rounds on
-both sides (sum of every task's median in-pipeline time vs the sum of every task's median
-re-measured call) with a seeded bootstrap interval over rounds (:func:`pooled_errors`); the
-round-by-round paired figures are kept under ``paired``. Pooling matters under heavy load:
-on this machine at load average 15 the paired per-round DSA error had median +50% while the
-sums of medians agreed within 1%, because one preempted call inflates one round's sum.
-Single calls, not loops: on an oversubscribed machine a tight
-loop of small multi-threaded calls stalls at every barrier far more often than one call in
-a pipeline does (observed here: 5x for sub-millisecond GEMMs at load average 10), so a loop
-would measure the loop, not the machine's speed for this pipeline. Over ``rounds`` rounds each quantity is a distribution:
-its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
+Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
+(pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
+seconds of the host's memory-bandwidth phases. The round's measured time is the sum of every
+task's median over the round's passes (linear drift cancels; one preempted call moves a
+median, not the sum); the round's *drift* is how much slower the re-measured single calls
+are than the table's, weighted by the pipeline's tasks; the round's *drift-corrected* error
+is the table's prediction times (1 + drift) against the measured time. Over the rounds, the
+headline figure is the 20%-trimmed mean of the rounds' figures, with the interval a repeat
+run's figure is expected in (:func:`calibration.stats.repeat_interval`: Student-t on the
+Tukey-McLaughlin standard error, times sqrt 2) and the 95% confidence interval (``ci_lo``,
+``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator:
+in three five-run sets with the allocations cycled (15 runs per pipeline) the runs' figures
+scattered as much as the rounds' own scatter predicts (between-allocation and between-run
+variance at or below what the rounds imply: no component a run cannot see), but bootstrap intervals of pooled medians over 10 rounds
+were 2-16 points wide for runs that scattered alike, so narrow ones missed the other runs.
+The pooled-medians figures (sum of every task's median in-pipeline time vs the sum of every
+task's median re-measured call, block bootstrap over allocations and rounds) stay under
+``pooled`` and the order-statistic medians under ``paired``. Single calls, not loops: on an
+oversubscribed machine a tight loop of small multi-threaded calls stalls at every barrier far
+more often than one call in a pipeline does (observed here: 5x for sub-millisecond GEMMs at
+load average 10), so a loop would measure the loop, not the machine's speed for this pipeline.
 
 Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
 and are compared with the table's. Threads are pinned to the table's recorded count. Each
