@@ -31,10 +31,13 @@ headline figure is the 20%-trimmed mean of the rounds' figures, with the interva
 run's figure is expected in (:func:`calibration.stats.repeat_interval`: Student-t on the
 Tukey-McLaughlin standard error, times sqrt 2) and the 95% confidence interval (``ci_lo``,
 ``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator:
-in three five-run sets with the allocations cycled (15 runs per pipeline) the runs' figures
-scattered as much as the rounds' own scatter predicts (between-allocation and between-run
-variance at or below what the rounds imply: no component a run cannot see), but bootstrap intervals of pooled medians over 10 rounds
-were 2-16 points wide for runs that scattered alike, so narrow ones missed the other runs.
+bootstrap intervals of pooled medians over 10 rounds were 1.7-16 points wide for runs that
+scattered alike, so the narrow ones missed the other runs; the trimmed mean is smooth enough
+for a standard error from 10 rounds, and "where a rerun lands" needs the sqrt 2. What it
+cannot show: in five five-run sets with the allocations cycled, the runs' figures scattered
+as the rounds predict in noisy windows (run-mean SD 0.4-1.3x the expected), but in a quiet
+one the RAG figures scattered 1.7 points against 0.9 expected: a between-run component of
+about 1.5 points, on a scale of minutes, that one run's rounds do not sample.
 The pooled-medians figures (sum of every task's median in-pipeline time vs the sum of every
 task's median re-measured call, block bootstrap over allocations and rounds) stay under
 ``pooled`` and the order-statistic medians under ``paired``. Single calls, not loops: on an
