@@ -4,8 +4,9 @@ Run: ``python benchmarks/bench_validate_repeat.py --table out/calibration/cpu.js
 [--rounds 10] [--out out/bench_validate]``
 
 Each run is a fresh process (as a user would run it). For every pipeline it prints the
-drift-corrected error (median and 95% interval over the run's rounds), the error against
-the stored table and the drift, then checks the issue's two criteria:
+drift-corrected error (the run's figure, the interval a repeat run's figure is expected in and
+the 95% confidence interval), the error against the stored table and the drift, then checks
+the issue's two criteria:
 
 * every run's drift-corrected median error is within +-5%;
 * every run's interval contains the medians of all runs (the run-to-run spread is inside
@@ -53,7 +54,8 @@ def summarize(results: list[dict]) -> tuple[bool, list[str]]:
             inside = all(c["lo"] <= m <= c["hi"] for m in meds)
             within = abs(c["median"]) <= TOLERANCE
             ok &= inside and within
-            lines.append(f"  run {i + 1}: corrected {c['median']:+.1%} [{c['lo']:+.1%}, {c['hi']:+.1%}]  "
+            conf = f" (ci [{c['ci_lo']:+.1%}, {c['ci_hi']:+.1%}])" if "ci_lo" in c else ""
+            lines.append(f"  run {i + 1}: corrected {c['median']:+.1%} [{c['lo']:+.1%}, {c['hi']:+.1%}]{conf}  "
                          f"vs table {t['median']:+.1%} [{t['lo']:+.1%}, {t['hi']:+.1%}]  drift {d['median']:+.1%}  "
                          f"waited {_share(v)}  "
                          f"{'within 5%' if within else 'OUTSIDE 5%'}; "

@@ -1,8 +1,9 @@
 """The fidelity report of ``hetsim validate``: terminal tables, a Markdown page and plots.
 
 Everything shown comes from the dict of :func:`calibration.rounds.validate_rounds`; errors
-are always a median with its 95% interval over rounds, never a single draw, and an interval
-too wide to claim a number says so.
+are always a central figure over rounds with its 95% interval (for pipelines: the interval a
+repeat run's figure falls in), never a single draw, and an interval too wide to claim a
+number says so.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ def _pct(x: float | None) -> str:
 
 
 def fmt_ci(ci: dict) -> str:
-    """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim)."""
+    """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim). A
+    pipeline figure's interval is where a repeat run's figure is expected; whether it can be
+    claimed is judged on its confidence interval (``ci_lo``, ``ci_hi``)."""
     if not ci or ci.get("median") is None:
         return "-"
     s = f"{_pct(ci['median'])} [{_pct(ci['lo'])}, {_pct(ci['hi'])}]"
-    return s if claimable(ci) else s + " (too wide to claim)"
+    conf = {**ci, "lo": ci["ci_lo"], "hi": ci["ci_hi"]} if "ci_lo" in ci else ci
+    return s if claimable(conf) else s + " (too wide to claim)"
 
 
 def _ms(x: float | None) -> str:
@@ -150,7 +154,8 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"{prov.get('date', '?')} on {prov.get('host', '?')} ({prov.get('cpu_model', '?')}) by "
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
              f"{result['rounds']} interleaved rounds. Errors are signed (simulated / measured - 1): "
-             "median over rounds and 95% order-statistic interval.", "",
+             "per pipeline the 20%-trimmed mean of the rounds' figures and the 95% interval a "
+             "repeat run's figure falls in (Student-t, Tukey-McLaughlin standard error).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")

@@ -17,23 +17,33 @@ pipeline runs three times gets three samples a round, as it weighs three times i
 drift); and both sides read the same memory, so how fast a given buffer streams (its
 physical placement, which differs between allocations on this VM) cancels too. The rounds
 cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
-since how single calls compare with the pipeline depends on the allocation; the interval
-resamples allocations as well as rounds.
+since how single calls compare with the pipeline depended on the allocation when one was
+used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three).
 
-The round's measured time is the mean of its two passes (linear drift over the round
-cancels); the round's *drift* is how much slower the re-measured single calls are than the
-table's, weighted by the pipeline's tasks; the *drift-corrected* prediction is the table's
-prediction times that ratio. Over the rounds, the headline figures pool the same rounds on
-both sides (sum of every task's median in-pipeline time vs the sum of every task's median
-re-measured call) with a seeded bootstrap interval over rounds (:func:`pooled_errors`); the
-round-by-round paired figures are kept under ``paired``. Pooling matters under heavy load:
-on this machine at load average 15 the paired per-round DSA error had median +50% while the
-sums of medians agreed within 1%, because one preempted call inflates one round's sum.
-Single calls, not loops: on an oversubscribed machine a tight
-loop of small multi-threaded calls stalls at every barrier far more often than one call in
-a pipeline does (observed here: 5x for sub-millisecond GEMMs at load average 10), so a loop
-would measure the loop, not the machine's speed for this pipeline. Over ``rounds`` rounds each quantity is a distribution:
-its median and a 95% order-statistic interval are reported (:mod:`calibration.stats`).
+Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
+(pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
+seconds of the host's memory-bandwidth phases. The round's measured time is the sum of every
+task's median over the round's passes (linear drift cancels; one preempted call moves a
+median, not the sum); the round's *drift* is how much slower the re-measured single calls
+are than the table's, weighted by the pipeline's tasks; the round's *drift-corrected* error
+is the table's prediction times (1 + drift) against the measured time. Over the rounds, the
+headline figure is the 20%-trimmed mean of the rounds' figures, with the interval a repeat
+run's figure is expected in (:func:`calibration.stats.repeat_interval`: Student-t on the
+Tukey-McLaughlin standard error, times sqrt 2) and the 95% confidence interval (``ci_lo``,
+``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator:
+bootstrap intervals of pooled medians over 10 rounds were 1.7-16 points wide for runs that
+scattered alike, so the narrow ones missed the other runs; the trimmed mean is smooth enough
+for a standard error from 10 rounds, and "where a rerun lands" needs the sqrt 2. What it
+cannot show: in five five-run sets with the allocations cycled, the runs' figures scattered
+as the rounds predict in noisy windows (run-mean SD 0.4-1.3x the expected), but in a quiet
+one the RAG figures scattered 1.7 points against 0.9 expected: a between-run component of
+about 1.5 points, on a scale of minutes, that one run's rounds do not sample.
+The pooled-medians figures (sum of every task's median in-pipeline time vs the sum of every
+task's median re-measured call, block bootstrap over allocations and rounds) stay under
+``pooled`` and the order-statistic medians under ``paired``. Single calls, not loops: on an
+oversubscribed machine a tight loop of small multi-threaded calls stalls at every barrier far
+more often than one call in a pipeline does (observed here: 5x for sub-millisecond GEMMs at
+load average 10), so a loop would measure the loop, not the machine's speed for this pipeline.
 
 Machine-state probes (:mod:`calibration.probes`) run at the start, the middle and the end
 and are compared with the table's. Threads are pinned to the table's recorded count. Each
@@ -63,7 +73,7 @@ from hetsim.costs.tables import KernelTable, read_table
 from hetsim.graph import task_of, topological_order
 from hetsim.kernels import KERNELS
 
-from .stats import MAX_CLAIM_WIDTH, claimable, median_ci
+from .stats import MAX_CLAIM_WIDTH, claimable, median_ci, repeat_interval
 
 #: Within-run change of the machine's speed (median drift of the first vs the second half of
 #: the rounds) above which a run is marked unreliable: the rounds no longer sample one
@@ -82,6 +92,12 @@ MAX_WAITED_FRACTION = 0.05
 ALLOCATIONS = 3
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
+#: Real pipeline passes per round, interleaved with the round's re-measurements (before,
+#: between and after equal chunks of them). Why: one pass samples ~0.2 s of the machine and
+#: single passes here differ by 7-26% (sd of log) between the two ends of a round, while the
+#: re-measured sum, spread over seconds, varies 2-8%; the in-pipeline side dominated the
+#: round-to-round noise. Passes interleaved with the re-measurements sample the same seconds.
+PASSES_PER_ROUND = 4
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -183,7 +199,8 @@ def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
                              threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
                              on_round: Callable[[str, int], None] | None = None,
-                             power=None, allocations: int | None = None) -> dict[str, Any]:
+                             power=None, allocations: int | None = None,
+                             passes_per_round: int = PASSES_PER_ROUND) -> dict[str, Any]:
     """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
     per-task statistics (see the module docstring). *allocations*: separately allocated
     copies of the pipeline's buffers the rounds cycle over (default: up to
@@ -201,6 +218,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     # single calls per task and round: as many as calibration made for a call this long
     ncold = [cold_calls(c) for c in cold_tab]
     evict = Evictor(torch, device, rotate_bytes)
+    npasses = max(2, int(passes_per_round))
     power = power or _PowerWindows(None)
     pass_windows = []
     totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
@@ -218,27 +236,35 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
                 on_round(name, r)
             p = passes[r % len(passes)]  # rounds cycle over the allocations
             d0, t0 = delay.read(), time.perf_counter()
-            pass_s = []
-            for half in range(2):
+            # every task alone, after an evicting stream, shuffled; the re-measurements are
+            # split into chunks with a pass before, between and after them, so both sides
+            # sample the same seconds of the machine's memory-bandwidth phases
+            chunks = np.array_split(rng.permutation(len(p.calls)), npasses - 1)
+            round_remeasured = [None] * len(p.calls)
+            pass_each = []
+            for j in range(npasses):
                 clock.sync()
                 evict()  # every pass starts as a pipeline would: after other work
                 clock.sync()
                 w0 = power.begin()
-                total, each = clock.measure_each(p.calls)
+                _, each = clock.measure_each(p.calls)
                 pass_windows.append(power.end(w0))
-                pass_s.append(total)
+                pass_each.append(each)
                 for i, e in enumerate(each):
                     per_task[i].append(e)
-                if half == 0:  # every task alone, after an evicting stream, shuffled
-                    for i in rng.permutation(len(p.calls)):
-                        calls = []
-                        for _ in range(ncold[i]):
-                            clock.sync()
-                            evict()
-                            clock.sync()
-                            calls.append(clock.measure(p.calls[i]))
-                        remeasured[i].append(statistics.median(calls))
-            totals.append(sum(pass_s) / 2)
+                for i in (chunks[j] if j < npasses - 1 else ()):
+                    calls = []
+                    for _ in range(ncold[i]):
+                        clock.sync()
+                        evict()
+                        clock.sync()
+                        calls.append(clock.measure(p.calls[i]))
+                    round_remeasured[i] = statistics.median(calls)
+            for i, x in enumerate(round_remeasured):
+                remeasured[i].append(x)
+            # the round's pipeline time: every task's median over the round's passes (one
+            # preempted call moves a median, not the sum)
+            totals.append(sum(statistics.median(e[i] for e in pass_each) for i in range(len(p.calls))))
             now = sum(x[-1] for x in remeasured)
             drifts.append(now / sum(cold_tab) - 1.0)
             waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
@@ -254,7 +280,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
     # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
     # time, every task's median re-measured single call, 95% bootstrap interval over rounds
-    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, 2)
+    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, npasses)
     rem_arr = np.asarray(remeasured, dtype=float)
     pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
                            simulated_s, seed=seed, groups=nalloc)
@@ -264,10 +290,9 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
         inpipe = per_task[i]
         # the table's cold price scaled by this shape's drift in the round = the round's own
         # single-call time; without cold modelling: the warm price scaled by the same drift
-        corr = [remeasured[i][r] / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0
-                for r in range(rounds)]
-        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i]
-                     / statistics.mean(inpipe[2 * r:2 * r + 2]) - 1.0 for r in range(rounds)]
+        at = [statistics.median(inpipe[npasses * r:npasses * (r + 1)]) for r in range(rounds)]
+        corr = [remeasured[i][r] / at[r] - 1.0 for r in range(rounds)]
+        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i] / at[r] - 1.0 for r in range(rounds)]
         task_rows.append({
             "task": str(task_names[i]), "kernel": t.kernel,
             "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
@@ -276,9 +301,11 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
             "remeasured_cold_s": statistics.median(remeasured[i]),
             "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
             "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
-    ci_corr = pooled["error_corrected"]
-    ci_tab = pooled["error_vs_table"]
-    ci_drift = pooled["drift"]
+    # headline: per-round figures -> trimmed mean and the interval a repeat run's figure
+    # falls in (see :func:`calibration.stats.repeat_interval` for why not the pooled medians)
+    ci_corr = repeat_interval(err_corr)
+    ci_tab = repeat_interval(err_table)
+    ci_drift = repeat_interval(drifts)
     reasons = []
     change = step_change(drifts)
     wait_ci = median_ci([w for w in waited if w is not None])
@@ -289,14 +316,18 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     if change > MAX_WITHIN_RUN_SPEED_CHANGE:
         reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
                        "half of the run: the rounds do not sample one machine state")
-    if not claimable(ci_corr):
-        reasons.append(f"drift-corrected error interval [{ci_corr['lo']:+.1%}, {ci_corr['hi']:+.1%}] "
+    # a claim about the error needs its confidence interval (the uncertainty of this run's
+    # figure) narrow; the wider repeat interval is what the figure of a rerun may show
+    conf = {**ci_corr, "lo": ci_corr["ci_lo"], "hi": ci_corr["ci_hi"]}
+    if not claimable(conf):
+        reasons.append(f"drift-corrected error 95% confidence interval [{conf['lo']:+.1%}, {conf['hi']:+.1%}] "
                        f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
     return {
         "pipeline": name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
         "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
         "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
-        "measured_s": median_ci(totals), "measured_pooled_s": pooled["measured_s"],
+        "measured_s": median_ci(totals), "passes_per_round": npasses,
+        "pooled": pooled,
         "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
         "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
                    "error_corrected": median_ci(err_corr)},

@@ -245,3 +245,27 @@ def test_rounds_cycle_over_separate_allocations(tiny):
     assert v["allocations"] == 2 and len(v["series"]["measured_s"]) == 4
     idx = _grouped_indices(np.random.default_rng(1), 6, 3, 3)  # 3 allocations x 2 rounds
     assert len(idx) == 6 and all(idx[k] % 3 == idx[k + 1] % 3 for k in (0, 2, 4))
+
+
+def test_repeat_interval_is_a_trimmed_mean_with_a_t_interval_for_a_repeat_run():
+    import math
+
+    from calibration.stats import repeat_interval, t_quantile
+
+    assert t_quantile(0.975, 9) == pytest.approx(2.2622, abs=1e-3)
+    assert t_quantile(0.975, 5) == pytest.approx(2.5706, abs=1e-3)
+    xs = [0.01 * i for i in range(10)]
+    ci = repeat_interval(xs)
+    assert ci["median"] == pytest.approx(0.045)  # mean of the middle six
+    wins = [0.02] * 3 + [0.03, 0.04, 0.05, 0.06] + [0.07] * 3  # 2 rounds winsorised each end
+    m = sum(wins) / 10
+    se = math.sqrt(sum((w - m) ** 2 for w in wins) / 9) / (0.6 * math.sqrt(10))
+    assert ci["se"] == pytest.approx(se)
+    assert ci["hi"] - ci["median"] == pytest.approx(2.5706 * math.sqrt(2) * se, rel=1e-3)
+    assert ci["ci_hi"] - ci["median"] == pytest.approx(2.5706 * se, rel=1e-3)
+    # two preempted rounds move neither the figure nor the interval much
+    bad = repeat_interval(xs[:8] + [3.0, 5.0])
+    assert abs(bad["median"] - ci["median"]) < 0.02 and bad["hi"] - bad["lo"] < 0.2
+    assert claimable(ci) and not claimable(repeat_interval([0.04 * i for i in range(10)]))
+    few = repeat_interval([0.01, 0.02])
+    assert few["coverage"] is None and not claimable(few)
