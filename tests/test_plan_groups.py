@@ -89,3 +89,24 @@ def test_grouping_gives_the_same_trace_and_one_price_per_distinct_task(policy):
         assert list(fast.records) == list(ref.records)
         assert fast.memory_bytes == ref.memory_bytes and list(fast.edges) == list(ref.edges)
     assert prices[False] == prices[True]
+
+
+@pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
+def test_mapping_in_graph_order_or_not_gives_the_same_trace():
+    """The plan reads a mapping listed in the graph's order in a row, any other by name."""
+    g = new_graph("order")
+    for i in range(12):
+        add_task(g, f"t{i:02d}", Step.MODEL, "gemm", {"m": 1 + i % 3, "k": 64, "n": 64})
+        if i >= 2:
+            add_edge(g, f"t{i - 2:02d}", f"t{i:02d}", 0)
+    system = make_system([make_device("a", engines=2), make_device("b", engines=1, bw=5e8)])
+    names = list(g.nodes)
+    pick = {n: ("a" if i % 4 else "b") for i, n in enumerate(names)}
+    traces = []
+    for order in (names, names[::-1]):
+        m = Mapping("t", {n: pick[n] for n in order}, {})
+        with mock.patch.dict(os.environ, {"HETSIM_COMPILED_MIN_TASKS": "0"}):
+            traces.append(simulate(g, system, m, CostModel(), engine="fast"))
+    ref = simulate(g, system, Mapping("t", pick, {}), CostModel(), engine="simpy")
+    assert list(traces[0].records) == list(traces[1].records) == list(ref.records)
+    assert {r.device for r in ref.records} == {"a", "b"}

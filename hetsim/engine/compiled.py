@@ -112,8 +112,11 @@ def _task_codes(gnames: list, tasks: list, mapping: Mapping) -> tuple[np.ndarray
     are separate dicts only make more groups, which :func:`make_array_plan` merges by
     content. ``dict.setdefault`` with a running count returns, per task, the index of the
     first task with its key."""
-    pools_of = mapping.pools
-    keys = zip(map(mapping.assignment.get, gnames),
+    pools_of, assignment = mapping.pools, mapping.assignment
+    # a mapping made by walking the graph lists its tasks in the graph's order: read its
+    # values in a row instead of looking every name up
+    in_order = len(assignment) == len(gnames) and list(assignment) == gnames
+    keys = zip(assignment.values() if in_order else map(assignment.get, gnames),
                map(pools_of.get, gnames) if pools_of else itertools.repeat(None),
                map(_STEP_KERNEL_DTYPE, tasks), map(id, map(_SHAPE, tasks)))
     first = np.fromiter(map({}.setdefault, keys, itertools.count()), np.int64, len(gnames))
