@@ -4,8 +4,10 @@ Same schedule as :mod:`.fast` (whose event loop :func:`.kernels.event_loop` repl
 therefore as the SimPy reference; what changes is the cost around the loop, which dominated
 large runs in pure Python:
 
-* the plan (:func:`make_array_plan`) is built in one pass over the graph's dicts in insertion
-  order, with costs priced once per distinct (device, pool, kernel, shape, dtype); the start
+* the plan (:func:`make_array_plan`) is built by C-level passes over the graph's dicts in
+  insertion order (no Python code per task or edge): tasks are grouped by (device, pool,
+  step, kernel, dtype, shape object), shapes being shared dicts (:func:`hetsim.graph.
+  intern_shape`), and priced once per distinct (device, pool, kernel, dtype, shape); the start
   order (the same name-lexicographic topological order as :func:`hetsim.graph.
   topological_order`), the successor lists and the critical-path priorities are computed
   on index arrays by compiled loops;
