@@ -98,9 +98,37 @@ def add_task(g: nx.DiGraph, name: str, step: Step | str, kernel: str | None, sha
     if limit is not None and g.number_of_nodes() >= limit:
         raise GraphError(f"the workload has more than {limit:,} tasks, above the limit "
                          "run.max_tasks; reduce its sizes or raise run.max_tasks")
-    g.add_node(name, task=Task(name=name, step=Step(step), kernel=kernel, shape=dict(shape),
+    g.add_node(name, task=Task(name=name, step=Step(step), kernel=kernel, shape=intern_shape(shape),
                                dtype=dtype, data=tuple(data), layer=layer))
     return name
+
+
+#: Distinct shapes seen by :func:`intern_shape` (cleared when it grows past the bound).
+_SHAPES: dict[tuple, dict] = {}
+_SHAPES_MAX = 1 << 16
+
+
+def intern_shape(shape: Mapping[str, int]) -> dict:
+    """A private copy of *shape*, shared by every task given an equal shape.
+
+    A large graph repeats a handful of shapes (a layer's kernels, once per layer and
+    micro-batch): sharing one dict per distinct shape saves memory, and lets the compiled
+    engine group tasks by the shape object's identity instead of hashing every task's shape
+    (:mod:`hetsim.engine.compiled`). Equal means same keys in the same order with values of
+    the same types (``1`` and ``1.0`` stay apart). Shapes are never mutated once in a task
+    (tasks are frozen); the caller's dict is never kept.
+    """
+    vals = tuple(shape.values())
+    key = (tuple(shape), vals, tuple(map(type, vals)))
+    try:
+        hit = _SHAPES.get(key)
+    except TypeError:  # an unhashable value (bad input, reported by validation): no sharing
+        return dict(shape)
+    if hit is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        hit = _SHAPES[key] = dict(shape)
+    return hit
 
 
 def add_data(g: nx.DiGraph, name: str, nbytes: int) -> None:

@@ -4,8 +4,10 @@ Same schedule as :mod:`.fast` (whose event loop :func:`.kernels.event_loop` repl
 therefore as the SimPy reference; what changes is the cost around the loop, which dominated
 large runs in pure Python:
 
-* the plan (:func:`make_array_plan`) is built in one pass over the graph's dicts in insertion
-  order, with costs priced once per distinct (device, pool, kernel, shape, dtype); the start
+* the plan (:func:`make_array_plan`) is built by C-level passes over the graph's dicts in
+  insertion order (no Python code per task or edge): tasks are grouped by (device, pool,
+  step, kernel, dtype, shape object), shapes being shared dicts (:func:`hetsim.graph.
+  intern_shape`), and priced once per distinct (device, pool, kernel, dtype, shape); the start
   order (the same name-lexicographic topological order as :func:`hetsim.graph.
   topological_order`), the successor lists and the critical-path priorities are computed
   on index arrays by compiled loops;
@@ -38,9 +40,8 @@ from .plan import QUEUE_POLICIES, Resources, resources
 
 _AVAILABLE: bool | None = None
 _TASK = operator.itemgetter("task")
-_STEP, _SHAPE = operator.attrgetter("step"), operator.attrgetter("shape")
-_KERNEL_DTYPE = operator.attrgetter("kernel", "dtype")
-_VALUES = operator.methodcaller("values")
+_SHAPE = operator.attrgetter("shape")
+_STEP_KERNEL_DTYPE = operator.attrgetter("step", "kernel", "dtype")
 
 
 def available() -> bool:
@@ -58,10 +59,16 @@ def available() -> bool:
 
 @dataclass
 class ArrayPlan:
-    """A mapped graph as arrays in start order (the order of :class:`.plan.Plan`)."""
+    """A mapped graph as arrays in start order (the order of :class:`.plan.Plan`).
 
-    names: list[str]             # task names in start order
-    tasks: list                  # Task objects in start order
+    Task *i* in start order is graph task ``order[i]``; names and Task objects stay in the
+    graph's order (``graph_names``, ``graph_tasks``) and are looked up only when records
+    are made.
+    """
+
+    order: np.ndarray            # graph index of each task in start order
+    graph_names: list[str]       # names in graph order
+    graph_tasks: list            # Task objects in graph order
     name_rank: np.ndarray        # rank of each task's name in sorted order
     is_xfer: np.ndarray
     pool: np.ndarray             # engine pool, -1 for a transfer
@@ -81,9 +88,42 @@ class ArrayPlan:
     udev: list                   # device name of each distinct cost
     edges_src: np.ndarray        # the graph's edges in its own order, as graph indices
     edges_dst: np.ndarray
-    graph_names: list[str]       # names in graph order (for the edges)
     res: Resources
     fifo: bool
+
+
+def _csr(graph: nx.DiGraph, gindex: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The graph's successor lists as (ptr, dst, in-degree) over graph indices, in one pass
+    over its adjacency dicts (C-level maps; no Python code per edge)."""
+    succ_adj = graph._succ
+    n = len(gindex)
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, succ_adj.values()), np.int64, n), out=ptr[1:])
+    ne = int(ptr[-1])
+    dst = np.fromiter(map(gindex.__getitem__, itertools.chain.from_iterable(succ_adj.values())),
+                      np.int64, ne)
+    return ptr, dst, np.bincount(dst, minlength=n).astype(np.int64, copy=False)
+
+
+def _task_codes(gnames: list, tasks: list, mapping: Mapping) -> tuple[np.ndarray, list[int]]:
+    """Group tasks that price alike: (group of each task, first task of each group).
+
+    Tasks group by (device, pool, step, kernel, dtype, shape object). Workloads share one
+    shape dict per distinct shape (:func:`hetsim.graph.intern_shape`), so a graph of 100K
+    tasks has a handful of groups and no shape is hashed per task; tasks whose equal shapes
+    are separate dicts only make more groups, which :func:`make_array_plan` merges by
+    content. ``dict.setdefault`` with a running count returns, per task, the index of the
+    first task with its key."""
+    pools_of, assignment = mapping.pools, mapping.assignment
+    # a mapping made by walking the graph lists its tasks in the graph's order: read its
+    # values in a row instead of looking every name up
+    in_order = len(assignment) == len(gnames) and list(assignment) == gnames
+    keys = zip(assignment.values() if in_order else map(assignment.get, gnames),
+               map(pools_of.get, gnames) if pools_of else itertools.repeat(None),
+               map(_STEP_KERNEL_DTYPE, tasks), map(id, map(_SHAPE, tasks)))
+    first = np.fromiter(map({}.setdefault, keys, itertools.count()), np.int64, len(gnames))
+    reps = np.flatnonzero(first == np.arange(len(gnames)))  # the first task of each group
+    return np.searchsorted(reps, first), reps.tolist()
 
 
 def make_array_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: CostModel,
@@ -94,19 +134,14 @@ def make_array_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, cos
     if queue_policy not in QUEUE_POLICIES:
         raise HetsimError(f"unknown queue policy {queue_policy!r}; allowed: {', '.join(QUEUE_POLICIES)}")
     res = resources(system, mapping, power_off_unused)
-    nodes, succ_adj, pred_adj = graph._node, graph._succ, graph._pred
+    nodes = graph._node
     gnames = list(nodes)
     n = len(gnames)
     gindex = dict(zip(gnames, range(n)))
-    deg = np.fromiter(map(len, succ_adj.values()), np.int64, n)
-    ptr = np.zeros(n + 1, np.int64)
-    np.cumsum(deg, out=ptr[1:])
-    ne = int(ptr[-1])
-    dst = np.fromiter(map(gindex.__getitem__, itertools.chain.from_iterable(succ_adj.values())), np.int64, ne)
-    src = np.repeat(np.arange(n, dtype=np.int64), deg)
-    indeg = np.fromiter(map(len, pred_adj.values()), np.int64, n)
+    ptr, dst, indeg = _csr(graph, gindex)
+    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
     # start order: smallest name first among the ready tasks (hetsim.graph.topological_order)
-    by_rank = np.array(sorted(range(n), key=gnames.__getitem__), dtype=np.int64)
+    by_rank = np.fromiter(sorted(range(n), key=gnames.__getitem__), np.int64, n)
     rank = np.empty(n, np.int64)
     rank[by_rank] = np.arange(n, dtype=np.int64)
     order = lex_topo_order(ptr, dst, indeg, rank, by_rank) if n else np.zeros(0, np.int64)
@@ -121,79 +156,75 @@ def make_array_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, cos
     succ_ptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(s_src, minlength=n), out=succ_ptr[1:])
 
-    # per task (graph order): price once per distinct device, pool, kernel, shape, dtype
-    # (C-level maps over the task list; a Python loop only per distinct key and per transfer)
+    # prices: once per group of alike tasks (see _task_codes), once per distinct content
     tasks_g = list(map(_TASK, nodes.values()))
+    group_g, reps = _task_codes(gnames, tasks_g, mapping)
     assignment, pools_of = mapping.assignment, mapping.pools
     devices, pool_index, chan_index, topo = res.devices, res.pool_index, res.chan_index, res.topo
-    xfer_l = list(map(operator.is_, map(_STEP, tasks_g), itertools.repeat(Step.TRANSFER)))
-    shapes = list(map(_SHAPE, tasks_g))
-    keys = list(zip(map(assignment.get, gnames),
-                    map(pools_of.get, gnames) if pools_of else itertools.repeat(None),
-                    map(_KERNEL_DTYPE, tasks_g), map(tuple, shapes), map(tuple, map(_VALUES, shapes))))
-    uniq: dict = {}
-    codes = [uniq.setdefault(k, len(uniq)) for k in keys]
     ucosts: list = []
     upool: list = []
     udev: list = []
-    hops_g: dict[int, tuple] = {}
-    for gi in (i for i, x in enumerate(xfer_l) if x):
+    by_content: dict = {}
+    g_xfer, g_cost = [], []  # per group
+    for gi in reps:
         t = tasks_g[gi]
-        r = topo.route(t.src, t.dst, t.nbytes)
-        hops_g[gi] = (tuple(chan_index[c.name] for c in r), tuple(c.time_s(t.nbytes) for c in r))
-    xfer_g = np.array(xfer_l, np.bool_)
-    cost_g = np.array(codes, np.int64)
-    computes = np.flatnonzero(~xfer_g)
-    ucode, at = np.unique(cost_g[computes], return_index=True)
-    first = dict(zip(ucode.tolist(), computes[at].tolist()))  # key -> its first compute task
-    for code, k in enumerate(uniq):
-        gi = first.get(code)
-        if gi is None:  # a key of transfers only
-            ucosts.append(None)
-            upool.append(-1)
-            udev.append(None)
+        if t.step is Step.TRANSFER:
+            g_xfer.append(True)
+            g_cost.append(-1)
             continue
-        t, dname, pname = tasks_g[gi], k[0], k[1]
-        dev = devices[assignment[gnames[gi]]]
-        ucosts.append(costs.price(t, dev))
-        upool.append(pool_index[(dname, pname if pname is not None else dev.engines[0].name)])
-        udev.append(dname)
-    cost_g[xfer_g] = -1
-    pool_g = np.array(upool + [-1], np.int64)[cost_g]
+        name = gnames[gi]
+        dname, pname = assignment[name], pools_of.get(name)
+        key = (dname, pname, t.kernel, t.dtype, tuple(t.shape), tuple(t.shape.values()))
+        ci = by_content.get(key)
+        if ci is None:
+            dev = devices[dname]
+            ci = by_content[key] = len(ucosts)
+            ucosts.append(costs.price(t, dev))
+            upool.append(pool_index[(dname, pname if pname is not None else dev.engines[0].name)])
+            udev.append(dname)
+        g_xfer.append(False)
+        g_cost.append(ci)
+    xfer_g = np.array(g_xfer, np.bool_)[group_g] if n else np.zeros(0, np.bool_)
+    cost_g = np.array(g_cost, np.int64)[group_g] if n else np.zeros(0, np.int64)
     cost_idx = cost_g[order]
-    pool = pool_g[order]
+    pool = np.array(upool + [-1], np.int64)[cost_idx]  # -1: the transfers' row
     is_xfer = xfer_g[order]
-    c_ovh = np.array([c.overhead_s if c is not None else 0.0 for c in ucosts] + [0.0])
-    c_work = np.array([c.work_s if c is not None else 0.0 for c in ucosts] + [0.0])
-    c_memb = np.array([float(c.mem_bytes) if c is not None else 0.0 for c in ucosts] + [0.0])
-    ovh, work, memb = c_ovh[cost_idx], c_work[cost_idx], c_memb[cost_idx]  # -1: the 0.0 row
+    c_ovh = np.array([c.overhead_s for c in ucosts] + [0.0])
+    c_work = np.array([c.work_s for c in ucosts] + [0.0])
+    c_memb = np.array([float(c.mem_bytes) for c in ucosts] + [0.0])
+    ovh, work, memb = c_ovh[cost_idx], c_work[cost_idx], c_memb[cost_idx]
     pool_mem = np.array(res.pool_memory + [-1], np.int64)
     mem_of = pool_mem[pool]
     npred = indeg[order]
-    # transfers' routes, in start order
+    # transfers' routes, in start order (a Python loop per transfer only)
+    xpos = np.flatnonzero(is_xfer).tolist()
     hop_counts = np.zeros(n, np.int64)
-    xpos = sorted((int(pos[gi]), gi) for gi in hops_g)
-    for p_, gi in xpos:
-        hop_counts[p_] = len(hops_g[gi][0])
+    route_pool_l: list = []
+    route_hop_l: list = []
+    xdur: list = []
+    for p_, gi in zip(xpos, order[xpos].tolist()):
+        t = tasks_g[gi]
+        r = topo.route(t.src, t.dst, t.nbytes)
+        hops = [c.time_s(t.nbytes) for c in r]
+        hop_counts[p_] = len(hops)
+        route_pool_l.extend(chan_index[c.name] for c in r)
+        route_hop_l.extend(hops)
+        xdur.append(sum(hops))
     route_ptr = np.zeros(n + 1, np.int64)
     np.cumsum(hop_counts, out=route_ptr[1:])
-    route_pool = np.array([c for _, gi in xpos for c in hops_g[gi][0]], np.int64)
-    route_hop = np.array([h for _, gi in xpos for h in hops_g[gi][1]], np.float64)
+    route_pool = np.array(route_pool_l, np.int64)
+    route_hop = np.array(route_hop_l, np.float64)
     fifo = queue_policy == "fifo"
     if fifo:
         prio = np.zeros(n)
     else:
-        c_lat = np.array([c.latency_s if c is not None else 0.0 for c in ucosts] + [0.0])
-        dur = c_lat[cost_idx]
-        for p_, gi in xpos:
-            dur[p_] = sum(hops_g[gi][1])
+        dur = np.array([c.latency_s for c in ucosts] + [0.0])[cost_idx]
+        dur[xpos] = xdur
         prio = -upward_rank(succ_ptr, succ_idx, dur)
-    order_l = order.tolist()
-    pick = operator.itemgetter(*order_l) if n > 1 else (lambda seq: [seq[g] for g in order_l])
     return ArrayPlan(
-        list(pick(gnames)), list(pick(tasks_g)), rank[order], is_xfer, pool,
-        cost_idx, ucosts, ovh, work, memb, mem_of, npred, succ_ptr, succ_idx, prio, route_ptr,
-        route_pool, route_hop, udev, src, dst, gnames, res, fifo)
+        order, gnames, tasks_g, rank[order], is_xfer, pool, cost_idx, ucosts, ovh, work, memb,
+        mem_of, npred, succ_ptr, succ_idx, prio, route_ptr, route_pool, route_hop, udev, src, dst,
+        res, fifo)
 
 
 def run_compiled(plan: ArrayPlan) -> tuple[LazyList, dict[str, float], LazyList]:
@@ -201,7 +232,7 @@ def run_compiled(plan: ArrayPlan) -> tuple[LazyList, dict[str, float], LazyList]
     from .kernels import event_loop
 
     res = plan.res
-    n = len(plan.names)
+    n = len(plan.order)
     pool_count = np.array(res.pool_count, np.int64)
     pool_mem = np.array(res.pool_memory, np.int64)
     nmem = len(res.memory_Bps)
@@ -235,8 +266,9 @@ def run_compiled(plan: ArrayPlan) -> tuple[LazyList, dict[str, float], LazyList]
     nc = len(comp)
 
     def build() -> list:
-        tasks, ucosts, udev = plan.tasks, plan.ucosts, plan.udev
+        tasks, ucosts, udev = plan.graph_tasks, plan.ucosts, plan.udev
         cidx = plan.cost_idx.tolist()
+        gof = plan.order.tolist()  # start index -> graph index
         chan_rows = {}
         for p, ch in res.channel_objs.items():
             power = ch.spec.power
@@ -251,7 +283,7 @@ def run_compiled(plan: ArrayPlan) -> tuple[LazyList, dict[str, float], LazyList]
             if k < nc:
                 i = ct[k]
                 c = cidx[i]
-                t, cost = tasks[i], ucosts[c]
+                t, cost = tasks[gof[i]], ucosts[c]
                 extra_w = cost.extra_power_w
                 out.append(make_record((
                     t.name, "task", t.step.value, udev[c], slot_names[cs[k]], st, en, rdy,
@@ -259,7 +291,7 @@ def run_compiled(plan: ArrayPlan) -> tuple[LazyList, dict[str, float], LazyList]
                     cost.source, cost.extrapolated, t.layer, 0)))
             else:
                 h = k - nc
-                t = tasks[ht[h]]
+                t = tasks[gof[ht[h]]]
                 cname, extra_w, per_byte, source = chan_rows[hp[h]]
                 out.append(make_record((
                     t.name, "hop", t.step.value, None, cname, st, en, rdy, 0.0, float(t.nbytes),

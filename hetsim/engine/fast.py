@@ -69,15 +69,15 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
     n = len(plan.order)
     succ, prio, tasks, costs = plan.succ, plan.prio, plan.tasks, plan.cost
     task_pool, routes, hops = plan.pool, plan.route, plan.hop_s
-    pool_memory, devices = plan.pool_memory, plan.device
-    npools = len(plan.pool_prefix)
+    pool_memory, devices = plan.res.pool_memory, plan.device
+    npools = len(plan.res.pool_prefix)
     names = [slot_names(plan, p) for p in range(npools)]
-    capacity = list(plan.pool_count)
+    capacity = list(plan.res.pool_count)
     users = [0] * npools
     free = [list(range(c)) for c in capacity]
     fifo = plan.fifo
     queues = [deque() for _ in range(npools)] if fifo else [[] for _ in range(npools)]
-    memories = [_Memory(bw) for bw in plan.memory_Bps]
+    memories = [_Memory(bw) for bw in plan.res.memory_Bps]
     pending = list(plan.npred)
     ready = [0.0] * n
     start = [0.0] * n
@@ -90,7 +90,7 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
     fifo_now: deque = deque()  # (kind, arg) due at `now`, in scheduling order
     rows: list = []
     channel_rows = {}
-    for p, ch in plan.channel_objs.items():
+    for p, ch in plan.res.channel_objs.items():
         power = ch.spec.power
         channel_rows[p] = (ch.name, float(power.active_w) - float(power.idle_w),
                            float(power.energy_per_byte_j), f"link:{ch.spec.direction(ch.forward).model}")
@@ -312,4 +312,4 @@ def run_fast(plan: Plan) -> tuple[list, dict[str, float]]:
                      ready[i], cost.overhead_s, cost.mem_bytes, cost.flop, extra_w,
                      extra_w * (end - st), cost.source, cost.extrapolated, t.layer, 0))
     return ([make_record(r) for r in rows],
-            {name: m.bytes_served for name, m in zip(plan.memory_names, memories)})
+            {name: m.bytes_served for name, m in zip(plan.res.memory_names, memories)})

@@ -46,15 +46,7 @@ class Plan:
     route: list[tuple[int, ...]]
     hop_s: list[tuple[float, ...]]
     device: list[str | None]
-    pool_prefix: list[str]
-    pool_count: list[int]
-    pool_memory: list[int]       # index of the pool's device memory, -1 for a channel
-    memory_names: list[str]
-    memory_Bps: list[float]
-    channel_objs: dict[int, object]
-    dev_info: dict[str, ResourceInfo]
-    chan_info: dict[str, ResourceInfo]
-    link_idle_w: dict[str, float]
+    res: Resources               # the system's pools, memories and resource constants
     fifo: bool
 
 
@@ -185,12 +177,10 @@ def make_plan(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Co
                      for i, n in enumerate(order)}
         rank = _upward_rank(graph, durations)
         prio = [-rank[n] for n in order]
-    return Plan(order, tasks, succ, npred, prio, cost, pool, route, hop_s, device, res.pool_prefix,
-                res.pool_count, res.pool_memory, res.memory_names, res.memory_Bps, res.channel_objs,
-                res.dev_info, res.chan_info, res.link_idle_w, fifo)
+    return Plan(order, tasks, succ, npred, prio, cost, pool, route, hop_s, device, res, fifo)
 
 
 def slot_names(plan: Plan, p: int) -> tuple[str, ...]:
     """Slot names of pool *p*: ``prefix[i]``, or the bare prefix for a pool of one."""
-    prefix, count = plan.pool_prefix[p], plan.pool_count[p]
+    prefix, count = plan.res.pool_prefix[p], plan.res.pool_count[p]
     return tuple(f"{prefix}[{i}]" if count > 1 else prefix for i in range(count))

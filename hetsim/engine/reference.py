@@ -24,10 +24,10 @@ def run_reference(plan: Plan) -> tuple[list, dict[str, float]]:
     """Simulate *plan* on SimPy; return (records, bytes served per device memory)."""
     env = simpy.Environment()
     n = len(plan.order)
-    pools = [EnginePool(env, plan.pool_prefix[p], plan.pool_count[p], fifo=plan.fifo)
-             for p in range(len(plan.pool_prefix))]
+    pools = [EnginePool(env, plan.res.pool_prefix[p], plan.res.pool_count[p], fifo=plan.fifo)
+             for p in range(len(plan.res.pool_prefix))]
     names = [slot_names(plan, p) for p in range(len(pools))]
-    memories = [SharedBandwidth(env, bw) for bw in plan.memory_Bps]
+    memories = [SharedBandwidth(env, bw) for bw in plan.res.memory_Bps]
     succ, npred, prio = plan.succ, plan.npred, plan.prio
     pending = list(npred)
     gates = [env.event() if npred[i] else None for i in range(n)]
@@ -60,7 +60,7 @@ def run_reference(plan: Plan) -> tuple[list, dict[str, float]]:
             yield env.timeout(cost.overhead_s)
         if cost.work_s > 0:
             if cost.mem_bytes > 0:
-                yield memories[plan.pool_memory[p]].flow(cost.mem_bytes, cost.mem_bytes / cost.work_s)
+                yield memories[plan.res.pool_memory[p]].flow(cost.mem_bytes, cost.mem_bytes / cost.work_s)
             else:
                 yield env.timeout(cost.work_s)
         pool.release(slot)
@@ -84,7 +84,7 @@ def run_reference(plan: Plan) -> tuple[list, dict[str, float]]:
             yield env.timeout(dur)
             chan.release(slot)
             end = env.now
-            ch = plan.channel_objs[p]
+            ch = plan.res.channel_objs[p]
             power = ch.spec.power
             extra_w = float(power.active_w) - float(power.idle_w)
             records.append(make_record((
@@ -99,4 +99,4 @@ def run_reference(plan: Plan) -> tuple[list, dict[str, float]]:
     env.run()
     if done[0] != n:  # pragma: no cover - would be an engine bug
         raise RuntimeError("simulation ended with unfinished tasks")
-    return records, {name: m.bytes_served for name, m in zip(plan.memory_names, memories)}
+    return records, {name: m.bytes_served for name, m in zip(plan.res.memory_names, memories)}

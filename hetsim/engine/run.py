@@ -109,19 +109,18 @@ def simulate(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping, costs: Cos
             aplan = make_array_plan(graph, system, mapping, costs, queue_policy, power_off_unused)
             records, memory_bytes, edges = run_compiled(aplan)
             res = aplan.res
-            dev_info, chan_info, link_idle_w = res.dev_info, res.chan_info, res.link_idle_w
         else:
             plan = make_plan(graph, system, mapping, costs, queue_policy, power_off_unused)
             records, memory_bytes = (run_fast if chosen == "fast" else run_reference)(plan)
             records.sort(key=lambda r: (r.start_s, r.end_s, r.resource, r.name, r.hop))
             edges = list(graph.edges())
-            dev_info, chan_info, link_idle_w = plan.dev_info, plan.chan_info, plan.link_idle_w
+            res = plan.res
     finally:
         if was_enabled:
             gc.enable()
     return Trace(
-        records=records, devices=dev_info, channels=chan_info,
-        link_idle_w=link_idle_w, edges=edges, memory_bytes=memory_bytes,
+        records=records, devices=res.dev_info, channels=res.chan_info,
+        link_idle_w=res.link_idle_w, edges=edges, memory_bytes=memory_bytes,
         meta={"queue_policy": queue_policy, "mapping": mapping.policy,
               "num_tasks": graph.number_of_nodes(), "graph": graph.graph.get("name", ""),
               "tokens": graph.graph.get("tokens", 1), "engine": chosen},

@@ -16,7 +16,7 @@ import networkx as nx
 
 from ..config.device import DeviceSpec
 from ..config.system import SystemSpec
-from ..graph import Task, task_of
+from ..graph import Task, intern_shape, task_of
 from .base import Mapping
 
 #: (scoring kernel, "topk") -> (fused kernel, the scoring shape key that counts items)
@@ -74,8 +74,8 @@ def fuse_pairs(graph: nx.DiGraph, system: SystemSpec, mapping: Mapping,
     for u, v, (kernel, shape) in merges:
         tu, tv = task_of(graph, u), task_of(graph, v)
         name = f"{u}+{v}"
-        g.add_node(name, task=Task(name=name, step=tu.step, kernel=kernel, shape=shape, dtype=tu.dtype,
-                                   data=tuple(dict.fromkeys(tu.data + tv.data)), layer=tu.layer))
+        g.add_node(name, task=Task(name=name, step=tu.step, kernel=kernel, shape=intern_shape(shape),
+                                   dtype=tu.dtype, data=tuple(dict.fromkeys(tu.data + tv.data)), layer=tu.layer))
         for p, _, b in graph.in_edges(u, data="bytes"):
             g.add_edge(p, name, bytes=b)
         for _, s, b in graph.out_edges(v, data="bytes"):
