@@ -77,7 +77,7 @@ class KernelSpec:
         unknown = set(shape) - set(self.shape_keys) - set(self.defaults) - set(self.hints)
         if unknown:
             raise GraphError(
-                f"kernel {self.name!r}: unknown shape keys {sorted(unknown)}; "
+                f"kernel {self.name!r}: unknown shape keys {sorted(unknown, key=str)}; "
                 f"allowed: {sorted(set(self.shape_keys) | set(self.defaults) | set(self.hints))}"
             )
         missing = [k for k in self.shape_keys if k not in shape]

@@ -228,7 +228,7 @@ def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
         return _anchor_tables(validate(DeviceSpec, entry, file=file, prefix=field), Path(file).parent)
     unknown = set(entry) - {"preset", "name", "overrides"}
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)} next to 'preset'; allowed: "
+        raise ConfigError(f"unknown keys {sorted(unknown, key=str)} next to 'preset'; allowed: "
                           "preset, name, overrides", file=file, field=field)
     if not isinstance(entry["preset"], str):
         raise ConfigError("must be a preset name", file=file, field=f"{field}.preset")
@@ -259,7 +259,7 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
     entry = _expect_mapping(entry, file, field)
     unknown = set(entry) - {"preset", "spec", "name", "between", "overrides"}
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)}; allowed: preset or spec, between, "
+        raise ConfigError(f"unknown keys {sorted(unknown, key=str)}; allowed: preset or spec, between, "
                           "name, overrides", file=file, field=field)
     between = entry.get("between")
     if (not isinstance(between, (list, tuple)) or len(between) != 2
@@ -289,7 +289,7 @@ def resolve_system(raw: Any, file: str, field: str = "system") -> SystemSpec:
     raw = _expect_mapping(raw, file, field)
     unknown = set(raw) - {"devices", "links"}
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)}; allowed: devices, links",
+        raise ConfigError(f"unknown keys {sorted(unknown, key=str)}; allowed: devices, links",
                           file=file, field=field)
     devs = raw.get("devices")
     if not isinstance(devs, list) or not devs:

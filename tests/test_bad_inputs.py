@@ -252,3 +252,20 @@ def test_workload_without_estimate_is_built_under_a_task_budget(monkeypatch):
                         registry.Workload(wl.name, wl.params, wl.build, wl.description, None))
     with pytest.raises(GraphError, match="more than 100 tasks"):  # stops at the budget
         registry.build_workload("dsa_decode", {"num_layers": 10_000_000}, max_tasks=100)
+
+
+@pytest.mark.parametrize("text,needle", [
+    # YAML reads 1e100 and 1 as numbers: unknown keys of mixed types must still sort into one line
+    ("memory: {value: 1 GB, source: x, capacity_bytes: {1e100: -820, '': 7342}}",
+     "memory.capacity_bytes: unknown keys ['', 1e+100]"),
+    ("preset: mi210\n    1: 2\n    x: 3", "unknown keys [1, 'kind', 'x'] next to 'preset'"),
+])
+def test_non_text_keys_get_one_line(tmp_path, capsys, text, needle):
+    """Found by the fuzz test in CI: a float next to a text key made sorting the unknown keys
+    raise a TypeError traceback instead of the one-line error."""
+    p = tmp_path / "s.yaml"
+    p.write_text("name: k\nsystem:\n  devices:\n  - name: g\n    kind: gpu\n    " + text + "\n"
+                 "workload: {name: dsa_decode}\nmapping: {policy: gpu-only}\n")
+    assert main(["run", str(p), "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hetsim: error: ") and needle in err, err

@@ -114,7 +114,7 @@ class FpgaResourceModel(Strict):
         allowed = {"LUT", "DSP", "BRAM_18K", "URAM", "FF"}
         bad = set(self.capacity) - allowed
         if bad:
-            raise ValueError(f"capacity: unknown resources {sorted(bad)}; allowed: {sorted(allowed)}")
+            raise ValueError(f"capacity: unknown resources {sorted(bad, key=str)}; allowed: {sorted(allowed)}")
         return self
 
 

@@ -48,7 +48,7 @@ def _make_validator(dimension: str, ge: float | None, gt: float | None, le: floa
         elif isinstance(raw, dict):
             extra = set(raw) - _KEYS
             if extra:
-                raise ValueError(f"unknown keys {sorted(extra)}; a sourced number has keys "
+                raise ValueError(f"unknown keys {sorted(extra, key=str)}; a sourced number has keys "
                                  "value, source (or measured), note")
             if "value" not in raw:
                 raise ValueError("a sourced number needs 'value'")

@@ -333,7 +333,7 @@ def optimal(graph, system, params, evaluate: Evaluate | None = None, **_):
     allowed = {"objective", "granularity", "exhaustive_limit", "max_evaluations"}
     unknown = set(params) - allowed
     if unknown:
-        raise ConfigError(f"unknown optimal parameters {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}",
+        raise ConfigError(f"unknown optimal parameters {sorted(unknown, key=str)}; allowed: {', '.join(sorted(allowed))}",
                           field="mapping.params")
     res = search(graph, system, params.get("objective", "latency"), evaluate,
                  granularity=params.get("granularity", "auto"),
