@@ -30,6 +30,28 @@ def _price(dev, kernel, shape, dtype="bf16", stack=None):
     return CostModel().price(Task("t", Step.MODEL, kernel, shape, dtype), dev)
 
 
+def _vidur_subset(every: int, grouped: bool = False):
+    """Every *every*-th row of the shipped A100 Vidur profiles as measurements (label = the
+    operator; group = the model file when *grouped*), or a skip when the files are absent."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from calibration.vidur import vidur_rows
+    from hetsim.report.validation import Measurement
+
+    vid = ROOT.parent / "shared" / "reference" / "data" / "vidur-a100"
+    vid = vid if vid.is_dir() else Path("/work/shared/reference/data/vidur-a100")
+    if not vid.is_dir():
+        pytest.skip("Vidur A100 profiles not available")
+    rows = []
+    for f in sorted(vid.glob("*.mlp.csv")):
+        group = f.name.removesuffix(".mlp.csv") if grouped else ""
+        for i, (op, tp, shape, t) in enumerate(vidur_rows(f)):
+            if i % every == 0:
+                rows.append(Measurement("a100-sxm-80gb", "gemm", shape, t, group=group, label=op))
+    return rows
+
+
 def test_one_token_per_expert_ffn_on_mi210_is_powered_as_memory_bound():
     dev = load_device_preset("mi210")
     shape = {"tokens": 1, "hidden": 7168, "intermediate": 2048, "num_active": 8}
@@ -151,21 +173,9 @@ def test_every_gpu_preset_prices_gemms_with_its_tile_model(gpu):
 def test_gemm_tile_model_reproduces_vidur_a100_sample_in_sample():
     """A cheap in-sample check (every 50th point); the held-out figures come from
     ``hetsim validate --against ... --leave-one-out group`` (README)."""
-    import sys
+    from hetsim.report.validation import predict_rows, summarize
 
-    sys.path.insert(0, str(ROOT))
-    from calibration.vidur import vidur_rows
-    from hetsim.report.validation import Measurement, predict_rows, summarize
-
-    vid = ROOT.parent / "shared" / "reference" / "data" / "vidur-a100"
-    vid = vid if vid.is_dir() else Path("/work/shared/reference/data/vidur-a100")
-    if not vid.is_dir():
-        pytest.skip("Vidur A100 profiles not available")
-    rows = []
-    for f in sorted(vid.glob("*.mlp.csv")):
-        for i, (op, tp, shape, t) in enumerate(vidur_rows(f)):
-            if i % 50 == 0:
-                rows.append(Measurement("a100-sxm-80gb", "gemm", shape, t, label=op))
+    rows = _vidur_subset(50)
     pred, power, _ = predict_rows(rows, detach_tables=True)
     s = summarize(rows, pred, power)
     assert s["overall"]["median_abs_error"] < 0.06
@@ -259,22 +269,10 @@ def test_gemm_tiles_leave_one_model_out_on_a_vidur_subset():
     does: those rows exist only for Llama-3-8B, so they are extrapolated from <= 4096 tokens,
     and come out 5.0% too fast on average with the fitted tail, 6.3% with whole waves."""
     import statistics
-    import sys
 
-    sys.path.insert(0, str(ROOT))
-    from calibration.vidur import vidur_rows
-    from hetsim.report.validation import Measurement, leave_one_out
+    from hetsim.report.validation import leave_one_out
 
-    vid = ROOT.parent / "shared" / "reference" / "data" / "vidur-a100"
-    vid = vid if vid.is_dir() else Path("/work/shared/reference/data/vidur-a100")
-    if not vid.is_dir():
-        pytest.skip("Vidur A100 profiles not available")
-    rows = []
-    for f in sorted(vid.glob("*.mlp.csv")):
-        for i, (op, tp, shape, t) in enumerate(vidur_rows(f)):
-            if i % 17 == 0:
-                rows.append(Measurement("a100-sxm-80gb", "gemm", shape, t,
-                                        group=f.name.removesuffix(".mlp.csv"), label=op))
+    rows = _vidur_subset(17, grouped=True)
     pred, _, _ = leave_one_out(rows, "group")
     per_op: dict = {}
     for r, p in zip(rows, pred):
