@@ -95,6 +95,15 @@ def _less(qp, qt, qs, a, b):
 
 
 @njit(cache=True)
+def _swap(qp, qt, qs, qi, a, b):
+    """Swap entries a and b of the priority heap's four parallel arrays."""
+    qp[a], qp[b] = qp[b], qp[a]
+    qt[a], qt[b] = qt[b], qt[a]
+    qs[a], qs[b] = qs[b], qs[a]
+    qi[a], qi[b] = qi[b], qi[a]
+
+
+@njit(cache=True)
 def _pq_push(qp, qt, qs, qi, off, size, p, pr, t, s, i):
     base = off[p]
     j = size[p]
@@ -104,10 +113,7 @@ def _pq_push(qp, qt, qs, qi, off, size, p, pr, t, s, i):
         parent = (j - 1) >> 1
         a, b = base + j, base + parent
         if _less(qp, qt, qs, a, b):
-            qp[a], qp[b] = qp[b], qp[a]
-            qt[a], qt[b] = qt[b], qt[a]
-            qs[a], qs[b] = qs[b], qs[a]
-            qi[a], qi[b] = qi[b], qi[a]
+            _swap(qp, qt, qs, qi, a, b)
             j = parent
         else:
             break
@@ -130,10 +136,7 @@ def _pq_pop(qp, qt, qs, qi, off, size, p):
                 c += 1
             a, b = base + c, base + j
             if _less(qp, qt, qs, a, b):
-                qp[a], qp[b] = qp[b], qp[a]
-                qt[a], qt[b] = qt[b], qt[a]
-                qs[a], qs[b] = qs[b], qs[a]
-                qi[a], qi[b] = qi[b], qi[a]
+                _swap(qp, qt, qs, qi, a, b)
                 j = c
             else:
                 break
