@@ -95,7 +95,7 @@ def _blame_set(err: HetsimError, sets) -> HetsimError:
     return err
 
 
-def Console(**kwargs):
+def _rich_console(**kwargs):
     """rich's Console, imported on first use: ``hetsim run`` forks its plot worker first."""
     from rich.console import Console as RichConsole
 
@@ -104,7 +104,7 @@ def Console(**kwargs):
 
 def _console(json_mode: bool):
     # in --json mode stdout carries only JSON; the tables go nowhere
-    return Console(stderr=True, quiet=True) if json_mode else Console(highlight=False)
+    return _rich_console(stderr=True, quiet=True) if json_mode else _rich_console(highlight=False)
 
 
 def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda **_: None,
@@ -629,7 +629,7 @@ def cmd_validate(args) -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(TextColumn("[bold]validate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), console=Console(stderr=True))
+                       TimeElapsedColumn(), console=_rich_console(stderr=True))
         bar.start()
         task = bar.add_task("", total=None)
     try:
@@ -725,7 +725,7 @@ def cmd_reproduce(args) -> int:
         extra[ax.path] = ax.values[0]
     out = Path(args.out)
     with Progress(SpinnerColumn(), TextColumn("reproduce: {task.completed} simulations, {task.description}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), disable=args.json,
+                  TimeElapsedColumn(), console=_rich_console(stderr=True), disable=args.json,
                   transient=True) as bar:
         task = bar.add_task("starting", total=None)
         data = reproduce(only=args.only, whatif=args.whatif, extra=extra,
