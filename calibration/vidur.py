@@ -88,18 +88,26 @@ def vidur_rows(csv_path: str | Path):
                 yield op, tp, gemm_shape(op, row, tp), float(row[f"time_stats.{op}.median"]) * 1e-3
 
 
+TIMER_STEP_S = "1e-06"  # Vidur's timer step (see write_validation_csv)
+
+
 def write_validation_csv(files, out: str | Path, device: str) -> int:
     """Convert Vidur ``mlp.csv`` files into the ``hetsim validate --against`` format (one row
-    per operator and row; ``group`` = model, so a leave-one-model-out check is possible)."""
+    per operator and row; ``group`` = model, so a leave-one-model-out check is possible).
+
+    ``resolution_s`` is 1 us: Vidur's per-call samples are whole microseconds (every
+    ``time_stats.*.min`` of the three shipped A100 files is an integer number of us, every
+    median an integer or half-integer, the middle of an even number of samples)."""
     n = 0
     with open(out, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["device", "kernel", "shape", "time_s", "power_w", "group", "label"])
+        w.writerow(["device", "kernel", "shape", "time_s", "power_w", "group", "label",
+                    "resolution_s"])
         for f in files:
             model = Path(f).name.removesuffix(".mlp.csv")
             for op, tp, shape, t in vidur_rows(f):
                 w.writerow([device, "gemm", ";".join(f"{k}={v}" for k, v in shape.items()),
-                            repr(t), "", model, f"{op}@tp{tp}"])
+                            repr(t), "", model, f"{op}@tp{tp}", TIMER_STEP_S])
                 n += 1
     return n
 

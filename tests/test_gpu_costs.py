@@ -250,6 +250,59 @@ def test_validate_against_writes_table_json_and_plot(tmp_path, capsys):
         assert (tmp_path / "o" / f"validation.{ext}").stat().st_size > 0
 
 
+def test_error_beyond_the_timer_step_is_reported_beside_the_plain_error(tmp_path):
+    """A row timed in whole microseconds stands for anything within 0.5 us of it: the
+    beyond-timer-step figure removes exactly that much, and no more, from each difference;
+    rows without a resolution keep their plain error; files without the column get no
+    such figure at all."""
+    import numpy as np
+
+    from hetsim.report.validation import Measurement, read_measurements, summarize
+
+    rows = [Measurement("a100-sxm-80gb", "gemm", {"m": 1, "n": 8, "k": 8}, 10e-6, resolution_s=1e-6),
+            Measurement("a100-sxm-80gb", "gemm", {"m": 1, "n": 8, "k": 8}, 10e-6, resolution_s=1e-6),
+            Measurement("a100-sxm-80gb", "gemm", {"m": 1, "n": 8, "k": 8}, 10e-6)]
+    pred = np.array([10.3e-6, 12e-6, 12e-6])  # inside the step; 1.5 us beyond it; untimed
+    o = summarize(rows, pred)["overall"]
+    assert o["max_abs_error"] == pytest.approx(0.2)
+    assert o["median_abs_error"] == pytest.approx(0.2)
+    assert o["median_abs_error_beyond_timer_step"] == pytest.approx(0.15)
+    assert o["max_abs_error_beyond_timer_step"] == pytest.approx(0.2)  # the untimed row
+    assert "median_abs_error_beyond_timer_step" not in summarize(rows[2:], pred[2:])["overall"]
+    f = tmp_path / "r.csv"
+    f.write_text("device,kernel,shape,time_s,resolution_s\n"
+                 "a100-sxm-80gb,gemm,m=1;n=8;k=8,1e-5,1e-6\na100-sxm-80gb,gemm,m=1;n=8;k=8,1e-5,\n")
+    assert [r.resolution_s for r in read_measurements(f)] == [1e-6, None]
+
+
+def test_vidur_csv_states_a_timer_step_its_times_are_on(tmp_path):
+    """``calibration.vidur --csv`` says the profiles were timed in whole microseconds; every
+    time it writes is then an integer or half-integer (a median of an even number of
+    samples) number of steps, which is what the claim rests on."""
+    from calibration.vidur import write_validation_csv
+    from hetsim.report.validation import read_measurements
+
+    _vidur_subset(10**9)  # skips when the profiles are absent
+    vid = ROOT.parent / "shared" / "reference" / "data" / "vidur-a100"
+    vid = vid if vid.is_dir() else Path("/work/shared/reference/data/vidur-a100")
+    out = tmp_path / "v.csv"
+    write_validation_csv(sorted(vid.glob("*.mlp.csv"))[:1], out, "a100-sxm-80gb")
+    rows = read_measurements(out)
+    assert rows and all(r.resolution_s == 1e-6 for r in rows)
+    halves = [2 * r.time_s / r.resolution_s for r in rows]
+    assert all(abs(h - round(h)) < 1e-6 for h in halves)
+    assert sum(round(h) % 2 == 0 for h in halves) > len(rows) / 2  # mostly whole steps
+
+
+@pytest.mark.parametrize("value", ["-1e-6", "fast", "nan"])
+def test_bad_resolution_is_one_line_exit_2(tmp_path, capsys, value):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"device,kernel,shape,time_s,resolution_s\na100-sxm-80gb,gemm,m=1;n=8;k=8,1e-5,{value}\n")
+    assert main(["validate", "--against", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resolution_s" in err[0] and "bad.csv" in err[0]
+
+
 def test_validate_against_bad_csv_is_one_line_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("device,kernel,shape,time_s\nmi210,topk,batch=x,1e-5\n")
