@@ -368,14 +368,14 @@ def test_mi210_eager_skinny_gemms_stream_at_the_measured_rate():
     """Decode-sized GEMMs (M <= 256) under PyTorch eager on the MI210 against 22 public
     timings on a real MI210 (davetha/mi210-llm-stack docs/21: torch.matmul(x, W.t()) bf16,
     ROCm 7.14, four Qwen3-14B projections, M = 1-256, three runs of some shapes;
-    tests/data/mi210_eager_gemm.csv). They stream the weights at 0.55-0.65 of STREAM; the
+    tests/data/mi210_decode_gemm.csv). They stream the weights at 0.55-0.65 of STREAM; the
     eager stack's cdna2 GEMM memory efficiency (0.67, fitted to these rows' median) prices
     them -16%..+11%, median 3% (2026-12-03). Tolerance: each row within 20% (the issue's
     per-operator GEMM worst case; repeated runs of one shape in this source already differ
     by up to 8%: 71.6 vs 77.5 us) and median within 6%. The tile fit's own rate (0.965 of
     STREAM, an [E] copy of the A100's, which the tuned stack keeps) is 14-29% fast on every
     row with M <= 128 (median 21%; -8% at M = 256) and must fail this test."""
-    rows = _skinny("mi210_eager_gemm.csv", group="davetha-qwen3-14b")
+    rows = _skinny("mi210_decode_gemm.csv", group="davetha-qwen3-14b")
     assert len(rows) >= 20 and {r.stack for r in rows} == {"pytorch-eager"}
     err = _errors(rows)
     med = sorted(abs(e) for e in err)[len(err) // 2]
@@ -391,7 +391,7 @@ def test_mi210_eager_gemm_rate_on_held_out_sources_and_a100_untouched():
     sources disagree with the fit source by 20-30% at these square shapes, so they are not
     held to 20%: within 30%). The cdna2 entry must not leak to the A100 (its GEMMs are the
     Vidur fit: eager and tuned price them identically)."""
-    held = _skinny("llmcompass_matmul.csv") + _skinny("mi210_eager_gemm.csv", group="davetha-int8-doc",
+    held = _skinny("llmcompass_matmul.csv") + _skinny("mi210_decode_gemm.csv", group="davetha-int8-doc",
                                                        stack="pytorch-eager")
     assert len(held) >= 5
     eager, tuned = _errors(held), _errors(held, stack="tuned")
