@@ -377,7 +377,8 @@ def test_mi210_gemm_tiles_against_llmcompass_measured_matmuls():
     measured, and >= 0.5 ms, so its ~20-30 us harness time is < 6%) the preset is
     -5.5% .. +1.4% off (2026-12-03); it must stay within 7%. The
     weight-streaming rows (M = 32-128 over a 12288x12288 fp16 weight) run at ~0.55 TB/s,
-    well under what the preset assumes; that gap is reported, not asserted (one shape)."""
+    under what the tile fit assumes; the pytorch-eager stack's cdna2 GEMM streaming rate
+    (checked by the next test) prices them 20-29% fast, the tuned rate 33-47%."""
     from hetsim.loader import load_device_preset
     from hetsim.report.validation import predict_rows, read_measurements
 
@@ -397,3 +398,94 @@ def test_mi210_gemm_tiles_against_llmcompass_measured_matmuls():
     pred, _, _ = predict_rows(cb, detach_tables=True)
     err = [p / r.time_s - 1 for p, r in zip(pred, cb)]
     assert max(abs(e) for e in err) <= 0.07, err
+
+
+def _skinny(path, group=None, stack=None, m_max=256):
+    from hetsim.report.validation import read_measurements
+
+    return [r for r in read_measurements(DATA / path) if r.device == "mi210" and r.kernel == "gemm"
+            and r.shape["m"] <= m_max and (group is None or r.group == group)
+            and (stack is None or r.stack == stack)]
+
+
+def _errors(rows, stack=None):
+    from hetsim.report.validation import predict_rows
+
+    if stack is not None:
+        rows = [dataclasses.replace(r, stack=stack) for r in rows]
+    pred, _, _ = predict_rows(rows, detach_tables=True)
+    return [p / r.time_s - 1 for p, r in zip(pred, rows)]
+
+
+def test_mi210_eager_skinny_gemms_stream_at_the_measured_rate():
+    """Decode-sized GEMMs (M <= 256) under PyTorch eager on the MI210 against 22 public
+    timings on a real MI210 (davetha/mi210-llm-stack docs/21: torch.matmul(x, W.t()) bf16,
+    ROCm 7.14, four Qwen3-14B projections, M = 1-256, three runs of some shapes;
+    tests/data/mi210_decode_gemm.csv). They stream the weights at 0.55-0.65 of STREAM; the
+    eager stack's cdna2 GEMM memory efficiency (0.67, fitted to these rows' median) prices
+    them -16%..+11%, median 3% (2026-12-03). Tolerance: each row within 20% (the issue's
+    per-operator GEMM worst case; repeated runs of one shape in this source already differ
+    by up to 8%: 71.6 vs 77.5 us) and median within 6%. The tile fit's own rate (0.965 of
+    STREAM, an [E] copy of the A100's, which the tuned stack keeps) is 14-29% fast on every
+    row with M <= 128 (median 21%; -8% at M = 256) and must fail this test."""
+    rows = _skinny("mi210_decode_gemm.csv", group="davetha-qwen3-14b")
+    assert len(rows) >= 20 and {r.stack for r in rows} == {"pytorch-eager"}
+    err = _errors(rows)
+    med = sorted(abs(e) for e in err)[len(err) // 2]
+    assert max(abs(e) for e in err) <= 0.20 and med <= 0.06, err
+    old = _errors(rows, stack="tuned")
+    assert sorted(abs(e) for e in old)[len(old) // 2] > 0.15, old
+
+
+def test_mi210_eager_gemm_rate_on_held_out_sources_and_a100_untouched():
+    """Held out from the fit: LLMCompass's fp16 A @ B (12288x12288, M = 32-256, ROCm of
+    2023, ~25 us harness) and davetha's docs/20 bf16 M = 16 (8192x8192) stream at ~0.45 of
+    STREAM. The eager rate must move every one of them toward the measurement (the two
+    sources disagree with the fit source by 20-30% at these square shapes, so they are not
+    held to 20%: within 30%). The cdna2 entry must not leak to the A100 (its GEMMs are the
+    Vidur fit: eager and tuned price them identically)."""
+    held = _skinny("llmcompass_matmul.csv") + _skinny("mi210_decode_gemm.csv", group="davetha-int8-doc",
+                                                       stack="pytorch-eager")
+    assert len(held) >= 5
+    eager, tuned = _errors(held), _errors(held, stack="tuned")
+    assert all(abs(e) < abs(t) for e, t in zip(eager, tuned)), (eager, tuned)
+    assert max(abs(e) for e in eager) <= 0.30, eager
+    a100 = load_device_preset("a100-sxm-80gb")
+    for shape in ({"m": 1, "n": 4096, "k": 4096}, {"m": 128, "n": 12288, "k": 12288}):
+        assert _price(a100, "gemm", shape, stack="pytorch-eager").latency_s == \
+            _price(a100, "gemm", shape, stack="tuned").latency_s
+
+
+def test_mi210_eager_experts_stream_at_the_measured_skinny_gemm_rate():
+    """An eager MoE runs each touched expert as F.linear calls on ~1 token: the same skinny
+    hipBLASLt GEMMs as the Q3 rows. So the eager expert kernels on the MI210 stream weights
+    at those rows' median rate (bytes over time less one 5 us launch, M <= 32: 0.64 of
+    STREAM), within 5%; tuned keeps the device's GEMV rate. The study's own MI210 time for
+    one DeepSeek-V3.2 routed layer at one token under PyTorch (3.593 ms, whole layer) bounds
+    the priced router + top-k + experts from above; hetsim's price of it must not exceed it."""
+    from hetsim.report.validation import read_measurements
+
+    rows = [r for r in read_measurements(DATA / "mi210_decode_gemm.csv")
+            if r.group == "davetha-qwen3-14b" and r.shape["m"] <= 32]
+    dev = load_device_preset("mi210")
+    stream = float(dev.memory.achievable_bandwidth_Bps)
+    rates = sorted(2 * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) / (r.time_s - 5e-6) / stream
+                   for r in rows for s in [r.shape])
+    measured = rates[len(rates) // 2]
+    shape = {"tokens": 1, "hidden": 7168, "intermediate": 2048, "num_active": 8}
+    for kernel, sh in (("expert_ffn", shape),
+                       ("moe_experts", {"tokens": 1, "hidden": 7168, "intermediate": 2048, "top_k": 8,
+                                        "experts_touched": 8})):
+        c = _price(dev, kernel, sh, "fp16", stack="pytorch-eager")
+        rate = c.mem_bytes / c.work_s / stream
+        assert rate == pytest.approx(measured, rel=0.05), (kernel, rate, measured)
+        t = _price(dev, kernel, sh, "fp16", stack="tuned")
+        assert t.mem_bytes / t.work_s / stream > 0.9
+    layer = sum(_price(dev, k, sh, dt, stack="pytorch-eager").latency_s for k, sh, dt in (
+        ("router", {"tokens": 1, "hidden": 7168, "num_experts": 256}, "fp32"),
+        ("topk", {"batch": 1, "num_items": 256, "k": 8}, "fp32"),
+        ("moe_experts", {"tokens": 1, "hidden": 7168, "intermediate": 2048, "top_k": 8, "experts_touched": 8},
+         "fp16")))
+    study = next(r for r in read_measurements(DATA / "mi210_decode_gemm.csv")
+                 if r.group == "heterollm-moe-l1" and r.stack == "pytorch-eager")
+    assert layer <= study.time_s

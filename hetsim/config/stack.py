@@ -17,7 +17,9 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   slice in one workgroup);
 * ``efficiency``: memory/compute fractions that replace the device's for that class
   (``efficiency_by_family`` per GPU family, winning over ``efficiency``), e.g. where a
-  library kernel's launch shape, not the memory system, bounds its bandwidth.
+  library kernel's launch shape, not the memory system, bounds its bandwidth; for a
+  GEMM-shaped call on a device with a tile model, the memory fraction replaces the tile
+  fit's weight-streaming ``memory_efficiency`` (the library's skinny-GEMM kernels).
 
 The cost of a call is then ``launches x launch_overhead + max(floor, roofline work)``.
 """

@@ -5,7 +5,11 @@ from the device's software stack for the call's class (or kernel) (the floor gro
 ``wave_s`` per extra wave of rows where the stack gives each row one workgroup), and *work* is
 
 * for GEMM-shaped kernels on a device with ``gemm_tiles``: the tile/wave model
-  (:mod:`hetsim.costs.gemm_tiles`; its fitted per-call overhead replaces one launch);
+  (:mod:`hetsim.costs.gemm_tiles`; its fitted per-call overhead replaces one launch); where
+  the stack sets a memory efficiency for the call it replaces the fit's
+  ``memory_efficiency`` (e.g. PyTorch eager on CDNA2 runs skinny GEMMs on MFMA macro-tile
+  kernels that stream the weights slower than a tuned skinny kernel); the tile compute
+  efficiencies stay the fit's;
 * otherwise the roofline at the class's efficiencies (the stack's, where it sets them),
   over the bytes of the stack's implementation variant (e.g. the unfused indexer's
   ``[heads x keys]`` logits written and read back).
@@ -72,6 +76,8 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
         full = spec.resolve(shape2)
         m, n, k = GEMM_SHAPED[kernel](full)
         p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
+        if eff is not None:  # the stack's library streams weights at its own rate
+            p["memory_efficiency"] = float(eff.memory)
         t = gemm_time(p, float(peak), float(device.memory.achievable_bandwidth_Bps), m, n, k,
                       full.get("elem_bytes", 2))
         overhead = float(gt.overhead_s) + (launches - 1) * launch
