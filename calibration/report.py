@@ -145,6 +145,12 @@ def plot_kernels(result: dict[str, Any], table_path: str | Path, path: Path) -> 
 # Markdown
 
 
+def _span(result: dict[str, Any]) -> str:
+    spans = [v.get("rounds_span_s") for v in result["pipelines"].values()]
+    spans = [s for s in spans if s is not None]
+    return f" (each pipeline's rounds span {min(spans):.0f}-{max(spans):.0f} s)" if spans else ""
+
+
 def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> str:
     """The fidelity page (Markdown) of a validation result."""
     images = images or {}
@@ -153,9 +159,11 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"Table `{result['table']}` ({result.get('device', {}).get('name', '?')}), made "
              f"{prov.get('date', '?')} on {prov.get('host', '?')} ({prov.get('cpu_model', '?')}) by "
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
-             f"{result['rounds']} interleaved rounds. Errors are signed (simulated / measured - 1): "
-             "per pipeline the 20%-trimmed mean of the rounds' figures and the 95% interval a "
-             "repeat run's figure falls in (Student-t, Tukey-McLaughlin standard error).", "",
+             f"{result['rounds']} rounds per pipeline, the pipelines' rounds interleaved"
+             + _span(result) + ". Errors are signed (simulated / measured - 1): per pipeline the "
+             "mean of the rounds' figures and the 95% interval a repeat run's figure falls in "
+             "(batch means: Student-t on the spread of the means of blocks of consecutive rounds, "
+             "so drift between blocks of the run counts).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")
