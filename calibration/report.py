@@ -191,6 +191,12 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
             lines.append(f"| {name} | {c['kernel']} | {_shape_txt(c['shape'])} | {c['count']} "
                          f"| {_ms(c['in_pipeline_s'])} | {_ms(c['table_cold_s'])} | {_ms(c['table_warm_s'])} "
                          f"| {_pct(c['error_corrected'])} | {_pct(c['error_corrected_warm_only'])} |")
+    after = [(name, a) for name, v in result["pipelines"].items() for a in v.get("after_producer") or ()]
+    if after:
+        lines += ["", "Priced and re-measured as a single call after its own streaming producer "
+                  "(the table's per-predecessor factor, cold after producer / cold after evict): "
+                  + "; ".join(f"{name} {a['task']} after {a['producer']} x{a['factor']:.3f}" for name, a in after)
+                  + "."]
     if "tasks" in images:
         lines += ["", f"![tasks]({images['tasks']})"]
     lines += ["", "## Kernels (held out)", "",

@@ -295,3 +295,49 @@ def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     assert not claimable(repeat_interval([0.04 * (i // 2) for i in range(10)]))
     few = repeat_interval([0.01, 0.02, 0.03, 0.04, 0.05])  # 2 blocks: no interval claimed
     assert few["coverage"] is None and not claimable(few)
+
+
+def test_consumer_after_its_streaming_producer_priced_and_remeasured_after_it(tmp_path):
+    from calibration.producers import streaming_producers
+    from calibration.rounds import _PipelineRounds
+    from hetsim.costs.tables import read_table
+
+    big = {"m": 1, "k": 1024, "n": 512}  # moves 1 MiB + 3 KiB (2-byte elements): a stream here
+    small = {"m": 1, "k": 64, "n": 64}
+    tasks = [{"name": "a", "step": "model", "kernel": "gemm", "shape": small},
+             {"name": "big", "step": "model", "kernel": "gemm", "shape": big},
+             {"name": "c", "step": "model", "kernel": "gemm", "shape": {"m": 1, "k": 512, "n": 64}},
+             {"name": "d", "step": "model", "kernel": "gemm", "shape": small}]
+    edges = [{"from": "a", "to": "big", "bytes": 0}, {"from": "big", "to": "c", "bytes": 0},
+             {"from": "c", "to": "d", "bytes": 0}]
+    graph = build_workload("custom", {"tasks": tasks, "edges": edges})
+    assert streaming_producers(graph, 1 << 20) == {2: 1}  # only c follows a streaming producer
+    assert streaming_producers(graph, 4 << 20) == {}
+    path = tmp_path / "t.json"
+    grids = {"gemm": [small, big, {"m": 1, "k": 512, "n": 64}]}
+    calibrate("cpu", kernels=["gemm"], quick=True, out=path, progress=False, threads=1, repeats=3,
+              rotate_bytes=1 << 20, grids=grids, probes=False, pipelines={"p": graph})
+    table = read_table(path)
+    (entry,) = table.data["after_producer"]
+    assert entry["consumer"]["shape"]["k"] == 512 and entry["producer"]["shape"]["k"] == 1024
+    assert entry["factor"] == pytest.approx(entry["cold_after_producer_s"] / entry["cold_after_evict_s"])
+    entry["factor"] = 3.0  # a factor far from 1 shows where it is used
+    state = _PipelineRounds("p", graph, table, "cpu", torch, 1, 1, 1 << 20, allocations=1)
+    cold_c = table.predict("gemm", {"m": 1, "k": 512, "n": 64})[0]
+    assert state.cold_tab[2] == pytest.approx(3.0 * cold_c)
+    assert state.producer_extra_s == pytest.approx(2.0 * cold_c)
+    calls = {"big": 0}
+    run_big = state.passes[0].calls[1]
+
+    def counted():
+        calls["big"] += 1
+        return run_big()
+
+    state.passes[0].calls[1] = counted
+    state.round(0)
+    # every pass runs the producer once, its own re-measurement its single calls, and every
+    # single call of c's re-measurement runs it first
+    assert calls["big"] == state.npasses + state.ncold[1] + state.ncold[2]
+    res = state.result()
+    assert res["after_producer"] == [{"task": "c", "producer": "big", "factor": 3.0}]
+    assert res["per_task"][2]["table_cold_s"] == pytest.approx(3.0 * cold_c)
