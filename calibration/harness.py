@@ -336,7 +336,7 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
               threads: int | None = None, repeats: int | None = None,
               rotate_bytes: int | None = None, seed: int = 0,
               grids: dict[str, list[dict]] | None = None, cold: bool = True,
-              probes: bool = True) -> dict[str, Any]:
+              probes: bool = True, pipelines: dict[str, Any] | None = None) -> dict[str, Any]:
     """Measure kernels on this machine, fit a model per kernel and return (and write) the table.
 
     Parameters
@@ -368,6 +368,10 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         Also time one call per shape and round after an evicting stream (``cold_s``).
     probes : bool
         Run the machine-state probes before and after and record them.
+    pipelines : dict, optional
+        name -> task graph (``hetsim calibrate`` passes the validation pipelines): with
+        *cold*, every task run right after its own streaming producer is also timed after that
+        producer (``after_producer``, see :mod:`calibration.producers`).
 
     Returns
     -------
@@ -457,6 +461,11 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
             table_kernels[name] = {"points": points, "fit": fit}
             advance(f"{name}: fitted ({fit['model']}, held-out "
                     f"{'n/a' if fit['heldout_error'] is None else format(fit['heldout_error'], '.1%')})")
+        after_producer = []
+        if cold_pair and pipelines:
+            advance("after-producer cold calls")
+            after_producer = _after_producers(pipelines, set(names), torch, tdev, cold_pair,
+                                              int(rotate_bytes), seed)
         if probes:
             probe_runs.append(run_probes(int(threads), llc, device))
     finally:
@@ -512,11 +521,45 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         },
         "kernels": table_kernels,
     }
+    if after_producer:
+        table["after_producer"] = after_producer
     if out is not None:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(table, indent=1) + "\n")
     return table
+
+
+def _after_producers(pipelines: dict[str, Any], kernels: set[str], torch, device: str,
+                     cold_pair, rotate_bytes: int, seed: int) -> list[dict[str, Any]]:
+    """Cold single calls of the pipelines' consumers after their streaming producers
+    (:func:`calibration.producers.measure_after_producers`), each pair once."""
+    from .producers import measure_after_producers, pair_key, streaming_producers
+    from .rounds import _Pass
+
+    evict, clock = cold_pair
+    out, seen = [], set()
+    with torch.inference_mode():
+        for idx, graph in enumerate(pipelines.values()):
+            from hetsim.graph import task_of, topological_order
+
+            order = topological_order(graph)
+            if not any(task_of(graph, order[i]).kernel in kernels
+                       for i in streaming_producers(graph, rotate_bytes)):
+                continue  # no consumer of a streaming producer among the calibrated kernels
+            p = _Pass(graph, device, torch, seed + 7000 + idx)
+            for _ in range(2):  # untimed: first touches
+                for c in p.calls:
+                    c()
+            for e in measure_after_producers(p, evict, clock, cold_calls, rotate_bytes=rotate_bytes,
+                                             seed=seed + idx):
+                key = pair_key(e["producer"]["kernel"], e["producer"]["shape"],
+                               e["consumer"]["kernel"], e["consumer"]["shape"])
+                if e["consumer"]["kernel"] in kernels and key not in seen:
+                    seen.add(key)
+                    out.append(e)
+            p.release()
+    return out
 
 
 def _probe_median(runs: list[dict]) -> dict[str, Any]:

@@ -145,6 +145,12 @@ def plot_kernels(result: dict[str, Any], table_path: str | Path, path: Path) -> 
 # Markdown
 
 
+def _span(result: dict[str, Any]) -> str:
+    spans = [v.get("rounds_span_s") for v in result["pipelines"].values()]
+    spans = [s for s in spans if s is not None]
+    return f" (each pipeline's rounds span {min(spans):.0f}-{max(spans):.0f} s)" if spans else ""
+
+
 def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> str:
     """The fidelity page (Markdown) of a validation result."""
     images = images or {}
@@ -153,9 +159,11 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"Table `{result['table']}` ({result.get('device', {}).get('name', '?')}), made "
              f"{prov.get('date', '?')} on {prov.get('host', '?')} ({prov.get('cpu_model', '?')}) by "
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
-             f"{result['rounds']} interleaved rounds. Errors are signed (simulated / measured - 1): "
-             "per pipeline the 20%-trimmed mean of the rounds' figures and the 95% interval a "
-             "repeat run's figure falls in (Student-t, Tukey-McLaughlin standard error).", "",
+             f"{result['rounds']} rounds per pipeline, the pipelines' rounds interleaved"
+             + _span(result) + ". Errors are signed (simulated / measured - 1): per pipeline the "
+             "mean of the rounds' figures and the 95% interval a repeat run's figure falls in "
+             "(batch means: Student-t on the spread of the means of blocks of consecutive rounds, "
+             "so drift between blocks of the run counts).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")
@@ -183,6 +191,12 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
             lines.append(f"| {name} | {c['kernel']} | {_shape_txt(c['shape'])} | {c['count']} "
                          f"| {_ms(c['in_pipeline_s'])} | {_ms(c['table_cold_s'])} | {_ms(c['table_warm_s'])} "
                          f"| {_pct(c['error_corrected'])} | {_pct(c['error_corrected_warm_only'])} |")
+    after = [(name, a) for name, v in result["pipelines"].items() for a in v.get("after_producer") or ()]
+    if after:
+        lines += ["", "Priced and re-measured as a single call after its own streaming producer "
+                  "(the table's per-predecessor factor, cold after producer / cold after evict): "
+                  + "; ".join(f"{name} {a['task']} after {a['producer']} x{a['factor']:.3f}" for name, a in after)
+                  + "."]
     if "tasks" in images:
         lines += ["", f"![tasks]({images['tasks']})"]
     lines += ["", "## Kernels (held out)", "",

@@ -26,18 +26,24 @@ seconds of the host's memory-bandwidth phases. The round's measured time is the 
 task's median over the round's passes (linear drift cancels; one preempted call moves a
 median, not the sum); the round's *drift* is how much slower the re-measured single calls
 are than the table's, weighted by the pipeline's tasks; the round's *drift-corrected* error
-is the table's prediction times (1 + drift) against the measured time. Over the rounds, the
-headline figure is the 20%-trimmed mean of the rounds' figures, with the interval a repeat
-run's figure is expected in (:func:`calibration.stats.repeat_interval`: Student-t on the
-Tukey-McLaughlin standard error, times sqrt 2) and the 95% confidence interval (``ci_lo``,
-``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator:
-bootstrap intervals of pooled medians over 10 rounds were 1.7-16 points wide for runs that
-scattered alike, so the narrow ones missed the other runs; the trimmed mean is smooth enough
-for a standard error from 10 rounds, and "where a rerun lands" needs the sqrt 2. What it
-cannot show: in five five-run sets with the allocations cycled, the runs' figures scattered
-as the rounds predict in noisy windows (run-mean SD 0.4-1.3x the expected), but in a quiet
-one the RAG figures scattered 1.7 points against 0.9 expected: a between-run component of
-about 1.5 points, on a scale of minutes, that one run's rounds do not sample.
+is the table's prediction times (1 + drift) against the measured time.
+
+:func:`validate_rounds` interleaves the pipelines round by round (round r of each, then round
+r + 1), so every pipeline's rounds span the whole run. Why: in a quiet window the runs of a
+five-run set scattered by about twice what their rounds predicted (RAG run means 1.7 points
+against 0.9), a component on a scale of minutes; with the pipelines run one after the other
+each pipeline's rounds sampled half the run. Over the rounds, the headline figure is the mean
+of the rounds' figures with batch-means intervals (:func:`calibration.stats.repeat_interval`:
+the rounds in time order cut into blocks of consecutive rounds, Student-t on the spread of the
+block means): the interval a repeat run's figure is expected in (times sqrt 2) and the 95%
+confidence interval (``ci_lo``, ``ci_hi``; a run claims its figure only when that is within 10
+points). Why this estimator: neighbouring rounds are correlated by the drift, so an interval
+that treats rounds as independent draws is too narrow; re-scored offline on six stored
+five-run sets, the intervals held all five figures of their set in 52 of 60 runs with batch
+means against 42 of 60 with the 20%-trimmed mean and independent rounds used before, and 8 of
+30 with bootstrap intervals of pooled medians. A component constant over a whole run is
+still invisible to any within-run interval. ``series.started_s`` records when each round
+began (seconds from the run's start) and ``rounds_span_s`` how much of the run they span.
 The pooled-medians figures (sum of every task's median in-pipeline time vs the sum of every
 task's median re-measured call, block bootstrap over allocations and rounds) stay under
 ``pooled`` and the order-statistic medians under ``paired``. Single calls, not loops: on an
@@ -124,6 +130,7 @@ class _Pass:
         gen = torch.Generator().manual_seed(seed)
         self.order = topological_order(graph)
         self.tasks = [task_of(graph, n) for n in self.order]
+        self.producers = {n: set(graph.predecessors(n)) for n in self.order}
         self.inputs = {}
         self.impls = {}
         for n, t in zip(self.order, self.tasks):
@@ -196,147 +203,203 @@ def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
     return warm, cold
 
 
+class _PipelineRounds:
+    """One pipeline's validation state, advanced a round at a time so that
+    :func:`validate_rounds` can interleave the pipelines round by round (see the module
+    docstring); :meth:`result` turns the recorded rounds into the pipeline's figures."""
+
+    def __init__(self, name: str, graph, table: KernelTable, device: str, torch, threads: int,
+                 rounds: int, rotate_bytes: int, seed: int = 0, power=None,
+                 allocations: int | None = None, passes_per_round: int = PASSES_PER_ROUND,
+                 t0: float | None = None):
+        from .clock import Clock, Evictor, RunDelay
+        from .harness import _PowerWindows, cold_calls
+        from .validate import simulate_pipeline
+
+        self.name, self.torch, self.threads, self.rounds, self.seed = name, torch, threads, rounds, seed
+        self.clock = Clock(device, torch)
+        self.simulated_s, self.extrapolated = simulate_pipeline(graph, table)
+        p = _Pass(graph, device, torch, seed)
+        self.passes = [p] + [_Pass(graph, device, torch, seed + 1000 * j)
+                             for j in range(1, _allocations(p, device, allocations, rounds))]
+        self.nalloc = len(self.passes)
+        self.warm_tab, self.cold_tab = _table_prices(table, p.tasks)
+        # a task run right after its own streaming producer: the table's per-predecessor factor
+        # prices it, and it is re-measured after that producer (see calibration.producers);
+        # the engine prices tasks one by one, so the extra joins the serial makespan here
+        from .producers import task_factors
+
+        self.after = task_factors(p, table.data, rotate_bytes)
+        self.producer_extra_s = 0.0
+        for i, (_, f) in self.after.items():
+            self.producer_extra_s += (f - 1.0) * self.cold_tab[i]
+            self.cold_tab[i] *= f
+        self.simulated_s += self.producer_extra_s
+        # single calls per task and round: as many as calibration made for a call this long
+        self.ncold = [cold_calls(c) for c in self.cold_tab]
+        self.evict = Evictor(torch, device, rotate_bytes)
+        self.npasses = max(2, int(passes_per_round))
+        self.power = power or _PowerWindows(None)
+        self.pass_windows = []
+        self.totals, self.drifts, self.waited, self.started_s = [], [], [], []
+        self.per_task = [[] for _ in p.tasks]
+        self.remeasured = [[] for _ in p.tasks]
+        self.delay = RunDelay()
+        self.rng = np.random.default_rng(seed)
+        self.t0 = time.perf_counter() if t0 is None else t0
+        self.data_edges, self.edges = p.data_edges, p.edges
+        self.tasks, self.task_names = p.tasks, list(p.order)
+        with torch.inference_mode():
+            for q in self.passes:
+                for _ in range(2):  # untimed: first touches of every buffer on this path
+                    for c in q.calls:
+                        c()
+        self.clock.sync()
+
+    def round(self, r: int) -> None:
+        """Run round *r*: passes interleaved with chunks of the shuffled re-measurement."""
+        from .clock import waited_fraction
+
+        clock, evict = self.clock, self.evict
+        p = self.passes[r % len(self.passes)]  # rounds cycle over the allocations
+        d0, t0 = self.delay.read(), time.perf_counter()
+        self.started_s.append(t0 - self.t0)
+        # every task alone, after an evicting stream, shuffled; the re-measurements are
+        # split into chunks with a pass before, between and after them, so both sides
+        # sample the same seconds of the machine's memory-bandwidth phases
+        chunks = np.array_split(self.rng.permutation(len(p.calls)), self.npasses - 1)
+        round_remeasured = [None] * len(p.calls)
+        pass_each = []
+        with self.torch.inference_mode():
+            for j in range(self.npasses):
+                clock.sync()
+                evict()  # every pass starts as a pipeline would: after other work
+                clock.sync()
+                w0 = self.power.begin()
+                _, each = clock.measure_each(p.calls)
+                self.pass_windows.append(self.power.end(w0))
+                pass_each.append(each)
+                for i, e in enumerate(each):
+                    self.per_task[i].append(e)
+                for i in (chunks[j] if j < self.npasses - 1 else ()):
+                    calls = []
+                    for _ in range(self.ncold[i]):
+                        clock.sync()
+                        evict()
+                        if i in self.after:  # after its streaming producer, as in the pipeline
+                            p.calls[self.after[i][0]]()
+                        clock.sync()
+                        calls.append(clock.measure(p.calls[i]))
+                    round_remeasured[i] = statistics.median(calls)
+        for i, x in enumerate(round_remeasured):
+            self.remeasured[i].append(x)
+        # the round's pipeline time: every task's median over the round's passes (one
+        # preempted call moves a median, not the sum)
+        self.totals.append(sum(statistics.median(e[i] for e in pass_each) for i in range(len(p.calls))))
+        now = sum(x[-1] for x in self.remeasured)
+        self.drifts.append(now / sum(self.cold_tab) - 1.0)
+        self.waited.append(waited_fraction(d0, self.delay.read(), time.perf_counter() - t0, self.threads))
+
+    def release(self) -> None:
+        for q in self.passes:
+            q.release()
+        self.passes = []
+
+    def result(self) -> dict[str, Any]:
+        """The pipeline's figures from the rounds run so far (see the module docstring)."""
+        self.release()
+        rounds, npasses, tasks = len(self.totals), self.npasses, self.tasks
+        simulated_s, warm_tab, cold_tab = self.simulated_s, self.warm_tab, self.cold_tab
+        per_task, remeasured, drifts, totals = self.per_task, self.remeasured, self.drifts, self.totals
+        table_sum = sum(cold_tab)
+        err_table = [simulated_s / m - 1.0 for m in totals]
+        err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
+        # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
+        # time, every task's median re-measured single call, 95% bootstrap interval over rounds
+        inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, npasses)
+        rem_arr = np.asarray(remeasured, dtype=float)
+        nalloc = self.nalloc
+        pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
+                               simulated_s, seed=self.seed, groups=nalloc)
+        # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
+        task_rows = []
+        for i, t in enumerate(tasks):
+            inpipe = per_task[i]
+            # the table's cold price scaled by this shape's drift in the round = the round's own
+            # single-call time; without cold modelling: the warm price scaled by the same drift
+            at = [statistics.median(inpipe[npasses * r:npasses * (r + 1)]) for r in range(rounds)]
+            corr = [remeasured[i][r] / at[r] - 1.0 for r in range(rounds)]
+            corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i] / at[r] - 1.0 for r in range(rounds)]
+            task_rows.append({
+                "task": str(self.task_names[i]), "kernel": t.kernel,
+                "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
+                "in_pipeline_s": statistics.median(inpipe),
+                "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
+                "remeasured_cold_s": statistics.median(remeasured[i]),
+                "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
+                "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
+        # headline: per-round figures in time order -> batch means over blocks of consecutive
+        # rounds and the interval a repeat run's figure falls in (see
+        # :func:`calibration.stats.repeat_interval` for why blocks, not independent rounds)
+        ci_corr = repeat_interval(err_corr)
+        ci_tab = repeat_interval(err_table)
+        ci_drift = repeat_interval(drifts)
+        reasons = []
+        change = step_change(drifts)
+        waited = self.waited
+        wait_ci = median_ci([w for w in waited if w is not None])
+        if wait_ci["median"] is not None and wait_ci["median"] > MAX_WAITED_FRACTION:
+            reasons.append(f"this process waited for a CPU {wait_ci['median']:.0%} of its threads' time "
+                           f"(median round; max {max(w for w in waited if w is not None):.0%}): other "
+                           "processes compete for its cores, so the timings include the queue")
+        if change > MAX_WITHIN_RUN_SPEED_CHANGE:
+            reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
+                           "half of the run: the rounds do not sample one machine state")
+        # a claim about the error needs its confidence interval (the uncertainty of this run's
+        # figure) narrow; the wider repeat interval is what the figure of a rerun may show
+        conf = {**ci_corr, "lo": ci_corr["ci_lo"], "hi": ci_corr["ci_hi"]}
+        if not claimable(conf):
+            reasons.append(f"drift-corrected error 95% confidence interval [{conf['lo']:+.1%}, {conf['hi']:+.1%}] "
+                           f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
+        started = self.started_s
+        return {
+            "pipeline": self.name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
+            "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
+            "extrapolated_tasks": len(self.extrapolated), "data_edges": self.data_edges, "edges": self.edges,
+            "measured_s": median_ci(totals), "passes_per_round": npasses,
+            "rounds_span_s": (started[-1] - started[0]) if started else 0.0,
+            "after_producer": [{"task": str(self.task_names[i]), "producer": str(self.task_names[j]),
+                                "factor": f} for i, (j, f) in sorted(self.after.items())],
+            "producer_extra_s": self.producer_extra_s,
+            "pooled": pooled,
+            "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
+            "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
+                       "error_corrected": median_ci(err_corr)},
+            "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
+                       "error_corrected": err_corr, "started_s": list(started)},
+            "power_w": self.power.mean_w(self.pass_windows), "within_run_speed_change": change,
+            "waited_fraction": wait_ci, "series_waited_fraction": waited,
+            "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
+        }
+
+
 def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, torch,
                              threads: int, rounds: int, rotate_bytes: int, seed: int = 0,
                              on_round: Callable[[str, int], None] | None = None,
                              power=None, allocations: int | None = None,
                              passes_per_round: int = PASSES_PER_ROUND) -> dict[str, Any]:
-    """Run *rounds* interleaved rounds for one pipeline; return its per-round series and
-    per-task statistics (see the module docstring). *allocations*: separately allocated
-    copies of the pipeline's buffers the rounds cycle over (default: up to
-    :data:`ALLOCATIONS`, as memory allows)."""
-    from .clock import Clock, Evictor, RunDelay, waited_fraction
-    from .harness import _PowerWindows, cold_calls
-    from .validate import simulate_pipeline
-
-    clock = Clock(device, torch)
-    simulated_s, extrapolated = simulate_pipeline(graph, table)
-    p = _Pass(graph, device, torch, seed)
-    passes = [p] + [_Pass(graph, device, torch, seed + 1000 * j)
-                    for j in range(1, _allocations(p, device, allocations, rounds))]
-    warm_tab, cold_tab = _table_prices(table, p.tasks)
-    # single calls per task and round: as many as calibration made for a call this long
-    ncold = [cold_calls(c) for c in cold_tab]
-    evict = Evictor(torch, device, rotate_bytes)
-    npasses = max(2, int(passes_per_round))
-    power = power or _PowerWindows(None)
-    pass_windows = []
-    totals, drifts, per_task, waited = [], [], [[] for _ in p.tasks], []
-    delay = RunDelay()
-    remeasured = [[] for _ in p.tasks]
-    rng = np.random.default_rng(seed)
-    with torch.inference_mode():
-        for q in passes:
-            for _ in range(2):  # untimed: first touches of every buffer on this path
-                for c in q.calls:
-                    c()
-        clock.sync()
-        for r in range(rounds):
-            if on_round:
-                on_round(name, r)
-            p = passes[r % len(passes)]  # rounds cycle over the allocations
-            d0, t0 = delay.read(), time.perf_counter()
-            # every task alone, after an evicting stream, shuffled; the re-measurements are
-            # split into chunks with a pass before, between and after them, so both sides
-            # sample the same seconds of the machine's memory-bandwidth phases
-            chunks = np.array_split(rng.permutation(len(p.calls)), npasses - 1)
-            round_remeasured = [None] * len(p.calls)
-            pass_each = []
-            for j in range(npasses):
-                clock.sync()
-                evict()  # every pass starts as a pipeline would: after other work
-                clock.sync()
-                w0 = power.begin()
-                _, each = clock.measure_each(p.calls)
-                pass_windows.append(power.end(w0))
-                pass_each.append(each)
-                for i, e in enumerate(each):
-                    per_task[i].append(e)
-                for i in (chunks[j] if j < npasses - 1 else ()):
-                    calls = []
-                    for _ in range(ncold[i]):
-                        clock.sync()
-                        evict()
-                        clock.sync()
-                        calls.append(clock.measure(p.calls[i]))
-                    round_remeasured[i] = statistics.median(calls)
-            for i, x in enumerate(round_remeasured):
-                remeasured[i].append(x)
-            # the round's pipeline time: every task's median over the round's passes (one
-            # preempted call moves a median, not the sum)
-            totals.append(sum(statistics.median(e[i] for e in pass_each) for i in range(len(p.calls))))
-            now = sum(x[-1] for x in remeasured)
-            drifts.append(now / sum(cold_tab) - 1.0)
-            waited.append(waited_fraction(d0, delay.read(), time.perf_counter() - t0, threads))
-    data_edges, edges = p.data_edges, p.edges
-    tasks, task_names = p.tasks, list(p.order)
-    nalloc = len(passes)
-    for q in passes:
-        q.release()
-    del p, passes
-
-    table_sum = sum(cold_tab)
-    err_table = [simulated_s / m - 1.0 for m in totals]
-    err_corr = [simulated_s * (1.0 + d) / m - 1.0 for d, m in zip(drifts, totals)]
-    # pooled over rounds (robust to single preempted calls): every task's median in-pipeline
-    # time, every task's median re-measured single call, 95% bootstrap interval over rounds
-    inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, npasses)
-    rem_arr = np.asarray(remeasured, dtype=float)
-    pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
-                           simulated_s, seed=seed, groups=nalloc)
-    # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price
-    task_rows = []
-    for i, t in enumerate(tasks):
-        inpipe = per_task[i]
-        # the table's cold price scaled by this shape's drift in the round = the round's own
-        # single-call time; without cold modelling: the warm price scaled by the same drift
-        at = [statistics.median(inpipe[npasses * r:npasses * (r + 1)]) for r in range(rounds)]
-        corr = [remeasured[i][r] / at[r] - 1.0 for r in range(rounds)]
-        corr_warm = [warm_tab[i] * remeasured[i][r] / cold_tab[i] / at[r] - 1.0 for r in range(rounds)]
-        task_rows.append({
-            "task": str(task_names[i]), "kernel": t.kernel,
-            "shape": KERNELS[t.kernel].resolve(dict(t.shape)),
-            "in_pipeline_s": statistics.median(inpipe),
-            "table_warm_s": warm_tab[i], "table_cold_s": cold_tab[i],
-            "remeasured_cold_s": statistics.median(remeasured[i]),
-            "error_corrected": median_ci(corr), "error_corrected_warm_only": median_ci(corr_warm),
-            "series_in_pipeline_s": list(inpipe), "series_remeasured_cold_s": list(remeasured[i])})
-    # headline: per-round figures -> trimmed mean and the interval a repeat run's figure
-    # falls in (see :func:`calibration.stats.repeat_interval` for why not the pooled medians)
-    ci_corr = repeat_interval(err_corr)
-    ci_tab = repeat_interval(err_table)
-    ci_drift = repeat_interval(drifts)
-    reasons = []
-    change = step_change(drifts)
-    wait_ci = median_ci([w for w in waited if w is not None])
-    if wait_ci["median"] is not None and wait_ci["median"] > MAX_WAITED_FRACTION:
-        reasons.append(f"this process waited for a CPU {wait_ci['median']:.0%} of its threads' time "
-                       f"(median round; max {max(w for w in waited if w is not None):.0%}): other "
-                       "processes compete for its cores, so the timings include the queue")
-    if change > MAX_WITHIN_RUN_SPEED_CHANGE:
-        reasons.append(f"machine speed changed by {change:.0%} between the first and the second "
-                       "half of the run: the rounds do not sample one machine state")
-    # a claim about the error needs its confidence interval (the uncertainty of this run's
-    # figure) narrow; the wider repeat interval is what the figure of a rerun may show
-    conf = {**ci_corr, "lo": ci_corr["ci_lo"], "hi": ci_corr["ci_hi"]}
-    if not claimable(conf):
-        reasons.append(f"drift-corrected error 95% confidence interval [{conf['lo']:+.1%}, {conf['hi']:+.1%}] "
-                       f"is wider than {MAX_CLAIM_WIDTH:.0%} (or too few rounds): too wide to claim a number")
-    return {
-        "pipeline": name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
-        "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
-        "extrapolated_tasks": len(extrapolated), "data_edges": data_edges, "edges": edges,
-        "measured_s": median_ci(totals), "passes_per_round": npasses,
-        "pooled": pooled,
-        "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
-        "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
-                   "error_corrected": median_ci(err_corr)},
-        "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
-                   "error_corrected": err_corr},
-        "power_w": power.mean_w(pass_windows), "within_run_speed_change": change,
-        "waited_fraction": wait_ci, "series_waited_fraction": waited,
-        "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
-    }
+    """Run *rounds* rounds of one pipeline alone; return its per-round series and per-task
+    statistics (see the module docstring; :func:`validate_rounds` interleaves several
+    pipelines' rounds instead). *allocations*: separately allocated copies of the pipeline's
+    buffers the rounds cycle over (default: up to :data:`ALLOCATIONS`, as memory allows)."""
+    state = _PipelineRounds(name, graph, table, device, torch, threads, rounds, rotate_bytes,
+                            seed=seed, power=power, allocations=allocations,
+                            passes_per_round=passes_per_round)
+    for r in range(rounds):
+        if on_round:
+            on_round(name, r)
+        state.round(r)
+    return state.result()
 
 
 #: Bootstrap resamples of the pooled interval.
@@ -488,11 +551,24 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
                            "threads": threads, "provenance": prov, "rounds": rounds,
                            "kernels": kernel_heldout(table), "pipelines": {}}
     try:
-        for i, name in enumerate(names):
-            out["pipelines"][name] = validate_pipeline_rounds(
-                name, graphs[name], table, device, torch, threads, rounds, rotate_bytes,
-                seed=seed + i, on_round=on_round, power=power, allocations=allocations)
-            probe_runs.append(run_probes(threads, llc, device))
+        # the pipelines' rounds interleave (round r of every pipeline, then round r + 1), so
+        # each pipeline's rounds span the whole run and a minutes-scale drift of its
+        # pipeline/re-measurement ratio shows between its blocks of rounds
+        t0 = time.perf_counter()
+        states = [_PipelineRounds(name, graphs[name], table, device, torch, threads, rounds,
+                                  rotate_bytes, seed=seed + i, power=power,
+                                  allocations=allocations, t0=t0)
+                  for i, name in enumerate(names)]
+        for r in range(rounds):
+            for s in states:
+                if on_round:
+                    on_round(s.name, r)
+                s.round(r)
+            if r == (rounds - 1) // 2 and len(names) > 1:
+                probe_runs.append(run_probes(threads, llc, device))  # mid-run
+        for s in states:
+            out["pipelines"][s.name] = s.result()
+        probe_runs.append(run_probes(threads, llc, device))
     finally:
         power.close()
         torch.set_num_threads(prev_threads)

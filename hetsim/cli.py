@@ -511,7 +511,7 @@ def cmd_calibrate(args) -> int:
 
     from calibration.grids import grid_kernels
     from calibration.harness import calibrate
-    from calibration.validate import calibration_grids
+    from calibration.validate import calibration_grids, pipeline_graphs
 
     kernels = args.kernels or grid_kernels()
     grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
@@ -519,7 +519,8 @@ def cmd_calibrate(args) -> int:
     prepare_outdir(out.parent)
     try:
         table = calibrate(args.device, kernels, quick=args.quick, out=out, progress=not args.json,
-                          threads=args.threads, repeats=args.repeats, grids=grids)
+                          threads=args.threads, repeats=args.repeats, grids=grids,
+                          pipelines=pipeline_graphs())
     except ValueError as e:
         raise ConfigError(str(e), field="--device/--kernels") from None
     errors = {k: v["fit"].get("heldout_error") for k, v in table["kernels"].items()}

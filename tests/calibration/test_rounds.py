@@ -247,25 +247,97 @@ def test_rounds_cycle_over_separate_allocations(tiny):
     assert len(idx) == 6 and all(idx[k] % 3 == idx[k + 1] % 3 for k in (0, 2, 4))
 
 
-def test_repeat_interval_is_a_trimmed_mean_with_a_t_interval_for_a_repeat_run():
+def test_pipelines_rounds_interleave_and_span_the_run(tiny):
+    table, _, _, _ = tiny
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    one = build_workload("custom", {"tasks": tasks[:1], "edges": []})
+    two = build_workload("custom", {"tasks": tasks[1:], "edges": [{"from": "g1", "to": "g2", "bytes": 0}]})
+    seen = []
+    res = validate_rounds(table, rounds=3, graphs={"a": one, "b": two}, allocations=1,
+                          on_round=lambda name, r: seen.append((name, r)))
+    assert seen == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    a, b = (res["pipelines"][k]["series"]["started_s"] for k in "ab")
+    assert all(a[r] < b[r] < a[r + 1] for r in range(2)) and b[1] < a[2] < b[2]
+    for k in "ab":  # each pipeline's rounds span the run, not its own half of it
+        v = res["pipelines"][k]
+        assert v["rounds_span_s"] == pytest.approx(v["series"]["started_s"][-1] - v["series"]["started_s"][0])
+    assert res["pipelines"]["a"]["rounds_span_s"] > b[0] - a[0]
+    assert len(res["probes"]["runs"]) == 3  # start, middle, end
+
+
+def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     import math
 
     from calibration.stats import repeat_interval, t_quantile
 
     assert t_quantile(0.975, 9) == pytest.approx(2.2622, abs=1e-3)
-    assert t_quantile(0.975, 5) == pytest.approx(2.5706, abs=1e-3)
-    xs = [0.01 * i for i in range(10)]
-    ci = repeat_interval(xs)
-    assert ci["median"] == pytest.approx(0.045)  # mean of the middle six
-    wins = [0.02] * 3 + [0.03, 0.04, 0.05, 0.06] + [0.07] * 3  # 2 rounds winsorised each end
-    m = sum(wins) / 10
-    se = math.sqrt(sum((w - m) ** 2 for w in wins) / 9) / (0.6 * math.sqrt(10))
+    assert t_quantile(0.975, 4) == pytest.approx(2.7764, abs=1e-3)
+    # neighbouring rounds alike (a drift slower than a round): the block means carry the
+    # whole spread, so the interval is sqrt(2) x wider than one for 10 independent rounds
+    pairs = [0.00, 0.00, 0.03, 0.03, 0.01, 0.01, 0.04, 0.04, 0.02, 0.02]
+    ci = repeat_interval(pairs)
+    means = [0.0, 0.03, 0.01, 0.04, 0.02]
+    assert ci["block_means"] == pytest.approx(means) and ci["median"] == pytest.approx(0.02)
+    se = math.sqrt(sum((m - 0.02) ** 2 for m in means) / 4) / math.sqrt(5)
     assert ci["se"] == pytest.approx(se)
-    assert ci["hi"] - ci["median"] == pytest.approx(2.5706 * math.sqrt(2) * se, rel=1e-3)
-    assert ci["ci_hi"] - ci["median"] == pytest.approx(2.5706 * se, rel=1e-3)
-    # two preempted rounds move neither the figure nor the interval much
-    bad = repeat_interval(xs[:8] + [3.0, 5.0])
-    assert abs(bad["median"] - ci["median"]) < 0.02 and bad["hi"] - bad["lo"] < 0.2
-    assert claimable(ci) and not claimable(repeat_interval([0.04 * i for i in range(10)]))
-    few = repeat_interval([0.01, 0.02])
+    assert ci["hi"] - ci["median"] == pytest.approx(2.7764 * math.sqrt(2) * se, rel=1e-3)
+    assert ci["ci_hi"] - ci["median"] == pytest.approx(2.7764 * se, rel=1e-3)
+    iid_se = math.sqrt(sum((x - 0.02) ** 2 for x in pairs) / 9) / math.sqrt(10)
+    assert ci["se"] / iid_se == pytest.approx(math.sqrt(2) * math.sqrt(9 / 8), rel=1e-6)
+    # the same values alternating (no drift between blocks): a narrower interval; only the
+    # time order differs, so an estimator that ignored it could not tell these apart
+    alt = repeat_interval([0.00, 0.04, 0.03, 0.01, 0.01, 0.03, 0.04, 0.00, 0.02, 0.02])
+    assert alt["median"] == pytest.approx(0.02) and alt["se"] < 0.2 * ci["se"]
+    # a slow drift over the run widens it too
+    ramp = repeat_interval([0.002 * i for i in range(10)])
+    assert ramp["se"] > 0.0 and ramp["hi"] > 0.018
+    assert claimable({**ci, "lo": ci["ci_lo"], "hi": ci["ci_hi"]})
+    assert not claimable(repeat_interval([0.04 * (i // 2) for i in range(10)]))
+    few = repeat_interval([0.01, 0.02, 0.03, 0.04, 0.05])  # 2 blocks: no interval claimed
     assert few["coverage"] is None and not claimable(few)
+
+
+def test_consumer_after_its_streaming_producer_priced_and_remeasured_after_it(tmp_path):
+    from calibration.producers import streaming_producers
+    from calibration.rounds import _PipelineRounds
+    from hetsim.costs.tables import read_table
+
+    big = {"m": 1, "k": 1024, "n": 512}  # moves 1 MiB + 3 KiB (2-byte elements): a stream here
+    small = {"m": 1, "k": 64, "n": 64}
+    tasks = [{"name": "a", "step": "model", "kernel": "gemm", "shape": small},
+             {"name": "big", "step": "model", "kernel": "gemm", "shape": big},
+             {"name": "c", "step": "model", "kernel": "gemm", "shape": {"m": 1, "k": 512, "n": 64}},
+             {"name": "d", "step": "model", "kernel": "gemm", "shape": small}]
+    edges = [{"from": "a", "to": "big", "bytes": 0}, {"from": "big", "to": "c", "bytes": 0},
+             {"from": "c", "to": "d", "bytes": 0}]
+    graph = build_workload("custom", {"tasks": tasks, "edges": edges})
+    assert streaming_producers(graph, 1 << 20) == {2: 1}  # only c follows a streaming producer
+    assert streaming_producers(graph, 4 << 20) == {}
+    path = tmp_path / "t.json"
+    grids = {"gemm": [small, big, {"m": 1, "k": 512, "n": 64}]}
+    calibrate("cpu", kernels=["gemm"], quick=True, out=path, progress=False, threads=1, repeats=3,
+              rotate_bytes=1 << 20, grids=grids, probes=False, pipelines={"p": graph})
+    table = read_table(path)
+    (entry,) = table.data["after_producer"]
+    assert entry["consumer"]["shape"]["k"] == 512 and entry["producer"]["shape"]["k"] == 1024
+    assert entry["factor"] == pytest.approx(entry["cold_after_producer_s"] / entry["cold_after_evict_s"])
+    entry["factor"] = 3.0  # a factor far from 1 shows where it is used
+    state = _PipelineRounds("p", graph, table, "cpu", torch, 1, 1, 1 << 20, allocations=1)
+    cold_c = table.predict("gemm", {"m": 1, "k": 512, "n": 64})[0]
+    assert state.cold_tab[2] == pytest.approx(3.0 * cold_c)
+    assert state.producer_extra_s == pytest.approx(2.0 * cold_c)
+    calls = {"big": 0}
+    run_big = state.passes[0].calls[1]
+
+    def counted():
+        calls["big"] += 1
+        return run_big()
+
+    state.passes[0].calls[1] = counted
+    state.round(0)
+    # every pass runs the producer once, its own re-measurement its single calls, and every
+    # single call of c's re-measurement runs it first
+    assert calls["big"] == state.npasses + state.ncold[1] + state.ncold[2]
+    res = state.result()
+    assert res["after_producer"] == [{"task": "c", "producer": "big", "factor": 3.0}]
+    assert res["per_task"][2]["table_cold_s"] == pytest.approx(3.0 * cold_c)
