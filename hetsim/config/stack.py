@@ -21,14 +21,21 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   GEMM-shaped call on a device with a tile model, the memory fraction replaces the tile
   fit's weight-streaming ``memory_efficiency`` (the library's skinny-GEMM kernels).
 
-The cost of a call is then ``launches x launch_overhead + max(floor, roofline work)``.
+* ``dispatch_by_family``: host-serialised eager ops a library-level loop issues around its
+  kernels (the PyTorch MoE reference's per-expert index/cast/activation/scatter ops and the
+  copies that synchronise the host), counted from the code: ``ops`` per call plus
+  ``ops_per_item`` per unit of a shape key (``per``, e.g. ``experts_touched``), each costing
+  ``op_s`` of host time that the GPU waits for.
+
+The cost of a call is then ``launches x launch_overhead + dispatch ops x op_s
++ max(floor, roofline work)``.
 """
 
 from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..kernels import KERNEL_CLASSES
+from ..kernels import KERNEL_CLASSES, KERNELS
 from .device import ClassEfficiency, Strict
 from .quantity import Seconds, quantity
 
@@ -40,6 +47,24 @@ class RowWaves(Strict):
 
     rows_per_wave: Count = Field(description="rows one wave holds (about one per CU)")
     wave_s: Seconds = Field(description="time each wave after the first adds, in s")
+
+
+class Dispatch(Strict):
+    """Host-serialised eager ops around a call's kernels (see module doc)."""
+
+    per: str | None = Field(None, description="shape key counting the loop's items (e.g. experts_touched)")
+    ops: int = Field(0, ge=0, description="eager ops per call")
+    ops_per_item: int = Field(0, ge=0, description="eager ops per item of `per`")
+    op_s: Seconds = Field(description="host time per eager op the GPU waits for, in s")
+
+    def ops_for(self, shape: dict) -> int:
+        """Eager ops of one call at the (resolved) *shape*."""
+        n = 0
+        if self.per is not None:
+            if self.per not in shape:
+                raise ValueError(f"dispatch per {self.per!r} is not a shape key of this call")
+            n = int(shape[self.per])
+        return self.ops + self.ops_per_item * n
 
 
 class StackEntry(Strict):
@@ -56,6 +81,8 @@ class StackEntry(Strict):
     efficiency: ClassEfficiency | None = None
     efficiency_by_family: dict[str, ClassEfficiency] = Field(
         default_factory=dict, description="GPU family -> efficiencies (wins over efficiency)")
+    dispatch_by_family: dict[str, Dispatch] = Field(
+        default_factory=dict, description="GPU family -> host-serialised eager ops around the call")
     note: str = ""
 
 
@@ -76,11 +103,29 @@ class StackSpec(Strict):
                 raise ValueError(f"unknown kernel class {k!r}; allowed: {', '.join(KERNEL_CLASSES)}")
         return v
 
+    @field_validator("kernels")
+    @classmethod
+    def _dispatch_keys(cls, v):
+        for name, e in v.items():
+            spec = KERNELS.get(name)
+            for fam, d in e.dispatch_by_family.items():
+                if spec is not None and d.per is not None and d.per not in (*spec.shape_keys, *spec.defaults):
+                    raise ValueError(f"kernels.{name}.dispatch_by_family.{fam}.per: {d.per!r} is not a shape "
+                                     f"key of {name}; allowed: {', '.join(spec.shape_keys)}")
+        return v
+
     def row_waves(self, kernel: str, cls: str, family: str | None) -> RowWaves | None:
         """The per-row wave term of *kernel* (class *cls*) on *family*, kernel entry first."""
         for e in (self.kernels.get(kernel), self.classes.get(cls)):
             if e is not None and family is not None and family in e.row_waves_by_family:
                 return e.row_waves_by_family[family]
+        return None
+
+    def dispatch(self, kernel: str, cls: str, family: str | None) -> Dispatch | None:
+        """The eager dispatch term of *kernel* (class *cls*) on *family*, kernel entry first."""
+        for e in (self.kernels.get(kernel), self.classes.get(cls)):
+            if e is not None and family is not None and family in e.dispatch_by_family:
+                return e.dispatch_by_family[family]
         return None
 
     def entry(self, kernel: str, cls: str, family: str | None) -> tuple[int, float, dict, ClassEfficiency | None]:

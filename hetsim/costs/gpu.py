@@ -1,6 +1,8 @@
 """Price one call on a GPU or CPU: software stack, small-kernel floor, GEMM tiles, roofline.
 
-``time = launches x launch_overhead + max(floor, work)`` where *launches* and *floor* come
+``time = launches x launch_overhead + dispatch + max(floor, work)`` where *dispatch* is the
+stack's host-serialised eager ops around the call (ops x op_s; e.g. the PyTorch MoE loop's
+per-expert ops), where *launches* and *floor* come
 from the device's software stack for the call's class (or kernel) (the floor grows by one
 ``wave_s`` per extra wave of rows where the stack gives each row one workgroup), and *work* is
 
@@ -46,6 +48,7 @@ class Priced:
     bound: str | None
     source: str
     launches: int
+    dispatch_ops: int = 0
 
 
 def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
@@ -86,6 +89,11 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
         overhead = launches * launch
         work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype, eff))
         source = "roofline"
+    ops = 0
     if stack is not None:
+        d = stack.dispatch(kernel, cls, family)
+        if d is not None:
+            ops = d.ops_for(spec.resolve(shape2))
+            overhead += ops * float(d.op_s)
         source += f"@{stack.name}"
-    return Priced(overhead, work, nbytes, flop, cls, bound, source, launches)
+    return Priced(overhead, work, nbytes, flop, cls, bound, source, launches, ops)
