@@ -53,6 +53,8 @@ def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
     """Create the output directory *path* and check it is writable (ConfigError naming *flag*)."""
     import tempfile
 
+    if not str(path).strip():
+        raise ConfigError("is empty; name a directory (e.g. out)", field=flag)
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{str(p)!r} exists and is not a directory; name a directory",
@@ -77,7 +79,7 @@ def _load(arg, *, sets=(), mappings=(), mappings_flag="--mapping"):
 
     path, scenario = _load_with_sets(arg, list(sets))
     try:
-        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m],
+        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m is not None],
                        mappings_flag=mappings_flag)
     except HetsimError as e:
         raise _blame_set(e, sets) from None
@@ -151,9 +153,8 @@ def _load_with_sets(arg: str | None, sets: list[str]):
     KEY is a workload parameter (``model=qwen3-14b``, ``context_len=131072``, ``batch=4``,
     ``phase=prefill``, ``steps=16``). VALUE is read as a YAML scalar.
     """
-    import yaml
-
     from . import catalog
+    from .inputs import flag_value
     from .loader import resolve_scenario_path, scenario_from_dict
 
     if sets:  # the sweep module (process pools, hashing) only when there is something to set
@@ -169,10 +170,9 @@ def _load_with_sets(arg: str | None, sets: list[str]):
             raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
                               "or mapping.policy=gpu-only)", field="--set")
         try:
-            value = yaml.safe_load(raw.strip()) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw.strip()
-        set_path(doc, key if "." in key else SET_SHORTHAND + key, value)
+            set_path(doc, key if "." in key else SET_SHORTHAND + key, flag_value(raw))
+        except ConfigError as e:
+            raise ConfigError(e.detail, field=f"--set {item}") from None
     try:
         return path, scenario_from_dict(doc, str(path))
     except HetsimError as e:
@@ -566,10 +566,14 @@ def cmd_validate_against(args) -> int:
     from .report import validation as V
 
     rows = V.read_measurements(args.against)
+    prepare_outdir(args.out)
     if args.stack:
         from .costs.stacks import load_stack
 
-        load_stack(args.stack)  # fail fast on an unknown stack
+        try:
+            load_stack(args.stack)  # fail fast on an unknown stack
+        except ConfigError as e:
+            raise ConfigError(e.detail, file=e.file, field=e.field if e.file else "--stack") from None
         rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
     if args.leave_one_out:
         if args.leave_one_out not in ("group", "label", "device"):
@@ -610,7 +614,19 @@ def cmd_validate_against(args) -> int:
     return 0
 
 
+#: validate's flags that belong to one mode only (``--against FILE`` or the pipeline rounds)
+_AGAINST_ONLY = {"detach_tables": "--detach-tables", "leave_one_out": "--leave-one-out", "stack": "--stack"}
+_ROUNDS_ONLY = {"device": "--device", "table": "--table", "rounds": "--rounds", "report": "--report"}
+
+
 def cmd_validate(args) -> int:
+    wrong = _ROUNDS_ONLY if args.against else _AGAINST_ONLY
+    given = [flag for attr, flag in wrong.items() if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ConfigError(("applies to the pipeline validation, not to --against FILE" if args.against
+                           else "applies only with --against FILE"), field=given[0])
+    args.device = args.device or "cpu"
+    args.rounds = args.rounds or 10
     if args.against:
         return cmd_validate_against(args)
     _require_torch()
@@ -621,6 +637,9 @@ def cmd_validate(args) -> int:
     if not table.exists():
         raise ConfigError(f"no calibrated table at {table}; run 'hetsim calibrate --device {args.device} "
                           "--quick' first or pass --table", field="--table")
+    from .costs.tables import read_table
+
+    read_table(table)  # a broken table is one error line before the progress bar, not after
     outdir = prepare_outdir(args.out)
     if args.report:
         prepare_outdir(args.report, flag="--report")
@@ -651,15 +670,28 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_fpga(args) -> int:
+    from .fpga_cli import cmd_fpga as explore_cmd
+
+    prepare_outdir(args.out)
+    return explore_cmd(args)
+
+
 def cmd_devices(args) -> int:
     from . import devices_cli
 
     con = _console(getattr(args, "json", False))
     if args.action in (None, "list"):
+        if args.name:
+            raise ConfigError(f"'hetsim devices list' takes no name, got {args.name!r}; use "
+                              "'hetsim devices show NAME' or 'hetsim devices check FILE...'")
         return devices_cli.list_presets(con, as_json=args.json)
     if args.action == "show":
         if not args.name:
             raise ConfigError("'hetsim devices show' needs a preset name (see 'hetsim devices')")
+        if args.files:
+            raise ConfigError(f"'hetsim devices show' takes one preset name, got {args.name!r} "
+                              f"and {', '.join(map(repr, args.files))}")
         return devices_cli.show(args.name, con, as_json=args.json)
     return devices_cli.check(con, [Path(p) for p in args.files], as_json=args.json)
 
@@ -723,7 +755,12 @@ def cmd_reproduce(args) -> int:
         if len(ax.values) != 1:
             raise ConfigError(f"--set {text!r} takes one value", field="--set")
         extra[ax.path] = ax.values[0]
-    out = Path(args.out)
+    out = prepare_outdir(args.out)
+    if args.update_readme:  # checked before minutes of simulation, not after
+        from .inputs import read_text
+        from .report.reproduce_summary import replace_summary
+
+        replace_summary(read_text(args.update_readme), "", file=str(args.update_readme))
     with Progress(SpinnerColumn(), TextColumn("reproduce: {task.completed} simulations, {task.description}"),
                   TimeElapsedColumn(), console=Console(stderr=True), disable=args.json,
                   transient=True) as bar:
@@ -743,8 +780,6 @@ def cmd_reproduce(args) -> int:
         from .report.reproduce_summary import replace_summary
 
         path = Path(args.update_readme)
-        if not path.is_file():
-            raise ConfigError("no such file", file=str(path), field="--update-readme")
         path.write_text(replace_summary(path.read_text(), summary_table_md(clean), file=str(path)))
     if args.json:
         print(json.dumps(clean, indent=2, sort_keys=True))
@@ -869,10 +904,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="(--against) refit the GEMM tile model without each value of COLUMN "
                          "(group, label or device) and predict its rows")
     va.add_argument("--stack", default=None, help="(--against) GPU software stack for every row")
-    va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
+    va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default=None, help="(default cpu)")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
-    va.add_argument("--rounds", type=_int_at_least(1), default=10, help="interleaved rounds (pipeline "
-                    "passes + same-round kernel re-measurement) per pipeline; >= 10 for a 95%% interval")
+    va.add_argument("--rounds", type=_int_at_least(1), default=None, help="interleaved rounds (pipeline "
+                    "passes + same-round kernel re-measurement) per pipeline (default 10); >= 10 for a "
+                    "95%% interval")
     va.add_argument("--report", default=None, metavar="DIR",
                     help="where the Markdown fidelity report and its plots go (default: --out)")
     va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
@@ -895,10 +931,10 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--shape", action="append", default=[], metavar="KEY=N", help="override the call shape")
     fp.add_argument("--set", action="append", default=[], metavar="PARAM=V1,V2",
                     help="sweep a design parameter over these values (repeatable)")
-    fp.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    fp.add_argument("--top", type=_int_at_least(1), default=15, help="rows to print (default 15)")
     fp.add_argument("--out", default="out/fpga-explore", help="where explore.json and explore.png go")
     fp.add_argument("--json", action="store_true")
-    fp.set_defaults(func=lambda a: __import__("hetsim.fpga_cli", fromlist=["cmd_fpga"]).cmd_fpga(a))
+    fp.set_defaults(func=cmd_fpga)
 
     w = sub.add_parser("workloads", help="list workloads and their parameters")
     w.add_argument("--json", action="store_true")

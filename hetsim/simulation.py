@@ -53,6 +53,12 @@ def check_mapping_name(name: str, *, file: str | None = None, field: str = "mapp
     *name* may carry a GPU software stack, ``policy@stack``; the stack must exist too.
     """
     known = policies()
+    if isinstance(name, str) and "@" in name:
+        policy, _, stack = name.partition("@")
+        if not policy.strip() or not stack.strip():
+            raise ConfigError(f"{name!r} must be POLICY or POLICY@STACK with both parts named "
+                              f"(e.g. gpu-only@tuned); policies: {', '.join(sorted(known))}",
+                              file=file, field=field)
     name, stack = split_policy(name)
     if stack is not None:
         from .costs.stacks import stack_names

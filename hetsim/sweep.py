@@ -27,11 +27,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import yaml
-
 from . import catalog
 from .config.scenario import Scenario
 from .errors import CapacityError, ConfigError, HetsimError
+from .inputs import flag_value
 from .loader import resolve_scenario_path, scenario_from_dict
 from .simulation import check_scenario, run_scenario
 
@@ -53,7 +52,7 @@ def parse_axis(text: str) -> Axis:
     path = path.strip()
     if not path or any(not p for p in path.split(".")):
         raise ConfigError(f"sweep axis {text!r}: empty field name", field="--set")
-    values = tuple(yaml.safe_load(v.strip()) for v in raw.split(",") if v.strip() != "")
+    values = tuple(flag_value(v) for v in raw.split(",") if v.strip() != "")
     if not values:
         raise ConfigError(f"sweep axis {text!r} has no values", field="--set")
     return Axis(path, values)
@@ -374,12 +373,16 @@ def _run_dask(file: str, chunks: list, jobs: int, scheduler: str | None, record)
     except ImportError:
         raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]'") from None
     addr = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    where = "--scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS"
     try:
         client = (Client(addr, timeout="15s") if addr
                   else Client(processes=True, n_workers=max(1, jobs), dashboard_address=None))
     except (OSError, TimeoutError) as e:
         raise ConfigError(f"cannot reach the dask scheduler at {addr} within 15 s ({type(e).__name__})",
-                          field="--scheduler") from None
+                          field=where) from None
+    except ValueError as e:  # dask refuses the address itself ("missing port number", a bad scheme)
+        raise ConfigError(f"{addr!r} is not a dask scheduler address ({e}); expected e.g. "
+                          "tcp://10.0.0.5:8786", field=where) from None
     with client:
         futs = [client.submit(_run_chunk, file, c, pure=False) for c in chunks]
         for fut in dask_completed(futs):

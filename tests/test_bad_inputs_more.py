@@ -1,0 +1,156 @@
+"""Bad inputs found by the adversarial sweep of every input surface (notes/harden.md).
+
+Each case failed before its fix with a traceback, a wrong exit code, a silent wrong answer
+or a hang; now it is exit code 2 and one line naming the file (or flag), the field and what
+is allowed. Same table form as test_bad_inputs.py; every case runs in-process in well under
+a second (nothing is simulated).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from hetsim.cli import main
+
+H = "device,kernel,shape,time_s\n"
+ROW = "mi210,topk,batch=1;num_items=256;k=8,31.6e-6\n"
+VA = ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--json"]
+
+SMALL_DSA = {"name": "s", "system": {"devices": [{"preset": "mi210", "name": "gpu"}]},
+             "workload": {"name": "dsa", "params": {"model": "deepseek-v3.2", "context_len": 1024,
+                                                    "num_layers": 2}},
+             "mapping": {"policy": "gpu-only"}}
+
+
+def _with(params: dict, base=SMALL_DSA) -> str:
+    d = copy.deepcopy(base)
+    d["workload"]["params"].update(params)
+    return yaml.safe_dump(d)
+
+
+# (id, files {name: text or bytes}, argv ({d} = the directory), needles)
+CASES = [
+    # --set values that are not YAML on their own were a yaml.ScannerError traceback (sweep, reproduce)
+    ("sweep-set-unclosed-list", {}, ["sweep", "--set", "workload.params.batch=[", "--out", "{d}/o"],
+     ["--set workload.params.batch=[", "got text '['"]),
+    ("sweep-set-unclosed-map", {}, ["sweep", "--set", "workload.params.batch={a", "--out", "{d}/o"],
+     ["--set workload.params.batch={a", "integer"]),
+    ("reproduce-set-unclosed", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=[",
+                                    "--no-plot", "--out", "{d}/o"], ["--set workload.params.num_layers=[", "integer"]),
+    # a --set path through a scalar named the path but not the flag
+    ("run-set-through-scalar", {}, ["run", "--set", "name.x=1", "--out", "{d}/o"],
+     ["--set name.x=1", "not a mapping"]),
+    # reproduce ran to the end (exit 0) with an override no scenario took
+    ("reproduce-set-invalid-everywhere", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=-1",
+                                              "--no-plot", "--out", "{d}/o"],
+     ["--set workload.params.num_layers=-1", "no scenario takes this override", "greater than or equal to 1"]),
+    ("reproduce-set-misspelt", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layer=2",
+                                    "--no-plot", "--out", "{d}/o"], ["--set workload.params.num_layer=2", "num_layers"]),
+    # --update-readme was checked only after every simulation
+    ("reproduce-readme-without-markers", {"r.md": "hello\n"},
+     ["reproduce", "--only", "dsa", "--update-readme", "{d}/r.md", "--no-plot", "--out", "{d}/o"],
+     ["r.md:", "summary markers"]),
+    # an output path that is a file: FileExistsError traceback after the work (reproduce, fpga)
+    ("reproduce-out-is-file", {"f.txt": "x"}, ["reproduce", "--only", "dsa", "--out", "{d}/f.txt"],
+     ["--out", "not a directory"]),
+    ("fpga-out-is-file", {"f.txt": "x"}, ["fpga", "explore", "topk", "--out", "{d}/f.txt"],
+     ["--out", "not a directory"]),
+    ("validate-against-out-is-file", {"m.csv": H + ROW, "f.txt": "x"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/f.txt"], ["--out", "not a directory"]),
+    # an empty --out silently wrote into the working directory
+    ("run-out-empty", {}, ["run", "--out", ""], ["--out", "empty"]),
+    ("sweep-out-empty", {}, ["sweep", "--set", "workload.params.batch=1", "--out", ""], ["--out", "empty"]),
+    # an empty policy or stack around '@' was read as "the scenario's own"
+    ("run-mapping-empty", {}, ["run", "--mapping", "", "--out", "{d}/o"], ["--mapping:", "''", "known:"]),
+    ("run-mapping-at-only", {}, ["run", "--mapping", "@", "--out", "{d}/o"], ["--mapping:", "POLICY@STACK"]),
+    ("compare-stack-empty", {}, ["compare", "--candidate", "hetero@", "--out", "{d}/o"],
+     ["--candidate:", "'hetero@'", "POLICY@STACK"]),
+    # devices list/show ignored extra names
+    ("devices-list-name", {}, ["devices", "list", "mi210"], ["takes no name", "devices show"]),
+    ("devices-show-two", {}, ["devices", "show", "mi210", "u55c"], ["one preset name", "'u55c'"]),
+    # fpga explore: a negative or unknown --shape was priced as an error row (exit 0), --top -3 accepted,
+    # and errors named no flag
+    ("fpga-shape-negative", {}, ["fpga", "explore", "topk", "--shape", "k=-5", "--out", "{d}/o"],
+     ["--shape k=-5", "positive integer"]),
+    ("fpga-shape-unknown", {}, ["fpga", "explore", "topk", "--shape", "warp=5", "--out", "{d}/o"],
+     ["--shape warp=5", "no shape key 'warp'", "allowed:", "num_items"]),
+    ("fpga-shape-no-value", {}, ["fpga", "explore", "topk", "--shape", "k=", "--out", "{d}/o"],
+     ["--shape", "KEY=VALUE"]),
+    ("fpga-top-negative", {}, ["fpga", "explore", "topk", "--top", "-3"], ["--top", ">= 1"]),
+    ("fpga-set-bad-value", {}, ["fpga", "explore", "topk", "--set", "hbm_ports=abc", "--out", "{d}/o"],
+     ["--set hbm_ports=abc", "must be an integer"]),
+    ("fpga-device-unknown", {}, ["fpga", "explore", "topk", "--device", "warp", "--out", "{d}/o"],
+     ["--device:", "'warp'", "known:"]),
+    # validate --against: tracebacks (short row, text power, non-UTF-8), silent acceptance (inf time,
+    # extra cells, a repeated column), errors naming no file or line (device, shape, stack, dtype)
+    ("va-short-row", {"m.csv": H + "mi210,topk\n"}, VA, ["m.csv: line 2:", "2 cells", "4 columns"]),
+    ("va-unclosed-quote", {"m.csv": H + 'mi210,"topk,batch=1,1e-5\n'}, VA, ["m.csv: line 2:", "cells"]),
+    ("va-extra-cells", {"m.csv": H + ROW.strip() + ",5,6\n"}, VA, ["m.csv: line 2:", "6 cells"]),
+    ("va-time-inf", {"m.csv": H + ROW.replace("31.6e-6", "inf")}, VA, ["m.csv: time_s:", "line 2", "finite"]),
+    ("va-power-text", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",abc\n"}, VA,
+     ["m.csv: power_w:", "line 2", "not a number"]),
+    ("va-power-negative", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",-5\n"}, VA,
+     ["m.csv: power_w:", ">= 0"]),
+    ("va-latin1", {"m.csv": (H + "mi210,topk,batch=1;num_items=256;k=8,1e-5\n# caf\xe9\n").encode("latin-1")}, VA,
+     ["m.csv:", "UTF-8"]),
+    ("va-repeated-column", {"m.csv": "device,device,kernel,shape,time_s\nmi210,u55c,topk,batch=1;num_items=256;k=8,1e-5\n"},
+     VA, ["m.csv: header:", "repeated columns ['device']"]),
+    ("va-unknown-device", {"m.csv": H + ROW.replace("mi210", "warp")}, VA,
+     ["m.csv: device: line 2:", "'warp'", "known:"]),
+    ("va-shape-unknown-key", {"m.csv": H + ROW.replace("k=8", "k=8;warp=3")}, VA,
+     ["m.csv: shape: line 2:", "'warp'", "allowed"]),
+    ("va-shape-unicode-digit", {"m.csv": H + ROW.replace("k=8", "k=\u00b2")}, VA, ["m.csv: shape: line 2:", "key=integer"]),
+    ("va-unknown-stack", {"m.csv": "device,kernel,shape,time_s,stack\n" + ROW.strip() + ",warp\n"}, VA,
+     ["m.csv: stack: line 2:", "'warp'", "known:"]),
+    ("va-unknown-dtype", {"m.csv": "device,kernel,shape,time_s,dtype\n" + ROW.strip() + ",warp\n"}, VA,
+     ["m.csv: line 2:", "dtype 'warp'", "known:"]),
+    ("va-stack-flag", {"m.csv": H + ROW}, VA + ["--stack", "warp"], ["--stack:", "'warp'"]),
+    # validate's two modes: a flag of the other mode was silently ignored
+    ("validate-against-with-device", {"m.csv": H + ROW}, VA + ["--device", "cuda"],
+     ["--device:", "not to --against"]),
+    ("validate-rounds-without-against", {}, ["validate", "--detach-tables"], ["--detach-tables:", "only with --against"]),
+    ("validate-broken-table", {"t.json": "{not json"}, ["validate", "--table", "{d}/t.json", "--out", "{d}/vo"],
+     ["t.json:", "invalid JSON"]),
+    # sizing walked every layer / listed every step before answering: a hang, now refused at once
+    ("layers-1e20", {"s.yaml": _with({"num_layers": 10**20})}, ["run", "{d}/s.yaml", "--out", "{d}/o"],
+     ["s.yaml: workload.params:", "at most 1,000,000", "num_layers"]),
+    ("steps-1e20", {"s.yaml": _with({"steps": 10**20})}, ["run", "{d}/s.yaml", "--out", "{d}/o"],
+     ["s.yaml: workload.params:", "at most 1,000,000 decode steps"]),
+    ("prefill-chunks-1e20", {"s.yaml": _with({"phase": "prefill", "context_len": 10**20, "prefill_chunk": 1})},
+     ["run", "{d}/s.yaml", "--out", "{d}/o"], ["s.yaml: workload.params:", "prefill chunks", "prefill_chunk"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    for rel, text in files.items():
+        p = tmp_path / rel
+        (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
+    monkeypatch.chdir(tmp_path)
+    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_dask_scheduler_address_that_is_no_address(tmp_path, capsys):
+    """dask's ValueError for an address without a port was a traceback."""
+    pytest.importorskip("dask.distributed")
+    code = main(["sweep", "--set", "workload.params.num_layers=1", "--scheduler", "nonsense",
+                 "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "--scheduler: 'nonsense' is not a dask scheduler address" in err, err
+
+
+def test_validate_against_header_with_spaces_and_bom_is_read(tmp_path, capsys):
+    """A header written 'device, kernel' or saved with a BOM is the same header."""
+    p = tmp_path / "m.csv"
+    p.write_text("\ufeffdevice, kernel, shape, time_s\n" + ROW, encoding="utf-8")
+    assert main(["validate", "--against", str(p), "--out", str(tmp_path / "o"), "--json", "--no-plot"]) == 0, \
+        capsys.readouterr().err
