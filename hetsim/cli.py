@@ -49,8 +49,16 @@ def _int_at_least(low: int):
     return parse
 
 
-def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
-    """Create the output directory *path* and check it is writable (ConfigError naming *flag*)."""
+#: files each command writes into its output directory (checked before any work)
+RUN_FILES = ("result.json", "trace.json", "scenario.resolved.json", "timeline.png")
+
+
+def prepare_outdir(path: str | Path, flag: str = "--out", files: tuple[str, ...] = ()) -> Path:
+    """Create the output directory *path* and check it is writable (ConfigError naming *flag*).
+
+    *files* are the names the command will write there: one that exists as a directory
+    would fail only after the work, so it is refused here.
+    """
     import tempfile
 
     if not str(path).strip():
@@ -66,6 +74,21 @@ def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
     except OSError as e:
         raise ConfigError(f"cannot write into {str(p)!r}: {e.strerror or e}; name a writable "
                           "directory", field=flag) from None
+    for name in files:
+        if (p / name).is_dir():
+            raise ConfigError(f"{str(p / name)!r} is a directory; hetsim writes its {name} there "
+                              "(remove it or name another directory)", field=flag)
+    return p
+
+
+def prepare_outfile(path: str | Path, flag: str = "--out") -> Path:
+    """Check an output *file* can be written (its directory is made): not empty, not a directory."""
+    if not str(path).strip():
+        raise ConfigError("is empty; name a file", field=flag)
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{str(p)!r} is a directory; name the file to write", field=flag)
+    prepare_outdir(p.parent, flag=flag)
     return p
 
 
@@ -214,7 +237,7 @@ def _run(args, worker) -> int:
 
     path, scenario = _load(args.scenario, sets=args.set, mappings=[args.mapping],
                            mappings_flag="--mapping")
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=RUN_FILES)
     tables: list[str] = []
     consoles = []
 
@@ -252,7 +275,9 @@ def cmd_compare(args) -> int:
     check_mapping_name(args.baseline, field="--baseline")
     check_mapping_name(args.candidate, field="--candidate")
     path, scenario = _load(args.scenario, sets=args.set)
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=("compare.json", "compare.png"))
+    for role in ("baseline", "candidate"):
+        prepare_outdir(outdir / role, files=RUN_FILES)
     runs = {}
     with progress("compare", enabled=not args.json) as update:
         for i, (role, policy) in enumerate((("baseline", args.baseline), ("candidate", args.candidate))):
@@ -317,7 +342,7 @@ def cmd_map(args) -> int:
     from .units import format_quantity
 
     path, scenario = _load(args.scenario)
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=("map.json", "pareto.png"))
     con = _console(args.json)
     with progress("searching mappings", enabled=not args.json) as update:
         res, named = search_scenario(
@@ -395,7 +420,7 @@ def cmd_sweep(args) -> int:
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
     resolved = _check_sweep(args.scenario, axes, mappings)
-    out = prepare_outdir(args.out)
+    out = prepare_outdir(args.out, files=("sweep.jsonl", "sweep.csv", "sweep.png"))
     with progress("sweep", enabled=not args.json) as update:
         res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
                         use_dask=args.dask or bool(args.scheduler), scheduler=args.scheduler,
@@ -504,7 +529,15 @@ def _default_table(device: str) -> Path:
 
 
 def cmd_calibrate(args) -> int:
-    if args.from_hls_report or args.from_xrt_csv:
+    ingest = args.from_hls_report is not None or args.from_xrt_csv is not None
+    other = ({"kernels": "--kernels", "quick": "--quick", "threads": "--threads", "repeats": "--repeats"}
+             if ingest else {"kernel": "--kernel", "device_file": "--device-file"})
+    given = [flag for attr, flag in other.items() if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ConfigError("applies to timing kernels on this machine, not to --from-hls-report / "
+                          "--from-xrt-csv" if ingest else "applies only with --from-hls-report or "
+                          "--from-xrt-csv", field=given[0])
+    if ingest:
         return _ingest(args)
     _require_torch()
     from rich.table import Table
@@ -515,8 +548,7 @@ def cmd_calibrate(args) -> int:
 
     kernels = args.kernels or grid_kernels()
     grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
-    out = Path(args.out) if args.out else _default_table(args.device)
-    prepare_outdir(out.parent)
+    out = prepare_outfile(args.out if args.out is not None else _default_table(args.device))
     try:
         table = calibrate(args.device, kernels, quick=args.quick, out=out, progress=not args.json,
                           threads=args.threads, repeats=args.repeats, grids=grids)
@@ -546,8 +578,8 @@ def _ingest(args) -> int:
     from .ingest.update import ingest_into_table
 
     con = _console(args.json)
-    if args.out:
-        prepare_outdir(Path(args.out).parent)
+    if args.out is not None:
+        prepare_outfile(args.out)
     summary = ingest_into_table(hls_report=args.from_hls_report, xrt_csv=args.from_xrt_csv,
                                 kernel=args.kernel, device_file=args.device_file, out=args.out)
     if args.json:
@@ -566,7 +598,7 @@ def cmd_validate_against(args) -> int:
     from .report import validation as V
 
     rows = V.read_measurements(args.against)
-    prepare_outdir(args.out)
+    prepare_outdir(args.out, files=("validation.csv", "validation.json", "validation.png"))
     if args.stack:
         from .costs.stacks import load_stack
 
@@ -640,7 +672,7 @@ def cmd_validate(args) -> int:
     from .costs.tables import read_table
 
     read_table(table)  # a broken table is one error line before the progress bar, not after
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=("validate.json",))
     if args.report:
         prepare_outdir(args.report, flag="--report")
     bar = None
@@ -673,7 +705,7 @@ def cmd_validate(args) -> int:
 def cmd_fpga(args) -> int:
     from .fpga_cli import cmd_fpga as explore_cmd
 
-    prepare_outdir(args.out)
+    prepare_outdir(args.out, files=("explore.json", "explore.png"))
     return explore_cmd(args)
 
 
@@ -755,7 +787,7 @@ def cmd_reproduce(args) -> int:
         if len(ax.values) != 1:
             raise ConfigError(f"--set {text!r} takes one value", field="--set")
         extra[ax.path] = ax.values[0]
-    out = prepare_outdir(args.out)
+    out = prepare_outdir(args.out, files=("reproduce.json", "summary.md", "report.md"))
     if args.update_readme:  # checked before minutes of simulation, not after
         from .inputs import read_text
         from .report.reproduce_summary import replace_summary

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -189,20 +190,60 @@ def chunked(items: list, jobs: int, group: int = 1) -> list[list]:
     return out
 
 
-def read_done(path: Path) -> tuple[dict[str, dict], int]:
-    """Runs already in a sweep file and the number of lines read (a torn last line is skipped)."""
+#: numbers every successful row holds (see :func:`_run_one`)
+_ROW_NUMBERS = ("makespan_s", "energy_j", "energy_per_token_j", "memory_processing_fraction",
+                "extrapolated_tasks")
+
+
+def _valid_row(row: Any) -> bool:
+    """True when *row* has the shape :func:`_run_one` writes (a corrupt line is never reused).
+
+    Why: a resumed sweep trusts stored rows whose fingerprint matches; a line damaged on disk
+    (a garbled number, a missing field) must be recomputed, not reported or plotted.
+    """
+    if not (isinstance(row, dict) and isinstance(row.get("point"), dict)
+            and isinstance(row.get("mapping"), str)
+            and isinstance(row.get("fingerprint", ""), str)):  # none: an older hetsim's row (stale)
+        return False
+    if "error" in row:
+        return isinstance(row["error"], str)
+    nums = [row.get(k) for k in _ROW_NUMBERS]
+    steps = row.get("steps")
+    if not isinstance(steps, dict):
+        return False
+    nums += list(steps.values())
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+               for v in nums)
+
+
+def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
+    """Runs already in a sweep file, the number of lines read and how many were unusable.
+
+    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON, or a row
+    without the fields of a finished run is skipped, and its run recomputed.
+    """
     done: dict[str, dict] = {}
-    lines = 0
+    lines = bad = 0
+    if path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a directory; the sweep stores its runs in this file",
+                          field="--out")
     if path.exists():
-        with path.open() as fh:
-            for line in fh:
-                lines += 1
-                try:
-                    row = json.loads(line)
-                    done[run_key(row["point"], row["mapping"])] = row
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
-    return done, lines
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read {str(path)!r}: {e.strerror or e}", field="--out") from None
+        for raw in data.splitlines():
+            lines += 1
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                ok = _valid_row(row)
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                ok = False
+            if not ok:
+                bad += bool(raw.strip())
+                continue
+            done[run_key(row["point"], row["mapping"])] = row
+    return done, lines, bad
 
 
 @dataclass
@@ -298,7 +339,7 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
         resolved = resolve_points(doc, file, pts, mappings)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
-    done, lines = read_done(jsonl)
+    done, lines, unusable = read_done(jsonl)
     res = SweepOutcome(rows=[])
     todo = []
     for p, (sc, fp) in zip(pts, resolved):
@@ -314,6 +355,9 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 res.reused += 1
                 continue
             todo.append((sc, p, m, fp))
+    if unusable:
+        res.notices.append(f"ignoring {unusable} unreadable line(s) of {jsonl} (damaged or not a "
+                           "sweep row); their runs are recomputed")
     if res.stale:
         res.notices.append(f"recomputing {res.stale} stored run(s) whose scenario or hetsim version "
                            "changed since they ran (fingerprint differs)")

@@ -154,3 +154,97 @@ def test_validate_against_header_with_spaces_and_bom_is_read(tmp_path, capsys):
     p.write_text("\ufeffdevice, kernel, shape, time_s\n" + ROW, encoding="utf-8")
     assert main(["validate", "--against", str(p), "--out", str(tmp_path / "o"), "--json", "--no-plot"]) == 0, \
         capsys.readouterr().err
+
+
+XH = "kernel,shape,run,kernel_time_s,h2d_time_s,d2h_time_s,bytes_in,bytes_out,device,xclbin\n"
+XR = "dsa_indexer_score,batch=1;num_keys=8192;num_heads=64;head_dim=128,0,0.0002,1e-5,2e-6,100,100,u55c,h.xclbin\n"
+XC = ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}/o/u55c.yaml"]
+HC = ["calibrate", "--from-hls-report", "{d}/r.xml", "--kernel", "indexer_score", "--out", "{d}/o/u55c.yaml"]
+
+
+def _report(tag: str, value: str) -> str:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "hls" / "data" / "csynth_streamhls_u55c.xml").read_text()
+    out = re.sub(rf"<{tag}>[^<]*</{tag}>", f"<{tag}>{value}</{tag}>", text, count=1)
+    assert out != text
+    return out
+
+
+# ingest (calibrate --from-hls-report / --from-xrt-csv): nan, inf and 1e400 in a report were a
+# ValueError/OverflowError traceback or a nan clock; a negative resource was accepted; a device
+# file of the wrong shape was an AttributeError; XRT times of nan/inf/0 reached the fitter
+INGEST = [
+    ("hls-latency-nan", {"r.xml": _report("Best-caseLatency", "nan")}, HC, ["r.xml: /profile/", "Best-caseLatency", "non-negative integer"]),
+    ("hls-ii-inf", {"r.xml": _report("PipelineII", "inf")}, HC, ["r.xml: /profile/", "PipelineII", "non-negative integer"]),
+    ("hls-lut-1e400", {"r.xml": _report("LUT", "1e400")}, HC, ["r.xml: /profile/AreaEstimates/Resources/LUT:", "non-negative"]),
+    ("hls-lut-negative", {"r.xml": _report("LUT", "-5")}, HC, ["r.xml: /profile/AreaEstimates/Resources/LUT:", "non-negative"]),
+    ("hls-clock-nan", {"r.xml": _report("TargetClockPeriod", "nan")}, HC, ["r.xml: /profile/UserAssignments/TargetClockPeriod:", "finite"]),
+    ("hls-device-file-kernels-not-mapping", {"r.xml": _report("LUT", "5"), "g.yaml": "name: g\nkind: fpga\nfpga: {kernels: 5}\n"},
+     HC + ["--device-file", "{d}/g.yaml"], ["g.yaml:"]),
+    ("xrt-time-nan", {"x.csv": XH + XR.replace("0.0002", "nan")}, XC, ["x.csv: row 1.kernel_time_s:", "finite"]),
+    ("xrt-time-zero", {"x.csv": XH + XR.replace("0.0002", "0")}, XC, ["x.csv: row 1.kernel_time_s:", "> 0"]),
+    ("xrt-h2d-inf", {"x.csv": XH + XR.replace("1e-5", "inf")}, XC, ["x.csv: row 1.h2d_time_s:", "finite"]),
+    ("xrt-shape-negative", {"x.csv": XH + XR.replace("batch=1", "batch=-1")}, XC, ["x.csv: row 1.shape:", ">= 0"]),
+    ("xrt-shape-twice", {"x.csv": XH + XR.replace("batch=1;", "batch=1;batch=2;")}, XC, ["x.csv: row 1.shape:", "twice"]),
+    # calibrate's two modes: --kernel without a file to ingest started a full kernel timing
+    ("calibrate-kernel-alone", {}, ["calibrate", "--kernel", "topk"], ["--kernel:", "only with --from-hls-report"]),
+    ("ingest-with-quick", {"x.csv": XH + XR}, XC + ["--quick"], ["--quick:", "not to --from-hls-report"]),
+    ("ingest-out-is-dir", {"x.csv": XH + XR}, ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}"],
+     ["--out:", "is a directory"]),
+    # an output file that exists as a directory failed after the work
+    ("run-result-is-dir", {"o/result.json/x": ""}, ["run", "--out", "{d}/o"], ["--out:", "result.json", "is a directory"]),
+    ("sweep-jsonl-is-dir", {"o/sweep.jsonl/x": ""}, ["sweep", "--set", "workload.params.batch=1", "--out", "{d}/o"],
+     ["--out:", "sweep.jsonl", "is a directory"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", INGEST, ids=[c[0] for c in INGEST])
+def test_bad_ingest_and_output_paths(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def _sweep(tmp_path, capsys):
+    code = main(["sweep", "--set", "workload.params.num_layers=1,2", "--mappings", "gpu-only", "--no-plot",
+                 "--json", "--out", str(tmp_path / "sw")])
+    cap = capsys.readouterr()
+    import json
+
+    return code, cap.err, json.loads(cap.out) if code == 0 else None
+
+
+@pytest.mark.parametrize("damage", ["garbled-number", "missing-field", "nan", "not-utf8", "deep-json", "huge-int"])
+def test_sweep_resume_recomputes_damaged_rows(tmp_path, capsys, damage):
+    """A damaged sweep.jsonl line whose fingerprint still matches was reused (a garbled number
+    reached sweep.csv and the plot: TypeError) or stopped the resume (UnicodeDecodeError,
+    RecursionError, ValueError): now it is skipped, said so, and its run recomputed."""
+    import json
+
+    code, _, first = _sweep(tmp_path, capsys)
+    assert code == 0
+    f = tmp_path / "sw" / "sweep.jsonl"
+    lines = f.read_bytes().splitlines()
+    row = json.loads(lines[0])
+    bad = {"garbled-number": json.dumps({**row, "makespan_s": "12x"}).encode(),
+           "missing-field": json.dumps({k: row[k] for k in ("point", "mapping", "fingerprint")}).encode(),
+           "nan": json.dumps({**row, "energy_j": float("nan")}).encode(),
+           "not-utf8": b"\xe9" + lines[0],
+           "deep-json": b"[" * 100_000,
+           "huge-int": b"1" * 5000}[damage]
+    f.write_bytes(b"\n".join([bad] + lines[1:]) + b"\n")
+    code, err, again = _sweep(tmp_path, capsys)
+    assert code == 0, err
+    assert "ignoring 1 unreadable line(s)" in err, err
+    assert again == first  # recomputed, same answer (deterministic)
+    assert all(json.loads(x) for x in f.read_bytes().splitlines())  # compacted: only good rows remain
