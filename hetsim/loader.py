@@ -239,6 +239,9 @@ def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
             raise
         raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
     overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
+    if "name" in overrides:  # it would be replaced by the entry's name below, silently
+        raise ConfigError("a device's name goes next to 'preset' (name: ...), not in overrides",
+                          file=file, field=f"{field}.overrides.name")
     raw = deep_merge(p.raw, overrides)
     raw["name"] = entry.get("name", p.name)
     # tables named in the scenario are relative to it; those of the preset to the preset file
@@ -265,6 +268,9 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
     if (not isinstance(between, (list, tuple)) or len(between) != 2
             or not all(isinstance(x, str) for x in between)):
         raise ConfigError("must be a list of two device names", file=file, field=f"{field}.between")
+    if "preset" in entry and "spec" in entry:
+        raise ConfigError("give 'preset' (a link preset name) or 'spec' (an inline link), not both",
+                          file=file, field=field)
     if "preset" in entry:
         try:
             p = catalog.load_preset("links", str(entry["preset"]))

@@ -81,6 +81,12 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
     against the system's memories and ``run.max_tasks``.
     """
     wl, p = workload_params(scenario.workload.name, scenario.workload.params, file=file)
+    from .costs.stacks import stack_names
+
+    for i, dev in enumerate(scenario.system.devices):  # else found only when a task is priced
+        if dev.stack is not None and dev.stack not in stack_names():
+            raise ConfigError(f"device {dev.name!r}: unknown GPU software stack {dev.stack!r}; known: "
+                              f"{', '.join(stack_names())}", file=file, field=f"system.devices.{i}.stack")
     check_mapping_name(scenario.mapping.policy, file=file)
     check_params(scenario.mapping.policy, scenario.mapping.params, file=file)
     for m in mappings:

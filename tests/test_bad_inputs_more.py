@@ -31,8 +31,59 @@ def _with(params: dict, base=SMALL_DSA) -> str:
     return yaml.safe_dump(d)
 
 
+GPU = {"name": "g", "kind": "gpu",
+       "memory": {"capacity_bytes": "80 GB", "peak_bandwidth_Bps": "2 TB/s", "achievable_bandwidth_Bps": "1.7 TB/s"},
+       "peak_flop_per_s": {"bf16": "312 TFLOP/s"}, "efficiency": {"default": {"compute": 0.8, "memory": 0.9}},
+       "power": {"idle_w": 50, "active_w": 300}}
+CUSTOM = {"name": "t", "system": {"devices": [GPU]},
+          "workload": {"name": "custom", "params": {
+              "tasks": [{"name": "a", "step": "model", "kernel": "gemm", "shape": {"m": 1, "n": 64, "k": 64}},
+                        {"name": "b", "step": "retrieval", "kernel": "topk",
+                         "shape": {"batch": 1, "num_items": 4096, "k": 64}}],
+              "edges": [{"from": "a", "to": "b", "bytes": 64}]}},
+          "mapping": {"policy": "gpu-only"}}
+PAIR = {"name": "p", "system": {"devices": [{"preset": "mi210", "name": "gpu"}, {"preset": "u55c", "name": "fpga"}],
+                                "links": [{"preset": "p2p-host-jump", "between": ["gpu", "fpga"], "name": "p2p"}]},
+        "workload": {"name": "dsa_decode", "params": {"context_len": 1024, "batch": 1, "num_layers": 2}},
+        "mapping": {"policy": "hetero"}}
+
+
+def _edit(base: dict, path: str, value) -> str:
+    d = copy.deepcopy(base)
+    cur = d
+    keys = path.split(".")
+    for k in keys[:-1]:
+        cur = cur[int(k)] if isinstance(cur, list) else cur[k]
+    if isinstance(cur, list):
+        cur[int(keys[-1])] = value
+    else:
+        cur[keys[-1]] = value
+    return yaml.safe_dump(d)
+
+
+RUN = ["run", "{d}/s.yaml", "--out", "{d}/o"]
+
 # (id, files {name: text or bytes}, argv ({d} = the directory), needles)
 CASES = [
+    # scenario fields: an empty engine list was an IndexError traceback; an empty device name, a
+    # repeated custom edge (the last one's bytes won), a link with both preset and spec (the spec
+    # was ignored) and a name inside a preset's overrides (replaced by the entry's name) were
+    # silently accepted; an unknown stack in overrides named no device field
+    ("engines-empty", {"s.yaml": _edit(CUSTOM, "system.devices.0.engines", [])}, RUN,
+     ["s.yaml: system.devices.0.engines:", "at least 1"]),
+    ("device-name-empty", {"s.yaml": _edit(CUSTOM, "system.devices.0.name", "")}, RUN,
+     ["s.yaml: system.devices.0.name:", "at least 1 character"]),
+    ("custom-edge-twice", {"s.yaml": _edit(CUSTOM, "workload.params.edges", [{"from": "a", "to": "b", "bytes": 1},
+                                                                            {"from": "a", "to": "b", "bytes": 2}])},
+     RUN, ["s.yaml: workload.params", "'a' -> 'b' is listed twice"]),
+    ("link-preset-and-spec", {"s.yaml": _edit(PAIR, "system.links.0.spec", {"name": "x"})}, RUN,
+     ["s.yaml: system.links.0:", "not both"]),
+    ("override-name", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"name": "zz"})}, RUN,
+     ["s.yaml: system.devices.0.overrides.name:", "next to 'preset'"]),
+    ("override-stack-unknown", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"stack": "warp"})}, RUN,
+     ["s.yaml: system.devices.0.stack:", "'warp'", "known:"]),
+    ("ratio-has-no-unit", {"s.yaml": _edit(CUSTOM, "system.devices.0.efficiency.default.compute", 1.5)}, RUN,
+     ["s.yaml: system.devices.0.efficiency.default.compute: must be <= 1, got 1.5"]),
     # --set values that are not YAML on their own were a yaml.ScannerError traceback (sweep, reproduce)
     ("sweep-set-unclosed-list", {}, ["sweep", "--set", "workload.params.batch=[", "--out", "{d}/o"],
      ["--set workload.params.batch=[", "got text '['"]),
