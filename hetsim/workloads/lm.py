@@ -36,7 +36,7 @@ from .models import ModelDims, resolve
 #: most decode steps or prefill chunks one run may plan: every iteration is listed (and at
 #: least one task per layer) before the size guard can answer, so a typo such as
 #: ``steps: 1e20`` must be refused here rather than hang
-MAX_ITERATIONS = 1_000_000
+MAX_ITERATIONS = 100_000
 
 
 class LMParams(BaseModel):
@@ -408,9 +408,9 @@ def attention_tasks(d: ModelDims) -> int:
 
 
 #: most layers a model of the library may have: the size guard counts tasks layer by layer
-#: (a few seconds at this size), and without fast-forward every layer is at least one task,
+#: (a fraction of a second at this size), and without fast-forward every layer is at least one task,
 #: far above any ``run.max_tasks`` that can be built
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 100_000
 
 
 def check_layers(d: ModelDims) -> None:
