@@ -278,9 +278,16 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
             if e.file or e.field:
                 raise
             raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
-        raw = deep_merge(p.raw, _expect_mapping(entry.get("overrides", {}) or {}, file,
-                                                f"{field}.overrides"))
-        spec = validate(LinkSpec, raw, file=file, prefix=f"{field}.overrides")
+        overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
+        raw = deep_merge(p.raw, overrides)
+        try:
+            spec = validate(LinkSpec, raw, file=file, prefix=f"{field}.overrides")
+        except ConfigError as e:
+            # a field the overrides do not touch comes from the preset file: blame that file
+            top = (e.field or "").removeprefix(f"{field}.overrides").lstrip(".").split(".")[0]
+            if top and top not in {str(k) for k in overrides}:
+                validate(LinkSpec, p.raw, file=str(p.path))
+            raise
     elif "spec" in entry:
         spec = validate(LinkSpec, entry["spec"], file=file, prefix=f"{field}.spec")
     else:

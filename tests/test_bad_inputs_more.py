@@ -347,3 +347,36 @@ def test_the_valid_cost_table_runs(tmp_path, capsys):
     (tmp_path / "t.json").write_text(_table(lambda t: None))
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"]) == 0, \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rel,edit,needles", [
+    # a user's model preset: 'abc' was a ValueError traceback, -5 was blamed on the scenario
+    ("models/llama-3.1-8b.yaml", ("hidden_size:", "hidden_size: abc\nold_hidden_size:"),
+     ["llama-3.1-8b.yaml: hidden_size:", "integer >= 1", "'abc'"]),
+    ("models/llama-3.1-8b.yaml", ("hidden_size:", "hidden_size: -5\nold_hidden_size:"),
+     ["llama-3.1-8b.yaml: hidden_size:", "integer >= 1, got -5"]),
+    # a broken link preset was blamed on the scenario's (absent) overrides
+    ("links/p2p-host-jump.yaml", None, ["p2p-host-jump.yaml: forward:", "got the number 5"]),
+])
+def test_broken_user_presets_name_their_file(tmp_path, capsys, monkeypatch, rel, edit, needles):
+    import shutil
+    from pathlib import Path
+
+    from hetsim import catalog
+
+    root = tmp_path / "dm"
+    root.mkdir()
+    src = Path(catalog.load_preset("devices", "mi210").path).parent.parent
+    target = root / rel
+    target.parent.mkdir(parents=True)
+    text = (src / rel).read_text()
+    target.write_text(text.replace(*edit, 1) if edit else "forward: 5\n")
+    monkeypatch.setenv("HETSIM_DEVICE_MODELS", str(root))
+    scenario = "quest" if rel.startswith("models") else "default"
+    code = main(["run", scenario, "--set", "num_layers=1", "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f"hetsim: error: {target}: "), err
+    for n in needles:
+        assert n in err, (n, err)
+    shutil.rmtree(root)
