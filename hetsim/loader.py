@@ -137,10 +137,24 @@ def _strict_numbers(model: type[BaseModel], data: Any, file: str | None, prefix:
     return out
 
 
+def _is_flag(ann: Any) -> bool:
+    """True when *ann* is ``bool`` or an optional ``bool``."""
+    if ann is bool:
+        return True
+    if get_origin(ann) in (Union, types.UnionType):
+        args = [a for a in get_args(ann) if a is not type(None)]
+        return args == [bool]
+    return False
+
+
 def _strict_value(ann: Any, value: Any, file: str | None, field: str) -> Any:
     kind = _numeric_kind(ann)
     if kind is not None:
         return _number(value, kind, field, file)
+    if _is_flag(ann) and value is not None and not isinstance(value, bool):
+        # pydantic would read 0, 1, "yes" or "off" as a flag: a number where a flag is
+        # expected is as likely a misplaced value as a flag, so only true and false pass
+        raise ConfigError(f"must be true or false, got {_type_name(value)}", file=file, field=field)
     origin, args = get_origin(ann), get_args(ann)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return _strict_numbers(ann, value, file, field)

@@ -82,6 +82,11 @@ CASES = [
      ["s.yaml: system.devices.0.overrides.name:", "next to 'preset'"]),
     ("override-stack-unknown", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"stack": "warp"})}, RUN,
      ["s.yaml: system.devices.0.stack:", "'warp'", "known:"]),
+    # a flag given 0, 1 or 'yes' was read as false/true (pydantic's lax booleans)
+    ("flag-given-a-number", {"s.yaml": _with({"lm_head": 0})}, RUN,
+     ["s.yaml: workload.params.lm_head:", "must be true or false, got the number 0"]),
+    ("run-flag-given-text", {"s.yaml": _edit(CUSTOM, "run", {"serialize": "yes"})}, RUN,
+     ["s.yaml: run.serialize:", "must be true or false, got text 'yes'"]),
     ("ratio-has-no-unit", {"s.yaml": _edit(CUSTOM, "system.devices.0.efficiency.default.compute", 1.5)}, RUN,
      ["s.yaml: system.devices.0.efficiency.default.compute: must be <= 1, got 1.5"]),
     # --set values that are not YAML on their own were a yaml.ScannerError traceback (sweep, reproduce)
