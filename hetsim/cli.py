@@ -411,7 +411,7 @@ def cmd_sweep(args) -> int:
     import csv
 
     from .report.progress import progress
-    from .sweep import parse_axis, run_sweep
+    from .sweep import check_axes, parse_axis, run_sweep
 
     if not args.set:
         raise ConfigError("a sweep needs at least one --set dotted.path=v1,v2,...")
@@ -419,6 +419,7 @@ def cmd_sweep(args) -> int:
     mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
+    check_axes(axes, mappings)
     resolved = _check_sweep(args.scenario, axes, mappings)
     out = prepare_outdir(args.out, files=("sweep.jsonl", "sweep.csv", "sweep.png"))
     with progress("sweep", enabled=not args.json) as update:
@@ -786,6 +787,8 @@ def cmd_reproduce(args) -> int:
         ax = parse_axis(text)
         if len(ax.values) != 1:
             raise ConfigError(f"--set {text!r} takes one value", field="--set")
+        if ax.path in extra:  # the last would silently win
+            raise ConfigError(f"{ax.path!r} is set twice", field=f"--set {text}")
         extra[ax.path] = ax.values[0]
     out = prepare_outdir(args.out, files=("reproduce.json", "summary.md", "report.md"))
     if args.update_readme:  # checked before minutes of simulation, not after

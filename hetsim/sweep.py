@@ -59,6 +59,27 @@ def parse_axis(text: str) -> Axis:
     return Axis(path, values)
 
 
+def check_axes(axes: list[Axis], mappings: list[str] = ()) -> None:
+    """Refuse axes that overlap and repeated values or mappings (ConfigError naming ``--set``).
+
+    Why: points are dicts keyed by path, so a path given twice kept only its last axis (every
+    row then ran the second axis's value under the first's label), and a repeated value or
+    mapping ran the same simulation twice as if it were two points.
+    """
+    for i, a in enumerate(axes):
+        for b in axes[:i]:
+            if a.path == b.path or a.path.startswith(b.path + ".") or b.path.startswith(a.path + "."):
+                raise ConfigError(f"{a.path!r} overlaps the axis {b.path!r}; give each field one --set "
+                                  "with all its values", field=f"--set {a.path}")
+        seen = [json.dumps(v, sort_keys=True, default=repr) for v in a.values]
+        twice = sorted({v for v in seen if seen.count(v) > 1})
+        if twice:
+            raise ConfigError(f"values given twice: {', '.join(twice)}", field=f"--set {a.path}")
+    twice = sorted({m for m in mappings if list(mappings).count(m) > 1})
+    if twice:
+        raise ConfigError(f"policies given twice: {', '.join(twice)}", field="--mappings")
+
+
 def set_path(doc: dict, path: str, value: Any) -> None:
     """Set ``doc[a][b][c] = value`` for path ``a.b.c``; list items by index (``devices.0``)."""
     keys = path.split(".")
@@ -334,6 +355,7 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
         raise ConfigError("a scenario must be a mapping", file=str(path))
     file = str(path)
     mappings = list(mappings)
+    check_axes(axes, mappings)
     pts = points(axes)
     if resolved is None:
         resolved = resolve_points(doc, file, pts, mappings)

@@ -99,6 +99,17 @@ CASES = [
     # a --set path through a scalar named the path but not the flag
     ("run-set-through-scalar", {}, ["run", "--set", "name.x=1", "--out", "{d}/o"],
      ["--set name.x=1", "not a mapping"]),
+    # a path given twice kept only its last axis: two rows, both run at the second value
+    ("sweep-axis-twice", {}, ["sweep", "--set", "workload.params.num_layers=1,2", "--set", "workload.params.num_layers=3",
+                              "--out", "{d}/o"], ["--set workload.params.num_layers:", "overlaps"]),
+    ("sweep-axis-inside-axis", {}, ["sweep", "--set", "workload.params={num_layers: 1}", "--set",
+                                    "workload.params.batch=1", "--out", "{d}/o"], ["overlaps the axis 'workload.params'"]),
+    ("sweep-value-twice", {}, ["sweep", "--set", "workload.params.num_layers=1,1", "--out", "{d}/o"],
+     ["--set workload.params.num_layers:", "values given twice: 1"]),
+    ("sweep-mapping-twice", {}, ["sweep", "--set", "workload.params.num_layers=1", "--mappings", "gpu-only,gpu-only",
+                                 "--out", "{d}/o"], ["--mappings:", "given twice: gpu-only"]),
+    ("reproduce-set-twice", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=1", "--set",
+                                 "workload.params.num_layers=2", "--out", "{d}/o"], ["set twice"]),
     # reproduce ran to the end (exit 0) with an override no scenario took
     ("reproduce-set-invalid-everywhere", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=-1",
                                               "--no-plot", "--out", "{d}/o"],
