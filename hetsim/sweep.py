@@ -175,8 +175,8 @@ def _run_one(scenario: Scenario, file: str, point: dict[str, Any], mapping: str,
     """One simulation; a user error becomes a recorded failure, not a crash."""
     row = {"point": point, "mapping": mapping, "fingerprint": fp}
     try:
-        out = run_scenario(scenario, mapping=mapping, file=file, costs=_costs_for(scenario),
-                           graph=_graph_for(scenario, file))
+        out = run_scenario(scenario, mapping=mapping, file=file, mapping_flag="--mappings",
+                           costs=_costs_for(scenario), graph=_graph_for(scenario, file))
     except HetsimError as e:
         return {**row, "error": str(e)}
     r = out.result

@@ -125,8 +125,9 @@ def _check_entry(name, entry, file: str) -> None:
         raise ConfigError("must be a list of {shape: mapping, median_s: number >= 0}", file=file,
                           field=f"{where}.fit.measured")
     rng = fit.get("range", {})
-    pairs = [v for k, v in (rng.items() if isinstance(rng, dict) else ()) if k in ("flop", "bytes")]
-    pairs += list((rng.get("shape") or {}).values()) if isinstance(rng, dict) and isinstance(rng.get("shape"), dict) else []
+    shape_rng = rng.get("shape") or {} if isinstance(rng, dict) else {}
+    pairs = [v for k, v in rng.items() if k in ("flop", "bytes")] if isinstance(rng, dict) else []
+    pairs += list(shape_rng.values()) if isinstance(shape_rng, dict) else [None]
     if not isinstance(rng, dict) or not all(isinstance(v, list) and len(v) == 2 for v in pairs):
         raise ConfigError("must map flop, bytes and shape keys to [low, high]", file=file, field=f"{where}.fit.range")
 
