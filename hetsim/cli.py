@@ -49,10 +49,20 @@ def _int_at_least(low: int):
     return parse
 
 
-def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
-    """Create the output directory *path* and check it is writable (ConfigError naming *flag*)."""
+#: files each command writes into its output directory (checked before any work)
+RUN_FILES = ("result.json", "trace.json", "scenario.resolved.json", "timeline.png")
+
+
+def prepare_outdir(path: str | Path, flag: str = "--out", files: tuple[str, ...] = ()) -> Path:
+    """Create the output directory *path* and check it is writable (ConfigError naming *flag*).
+
+    *files* are the names the command will write there: one that exists as a directory
+    would fail only after the work, so it is refused here.
+    """
     import tempfile
 
+    if not str(path).strip():
+        raise ConfigError("is empty; name a directory (e.g. out)", field=flag)
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{str(p)!r} exists and is not a directory; name a directory",
@@ -64,6 +74,21 @@ def prepare_outdir(path: str | Path, flag: str = "--out") -> Path:
     except OSError as e:
         raise ConfigError(f"cannot write into {str(p)!r}: {e.strerror or e}; name a writable "
                           "directory", field=flag) from None
+    for name in files:
+        if (p / name).is_dir():
+            raise ConfigError(f"{str(p / name)!r} is a directory; hetsim writes its {name} there "
+                              "(remove it or name another directory)", field=flag)
+    return p
+
+
+def prepare_outfile(path: str | Path, flag: str = "--out") -> Path:
+    """Check an output *file* can be written (its directory is made): not empty, not a directory."""
+    if not str(path).strip():
+        raise ConfigError("is empty; name a file", field=flag)
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{str(p)!r} is a directory; name the file to write", field=flag)
+    prepare_outdir(p.parent, flag=flag)
     return p
 
 
@@ -77,7 +102,7 @@ def _load(arg, *, sets=(), mappings=(), mappings_flag="--mapping"):
 
     path, scenario = _load_with_sets(arg, list(sets))
     try:
-        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m],
+        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m is not None],
                        mappings_flag=mappings_flag)
     except HetsimError as e:
         raise _blame_set(e, sets) from None
@@ -151,9 +176,8 @@ def _load_with_sets(arg: str | None, sets: list[str]):
     KEY is a workload parameter (``model=qwen3-14b``, ``context_len=131072``, ``batch=4``,
     ``phase=prefill``, ``steps=16``). VALUE is read as a YAML scalar.
     """
-    import yaml
-
     from . import catalog
+    from .inputs import flag_value
     from .loader import resolve_scenario_path, scenario_from_dict
 
     if sets:  # the sweep module (process pools, hashing) only when there is something to set
@@ -169,10 +193,9 @@ def _load_with_sets(arg: str | None, sets: list[str]):
             raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
                               "or mapping.policy=gpu-only)", field="--set")
         try:
-            value = yaml.safe_load(raw.strip()) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw.strip()
-        set_path(doc, key if "." in key else SET_SHORTHAND + key, value)
+            set_path(doc, key if "." in key else SET_SHORTHAND + key, flag_value(raw))
+        except ConfigError as e:
+            raise ConfigError(e.detail, field=f"--set {item}") from None
     try:
         return path, scenario_from_dict(doc, str(path))
     except HetsimError as e:
@@ -214,7 +237,7 @@ def _run(args, worker) -> int:
 
     path, scenario = _load(args.scenario, sets=args.set, mappings=[args.mapping],
                            mappings_flag="--mapping")
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=RUN_FILES)
     tables: list[str] = []
     consoles = []
 
@@ -252,7 +275,9 @@ def cmd_compare(args) -> int:
     check_mapping_name(args.baseline, field="--baseline")
     check_mapping_name(args.candidate, field="--candidate")
     path, scenario = _load(args.scenario, sets=args.set)
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=("compare.json", "compare.png"))
+    for role in ("baseline", "candidate"):
+        prepare_outdir(outdir / role, files=RUN_FILES)
     runs = {}
     with progress("compare", enabled=not args.json) as update:
         for i, (role, policy) in enumerate((("baseline", args.baseline), ("candidate", args.candidate))):
@@ -317,7 +342,7 @@ def cmd_map(args) -> int:
     from .units import format_quantity
 
     path, scenario = _load(args.scenario)
-    outdir = prepare_outdir(args.out)
+    outdir = prepare_outdir(args.out, files=("map.json", "pareto.png"))
     con = _console(args.json)
     with progress("searching mappings", enabled=not args.json) as update:
         res, named = search_scenario(
@@ -386,7 +411,7 @@ def cmd_sweep(args) -> int:
     import csv
 
     from .report.progress import progress
-    from .sweep import parse_axis, run_sweep
+    from .sweep import check_axes, parse_axis, run_sweep
 
     if not args.set:
         raise ConfigError("a sweep needs at least one --set dotted.path=v1,v2,...")
@@ -394,8 +419,9 @@ def cmd_sweep(args) -> int:
     mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
+    check_axes(axes, mappings)
     resolved = _check_sweep(args.scenario, axes, mappings)
-    out = prepare_outdir(args.out)
+    out = prepare_outdir(args.out, files=("sweep.jsonl", "sweep.csv", "sweep.png"))
     with progress("sweep", enabled=not args.json) as update:
         res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
                         use_dask=args.dask or bool(args.scheduler), scheduler=args.scheduler,
@@ -504,7 +530,15 @@ def _default_table(device: str) -> Path:
 
 
 def cmd_calibrate(args) -> int:
-    if args.from_hls_report or args.from_xrt_csv:
+    ingest = args.from_hls_report is not None or args.from_xrt_csv is not None
+    other = ({"kernels": "--kernels", "quick": "--quick", "threads": "--threads", "repeats": "--repeats"}
+             if ingest else {"kernel": "--kernel", "device_file": "--device-file"})
+    given = [flag for attr, flag in other.items() if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ConfigError("applies to timing kernels on this machine, not to --from-hls-report / "
+                          "--from-xrt-csv" if ingest else "applies only with --from-hls-report or "
+                          "--from-xrt-csv", field=given[0])
+    if ingest:
         return _ingest(args)
     _require_torch()
     from rich.table import Table
@@ -515,8 +549,7 @@ def cmd_calibrate(args) -> int:
 
     kernels = args.kernels or grid_kernels()
     grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
-    out = Path(args.out) if args.out else _default_table(args.device)
-    prepare_outdir(out.parent)
+    out = prepare_outfile(args.out if args.out is not None else _default_table(args.device))
     try:
         table = calibrate(args.device, kernels, quick=args.quick, out=out, progress=not args.json,
                           threads=args.threads, repeats=args.repeats, grids=grids,
@@ -547,8 +580,8 @@ def _ingest(args) -> int:
     from .ingest.update import ingest_into_table
 
     con = _console(args.json)
-    if args.out:
-        prepare_outdir(Path(args.out).parent)
+    if args.out is not None:
+        prepare_outfile(args.out)
     summary = ingest_into_table(hls_report=args.from_hls_report, xrt_csv=args.from_xrt_csv,
                                 kernel=args.kernel, device_file=args.device_file, out=args.out)
     if args.json:
@@ -567,10 +600,14 @@ def cmd_validate_against(args) -> int:
     from .report import validation as V
 
     rows = V.read_measurements(args.against)
+    prepare_outdir(args.out, files=("validation.csv", "validation.json", "validation.png"))
     if args.stack:
         from .costs.stacks import load_stack
 
-        load_stack(args.stack)  # fail fast on an unknown stack
+        try:
+            load_stack(args.stack)  # fail fast on an unknown stack
+        except ConfigError as e:
+            raise ConfigError(e.detail, file=e.file, field=e.field if e.file else "--stack") from None
         rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
     if args.leave_one_out:
         if args.leave_one_out not in ("group", "label", "device"):
@@ -626,7 +663,19 @@ def cmd_validate_against(args) -> int:
     return 0
 
 
+#: validate's flags that belong to one mode only (``--against FILE`` or the pipeline rounds)
+_AGAINST_ONLY = {"detach_tables": "--detach-tables", "leave_one_out": "--leave-one-out", "stack": "--stack"}
+_ROUNDS_ONLY = {"device": "--device", "table": "--table", "rounds": "--rounds", "report": "--report"}
+
+
 def cmd_validate(args) -> int:
+    wrong = _ROUNDS_ONLY if args.against else _AGAINST_ONLY
+    given = [flag for attr, flag in wrong.items() if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ConfigError(("applies to the pipeline validation, not to --against FILE" if args.against
+                           else "applies only with --against FILE"), field=given[0])
+    args.device = args.device or "cpu"
+    args.rounds = args.rounds or 10
     if args.against:
         return cmd_validate_against(args)
     _require_torch()
@@ -637,7 +686,10 @@ def cmd_validate(args) -> int:
     if not table.exists():
         raise ConfigError(f"no calibrated table at {table}; run 'hetsim calibrate --device {args.device} "
                           "--quick' first or pass --table", field="--table")
-    outdir = prepare_outdir(args.out)
+    from .costs.tables import read_table
+
+    read_table(table)  # a broken table is one error line before the progress bar, not after
+    outdir = prepare_outdir(args.out, files=("validate.json",))
     if args.report:
         prepare_outdir(args.report, flag="--report")
     bar = None
@@ -667,15 +719,28 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_fpga(args) -> int:
+    from .fpga_cli import cmd_fpga as explore_cmd
+
+    prepare_outdir(args.out, files=("explore.json", "explore.png"))
+    return explore_cmd(args)
+
+
 def cmd_devices(args) -> int:
     from . import devices_cli
 
     con = _console(getattr(args, "json", False))
     if args.action in (None, "list"):
+        if args.name:
+            raise ConfigError(f"'hetsim devices list' takes no name, got {args.name!r}; use "
+                              "'hetsim devices show NAME' or 'hetsim devices check FILE...'")
         return devices_cli.list_presets(con, as_json=args.json)
     if args.action == "show":
         if not args.name:
             raise ConfigError("'hetsim devices show' needs a preset name (see 'hetsim devices')")
+        if args.files:
+            raise ConfigError(f"'hetsim devices show' takes one preset name, got {args.name!r} "
+                              f"and {', '.join(map(repr, args.files))}")
         return devices_cli.show(args.name, con, as_json=args.json)
     return devices_cli.check(con, [Path(p) for p in args.files], as_json=args.json)
 
@@ -738,8 +803,15 @@ def cmd_reproduce(args) -> int:
         ax = parse_axis(text)
         if len(ax.values) != 1:
             raise ConfigError(f"--set {text!r} takes one value", field="--set")
+        if ax.path in extra:  # the last would silently win
+            raise ConfigError(f"{ax.path!r} is set twice", field=f"--set {text}")
         extra[ax.path] = ax.values[0]
-    out = Path(args.out)
+    out = prepare_outdir(args.out, files=("reproduce.json", "summary.md", "report.md"))
+    if args.update_readme:  # checked before minutes of simulation, not after
+        from .inputs import read_text
+        from .report.reproduce_summary import replace_summary
+
+        replace_summary(read_text(args.update_readme), "", file=str(args.update_readme))
     with Progress(SpinnerColumn(), TextColumn("reproduce: {task.completed} simulations, {task.description}"),
                   TimeElapsedColumn(), console=_rich_console(stderr=True), disable=args.json,
                   transient=True) as bar:
@@ -759,8 +831,6 @@ def cmd_reproduce(args) -> int:
         from .report.reproduce_summary import replace_summary
 
         path = Path(args.update_readme)
-        if not path.is_file():
-            raise ConfigError("no such file", file=str(path), field="--update-readme")
         path.write_text(replace_summary(path.read_text(), summary_table_md(clean), file=str(path)))
     if args.json:
         print(json.dumps(clean, indent=2, sort_keys=True))
@@ -886,10 +956,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="(--against) refit the GEMM tile model without each value of COLUMN "
                          "(group, label or device) and predict its rows")
     va.add_argument("--stack", default=None, help="(--against) GPU software stack for every row")
-    va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
+    va.add_argument("--device", choices=("cpu", "cuda", "rocm"), default=None, help="(default cpu)")
     va.add_argument("--table", default=None, help="calibrated table (default out/calibration/DEVICE.json)")
-    va.add_argument("--rounds", type=_int_at_least(1), default=10, help="interleaved rounds (pipeline "
-                    "passes + same-round kernel re-measurement) per pipeline; >= 10 for a 95%% interval")
+    va.add_argument("--rounds", type=_int_at_least(1), default=None, help="interleaved rounds (pipeline "
+                    "passes + same-round kernel re-measurement) per pipeline (default 10); >= 10 for a "
+                    "95%% interval")
     va.add_argument("--report", default=None, metavar="DIR",
                     help="where the Markdown fidelity report and its plots go (default: --out)")
     va.add_argument("--out", default="out/validate", help="where validate.json and validate.png go")
@@ -912,10 +983,10 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--shape", action="append", default=[], metavar="KEY=N", help="override the call shape")
     fp.add_argument("--set", action="append", default=[], metavar="PARAM=V1,V2",
                     help="sweep a design parameter over these values (repeatable)")
-    fp.add_argument("--top", type=int, default=15, help="rows to print (default 15)")
+    fp.add_argument("--top", type=_int_at_least(1), default=15, help="rows to print (default 15)")
     fp.add_argument("--out", default="out/fpga-explore", help="where explore.json and explore.png go")
     fp.add_argument("--json", action="store_true")
-    fp.set_defaults(func=lambda a: __import__("hetsim.fpga_cli", fromlist=["cmd_fpga"]).cmd_fpga(a))
+    fp.set_defaults(func=cmd_fpga)
 
     w = sub.add_parser("workloads", help="list workloads and their parameters")
     w.add_argument("--json", action="store_true")

@@ -45,9 +45,9 @@ UNITS = (1, 2, 4, 8)
 def _parse_kv(items: list[str], what: str) -> dict[str, str]:
     out = {}
     for it in items:
-        if "=" not in it:
-            raise ConfigError(f"{what} must be KEY=VALUE, got {it!r}")
-        k, v = it.split("=", 1)
+        k, eq, v = it.partition("=")
+        if not eq or not k.strip() or not v.strip():
+            raise ConfigError(f"must be KEY=VALUE, got {it!r}", field=what)
         out[k.strip()] = v.strip()
     return out
 
@@ -60,26 +60,41 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
     from .loader import load_device_preset
 
     if design not in DESIGNS:
-        raise ConfigError(f"unknown FPGA design {design!r}; known: {', '.join(sorted(DESIGNS))}")
-    dev = load_device_preset(device_name)
+        raise ConfigError(f"unknown FPGA design {design!r}; known: {', '.join(sorted(DESIGNS))}",
+                          field="design")
+    try:
+        dev = load_device_preset(device_name)
+    except ConfigError as e:
+        if e.file or e.field:  # a broken preset file: that file is the place to look
+            raise
+        raise ConfigError(e.detail, field="--device") from None
     if dev.fpga is None:
-        raise ConfigError(f"device {device_name!r} is not an FPGA")
+        raise ConfigError(f"device {device_name!r} is not an FPGA", field="--device")
     if dev.fpga.resources is None:
         raise ConfigError(f"device {device_name!r} has no fpga.resources (fabric budget)", field="fpga.resources")
     costs = dev.fpga.resources.model_dump()
     cap = dict(dev.fpga.resources.capacity)
     d = DESIGNS[design]
     shape = dict(EXAMPLE_SHAPES.get(design, {}))
+    allowed = sorted(set(shape) | set(d.shape_keys) | set(d.aliases))
     for k, v in shape_over.items():
+        if k not in allowed:
+            raise ConfigError(f"{design} has no shape key {k!r}; allowed: {', '.join(allowed)}",
+                              field=f"--shape {k}={v}")
         try:
             shape[k] = int(v)
         except ValueError:
-            raise ConfigError(f"--shape {k}={v}: values must be integers") from None
+            shape[k] = 0
+        if shape[k] < 1:
+            raise ConfigError("must be a positive integer", field=f"--shape {k}={v}")
     axes: dict[str, tuple] = {k: tuple(v) for k, v in d.sweep.items()}
     for k, v in sets.items():
         if k not in d.defaults:
-            raise ConfigError(f"--set {k}: {design} has no parameter {k!r}; known: {sorted(d.defaults)}")
-        axes[k] = tuple(x if not x.lstrip("-").isdigit() else int(x) for x in v.split(","))
+            raise ConfigError(f"{design} has no parameter {k!r}; known: {', '.join(sorted(d.defaults))}",
+                              field=f"--set {k}={v}")
+        axes[k] = tuple(x if not x.lstrip("-").isdigit() else int(x) for x in v.split(",") if x.strip())
+        if not axes[k]:
+            raise ConfigError("has no values", field=f"--set {k}={v}")
     names = sorted(axes)
     points = []
     for combo in itertools.product(*(axes[n] for n in names)):
@@ -89,7 +104,8 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
             s = structure(design, params)
             res = unit_resources(s, costs)
         except ValueError as e:
-            raise ConfigError(f"{design} with {params}: {e}") from None
+            flags = " ".join(f"--set {k}={sets[k]}" for k in names if k in sets) or "design defaults"
+            raise ConfigError(f"{design} with {dict(zip(names, combo))}: {e}", field=flags) from None
         for u in units:
             batch = int(shape.get("batch", 1))
             sh = {**shape, "batch": math.ceil(batch / u)} if "batch" in shape else shape

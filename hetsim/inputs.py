@@ -151,6 +151,17 @@ def read_xml(path: str | Path) -> ET.Element:
         raise ConfigError(f"not well-formed XML ({e})", file=str(path)) from None
 
 
-def parse_scalar(text: str, flag: str) -> Any:
-    """Parse one value written on the command line (``--set a.b=VALUE``) as YAML."""
-    return parse_yaml(text, flag)
+def flag_value(text: str) -> Any:
+    """One value written on the command line (``--set a.b=VALUE``), read as a YAML scalar.
+
+    Text that is not valid YAML on its own (``[``, ``{a``, ``a: b: c``) is kept as the text
+    it is, so validation answers "must be an integer, got text '['" naming the flag, rather
+    than the YAML parser raising.
+    """
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
+        return text

@@ -137,10 +137,24 @@ def _strict_numbers(model: type[BaseModel], data: Any, file: str | None, prefix:
     return out
 
 
+def _is_flag(ann: Any) -> bool:
+    """True when *ann* is ``bool`` or an optional ``bool``."""
+    if ann is bool:
+        return True
+    if get_origin(ann) in (Union, types.UnionType):
+        args = [a for a in get_args(ann) if a is not type(None)]
+        return args == [bool]
+    return False
+
+
 def _strict_value(ann: Any, value: Any, file: str | None, field: str) -> Any:
     kind = _numeric_kind(ann)
     if kind is not None:
         return _number(value, kind, field, file)
+    if _is_flag(ann) and value is not None and not isinstance(value, bool):
+        # pydantic would read 0, 1, "yes" or "off" as a flag: a number where a flag is
+        # expected is as likely a misplaced value as a flag, so only true and false pass
+        raise ConfigError(f"must be true or false, got {_type_name(value)}", file=file, field=field)
     origin, args = get_origin(ann), get_args(ann)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return _strict_numbers(ann, value, file, field)
@@ -239,6 +253,9 @@ def _resolve_device(entry: Any, file: str, field: str) -> DeviceSpec:
             raise
         raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
     overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
+    if "name" in overrides:  # it would be replaced by the entry's name below, silently
+        raise ConfigError("a device's name goes next to 'preset' (name: ...), not in overrides",
+                          file=file, field=f"{field}.overrides.name")
     raw = deep_merge(p.raw, overrides)
     raw["name"] = entry.get("name", p.name)
     # tables named in the scenario are relative to it; those of the preset to the preset file
@@ -265,6 +282,9 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
     if (not isinstance(between, (list, tuple)) or len(between) != 2
             or not all(isinstance(x, str) for x in between)):
         raise ConfigError("must be a list of two device names", file=file, field=f"{field}.between")
+    if "preset" in entry and "spec" in entry:
+        raise ConfigError("give 'preset' (a link preset name) or 'spec' (an inline link), not both",
+                          file=file, field=field)
     if "preset" in entry:
         try:
             p = catalog.load_preset("links", str(entry["preset"]))
@@ -272,9 +292,16 @@ def _resolve_link(entry: Any, file: str, field: str, index: int) -> LinkUse:
             if e.file or e.field:
                 raise
             raise ConfigError(e.detail, file=file, field=f"{field}.preset") from None
-        raw = deep_merge(p.raw, _expect_mapping(entry.get("overrides", {}) or {}, file,
-                                                f"{field}.overrides"))
-        spec = validate(LinkSpec, raw, file=file, prefix=f"{field}.overrides")
+        overrides = _expect_mapping(entry.get("overrides", {}) or {}, file, f"{field}.overrides")
+        raw = deep_merge(p.raw, overrides)
+        try:
+            spec = validate(LinkSpec, raw, file=file, prefix=f"{field}.overrides")
+        except ConfigError as e:
+            # a field the overrides do not touch comes from the preset file: blame that file
+            top = (e.field or "").removeprefix(f"{field}.overrides").lstrip(".").split(".")[0]
+            if top and top not in {str(k) for k in overrides}:
+                validate(LinkSpec, p.raw, file=str(p.path))
+            raise
     elif "spec" in entry:
         spec = validate(LinkSpec, entry["spec"], file=file, prefix=f"{field}.spec")
     else:

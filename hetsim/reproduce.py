@@ -429,6 +429,40 @@ def run_whatifs(runner: Runner, ranges: dict, gpu_only: dict, extra: dict[str, A
     return rows
 
 
+def check_extra(extra: dict[str, Any], fams: list[Family], whatif: bool) -> None:
+    """Refuse a ``--set`` override that no scenario of this run would take.
+
+    Why: an override is skipped where its field does not exist (a knob of another branch) or
+    its value does not fit that scenario, and reported in the report; but one taken by no
+    scenario at all (``num_layers=-1``, a misspelt path) would make the whole run answer a
+    question the user did not ask, so it is a flag error before any simulation starts.
+    """
+    if not extra:
+        return
+    files = [paper_dir() / files[cfg] for f in fams if availability(f) is None
+             for files in f.scenarios.values() for cfg in ("study", "tuned")]
+    if whatif:
+        files += [whatif_dir() / w["scenario"] for w in load_whatifs()]
+    for path, value in extra.items():
+        first_reason = None
+        for f in files:
+            doc = catalog.read_yaml(f)
+            trial = copy.deepcopy(doc)
+            try:
+                set_path(trial, path, value)
+                validate_doc(trial, str(f))
+            except HetsimError as e:
+                detail = getattr(e, "detail", str(e))
+                if first_reason is None and UNKNOWN_FIELD not in detail:
+                    where = f"{e.field}: " if e.field else ""
+                    first_reason = f"{where}{detail} (in {f.name})"
+                continue
+            break
+        else:
+            why = first_reason or "no scenario of this run has that field"
+            raise ConfigError(f"no scenario takes this override: {why}", field=f"--set {path}={value}")
+
+
 def reproduce(only: str | None = None, whatif: bool = False, on_run=None,
               extra: dict[str, Any] | None = None) -> dict:
     """Run every family (or *only* one) and optionally the what-ifs; return the report data.
@@ -442,6 +476,7 @@ def reproduce(only: str | None = None, whatif: bool = False, on_run=None,
         if only not in keys:
             raise ConfigError(f"unknown family {only!r}; known: {', '.join(keys)}", field="--only")
         fams = [f for f in fams if f.key == only]
+    check_extra(dict(extra or {}), fams, whatif)
     runner = Runner(on_run=on_run)
     out: dict[str, Any] = {"ranges": ranges_raw, "families": [], "extra_overrides": dict(extra or {})}
     for fam in fams:

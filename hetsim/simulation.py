@@ -53,6 +53,12 @@ def check_mapping_name(name: str, *, file: str | None = None, field: str = "mapp
     *name* may carry a GPU software stack, ``policy@stack``; the stack must exist too.
     """
     known = policies()
+    if isinstance(name, str) and "@" in name:
+        policy, _, stack = name.partition("@")
+        if not policy.strip() or not stack.strip():
+            raise ConfigError(f"{name!r} must be POLICY or POLICY@STACK with both parts named "
+                              f"(e.g. gpu-only@tuned); policies: {', '.join(sorted(known))}",
+                              file=file, field=field)
     name, stack = split_policy(name)
     if stack is not None:
         from .costs.stacks import stack_names
@@ -75,6 +81,12 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
     against the system's memories and ``run.max_tasks``.
     """
     wl, p = workload_params(scenario.workload.name, scenario.workload.params, file=file)
+    from .costs.stacks import stack_names
+
+    for i, dev in enumerate(scenario.system.devices):  # else found only when a task is priced
+        if dev.stack is not None and dev.stack not in stack_names():
+            raise ConfigError(f"device {dev.name!r}: unknown GPU software stack {dev.stack!r}; known: "
+                              f"{', '.join(stack_names())}", file=file, field=f"system.devices.{i}.stack")
     check_mapping_name(scenario.mapping.policy, file=file)
     check_params(scenario.mapping.policy, scenario.mapping.params, file=file)
     for m in mappings:

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,11 +28,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import yaml
-
 from . import catalog
 from .config.scenario import Scenario
 from .errors import CapacityError, ConfigError, HetsimError
+from .inputs import flag_value
 from .loader import resolve_scenario_path, scenario_from_dict
 from .simulation import check_scenario, run_scenario
 
@@ -53,10 +53,31 @@ def parse_axis(text: str) -> Axis:
     path = path.strip()
     if not path or any(not p for p in path.split(".")):
         raise ConfigError(f"sweep axis {text!r}: empty field name", field="--set")
-    values = tuple(yaml.safe_load(v.strip()) for v in raw.split(",") if v.strip() != "")
+    values = tuple(flag_value(v) for v in raw.split(",") if v.strip() != "")
     if not values:
         raise ConfigError(f"sweep axis {text!r} has no values", field="--set")
     return Axis(path, values)
+
+
+def check_axes(axes: list[Axis], mappings: list[str] = ()) -> None:
+    """Refuse axes that overlap and repeated values or mappings (ConfigError naming ``--set``).
+
+    Why: points are dicts keyed by path, so a path given twice kept only its last axis (every
+    row then ran the second axis's value under the first's label), and a repeated value or
+    mapping ran the same simulation twice as if it were two points.
+    """
+    for i, a in enumerate(axes):
+        for b in axes[:i]:
+            if a.path == b.path or a.path.startswith(b.path + ".") or b.path.startswith(a.path + "."):
+                raise ConfigError(f"{a.path!r} overlaps the axis {b.path!r}; give each field one --set "
+                                  "with all its values", field=f"--set {a.path}")
+        seen = [json.dumps(v, sort_keys=True, default=repr) for v in a.values]
+        twice = sorted({v for v in seen if seen.count(v) > 1})
+        if twice:
+            raise ConfigError(f"values given twice: {', '.join(twice)}", field=f"--set {a.path}")
+    twice = sorted({m for m in mappings if list(mappings).count(m) > 1})
+    if twice:
+        raise ConfigError(f"policies given twice: {', '.join(twice)}", field="--mappings")
 
 
 def set_path(doc: dict, path: str, value: Any) -> None:
@@ -154,8 +175,8 @@ def _run_one(scenario: Scenario, file: str, point: dict[str, Any], mapping: str,
     """One simulation; a user error becomes a recorded failure, not a crash."""
     row = {"point": point, "mapping": mapping, "fingerprint": fp}
     try:
-        out = run_scenario(scenario, mapping=mapping, file=file, costs=_costs_for(scenario),
-                           graph=_graph_for(scenario, file))
+        out = run_scenario(scenario, mapping=mapping, file=file, mapping_flag="--mappings",
+                           costs=_costs_for(scenario), graph=_graph_for(scenario, file))
     except HetsimError as e:
         return {**row, "error": str(e)}
     r = out.result
@@ -190,20 +211,60 @@ def chunked(items: list, jobs: int, group: int = 1) -> list[list]:
     return out
 
 
-def read_done(path: Path) -> tuple[dict[str, dict], int]:
-    """Runs already in a sweep file and the number of lines read (a torn last line is skipped)."""
+#: numbers every successful row holds (see :func:`_run_one`)
+_ROW_NUMBERS = ("makespan_s", "energy_j", "energy_per_token_j", "memory_processing_fraction",
+                "extrapolated_tasks")
+
+
+def _valid_row(row: Any) -> bool:
+    """True when *row* has the shape :func:`_run_one` writes (a corrupt line is never reused).
+
+    Why: a resumed sweep trusts stored rows whose fingerprint matches; a line damaged on disk
+    (a garbled number, a missing field) must be recomputed, not reported or plotted.
+    """
+    if not (isinstance(row, dict) and isinstance(row.get("point"), dict)
+            and isinstance(row.get("mapping"), str)
+            and isinstance(row.get("fingerprint", ""), str)):  # none: an older hetsim's row (stale)
+        return False
+    if "error" in row:
+        return isinstance(row["error"], str)
+    nums = [row.get(k) for k in _ROW_NUMBERS]
+    steps = row.get("steps")
+    if not isinstance(steps, dict):
+        return False
+    nums += list(steps.values())
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+               for v in nums)
+
+
+def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
+    """Runs already in a sweep file, the number of lines read and how many were unusable.
+
+    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON, or a row
+    without the fields of a finished run is skipped, and its run recomputed.
+    """
     done: dict[str, dict] = {}
-    lines = 0
+    lines = bad = 0
+    if path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a directory; the sweep stores its runs in this file",
+                          field="--out")
     if path.exists():
-        with path.open() as fh:
-            for line in fh:
-                lines += 1
-                try:
-                    row = json.loads(line)
-                    done[run_key(row["point"], row["mapping"])] = row
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
-    return done, lines
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read {str(path)!r}: {e.strerror or e}", field="--out") from None
+        for raw in data.splitlines():
+            lines += 1
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                ok = _valid_row(row)
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                ok = False
+            if not ok:
+                bad += bool(raw.strip())
+                continue
+            done[run_key(row["point"], row["mapping"])] = row
+    return done, lines, bad
 
 
 @dataclass
@@ -294,12 +355,13 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
         raise ConfigError("a scenario must be a mapping", file=str(path))
     file = str(path)
     mappings = list(mappings)
+    check_axes(axes, mappings)
     pts = points(axes)
     if resolved is None:
         resolved = resolve_points(doc, file, pts, mappings)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
-    done, lines = read_done(jsonl)
+    done, lines, unusable = read_done(jsonl)
     res = SweepOutcome(rows=[])
     todo = []
     for p, (sc, fp) in zip(pts, resolved):
@@ -315,6 +377,9 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 res.reused += 1
                 continue
             todo.append((sc, p, m, fp))
+    if unusable:
+        res.notices.append(f"ignoring {unusable} unreadable line(s) of {jsonl} (damaged or not a "
+                           "sweep row); their runs are recomputed")
     if res.stale:
         res.notices.append(f"recomputing {res.stale} stored run(s) whose scenario or hetsim version "
                            "changed since they ran (fingerprint differs)")
@@ -374,12 +439,16 @@ def _run_dask(file: str, chunks: list, jobs: int, scheduler: str | None, record)
     except ImportError:
         raise ConfigError("--dask needs the 'dist' extra: pip install 'hetsim[dist]'") from None
     addr = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    where = "--scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS"
     try:
         client = (Client(addr, timeout="15s") if addr
                   else Client(processes=True, n_workers=max(1, jobs), dashboard_address=None))
     except (OSError, TimeoutError) as e:
         raise ConfigError(f"cannot reach the dask scheduler at {addr} within 15 s ({type(e).__name__})",
-                          field="--scheduler") from None
+                          field=where) from None
+    except ValueError as e:  # dask refuses the address itself ("missing port number", a bad scheme)
+        raise ConfigError(f"{addr!r} is not a dask scheduler address ({e}); expected e.g. "
+                          "tcp://10.0.0.5:8786", field=where) from None
     with client:
         futs = [client.submit(_run_chunk, file, c, pure=False) for c in chunks]
         for fut in dask_completed(futs):

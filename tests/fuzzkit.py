@@ -74,6 +74,13 @@ BASES = [
      "workload": {"name": "rag_dense", "params": {"num_docs": 1000, "num_layers": 1, "top_k": 4,
                                                   "retriever": "dense", "decode_tokens": 0}},
      "mapping": {"policy": "single", "params": {"device": "g"}}},
+    # a workload of the library on a model preset: its sizing walks layers and steps, so a
+    # mutated count (num_layers: 1e30) must be refused at once, not hang
+    {"name": "fuzz-lib", "system": SYSTEM,
+     "workload": {"name": "dsa", "params": {"model": "llama-3.2-1b", "context_len": 512, "num_layers": 1,
+                                            "steps": 2, "batch": 1, "micro_batches": 1, "phase": "decode",
+                                            "prefill_chunk": 256}},
+     "mapping": {"policy": "gpu-only"}},
 ]
 
 BAD_STRINGS = ["-1 GB/s", "5 parsecs", "1e999 W", "", "gpu", "u55c", "nan", "1e12", "64 GB", "5 us",

@@ -31,7 +31,7 @@ class EnginePool(Strict):
     have several compute units that run different kernels concurrently.
     """
 
-    name: str = Field("compute", description="pool name used by tasks and traces")
+    name: str = Field("compute", min_length=1, description="pool name used by tasks and traces")
     count: int = Field(1, ge=1, le=1024, description="number of engines in the pool")
 
 
@@ -186,10 +186,11 @@ class GemmTiles(Strict):
 class DeviceSpec(Strict):
     """One device of a system."""
 
-    name: str = Field(description="unique device name inside a system")
+    name: str = Field(min_length=1, description="unique device name inside a system")
     kind: DeviceKind
     description: str = ""
-    engines: tuple[EnginePool, ...] = (EnginePool(),)
+    engines: tuple[EnginePool, ...] = Field((EnginePool(),), min_length=1,
+                                            description="engine pools (at least one)")
     memory: MemorySpec
     peak_flop_per_s: dict[str, FlopRate] = Field(
         default_factory=dict, description="peak FLOP/s (or OP/s) per datatype")

@@ -61,12 +61,13 @@ def _make_validator(dimension: str, ge: float | None, gt: float | None, le: floa
             value, src, meas, note = parse_quantity(raw, dimension), None, None, None
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"must be a finite number, got {value}")
+        unit = "" if dimension == "1" else f" {dimension}"  # a plain ratio has no unit to name
         if ge is not None and value < ge:
-            raise ValueError(f"must be >= {ge:g} {dimension}, got {value:g}")
+            raise ValueError(f"must be >= {ge:g}{unit}, got {value:g}")
         if gt is not None and value <= gt:
-            raise ValueError(f"must be > {gt:g} {dimension}, got {value:g}")
+            raise ValueError(f"must be > {gt:g}{unit}, got {value:g}")
         if le is not None and value > le:
-            raise ValueError(f"must be <= {le:g} {dimension}, got {value:g}")
+            raise ValueError(f"must be <= {le:g}{unit}, got {value:g}")
         return Q(value, src, meas, note)
 
     return validate

@@ -11,7 +11,7 @@ from .link import LinkSpec
 class LinkUse(Strict):
     """One physical link of a system: a link type placed between two devices."""
 
-    name: str = Field(description="unique link name inside the system")
+    name: str = Field(min_length=1, description="unique link name inside the system")
     between: tuple[str, str] = Field(description="[first, second] device names; 'forward' "
                                                  "runs first -> second")
     spec: LinkSpec

@@ -8,6 +8,7 @@ flag as extrapolation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,20 @@ class KernelTable:
         """
         from .fitted import predict
 
-        return predict(self.data["kernels"][kernel]["fit"], kernel, shape,
-                       cold=True if cold is None else cold)
+        try:
+            seconds, extrapolated = predict(self.data["kernels"][kernel]["fit"], kernel, shape,
+                                            cold=True if cold is None else cold)
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as e:
+            # read_table checked the structure; what is left is a fit whose numbers do not
+            # work together (a hand-edited table): name the table, never a traceback
+            raise ConfigError(f"kernel {kernel!r}: the fit cannot price shape {dict(shape)} "
+                              f"({type(e).__name__}: {e})", file=str(self.path),
+                              field=f"kernels.{kernel}.fit") from None
+        if not math.isfinite(seconds):
+            raise ConfigError(f"kernel {kernel!r}: the fit gives {seconds} s for shape {dict(shape)}; "
+                              "a table's fit must give finite times", file=str(self.path),
+                              field=f"kernels.{kernel}.fit")
+        return seconds, extrapolated
 
 
 def read_table(path: str | Path) -> KernelTable:
@@ -54,7 +67,69 @@ def read_table(path: str | Path) -> KernelTable:
     for field in ("device", "provenance"):
         if not isinstance(data.get(field), dict):
             raise ConfigError(f"'{field}' is required (a mapping)", file=str(p), field=field)
+    for name, entry in data["kernels"].items():
+        _check_entry(name, entry, str(p))
     return KernelTable(p.stem, p, data)
+
+
+def _finite_tree(x) -> bool:
+    """Every number inside *x* (nested lists and mappings) is finite; text and null are allowed."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return True
+    if isinstance(x, (int, float)):
+        return math.isfinite(x)
+    if isinstance(x, dict):
+        return all(_finite_tree(v) for v in x.values())
+    if isinstance(x, list):
+        return all(_finite_tree(v) for v in x)
+    return False
+
+
+def _check_entry(name, entry, file: str) -> None:
+    """One kernel of a table: a known kernel whose fit names a known model with finite numbers.
+
+    Why here: a table is user input (``cost_tables`` in a scenario); a malformed fit would
+    otherwise surface while pricing, as a KeyError or a nan task time.
+    """
+    from ..kernels import KERNELS
+    from .fitted import FIT_MODELS
+
+    where = f"kernels.{name}"
+    if name not in KERNELS:
+        raise ConfigError(f"unknown kernel {name!r}; known: {', '.join(sorted(KERNELS))}", file=file, field=where)
+    if not isinstance(entry, dict):
+        raise ConfigError("must be a mapping with 'fit' (and 'points')", file=file, field=where)
+    if "fit" not in entry:
+        return  # measured points without a fit: the table does not price this kernel
+    fit = entry["fit"]
+    if not isinstance(fit, dict):
+        raise ConfigError("must be a mapping (model, params, ...)", file=file, field=f"{where}.fit")
+    if fit.get("model") not in FIT_MODELS:
+        raise ConfigError(f"unknown fit model {fit.get('model')!r}; allowed: {', '.join(FIT_MODELS)}",
+                          file=file, field=f"{where}.fit.model")
+    if not isinstance(fit.get("params"), dict):
+        raise ConfigError("must be a mapping of the model's parameters", file=file, field=f"{where}.fit.params")
+    for key in ("params", "range", "measured", "shape_overrides"):
+        if key in fit and not _finite_tree(fit[key]):
+            raise ConfigError("numbers must be finite (no NaN or Infinity)", file=file, field=f"{where}.fit.{key}")
+    for key, v in fit["params"].items():  # rates are positive, times and costs per unit not negative
+        positive, low_ok = key.endswith("per_s"), key in ("t0_s", "s_per_byte", "s_per_flop", "coef_s")
+        if (positive or low_ok) and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                     or (v <= 0 if positive else v < 0)):
+            raise ConfigError(f"must be a number {'> 0' if positive else '>= 0'}, got {v!r}", file=file,
+                              field=f"{where}.fit.params.{key}")
+    measured = fit.get("measured", [])
+    if not isinstance(measured, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("shape"), dict) and isinstance(m.get("median_s"), (int, float))
+            and not isinstance(m.get("median_s"), bool) and m["median_s"] >= 0 for m in measured):
+        raise ConfigError("must be a list of {shape: mapping, median_s: number >= 0}", file=file,
+                          field=f"{where}.fit.measured")
+    rng = fit.get("range", {})
+    shape_rng = rng.get("shape") or {} if isinstance(rng, dict) else {}
+    pairs = [v for k, v in rng.items() if k in ("flop", "bytes")] if isinstance(rng, dict) else []
+    pairs += list(shape_rng.values()) if isinstance(shape_rng, dict) else [None]
+    if not isinstance(rng, dict) or not all(isinstance(v, list) and len(v) == 2 for v in pairs):
+        raise ConfigError("must map flop, bytes and shape keys to [low, high]", file=file, field=f"{where}.fit.range")
 
 
 def load_tables(system: SystemSpec) -> dict[str, list[KernelTable]]:

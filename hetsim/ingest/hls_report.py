@@ -12,6 +12,7 @@ Times are converted to seconds, frequencies to Hz.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -181,9 +182,15 @@ def _cycles(elem: ET.Element | None, file: str, where: str) -> CycleCount:
         v = float(text)
     except ValueError:
         raise ConfigError(f"expected a cycle count or 'undef', got {text!r}", file=file, field=where) from None
-    if v < 0 or v != int(v):
-        raise ConfigError(f"expected a non-negative integer cycle count, got {text!r}", file=file, field=where)
-    return CycleCount(int(v), int(v))
+    n = _whole(v, text, file, where, "a non-negative integer cycle count")
+    return CycleCount(n, n)
+
+
+def _whole(v: float, text: str, file: str, where: str, what: str) -> int:
+    """*v* (read from *text*) as a non-negative integer; nan, inf and fractions are refused."""
+    if not math.isfinite(v) or v < 0 or v != int(v):
+        raise ConfigError(f"expected {what}, got {text!r}", file=file, field=where)
+    return int(v)
 
 
 def _text(root: ET.Element, path: str, file: str, required: bool = True) -> str | None:
@@ -200,9 +207,12 @@ def _float(root: ET.Element, path: str, file: str, required: bool = True) -> flo
     if t is None:
         return None
     try:
-        return float(t)
+        v = float(t)
     except ValueError:
         raise ConfigError(f"expected a number, got {t!r}", file=file, field="/profile/" + path) from None
+    if not math.isfinite(v):
+        raise ConfigError(f"expected a finite number, got {t!r}", file=file, field="/profile/" + path)
+    return v
 
 
 def _period_s(root: ET.Element, path: str, unit: str, file: str, required: bool = True) -> float | None:
@@ -233,10 +243,12 @@ def _resources(root: ET.Element, path: str, file: str) -> dict[str, int]:
         t = block.findtext(name)
         if t is None:
             continue
+        where = f"/profile/{path}/{name}"
         try:
-            out[name] = int(float(t.strip()))
+            v = float(t.strip())
         except ValueError:
-            raise ConfigError(f"expected an integer, got {t!r}", file=file, field=f"/profile/{path}/{name}") from None
+            raise ConfigError(f"expected an integer, got {t!r}", file=file, field=where) from None
+        out[name] = _whole(v, t, file, where, "a non-negative integer")
     return out
 
 
@@ -277,11 +289,12 @@ def _module_resources(root: ET.Element, file: str) -> dict[str, dict[str, int]]:
         for key in RESOURCE_NAMES:
             t = block.findtext(key)
             if t is not None and t.strip() not in ("", "-"):
+                where = f"/profile/ModuleInformation/Module[{name}]/AreaEstimates/{key}"
                 try:
-                    res[key] = int(float(t.strip()))
+                    v = float(t.strip())
                 except ValueError:
-                    raise ConfigError(f"expected an integer, got {t!r}", file=file,
-                                      field=f"/profile/ModuleInformation/Module[{name}]/AreaEstimates/{key}") from None
+                    raise ConfigError(f"expected an integer, got {t!r}", file=file, field=where) from None
+                res[key] = _whole(v, t, file, where, "a non-negative integer")
         out[name] = res
     return out
 

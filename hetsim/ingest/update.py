@@ -26,7 +26,7 @@ import yaml
 
 from .. import catalog
 from ..config.device import DeviceSpec
-from ..errors import ConfigError
+from ..errors import ConfigError, HetsimError
 from ..fpga_kernels import DESIGNS
 from ..loader import validate
 from .hls_report import check_part, check_resources, parse_csynth
@@ -42,6 +42,8 @@ def _device_doc(device_file: str | None) -> tuple[Path, dict]:
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("fpga"), dict):
         raise ConfigError("not an FPGA device file (no 'fpga' section)", file=str(path), field="fpga")
+    # the whole file is checked first: ingest reads its kernels, units and resources
+    validate(DeviceSpec, {k: v for k, v in doc.items() if k != "sources"}, file=str(path))
     return path, doc
 
 
@@ -142,6 +144,16 @@ def ingest_xrt(doc: dict, path: Path, csv_file: str, kernel: str | None, table_o
              "repeats": sum(1 for r in runs if r.kernel == top and tuple(sorted(r.shape.items())) == shape),
              "power_w": None})
     for name, entry in kernels.items():
+        from ..kernels import get_kernel
+
+        for pt in entry["points"]:
+            try:
+                get_kernel(name).resolve(pt["shape"])
+            except HetsimError as e:
+                raise ConfigError(f"kernel {name!r}: {e.detail}", file=csv_file, field="shape") from None
+            if not pt["median_s"] > 0:
+                raise ConfigError(f"kernel {name!r} at {pt['shape']}: the median kernel_time_s must be > 0",
+                                  file=csv_file, field="kernel_time_s")
         entry["fit"] = fit_kernel(entry["points"], name)
         lines.append(f"{name}: {len(entry['points'])} measured shape(s), fit {entry['fit']['model']} "
                      f"(held-out error {entry['fit'].get('heldout_error')})")

@@ -9,6 +9,7 @@ and column of anything wrong.
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +64,16 @@ def _shape(text: str, file: str, where: str) -> dict[str, int]:
         key, sep, val = part.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"shape entry {part!r} is not key=value", file=file, field=where)
+        key = key.strip()
         try:
-            out[key.strip()] = int(val)
+            n = int(val)
         except ValueError:
             raise ConfigError(f"shape value {val!r} of {key!r} is not an integer", file=file, field=where) from None
+        if n < 0:
+            raise ConfigError(f"shape value {val!r} of {key!r} must be >= 0", file=file, field=where)
+        if key in out:
+            raise ConfigError(f"shape key {key!r} given twice", file=file, field=where)
+        out[key] = n
     if not out:
         raise ConfigError("empty shape", file=file, field=where)
     return out
@@ -109,12 +116,15 @@ def parse_xrt_csv(path: str | Path) -> list[XrtRun]:
                     v = kind(rec[col])
                 except ValueError:
                     raise ConfigError(f"{rec[col]!r} is not a {kind.__name__}", file=file, field=f"row {n}.{col}") from None
-                if v < 0:
-                    raise ConfigError(f"must be >= 0, got {v}", file=file, field=f"row {n}.{col}")
+                if not math.isfinite(v) or v < 0:
+                    raise ConfigError(f"must be a finite number >= 0, got {rec[col]!r}", file=file,
+                                      field=f"row {n}.{col}")
                 return v
 
             if not rec["kernel"]:
                 raise ConfigError("empty kernel name", file=file, field=f"row {n}.kernel")
+            if not num("kernel_time_s", float) > 0:
+                raise ConfigError("must be > 0 (a timed run takes time)", file=file, field=f"row {n}.kernel_time_s")
             runs.append(XrtRun(
                 kernel=rec["kernel"], shape=_shape(rec["shape"], file, f"row {n}.shape"), run=int(num("run", int)),
                 kernel_time_s=num("kernel_time_s", float), h2d_time_s=num("h2d_time_s", float),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..costs import CostModel
 from ..costs.tables import read_table
-from ..errors import ConfigError, HetsimError
+from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel
 
@@ -54,62 +55,105 @@ class Measurement:
     stack: str = ""
     dtype: str = "bf16"
     resolution_s: float | None = None
+    line: int = 0  # line in the CSV (0: not from a file), named in errors while pricing
+    file: str = ""
 
 
 def _parse_shape(text: str, file: str, line: int) -> dict:
     shape = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         key, eq, val = part.partition("=")
-        if not eq or not val.strip().isdigit():
+        val = val.strip()
+        if not eq or not key.strip() or not (val.isascii() and val.isdigit()):
             raise ConfigError(f"line {line}: shape part {part!r} is not key=integer", file=file,
+                              field="shape")
+        if key.strip() in shape:
+            raise ConfigError(f"line {line}: shape key {key.strip()!r} given twice", file=file,
                               field="shape")
         shape[key.strip()] = int(val)
     return shape
 
 
 def read_measurements(path: str | Path) -> list[Measurement]:
-    """Read and check a measurements CSV (see module doc)."""
-    p = Path(path)
-    try:
-        fh = open(p, newline="")
-    except OSError:
-        raise ConfigError("measurements file not found", file=str(p)) from None
+    """Read and check a measurements CSV (see module doc).
+
+    Every row is checked before any pricing: the error names the file, the line and the
+    column (a short or long row, a time or power that is not a finite number, an unknown
+    device, kernel, shape key or stack), so a bad row never surfaces as a traceback later.
+    """
+    from ..inputs import open_text
+
+    file = str(path)
+    reader = csv.reader(open_text(path))
+    header = [h.strip() for h in next(reader, [])]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ConfigError(f"repeated columns {repeated}; each column once", file=file, field="header")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ConfigError(f"missing columns {missing}; required: {', '.join(REQUIRED)} (comma-separated, "
+                          "header on the first line)", file=file, field=missing[0])
     out = []
-    with fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ConfigError(f"missing columns {missing}; required: {', '.join(REQUIRED)}",
-                              file=str(p), field=missing[0])
-        for i, row in enumerate(reader, start=2):
-            try:
-                t = float(row["time_s"])
-            except ValueError:
-                raise ConfigError(f"line {i}: time_s {row['time_s']!r} is not a number",
-                                  file=str(p), field="time_s") from None
-            if not t > 0:
-                raise ConfigError(f"line {i}: time_s must be > 0", file=str(p), field="time_s")
-            try:
-                get_kernel(row["kernel"])
-            except HetsimError as e:
-                raise ConfigError(f"line {i}: {e}", file=str(p), field="kernel") from None
-            pw = (row.get("power_w") or "").strip()
-            res = (row.get("resolution_s") or "").strip()
-            try:
-                res_s = float(res) if res else None
-            except ValueError:
-                res_s = -1.0
-            if res_s is not None and not 0 <= res_s < float("inf"):
-                raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0",
-                                  file=str(p), field="resolution_s")
-            out.append(Measurement(row["device"].strip(), row["kernel"].strip(),
-                                   _parse_shape(row["shape"], str(p), i), t,
-                                   float(pw) if pw else None, (row.get("group") or "").strip(),
-                                   (row.get("label") or "").strip(), (row.get("stack") or "").strip(),
-                                   (row.get("dtype") or "bf16").strip(), res_s))
+    for i, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise ConfigError(f"{len(cells)} cells, the header has {len(header)} columns", file=file,
+                              field=f"line {i}")
+        row = {h: c.strip() for h, c in zip(header, cells)}
+        t = _finite(row["time_s"], file, i, "time_s")
+        if not t > 0:
+            raise ConfigError(f"line {i}: time_s must be > 0", file=file, field="time_s")
+        pw = row.get("power_w") or ""
+        power = _finite(pw, file, i, "power_w") if pw else None
+        if power is not None and power < 0:
+            raise ConfigError(f"line {i}: power_w must be >= 0, got {pw}", file=file, field="power_w")
+        res = row.get("resolution_s") or ""
+        res_s = _finite(res, file, i, "resolution_s") if res else None
+        if res_s is not None and res_s < 0:
+            raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0", file=file,
+                              field="resolution_s")
+        m = Measurement(row["device"], row["kernel"], _parse_shape(row["shape"], file, i), t, power,
+                        row.get("group") or "", row.get("label") or "", row.get("stack") or "",
+                        row.get("dtype") or "bf16", res_s, line=i, file=file)
+        _check_row(m, file)
+        out.append(m)
     if not out:
-        raise ConfigError("no measurements", file=str(p))
+        raise ConfigError("no measurements", file=file)
     return out
+
+
+def _finite(text: str, file: str, line: int, col: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ConfigError(f"line {line}: {col} {text!r} is not a number", file=file, field=col) from None
+    if not math.isfinite(v):
+        raise ConfigError(f"line {line}: {col} must be a finite number, got {text!r}", file=file, field=col)
+    return v
+
+
+def _check_row(m: Measurement, file: str) -> None:
+    """Device, kernel, shape and stack of one row exist (errors name the file and line)."""
+    from ..catalog import preset_names
+    from ..costs.stacks import stack_names
+
+    def bad(col: str, msg: str):
+        return ConfigError(f"line {m.line}: {msg}", file=file, field=col)
+
+    devices = preset_names("devices")
+    if m.device not in devices:
+        raise bad("device", f"unknown device preset {m.device!r}; known: {', '.join(devices)}")
+    try:
+        spec = get_kernel(m.kernel)
+    except HetsimError as e:
+        raise bad("kernel", e.detail) from None
+    try:
+        spec.resolve(m.shape)
+    except HetsimError as e:
+        raise bad("shape", e.detail) from None
+    if m.stack and m.stack not in stack_names():
+        raise bad("stack", f"unknown GPU software stack {m.stack!r}; known: {', '.join(stack_names())}")
 
 
 def _device(name: str, cache: dict, detach: bool, stack: str):
@@ -150,7 +194,10 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
         cm = models.get(id(dev))
         if cm is None:
             cm = models[id(dev)] = CostModel(_tables(dev, detach_tables))
-        c = cm.price(Task(name="v", step=Step.MODEL, kernel=r.kernel, shape=r.shape, dtype=r.dtype), dev)
+        try:
+            c = cm.price(Task(name="v", step=Step.MODEL, kernel=r.kernel, shape=r.shape, dtype=r.dtype), dev)
+        except HetsimError as e:  # e.g. a dtype the device has no peak for: name the row
+            raise located(e, r.file or None, f"line {r.line}" if r.line else None) from None
         pred.append(c.latency_s)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
         srcs.append(c.source)

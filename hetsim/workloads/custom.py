@@ -52,6 +52,9 @@ def build(p: CustomGraphParams):
             raise GraphError(f"task {t.name!r}: step {t.step!r} is not allowed; use one of "
                              f"{', '.join(s for s in STEP_NAMES if s != 'transfer')}")
         add_task(g, t.name, t.step, t.kernel, t.shape, dtype=t.dtype, data=t.data)
-    for e in p.edges:
+    for i, e in enumerate(p.edges):
+        if g.has_edge(e.src, e.dst):  # a second listing would silently replace the first's bytes
+            raise GraphError(f"edges.{i}: edge {e.src!r} -> {e.dst!r} is listed twice; list it once "
+                             "with the bytes of both")
         add_edge(g, e.src, e.dst, e.bytes)
     return g

@@ -26,11 +26,17 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Optional
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GraphError
 from ..graph import Step, add_data, add_edge, add_task, new_graph
 from .models import ModelDims, resolve
+
+
+#: most decode steps or prefill chunks one run may plan: every iteration is listed (and at
+#: least one task per layer) before the size guard can answer, so a typo such as
+#: ``steps: 1e20`` must be refused here rather than hang
+MAX_ITERATIONS = 100_000
 
 
 class LMParams(BaseModel):
@@ -57,6 +63,16 @@ class LMParams(BaseModel):
     intermediate_size: Optional[int] = Field(None, ge=0, description="dense FFN width (0 = none)")
     vocab_size: Optional[int] = Field(None, ge=1)
     sliding_window: Optional[int] = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounded_plan(self):
+        if self.steps > MAX_ITERATIONS:
+            raise ValueError(f"steps = {self.steps:,}: at most {MAX_ITERATIONS:,} decode steps per run")
+        chunks = -(-self.context_len // self.prefill_chunk)
+        if self.phase == "prefill" and chunks > MAX_ITERATIONS:
+            raise ValueError(f"context_len / prefill_chunk = {chunks:,} prefill chunks: at most "
+                             f"{MAX_ITERATIONS:,} per run; raise prefill_chunk")
+        return self
 
 
 @dataclass(frozen=True)
@@ -391,10 +407,24 @@ def attention_tasks(d: ModelDims) -> int:
     return 7 if d.attention == "mla" else 3
 
 
+#: most layers a model of the library may have: the size guard counts tasks layer by layer
+#: (a fraction of a second at this size), and without fast-forward every layer is at least one task,
+#: far above any ``run.max_tasks`` that can be built
+MAX_LAYERS = 100_000
+
+
+def check_layers(d: ModelDims) -> None:
+    """Refuse a model with more than :data:`MAX_LAYERS` layers (task counts walk the layers)."""
+    if d.num_layers > MAX_LAYERS:
+        raise GraphError(f"the model has {d.num_layers:,} layers; at most {MAX_LAYERS:,} can be sized "
+                         "or built (the presets have 16-61); lower num_layers")
+
+
 def estimate_tasks(p: LMParams, per_layer, per_iteration: int = 0) -> int:
     """Cheap task count (no graph built): micro-batches x iterations x (sum over layers of
     ``per_layer(dims, i)`` (or a constant) + per_iteration) + LM heads."""
     d = resolve(p)
+    check_layers(d)
     n_it = p.steps if p.phase == "decode" else math.ceil(p.context_len / p.prefill_chunk)
     head = (n_it if p.phase == "decode" else 1) if p.lm_head else 0
     layers = sum(per_layer(d, i) if callable(per_layer) else per_layer for i in range(d.num_layers))

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step
-from .lm import Ctx, Iteration, LMParams, build_lm, estimate_tasks, ffn_tasks
+from .lm import Ctx, Iteration, LMParams, build_lm, check_layers, estimate_tasks, ffn_tasks
 
 DESCRIPTION = "MemAgent: chunked reading, fixed-size memory rewritten by the model per chunk, answer from the memory"
 
@@ -101,6 +101,7 @@ def estimate(p: MemAgentParams) -> int:
     from .models import resolve
 
     d = resolve(p)
+    check_layers(d)
     chunks = math.ceil(p.context_len / p.chunk_tokens)
     dense = sum(3 + ffn_tasks(d, i) for i in range(d.num_layers))
     per_mb = chunks * (dense + 5 * d.num_layers + (1 if p.lm_head else 0)) + dense

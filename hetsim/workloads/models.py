@@ -15,6 +15,9 @@ from ..errors import ConfigError
 
 _REQUIRED = ("attention", "num_layers", "hidden_size", "num_heads", "num_kv_heads", "head_dim",
              "intermediate_size", "vocab_size")
+#: section dimensions that must be >= 1 (the others, e.g. moe.num_shared, may be 0)
+_POSITIVE = {"num_experts", "top_k", "expert_intermediate", "kv_lora_rank", "index_num_heads",
+             "index_head_dim", "index_topk"}
 
 
 @dataclass(frozen=True)
@@ -104,18 +107,26 @@ def load_model(name: str) -> ModelDims:
     if raw["attention"] not in ("gqa", "mla"):
         raise ConfigError(f"attention {raw['attention']!r}; allowed: gqa, mla", file=file, field="attention")
 
+    def count(value, field: str, low: int) -> int:
+        """A dimension: an integer >= *low* (a user's preset may hold anything)."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"must be an integer >= {low}, got {value!r}", file=file, field=field)
+        return value
+
     def sub(cls, key):
         if raw.get(key) is None:
             return None
+        if not isinstance(raw[key], dict):
+            raise ConfigError("must be a mapping", file=file, field=key)
         try:
-            return cls(**raw[key])
+            return cls(**{k: count(v, f"{key}.{k}", 1 if k in _POSITIVE else 0) for k, v in raw[key].items()})
         except TypeError as e:
             raise ConfigError(f"bad section: {e}", file=file, field=key) from None
 
     return ModelDims(
         name=name, attention=raw["attention"],
-        **{k: int(raw[k]) for k in _REQUIRED if k != "attention"},
-        sliding_window=int(raw.get("sliding_window", 0)),
+        **{k: count(raw[k], k, 0 if k == "intermediate_size" else 1) for k in _REQUIRED if k != "attention"},
+        sliding_window=count(raw.get("sliding_window", 0), "sliding_window", 0),
         mla=sub(Mla, "mla"), dsa=sub(Dsa, "dsa"), moe=sub(Moe, "moe"),
         dtypes=tuple(sorted((str(k), str(v)) for k, v in (raw.get("dtypes") or {}).items())))
 

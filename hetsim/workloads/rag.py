@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..graph import Step, add_data, add_edge, add_task, new_graph
-from .lm import Ctx, Iteration, LMParams, build_lm
+from .lm import Ctx, Iteration, LMParams, build_lm, check_layers
 from .models import resolve
 
 DESCRIPTION = ("RAG: dense or BM25 retrieval, top-k documents prefilled, FLARE-style re-retrieval "
@@ -172,6 +172,7 @@ def estimate(p: RagParams) -> int:
     from .full_attention import per_layer_tasks
 
     d = resolve(p)
+    check_layers(d)
     layers = sum(per_layer_tasks(d, i) for i in range(d.num_layers))
     per_ret = 4 if p.retriever == "dense" else 3
     return p.micro_batches * sum(layers + (per_ret if it.retrieve else 0)

@@ -1,0 +1,398 @@
+"""Bad inputs found by the adversarial sweep of every input surface (notes/harden.md).
+
+Each case failed before its fix with a traceback, a wrong exit code, a silent wrong answer
+or a hang; now it is exit code 2 and one line naming the file (or flag), the field and what
+is allowed. Same table form as test_bad_inputs.py; every case runs in-process in well under
+a second (nothing is simulated).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from hetsim.cli import main
+
+H = "device,kernel,shape,time_s\n"
+ROW = "mi210,topk,batch=1;num_items=256;k=8,31.6e-6\n"
+VA = ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--json"]
+
+SMALL_DSA = {"name": "s", "system": {"devices": [{"preset": "mi210", "name": "gpu"}]},
+             "workload": {"name": "dsa", "params": {"model": "deepseek-v3.2", "context_len": 1024,
+                                                    "num_layers": 2}},
+             "mapping": {"policy": "gpu-only"}}
+
+
+def _with(params: dict, base=SMALL_DSA) -> str:
+    d = copy.deepcopy(base)
+    d["workload"]["params"].update(params)
+    return yaml.safe_dump(d)
+
+
+GPU = {"name": "g", "kind": "gpu",
+       "memory": {"capacity_bytes": "80 GB", "peak_bandwidth_Bps": "2 TB/s", "achievable_bandwidth_Bps": "1.7 TB/s"},
+       "peak_flop_per_s": {"bf16": "312 TFLOP/s"}, "efficiency": {"default": {"compute": 0.8, "memory": 0.9}},
+       "power": {"idle_w": 50, "active_w": 300}}
+CUSTOM = {"name": "t", "system": {"devices": [GPU]},
+          "workload": {"name": "custom", "params": {
+              "tasks": [{"name": "a", "step": "model", "kernel": "gemm", "shape": {"m": 1, "n": 64, "k": 64}},
+                        {"name": "b", "step": "retrieval", "kernel": "topk",
+                         "shape": {"batch": 1, "num_items": 4096, "k": 64}}],
+              "edges": [{"from": "a", "to": "b", "bytes": 64}]}},
+          "mapping": {"policy": "gpu-only"}}
+PAIR = {"name": "p", "system": {"devices": [{"preset": "mi210", "name": "gpu"}, {"preset": "u55c", "name": "fpga"}],
+                                "links": [{"preset": "p2p-host-jump", "between": ["gpu", "fpga"], "name": "p2p"}]},
+        "workload": {"name": "dsa_decode", "params": {"context_len": 1024, "batch": 1, "num_layers": 2}},
+        "mapping": {"policy": "hetero"}}
+
+
+def _edit(base: dict, path: str, value) -> str:
+    d = copy.deepcopy(base)
+    cur = d
+    keys = path.split(".")
+    for k in keys[:-1]:
+        cur = cur[int(k)] if isinstance(cur, list) else cur[k]
+    if isinstance(cur, list):
+        cur[int(keys[-1])] = value
+    else:
+        cur[keys[-1]] = value
+    return yaml.safe_dump(d)
+
+
+RUN = ["run", "{d}/s.yaml", "--out", "{d}/o"]
+
+# (id, files {name: text or bytes}, argv ({d} = the directory), needles)
+CASES = [
+    # scenario fields: an empty engine list was an IndexError traceback; an empty device name, a
+    # repeated custom edge (the last one's bytes won), a link with both preset and spec (the spec
+    # was ignored) and a name inside a preset's overrides (replaced by the entry's name) were
+    # silently accepted; an unknown stack in overrides named no device field
+    ("engines-empty", {"s.yaml": _edit(CUSTOM, "system.devices.0.engines", [])}, RUN,
+     ["s.yaml: system.devices.0.engines:", "at least 1"]),
+    ("device-name-empty", {"s.yaml": _edit(CUSTOM, "system.devices.0.name", "")}, RUN,
+     ["s.yaml: system.devices.0.name:", "at least 1 character"]),
+    ("custom-edge-twice", {"s.yaml": _edit(CUSTOM, "workload.params.edges", [{"from": "a", "to": "b", "bytes": 1},
+                                                                            {"from": "a", "to": "b", "bytes": 2}])},
+     RUN, ["s.yaml: workload.params", "'a' -> 'b' is listed twice"]),
+    ("link-preset-and-spec", {"s.yaml": _edit(PAIR, "system.links.0.spec", {"name": "x"})}, RUN,
+     ["s.yaml: system.links.0:", "not both"]),
+    ("override-name", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"name": "zz"})}, RUN,
+     ["s.yaml: system.devices.0.overrides.name:", "next to 'preset'"]),
+    ("override-stack-unknown", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"stack": "warp"})}, RUN,
+     ["s.yaml: system.devices.0.stack:", "'warp'", "known:"]),
+    # a flag given 0, 1 or 'yes' was read as false/true (pydantic's lax booleans)
+    ("flag-given-a-number", {"s.yaml": _with({"lm_head": 0})}, RUN,
+     ["s.yaml: workload.params.lm_head:", "must be true or false, got the number 0"]),
+    ("run-flag-given-text", {"s.yaml": _edit(CUSTOM, "run", {"serialize": "yes"})}, RUN,
+     ["s.yaml: run.serialize:", "must be true or false, got text 'yes'"]),
+    ("ratio-has-no-unit", {"s.yaml": _edit(CUSTOM, "system.devices.0.efficiency.default.compute", 1.5)}, RUN,
+     ["s.yaml: system.devices.0.efficiency.default.compute: must be <= 1, got 1.5"]),
+    # --set values that are not YAML on their own were a yaml.ScannerError traceback (sweep, reproduce)
+    ("sweep-set-unclosed-list", {}, ["sweep", "--set", "workload.params.batch=[", "--out", "{d}/o"],
+     ["--set workload.params.batch=[", "got text '['"]),
+    ("sweep-set-unclosed-map", {}, ["sweep", "--set", "workload.params.batch={a", "--out", "{d}/o"],
+     ["--set workload.params.batch={a", "integer"]),
+    ("reproduce-set-unclosed", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=[",
+                                    "--no-plot", "--out", "{d}/o"], ["--set workload.params.num_layers=[", "integer"]),
+    # a --set path through a scalar named the path but not the flag
+    ("run-set-through-scalar", {}, ["run", "--set", "name.x=1", "--out", "{d}/o"],
+     ["--set name.x=1", "not a mapping"]),
+    # a path given twice kept only its last axis: two rows, both run at the second value
+    ("sweep-axis-twice", {}, ["sweep", "--set", "workload.params.num_layers=1,2", "--set", "workload.params.num_layers=3",
+                              "--out", "{d}/o"], ["--set workload.params.num_layers:", "overlaps"]),
+    ("sweep-axis-inside-axis", {}, ["sweep", "--set", "workload.params={num_layers: 1}", "--set",
+                                    "workload.params.batch=1", "--out", "{d}/o"], ["overlaps the axis 'workload.params'"]),
+    ("sweep-value-twice", {}, ["sweep", "--set", "workload.params.num_layers=1,1", "--out", "{d}/o"],
+     ["--set workload.params.num_layers:", "values given twice: 1"]),
+    ("sweep-mapping-twice", {}, ["sweep", "--set", "workload.params.num_layers=1", "--mappings", "gpu-only,gpu-only",
+                                 "--out", "{d}/o"], ["--mappings:", "given twice: gpu-only"]),
+    ("reproduce-set-twice", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=1", "--set",
+                                 "workload.params.num_layers=2", "--out", "{d}/o"], ["set twice"]),
+    # reproduce ran to the end (exit 0) with an override no scenario took
+    ("reproduce-set-invalid-everywhere", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layers=-1",
+                                              "--no-plot", "--out", "{d}/o"],
+     ["--set workload.params.num_layers=-1", "no scenario takes this override", "greater than or equal to 1"]),
+    ("reproduce-set-misspelt", {}, ["reproduce", "--only", "dsa", "--set", "workload.params.num_layer=2",
+                                    "--no-plot", "--out", "{d}/o"], ["--set workload.params.num_layer=2", "num_layers"]),
+    # --update-readme was checked only after every simulation
+    ("reproduce-readme-without-markers", {"r.md": "hello\n"},
+     ["reproduce", "--only", "dsa", "--update-readme", "{d}/r.md", "--no-plot", "--out", "{d}/o"],
+     ["r.md:", "summary markers"]),
+    # an output path that is a file: FileExistsError traceback after the work (reproduce, fpga)
+    ("reproduce-out-is-file", {"f.txt": "x"}, ["reproduce", "--only", "dsa", "--out", "{d}/f.txt"],
+     ["--out", "not a directory"]),
+    ("fpga-out-is-file", {"f.txt": "x"}, ["fpga", "explore", "topk", "--out", "{d}/f.txt"],
+     ["--out", "not a directory"]),
+    ("validate-against-out-is-file", {"m.csv": H + ROW, "f.txt": "x"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/f.txt"], ["--out", "not a directory"]),
+    # an empty --out silently wrote into the working directory
+    ("run-out-empty", {}, ["run", "--out", ""], ["--out", "empty"]),
+    ("sweep-out-empty", {}, ["sweep", "--set", "workload.params.batch=1", "--out", ""], ["--out", "empty"]),
+    # an empty policy or stack around '@' was read as "the scenario's own"
+    ("run-mapping-empty", {}, ["run", "--mapping", "", "--out", "{d}/o"], ["--mapping:", "''", "known:"]),
+    ("run-mapping-at-only", {}, ["run", "--mapping", "@", "--out", "{d}/o"], ["--mapping:", "POLICY@STACK"]),
+    ("compare-stack-empty", {}, ["compare", "--candidate", "hetero@", "--out", "{d}/o"],
+     ["--candidate:", "'hetero@'", "POLICY@STACK"]),
+    # devices list/show ignored extra names
+    ("devices-list-name", {}, ["devices", "list", "mi210"], ["takes no name", "devices show"]),
+    ("devices-show-two", {}, ["devices", "show", "mi210", "u55c"], ["one preset name", "'u55c'"]),
+    # fpga explore: a negative or unknown --shape was priced as an error row (exit 0), --top -3 accepted,
+    # and errors named no flag
+    ("fpga-shape-negative", {}, ["fpga", "explore", "topk", "--shape", "k=-5", "--out", "{d}/o"],
+     ["--shape k=-5", "positive integer"]),
+    ("fpga-shape-unknown", {}, ["fpga", "explore", "topk", "--shape", "warp=5", "--out", "{d}/o"],
+     ["--shape warp=5", "no shape key 'warp'", "allowed:", "num_items"]),
+    ("fpga-shape-no-value", {}, ["fpga", "explore", "topk", "--shape", "k=", "--out", "{d}/o"],
+     ["--shape", "KEY=VALUE"]),
+    ("fpga-top-negative", {}, ["fpga", "explore", "topk", "--top", "-3"], ["--top", ">= 1"]),
+    ("fpga-set-bad-value", {}, ["fpga", "explore", "topk", "--set", "hbm_ports=abc", "--out", "{d}/o"],
+     ["--set hbm_ports=abc", "must be an integer"]),
+    ("fpga-device-unknown", {}, ["fpga", "explore", "topk", "--device", "warp", "--out", "{d}/o"],
+     ["--device:", "'warp'", "known:"]),
+    # validate --against: tracebacks (short row, text power, non-UTF-8), silent acceptance (inf time,
+    # extra cells, a repeated column), errors naming no file or line (device, shape, stack, dtype)
+    ("va-short-row", {"m.csv": H + "mi210,topk\n"}, VA, ["m.csv: line 2:", "2 cells", "4 columns"]),
+    ("va-unclosed-quote", {"m.csv": H + 'mi210,"topk,batch=1,1e-5\n'}, VA, ["m.csv: line 2:", "cells"]),
+    ("va-extra-cells", {"m.csv": H + ROW.strip() + ",5,6\n"}, VA, ["m.csv: line 2:", "6 cells"]),
+    ("va-time-inf", {"m.csv": H + ROW.replace("31.6e-6", "inf")}, VA, ["m.csv: time_s:", "line 2", "finite"]),
+    ("va-power-text", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",abc\n"}, VA,
+     ["m.csv: power_w:", "line 2", "not a number"]),
+    ("va-power-negative", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",-5\n"}, VA,
+     ["m.csv: power_w:", ">= 0"]),
+    ("va-latin1", {"m.csv": (H + "mi210,topk,batch=1;num_items=256;k=8,1e-5\n# caf\xe9\n").encode("latin-1")}, VA,
+     ["m.csv:", "UTF-8"]),
+    ("va-repeated-column", {"m.csv": "device,device,kernel,shape,time_s\nmi210,u55c,topk,batch=1;num_items=256;k=8,1e-5\n"},
+     VA, ["m.csv: header:", "repeated columns ['device']"]),
+    ("va-unknown-device", {"m.csv": H + ROW.replace("mi210", "warp")}, VA,
+     ["m.csv: device: line 2:", "'warp'", "known:"]),
+    ("va-shape-unknown-key", {"m.csv": H + ROW.replace("k=8", "k=8;warp=3")}, VA,
+     ["m.csv: shape: line 2:", "'warp'", "allowed"]),
+    ("va-shape-unicode-digit", {"m.csv": H + ROW.replace("k=8", "k=\u00b2")}, VA, ["m.csv: shape: line 2:", "key=integer"]),
+    ("va-unknown-stack", {"m.csv": "device,kernel,shape,time_s,stack\n" + ROW.strip() + ",warp\n"}, VA,
+     ["m.csv: stack: line 2:", "'warp'", "known:"]),
+    ("va-unknown-dtype", {"m.csv": "device,kernel,shape,time_s,dtype\n" + ROW.strip() + ",warp\n"}, VA,
+     ["m.csv: line 2:", "dtype 'warp'", "known:"]),
+    ("va-stack-flag", {"m.csv": H + ROW}, VA + ["--stack", "warp"], ["--stack:", "'warp'"]),
+    # validate's two modes: a flag of the other mode was silently ignored
+    ("validate-against-with-device", {"m.csv": H + ROW}, VA + ["--device", "cuda"],
+     ["--device:", "not to --against"]),
+    ("validate-rounds-without-against", {}, ["validate", "--detach-tables"], ["--detach-tables:", "only with --against"]),
+    ("validate-broken-table", {"t.json": "{not json"}, ["validate", "--table", "{d}/t.json", "--out", "{d}/vo"],
+     ["t.json:", "invalid JSON"]),
+    # sizing walked every layer / listed every step before answering: a hang, now refused at once
+    ("layers-1e20", {"s.yaml": _with({"num_layers": 10**20})}, ["run", "{d}/s.yaml", "--out", "{d}/o"],
+     ["s.yaml: workload.params:", "at most 100,000", "num_layers"]),
+    ("steps-1e20", {"s.yaml": _with({"steps": 10**20})}, ["run", "{d}/s.yaml", "--out", "{d}/o"],
+     ["s.yaml: workload.params:", "at most 100,000 decode steps"]),
+    ("prefill-chunks-1e20", {"s.yaml": _with({"phase": "prefill", "context_len": 10**20, "prefill_chunk": 1})},
+     ["run", "{d}/s.yaml", "--out", "{d}/o"], ["s.yaml: workload.params:", "prefill chunks", "prefill_chunk"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    for rel, text in files.items():
+        p = tmp_path / rel
+        (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
+    monkeypatch.chdir(tmp_path)
+    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_dask_scheduler_address_that_is_no_address(tmp_path, capsys):
+    """dask's ValueError for an address without a port was a traceback."""
+    pytest.importorskip("dask.distributed")
+    code = main(["sweep", "--set", "workload.params.num_layers=1", "--scheduler", "nonsense",
+                 "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "--scheduler: 'nonsense' is not a dask scheduler address" in err, err
+
+
+def test_validate_against_header_with_spaces_and_bom_is_read(tmp_path, capsys):
+    """A header written 'device, kernel' or saved with a BOM is the same header."""
+    p = tmp_path / "m.csv"
+    p.write_text("\ufeffdevice, kernel, shape, time_s\n" + ROW, encoding="utf-8")
+    assert main(["validate", "--against", str(p), "--out", str(tmp_path / "o"), "--json", "--no-plot"]) == 0, \
+        capsys.readouterr().err
+
+
+XH = "kernel,shape,run,kernel_time_s,h2d_time_s,d2h_time_s,bytes_in,bytes_out,device,xclbin\n"
+XR = "dsa_indexer_score,batch=1;num_keys=8192;num_heads=64;head_dim=128,0,0.0002,1e-5,2e-6,100,100,u55c,h.xclbin\n"
+XC = ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}/o/u55c.yaml"]
+HC = ["calibrate", "--from-hls-report", "{d}/r.xml", "--kernel", "indexer_score", "--out", "{d}/o/u55c.yaml"]
+
+
+def _report(tag: str, value: str) -> str:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "hls" / "data" / "csynth_streamhls_u55c.xml").read_text()
+    out = re.sub(rf"<{tag}>[^<]*</{tag}>", f"<{tag}>{value}</{tag}>", text, count=1)
+    assert out != text
+    return out
+
+
+# ingest (calibrate --from-hls-report / --from-xrt-csv): nan, inf and 1e400 in a report were a
+# ValueError/OverflowError traceback or a nan clock; a negative resource was accepted; a device
+# file of the wrong shape was an AttributeError; XRT times of nan/inf/0 reached the fitter
+INGEST = [
+    ("hls-latency-nan", {"r.xml": _report("Best-caseLatency", "nan")}, HC, ["r.xml: /profile/", "Best-caseLatency", "non-negative integer"]),
+    ("hls-ii-inf", {"r.xml": _report("PipelineII", "inf")}, HC, ["r.xml: /profile/", "PipelineII", "non-negative integer"]),
+    ("hls-lut-1e400", {"r.xml": _report("LUT", "1e400")}, HC, ["r.xml: /profile/AreaEstimates/Resources/LUT:", "non-negative"]),
+    ("hls-lut-negative", {"r.xml": _report("LUT", "-5")}, HC, ["r.xml: /profile/AreaEstimates/Resources/LUT:", "non-negative"]),
+    ("hls-clock-nan", {"r.xml": _report("TargetClockPeriod", "nan")}, HC, ["r.xml: /profile/UserAssignments/TargetClockPeriod:", "finite"]),
+    ("hls-device-file-kernels-not-mapping", {"r.xml": _report("LUT", "5"), "g.yaml": "name: g\nkind: fpga\nfpga: {kernels: 5}\n"},
+     HC + ["--device-file", "{d}/g.yaml"], ["g.yaml:"]),
+    ("xrt-time-nan", {"x.csv": XH + XR.replace("0.0002", "nan")}, XC, ["x.csv: row 1.kernel_time_s:", "finite"]),
+    ("xrt-time-zero", {"x.csv": XH + XR.replace("0.0002", "0")}, XC, ["x.csv: row 1.kernel_time_s:", "> 0"]),
+    ("xrt-h2d-inf", {"x.csv": XH + XR.replace("1e-5", "inf")}, XC, ["x.csv: row 1.h2d_time_s:", "finite"]),
+    ("xrt-shape-negative", {"x.csv": XH + XR.replace("batch=1", "batch=-1")}, XC, ["x.csv: row 1.shape:", ">= 0"]),
+    ("xrt-shape-twice", {"x.csv": XH + XR.replace("batch=1;", "batch=1;batch=2;")}, XC, ["x.csv: row 1.shape:", "twice"]),
+    # calibrate's two modes: --kernel without a file to ingest started a full kernel timing
+    ("calibrate-kernel-alone", {}, ["calibrate", "--kernel", "topk"], ["--kernel:", "only with --from-hls-report"]),
+    ("ingest-with-quick", {"x.csv": XH + XR}, XC + ["--quick"], ["--quick:", "not to --from-hls-report"]),
+    ("ingest-out-is-dir", {"x.csv": XH + XR}, ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}"],
+     ["--out:", "is a directory"]),
+    # an output file that exists as a directory failed after the work
+    ("run-result-is-dir", {"o/result.json/x": ""}, ["run", "--out", "{d}/o"], ["--out:", "result.json", "is a directory"]),
+    ("sweep-jsonl-is-dir", {"o/sweep.jsonl/x": ""}, ["sweep", "--set", "workload.params.batch=1", "--out", "{d}/o"],
+     ["--out:", "sweep.jsonl", "is a directory"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", INGEST, ids=[c[0] for c in INGEST])
+def test_bad_ingest_and_output_paths(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def _sweep(tmp_path, capsys):
+    code = main(["sweep", "--set", "workload.params.num_layers=1,2", "--mappings", "gpu-only", "--no-plot",
+                 "--json", "--out", str(tmp_path / "sw")])
+    cap = capsys.readouterr()
+    import json
+
+    return code, cap.err, json.loads(cap.out) if code == 0 else None
+
+
+@pytest.mark.parametrize("damage", ["garbled-number", "missing-field", "nan", "not-utf8", "deep-json", "huge-int"])
+def test_sweep_resume_recomputes_damaged_rows(tmp_path, capsys, damage):
+    """A damaged sweep.jsonl line whose fingerprint still matches was reused (a garbled number
+    reached sweep.csv and the plot: TypeError) or stopped the resume (UnicodeDecodeError,
+    RecursionError, ValueError): now it is skipped, said so, and its run recomputed."""
+    import json
+
+    code, _, first = _sweep(tmp_path, capsys)
+    assert code == 0
+    f = tmp_path / "sw" / "sweep.jsonl"
+    lines = f.read_bytes().splitlines()
+    row = json.loads(lines[0])
+    bad = {"garbled-number": json.dumps({**row, "makespan_s": "12x"}).encode(),
+           "missing-field": json.dumps({k: row[k] for k in ("point", "mapping", "fingerprint")}).encode(),
+           "nan": json.dumps({**row, "energy_j": float("nan")}).encode(),
+           "not-utf8": b"\xe9" + lines[0],
+           "deep-json": b"[" * 100_000,
+           "huge-int": b"1" * 5000}[damage]
+    f.write_bytes(b"\n".join([bad] + lines[1:]) + b"\n")
+    code, err, again = _sweep(tmp_path, capsys)
+    assert code == 0, err
+    assert "ignoring 1 unreadable line(s)" in err, err
+    assert again == first  # recomputed, same answer (deterministic)
+    assert all(json.loads(x) for x in f.read_bytes().splitlines())  # compacted: only good rows remain
+
+
+def _table(mutate) -> str:
+    import json
+
+    fit = {"model": "roofline", "kernel": "topk", "params": {"t0_s": 1e-5, "flop_per_s": 1e10, "bytes_per_s": 1e10}}
+    t = {"format": "hetsim-kernel-table/1", "device": {"name": "g"}, "provenance": {},
+         "kernels": {"topk": {"fit": fit, "points": []}}}
+    mutate(t)
+    return json.dumps(t)
+
+
+TABLE_SCENARIO = _edit(CUSTOM, "system.devices.0.cost_tables", ["t.json"])
+
+# a cost table named by a scenario: only its top level was checked, so a malformed fit surfaced
+# while pricing (KeyError traceback) and a negative rate priced tasks at 0 s (a silent wrong answer)
+TABLES = [
+    ("unknown-kernel", lambda t: t["kernels"].update(warp={}), ["t.json: kernels.warp:", "unknown kernel"]),
+    ("fit-not-mapping", lambda t: t["kernels"]["topk"].update(fit=3), ["t.json: kernels.topk.fit:", "mapping"]),
+    ("unknown-model", lambda t: t["kernels"]["topk"]["fit"].update(model="warp"),
+     ["t.json: kernels.topk.fit.model:", "allowed: roofline"]),
+    ("nan-param", lambda t: t["kernels"]["topk"]["fit"]["params"].update(t0_s=float("nan")),
+     ["t.json: kernels.topk.fit.params:", "finite"]),
+    ("negative-rate", lambda t: t["kernels"]["topk"]["fit"]["params"].update(bytes_per_s=-1),
+     ["t.json: kernels.topk.fit.params.bytes_per_s:", "> 0"]),
+    ("missing-param", lambda t: t["kernels"]["topk"]["fit"]["params"].pop("t0_s"),
+     ["t.json: kernels.topk.fit:", "cannot price", "t0_s"]),
+    ("bad-range", lambda t: t["kernels"]["topk"]["fit"].update(range={"flop": [1]}),
+     ["t.json: kernels.topk.fit.range:", "[low, high]"]),
+]
+
+
+@pytest.mark.parametrize("name,mutate,needles", TABLES, ids=[c[0] for c in TABLES])
+def test_bad_cost_table(tmp_path, capsys, name, mutate, needles):
+    (tmp_path / "s.yaml").write_text(TABLE_SCENARIO)
+    (tmp_path / "t.json").write_text(_table(mutate))
+    code = main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_the_valid_cost_table_runs(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(TABLE_SCENARIO)
+    (tmp_path / "t.json").write_text(_table(lambda t: None))
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"]) == 0, \
+        capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rel,edit,needles", [
+    # a user's model preset: 'abc' was a ValueError traceback, -5 was blamed on the scenario
+    ("models/llama-3.1-8b.yaml", ("hidden_size:", "hidden_size: abc\nold_hidden_size:"),
+     ["llama-3.1-8b.yaml: hidden_size:", "integer >= 1", "'abc'"]),
+    ("models/llama-3.1-8b.yaml", ("hidden_size:", "hidden_size: -5\nold_hidden_size:"),
+     ["llama-3.1-8b.yaml: hidden_size:", "integer >= 1, got -5"]),
+    # a broken link preset was blamed on the scenario's (absent) overrides
+    ("links/p2p-host-jump.yaml", None, ["p2p-host-jump.yaml: forward:", "got the number 5"]),
+])
+def test_broken_user_presets_name_their_file(tmp_path, capsys, monkeypatch, rel, edit, needles):
+    import shutil
+    from pathlib import Path
+
+    from hetsim import catalog
+
+    root = tmp_path / "dm"
+    root.mkdir()
+    src = Path(catalog.load_preset("devices", "mi210").path).parent.parent
+    target = root / rel
+    target.parent.mkdir(parents=True)
+    text = (src / rel).read_text()
+    target.write_text(text.replace(*edit, 1) if edit else "forward: 5\n")
+    monkeypatch.setenv("HETSIM_DEVICE_MODELS", str(root))
+    scenario = "quest" if rel.startswith("models") else "default"
+    code = main(["run", scenario, "--set", "num_layers=1", "--out", str(tmp_path / "o"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f"hetsim: error: {target}: "), err
+    for n in needles:
+        assert n in err, (n, err)
+    shutil.rmtree(root)

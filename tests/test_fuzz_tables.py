@@ -1,0 +1,163 @@
+"""Fuzzing the table readers: measurement CSVs, XRT timing CSVs and Vitis HLS reports.
+
+Each generated file is either read or refused with a HetsimError that names the file;
+any other exception (a traceback for the user) fails the test. Cells are drawn from valid
+values and the values that broke these readers before (nan, inf, 1e400, negative and
+unicode digits, short and long rows, repeated columns, BOM, CRLF, a semicolon separator,
+truncation, stray bytes). Modest example counts keep the file to a few seconds in CI;
+HETSIM_FUZZ_THOROUGH=1 (or ``pytest --thorough``) multiplies them by five.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzzkit import SCALE
+from hetsim.errors import HetsimError
+from hetsim.ingest.hls_report import parse_csynth
+from hetsim.ingest.xrt_csv import XRT_CSV_COLUMNS, parse_xrt_csv
+from hetsim.report.validation import read_measurements
+
+FUZZ = dict(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+            deadline=None, database=None)
+
+JUNK = ["", " ", "nan", "NaN", "inf", "-inf", "1e400", "-1", "0", "-0", "1e-400", "abc", "1,5", "\u00b2",
+        "\u0663", '"', '""', "'", ";", "=", "k=", "=5", "batch=1;batch=2", "a" * 50, "1_000", "0x10", "\t"]
+VALID = {"device": ["mi210", "a100-sxm-80gb", "u55c", "warp"],
+         "kernel": ["topk", "gemm", "warp"],
+         "shape": ["batch=1;num_items=256;k=8", "m=1;n=64;k=64", "batch=1", "batch=-1;num_items=2;k=1"],
+         "time_s": ["31.6e-6", "1e-3", "2"], "power_w": ["", "300", "1e3"],
+         "group": ["", "g1"], "label": ["", "l"], "stack": ["", "tuned", "pytorch-eager"],
+         "dtype": ["", "bf16", "fp32"]}
+MEAS_COLUMNS = list(VALID) + ["zzz"]
+
+
+def _cell(col: str):
+    return st.one_of(st.sampled_from(VALID.get(col, ["x"])), st.sampled_from(JUNK),
+                     st.text(max_size=8))
+
+
+@st.composite
+def _table_text(draw, columns: list[str], cell) -> bytes:
+    header = draw(st.lists(st.sampled_from(columns), min_size=0, max_size=len(columns) + 1))
+    if draw(st.booleans()):
+        header = list(dict.fromkeys(header))  # mostly each column once
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        n = len(header) + draw(st.sampled_from([0, 0, 0, -1, 1]))
+        rows.append([draw(cell(header[i] if i < len(header) else "")) for i in range(max(0, n))])
+    text = "\n".join(",".join(r) for r in [header] + rows) + "\n"
+    op = draw(st.sampled_from(["none", "none", "bom", "crlf", "semicolon", "truncate", "bytes", "latin1"]))
+    if op == "bom":
+        return ("\ufeff" + text).encode()
+    if op == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif op == "semicolon":
+        text = text.replace(",", ";")
+    elif op == "truncate":
+        text = text[: draw(st.integers(0, len(text)))]
+    elif op == "bytes":
+        return text.encode("utf-8", "surrogatepass")[: draw(st.integers(0, len(text)))] + draw(st.binary(max_size=8))
+    elif op == "latin1":
+        return (text + "caf\u00e9\n").encode("latin-1", "replace")
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _refused_or_read(reader, path: Path):
+    """The reader's answer, or None when it refused the file with a one-line error naming it."""
+    try:
+        return reader(path)
+    except HetsimError as e:
+        assert str(e).startswith(str(path)), str(e)  # the file is named first
+        assert "\n" not in str(e).strip(), str(e)
+        return None
+
+
+def _finite(x, low: float, strict: bool = False) -> bool:
+    return math.isfinite(x) and (x > low if strict else x >= low)
+
+
+@settings(max_examples=100 * SCALE, **FUZZ)
+@given(data=_table_text(MEAS_COLUMNS, _cell))
+def test_measurement_csv_fuzz(tmp_path, data):
+    p = tmp_path / "m.csv"
+    p.write_bytes(data)
+    for r in _refused_or_read(read_measurements, p) or ():  # what is read is usable
+        assert _finite(r.time_s, 0, strict=True) and (r.power_w is None or _finite(r.power_w, 0)), r
+        assert all(isinstance(v, int) and v >= 0 for v in r.shape.values()), r
+
+
+XRT_VALID = {"kernel": ["dsa_indexer_score", "topk", ""], "shape": ["batch=1;num_keys=8192;num_heads=64;head_dim=128",
+                                                                   "batch=1;num_items=4096;k=64", "batch=-1"],
+             "run": ["0", "1", "-1"], "kernel_time_s": ["0.0002", "0", "1e-5"], "h2d_time_s": ["1e-5"],
+             "d2h_time_s": ["2e-6"], "bytes_in": ["100", "1e3"], "bytes_out": ["100"], "device": ["u55c"],
+             "xclbin": ["h.xclbin"]}
+
+
+def _xrt_cell(col: str):
+    return st.one_of(st.sampled_from(XRT_VALID.get(col, ["x"])), st.sampled_from(JUNK))
+
+
+@st.composite
+def _xrt_text(draw) -> bytes:
+    if draw(st.integers(0, 3)):  # mostly the exact header the host program writes
+        header = list(XRT_CSV_COLUMNS)
+        rows = [[draw(_xrt_cell(c)) for c in header] for _ in range(draw(st.integers(0, 4)))]
+        if rows and draw(st.booleans()):
+            rows[-1] = rows[-1][: draw(st.integers(0, len(header)))]
+        return ("\n".join(",".join(r) for r in [header] + rows) + "\n").encode()
+    return draw(_table_text(list(XRT_CSV_COLUMNS), _xrt_cell))
+
+
+@settings(max_examples=100 * SCALE, **FUZZ)
+@given(data=_xrt_text())
+def test_xrt_csv_fuzz(tmp_path, data):
+    p = tmp_path / "x.csv"
+    p.write_bytes(data)
+    for r in _refused_or_read(parse_xrt_csv, p) or ():
+        assert _finite(r.kernel_time_s, 0, strict=True), r
+        assert _finite(r.h2d_time_s, 0) and _finite(r.d2h_time_s, 0) and r.bytes_in >= 0 and r.run >= 0, r
+        assert all(v >= 0 for v in r.shape.values()), r
+
+
+REPORTS = sorted((Path(__file__).parent / "hls" / "data").glob("csynth_*.xml"))
+ELEMENT = re.compile(r"<([A-Za-z_][\w.-]*)>([^<]*)</\1>")
+
+
+@st.composite
+def _report_text(draw) -> bytes:
+    text = draw(st.sampled_from(REPORTS)).read_text()
+    for _ in range(draw(st.integers(1, 3))):
+        spots = list(ELEMENT.finditer(text))
+        m = draw(st.sampled_from(spots))
+        op = draw(st.sampled_from(["value", "value", "value", "delete", "truncate", "range"]))
+        if op == "value":
+            value = draw(st.one_of(st.sampled_from(JUNK + ["undef", "1 ~ 2", "3 ~", "~", "1e30"]), st.text(max_size=6)))
+            value = value.replace("<", "").replace("&", "")
+            text = text[: m.start(2)] + value + text[m.end(2):]
+        elif op == "delete":
+            text = text[: m.start()] + text[m.end():]
+        elif op == "range":
+            text = text[: m.start(2)] + "<range><min>5</min><max>" + draw(st.sampled_from(JUNK)).replace("<", "") \
+                + "</max></range>" + text[m.end(2):]
+        else:
+            return text[: draw(st.integers(0, len(text)))].encode()
+    return text.encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.skipif(not REPORTS, reason="no sample reports")
+@settings(max_examples=100 * SCALE, **FUZZ)
+@given(data=_report_text())
+def test_hls_report_fuzz(tmp_path, data):
+    p = tmp_path / "csynth.xml"
+    p.write_bytes(data)
+    rep = _refused_or_read(parse_csynth, p)
+    if rep is not None:
+        assert _finite(rep.target_clock_period_s, 0, strict=True), rep.target_clock_period_s
+        assert all(isinstance(v, int) and v >= 0 for v in rep.resources.values()), rep.resources
