@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from hetsim.cli import main
+from test_bad_inputs import CUSTOM, GPU  # the same small custom scenario
 
 H = "device,kernel,shape,time_s\n"
 ROW = "mi210,topk,batch=1;num_items=256;k=8,31.6e-6\n"
@@ -31,17 +32,6 @@ def _with(params: dict, base=SMALL_DSA) -> str:
     return yaml.safe_dump(d)
 
 
-GPU = {"name": "g", "kind": "gpu",
-       "memory": {"capacity_bytes": "80 GB", "peak_bandwidth_Bps": "2 TB/s", "achievable_bandwidth_Bps": "1.7 TB/s"},
-       "peak_flop_per_s": {"bf16": "312 TFLOP/s"}, "efficiency": {"default": {"compute": 0.8, "memory": 0.9}},
-       "power": {"idle_w": 50, "active_w": 300}}
-CUSTOM = {"name": "t", "system": {"devices": [GPU]},
-          "workload": {"name": "custom", "params": {
-              "tasks": [{"name": "a", "step": "model", "kernel": "gemm", "shape": {"m": 1, "n": 64, "k": 64}},
-                        {"name": "b", "step": "retrieval", "kernel": "topk",
-                         "shape": {"batch": 1, "num_items": 4096, "k": 64}}],
-              "edges": [{"from": "a", "to": "b", "bytes": 64}]}},
-          "mapping": {"policy": "gpu-only"}}
 PAIR = {"name": "p", "system": {"devices": [{"preset": "mi210", "name": "gpu"}, {"preset": "u55c", "name": "fpga"}],
                                 "links": [{"preset": "p2p-host-jump", "between": ["gpu", "fpga"], "name": "p2p"}]},
         "workload": {"name": "dsa_decode", "params": {"context_len": 1024, "batch": 1, "num_layers": 2}},
@@ -191,10 +181,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+def _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles):
+    """Write *files* under tmp_path, run *argv* there: exit 2, one error line holding *needles*."""
     for rel, text in files.items():
         p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
         (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
     monkeypatch.chdir(tmp_path)
     code = main([a.replace("{d}", str(tmp_path)) for a in argv])
@@ -203,6 +194,11 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files
     assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
     for n in needles:
         assert n in err, (n, err)
+
+
+@pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
 
 
 def test_dask_scheduler_address_that_is_no_address(tmp_path, capsys):
@@ -269,17 +265,7 @@ INGEST = [
 
 @pytest.mark.parametrize("name,files,argv,needles", INGEST, ids=[c[0] for c in INGEST])
 def test_bad_ingest_and_output_paths(tmp_path, capsys, monkeypatch, name, files, argv, needles):
-    for rel, text in files.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    monkeypatch.chdir(tmp_path)
-    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
-    err = capsys.readouterr().err.strip()
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith("hetsim: error: "), err
-    for n in needles:
-        assert n in err, (n, err)
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
 
 
 def _sweep(tmp_path, capsys):
