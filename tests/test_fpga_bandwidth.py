@@ -56,3 +56,32 @@ def test_channel_figure_can_only_lower_the_share():
     assert _time(dev) > _time(_u55c())
     # no per-channel figure: the board's share still limits a channel
     assert channel_param(_u55c(channel=None))["channel_Bps"] == pytest.approx(425e9 / 32)
+
+
+def test_readme_what_if_figures_match_a_run(tmp_path):
+    """The README's sentence "(A -> B ms)" on the shipped what-if is what `hetsim run` gives
+    for the scenario without and with its U55C bandwidth override."""
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from hetsim.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    m = re.search(r"makespan (\d+)% longer \((\d+) -> (\d+) ms\)", (root / "README.md").read_text())
+    assert m, "the README's what-if sentence moved"
+    pct, before_ms, after_ms = (int(g) for g in m.groups())
+    doc = yaml.safe_load((root / "scenarios/examples/what-if.yaml").read_text())
+    base = copy.deepcopy(doc)
+    for d in base["system"]["devices"]:
+        d.pop("overrides", None)
+    got = {}
+    for name, scen in (("base", base), ("what-if", doc)):
+        f = tmp_path / f"{name}.yaml"
+        f.write_text(yaml.safe_dump(scen))
+        assert main(["run", str(f), "--out", str(tmp_path / name), "--no-plot"]) == 0
+        got[name] = json.loads((tmp_path / name / "result.json").read_text())["makespan_s"] * 1e3
+    assert round(got["base"]) == before_ms and round(got["what-if"]) == after_ms, got
+    assert round(100 * (got["what-if"] / got["base"] - 1)) == pct, got
