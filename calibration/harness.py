@@ -534,27 +534,24 @@ def _after_producers(pipelines: dict[str, Any], kernels: set[str], torch, device
                      cold_pair, rotate_bytes: int, seed: int) -> list[dict[str, Any]]:
     """Cold single calls of the pipelines' consumers after their streaming producers
     (:func:`calibration.producers.measure_after_producers`), each pair once."""
-    from .producers import measure_after_producers, pair_key, streaming_producers
+    from hetsim.graph import task_of, topological_order
+
+    from .producers import entry_key, measure_after_producers, streaming_producers
     from .rounds import _Pass
 
     evict, clock = cold_pair
     out, seen = [], set()
     with torch.inference_mode():
         for idx, graph in enumerate(pipelines.values()):
-            from hetsim.graph import task_of, topological_order
-
             order = topological_order(graph)
             if not any(task_of(graph, order[i]).kernel in kernels
                        for i in streaming_producers(graph, rotate_bytes)):
                 continue  # no consumer of a streaming producer among the calibrated kernels
             p = _Pass(graph, device, torch, seed + 7000 + idx)
-            for _ in range(2):  # untimed: first touches
-                for c in p.calls:
-                    c()
+            p.touch()
             for e in measure_after_producers(p, evict, clock, cold_calls, rotate_bytes=rotate_bytes,
                                              seed=seed + idx):
-                key = pair_key(e["producer"]["kernel"], e["producer"]["shape"],
-                               e["consumer"]["kernel"], e["consumer"]["shape"])
+                key = entry_key(e)
                 if e["consumer"]["kernel"] in kernels and key not in seen:
                     seen.add(key)
                     out.append(e)

@@ -33,6 +33,22 @@ def pair_key(producer_kernel: str, producer_shape: dict, kernel: str, shape: dic
     return json.dumps([producer_kernel, producer_shape, kernel, shape], sort_keys=True)
 
 
+def entry_key(e: dict[str, Any]) -> str:
+    """The pair key of one ``after_producer`` entry (as a table stores it)."""
+    return pair_key(e["producer"]["kernel"], e["producer"]["shape"],
+                    e["consumer"]["kernel"], e["consumer"]["shape"])
+
+
+def cold_single_call(clock, evict, call, before=None) -> float:
+    """Seconds of one *call* after the evicting stream (and *before*, its producer, untimed)."""
+    clock.sync()
+    evict()
+    if before is not None:
+        before()
+    clock.sync()
+    return clock.measure(call)
+
+
 def streaming_producers(p, rotate_bytes: int) -> dict[int, int]:
     """consumer index -> producer index, for every task run right after its own producer when
     that producer's work moves at least *rotate_bytes* (the evictor's footprint: it evicts
@@ -80,15 +96,9 @@ def measure_after_producers(p, evict, clock, calls_for, rounds: int = AFTER_PROD
         for i in rng.permutation(sorted(pairs)):
             i = int(i)
             for mode in rng.permutation(["evict", "producer"]):
-                xs = []
-                for _ in range(ncalls.get(i, 1)):
-                    clock.sync()
-                    evict()
-                    if mode == "producer":
-                        p.calls[pairs[i]]()
-                    clock.sync()
-                    xs.append(clock.measure(p.calls[i]))
-                samples[i][mode].append(statistics.median(xs))
+                before = p.calls[pairs[i]] if mode == "producer" else None
+                samples[i][mode].append(statistics.median(
+                    cold_single_call(clock, evict, p.calls[i], before) for _ in range(ncalls.get(i, 1))))
             if i not in ncalls:  # first round: size the later rounds' call count
                 ncalls[i] = calls_for(statistics.median(samples[i]["evict"]))
     out = []
@@ -105,8 +115,7 @@ def producer_factors(table_data: dict) -> dict[str, float]:
     """pair key -> the table's after-producer factor (cold after producer / cold after evict)."""
     out = {}
     for e in table_data.get("after_producer") or ():
-        out[pair_key(e["producer"]["kernel"], e["producer"]["shape"],
-                     e["consumer"]["kernel"], e["consumer"]["shape"])] = float(e["factor"])
+        out[entry_key(e)] = float(e["factor"])
     return out
 
 
@@ -123,4 +132,4 @@ def task_factors(p, table_data: dict, rotate_bytes: int) -> dict[int, tuple[int,
 
 
 __all__ = ["streaming_producers", "measure_after_producers", "producer_factors", "task_factors",
-           "AFTER_PRODUCER_ROUNDS"]
+           "cold_single_call", "entry_key", "AFTER_PRODUCER_ROUNDS"]

@@ -79,6 +79,7 @@ from hetsim.costs.tables import KernelTable, read_table
 from hetsim.graph import task_of, topological_order
 from hetsim.kernels import KERNELS
 
+from .producers import cold_single_call, task_factors
 from .stats import MAX_CLAIM_WIDTH, claimable, median_ci, repeat_interval
 
 #: Within-run change of the machine's speed (median drift of the first vs the second half of
@@ -142,6 +143,14 @@ class _Pass:
     def _call(self, n):
         run, inputs = self.impls[n].run, self.inputs[n]
         return lambda: run(inputs)
+
+    def touch(self, times: int = 2) -> None:
+        """Run every call *times* times, untimed: the first touches of every buffer on this
+        path (page faults, allocator growth) stay out of the timed rounds."""
+        with self.torch.inference_mode():
+            for _ in range(times):
+                for c in self.calls:
+                    c()
 
     def _wire(self, graph) -> tuple[int, int]:
         """Make producers' output buffers their consumers' inputs where shapes agree."""
@@ -227,8 +236,6 @@ class _PipelineRounds:
         # a task run right after its own streaming producer: the table's per-predecessor factor
         # prices it, and it is re-measured after that producer (see calibration.producers);
         # the engine prices tasks one by one, so the extra joins the serial makespan here
-        from .producers import task_factors
-
         self.after = task_factors(p, table.data, rotate_bytes)
         self.producer_extra_s = 0.0
         for i, (_, f) in self.after.items():
@@ -249,11 +256,8 @@ class _PipelineRounds:
         self.t0 = time.perf_counter() if t0 is None else t0
         self.data_edges, self.edges = p.data_edges, p.edges
         self.tasks, self.task_names = p.tasks, list(p.order)
-        with torch.inference_mode():
-            for q in self.passes:
-                for _ in range(2):  # untimed: first touches of every buffer on this path
-                    for c in q.calls:
-                        c()
+        for q in self.passes:
+            q.touch()
         self.clock.sync()
 
     def round(self, r: int) -> None:
@@ -282,15 +286,10 @@ class _PipelineRounds:
                 for i, e in enumerate(each):
                     self.per_task[i].append(e)
                 for i in (chunks[j] if j < self.npasses - 1 else ()):
-                    calls = []
-                    for _ in range(self.ncold[i]):
-                        clock.sync()
-                        evict()
-                        if i in self.after:  # after its streaming producer, as in the pipeline
-                            p.calls[self.after[i][0]]()
-                        clock.sync()
-                        calls.append(clock.measure(p.calls[i]))
-                    round_remeasured[i] = statistics.median(calls)
+                    # after its streaming producer where it has one, as in the pipeline
+                    before = p.calls[self.after[i][0]] if i in self.after else None
+                    round_remeasured[i] = statistics.median(
+                        cold_single_call(clock, evict, p.calls[i], before) for _ in range(self.ncold[i]))
         for i, x in enumerate(round_remeasured):
             self.remeasured[i].append(x)
         # the round's pipeline time: every task's median over the round's passes (one

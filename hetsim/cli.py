@@ -529,15 +529,22 @@ def _default_table(device: str) -> Path:
     return Path("out") / "calibration" / f"{device}.json"
 
 
+def _refuse_flags(args, flags: dict[str, str], why: str) -> None:
+    """A command's mode ignores *flags* (attribute -> flag): refuse the first one given, naming it."""
+    given = [flag for attr, flag in flags.items() if getattr(args, attr) not in (None, False)]
+    if given:
+        raise ConfigError(why, field=given[0])
+
+
 def cmd_calibrate(args) -> int:
     ingest = args.from_hls_report is not None or args.from_xrt_csv is not None
-    other = ({"kernels": "--kernels", "quick": "--quick", "threads": "--threads", "repeats": "--repeats"}
-             if ingest else {"kernel": "--kernel", "device_file": "--device-file"})
-    given = [flag for attr, flag in other.items() if getattr(args, attr) not in (None, False)]
-    if given:
-        raise ConfigError("applies to timing kernels on this machine, not to --from-hls-report / "
-                          "--from-xrt-csv" if ingest else "applies only with --from-hls-report or "
-                          "--from-xrt-csv", field=given[0])
+    if ingest:
+        _refuse_flags(args, {"kernels": "--kernels", "quick": "--quick", "threads": "--threads",
+                             "repeats": "--repeats"},
+                      "applies to timing kernels on this machine, not to --from-hls-report / --from-xrt-csv")
+    else:
+        _refuse_flags(args, {"kernel": "--kernel", "device_file": "--device-file"},
+                      "applies only with --from-hls-report or --from-xrt-csv")
     if ingest:
         return _ingest(args)
     _require_torch()
@@ -669,11 +676,10 @@ _ROUNDS_ONLY = {"device": "--device", "table": "--table", "rounds": "--rounds", 
 
 
 def cmd_validate(args) -> int:
-    wrong = _ROUNDS_ONLY if args.against else _AGAINST_ONLY
-    given = [flag for attr, flag in wrong.items() if getattr(args, attr) not in (None, False)]
-    if given:
-        raise ConfigError(("applies to the pipeline validation, not to --against FILE" if args.against
-                           else "applies only with --against FILE"), field=given[0])
+    if args.against:
+        _refuse_flags(args, _ROUNDS_ONLY, "applies to the pipeline validation, not to --against FILE")
+    else:
+        _refuse_flags(args, _AGAINST_ONLY, "applies only with --against FILE")
     args.device = args.device or "cpu"
     args.rounds = args.rounds or 10
     if args.against:
