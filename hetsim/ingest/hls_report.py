@@ -6,8 +6,12 @@ FPGA cost table. Reports often hold ``undef`` latencies (unknown loop bounds) an
 ``<range><min>..</min><max>..</max></range>`` values (data-dependent trip counts), so these are
 first-class values (:class:`CycleCount`), never silently turned into 0.
 
-Element map: ``shared/reference/hardware.md`` §7.1 (schema seen in Vitis HLS 2020.x-2023.x).
-Times are converted to seconds, frequencies to Hz.
+Element map: ``shared/reference/hardware.md`` §7.1. Real reports from Vivado HLS 2019.2 to Vitis
+HLS 2023.2 are read (tests/hls/data, provenance in its README); what changed between versions and
+is handled here: ``<DSP48E>`` for ``<DSP>`` (2019.2), loops without ``<PipelineType>`` (pipelined
+when they state a ``<PipelineII>``, 2020.x top-level summaries), ``<range>`` elements (2020.x)
+and ``a ~ b`` text (2022.x) for ranges, ``undef`` everywhere, ``PipelineType`` ``none`` (2020.x)
+or ``no`` (2022+), indented or flat XML. Times are converted to seconds, frequencies to Hz.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from pathlib import Path
 from typing import Mapping
 
 from hetsim.errors import ConfigError
-from hetsim.inputs import read_xml
+from hetsim.inputs import read_text, read_xml
 
 RESOURCE_NAMES = ("BRAM_18K", "DSP", "FF", "LUT", "URAM")
+RESOURCE_ALIASES = {"DSP": ("DSP48E", "DSP48E2", "DSP48E1", "DSP48")}
+"""Older spellings of a resource: Vivado HLS (2019.2 and before) writes the DSP count as
+``<DSP48E>`` (tests/hls/data/csynth_hls4ml_2019_2_u50.xml); Vitis HLS 2020.1+ writes ``<DSP>``."""
 
 U55C_CAPACITY: dict[str, int] = {
     "LUT": 1_303_680,
@@ -240,10 +247,11 @@ def _resources(root: ET.Element, path: str, file: str) -> dict[str, int]:
         raise ConfigError("element missing", file=file, field="/profile/" + path)
     out: dict[str, int] = {}
     for name in RESOURCE_NAMES:
-        t = block.findtext(name)
+        tag = next((a for a in (name, *RESOURCE_ALIASES.get(name, ())) if block.find(a) is not None), name)
+        t = block.findtext(tag)
         if t is None:
             continue
-        where = f"/profile/{path}/{name}"
+        where = f"/profile/{path}/{tag}"
         try:
             v = float(t.strip())
         except ValueError:
@@ -269,10 +277,13 @@ def _loop_tree(summary: ET.Element, module: str, file: str, prefix: str = "") ->
             return UNDEF if e is None else _cycles(e, file, f"{where}/{tag}")
 
         name = prefix + (lp.findtext("Name") or lp.tag).strip()
+        ii = opt("PipelineII")
+        ptype = lp.findtext("PipelineType")
+        # 2020.x top-level loop summaries give no PipelineType: a loop with an II is pipelined
+        pipelined = ptype.strip().lower() == "yes" if ptype is not None else ii.is_exact
         out.append(LoopReport(module=module, name=name, trip_count=opt("TripCount"), latency=opt("Latency"),
-                              iteration_latency=opt("IterationLatency"), pipeline_ii=opt("PipelineII"),
-                              pipeline_depth=opt("PipelineDepth"),
-                              pipelined=(lp.findtext("PipelineType") or "no").strip().lower() == "yes"))
+                              iteration_latency=opt("IterationLatency"), pipeline_ii=ii,
+                              pipeline_depth=opt("PipelineDepth"), pipelined=pipelined))
         out.extend(_loop_tree(lp, module, file, name + "/"))
     return out
 
@@ -287,9 +298,10 @@ def _module_resources(root: ET.Element, file: str) -> dict[str, dict[str, int]]:
             continue
         res = {}
         for key in RESOURCE_NAMES:
-            t = block.findtext(key)
+            tag = next((a for a in (key, *RESOURCE_ALIASES.get(key, ())) if block.find(a) is not None), key)
+            t = block.findtext(tag)
             if t is not None and t.strip() not in ("", "-"):
-                where = f"/profile/ModuleInformation/Module[{name}]/AreaEstimates/{key}"
+                where = f"/profile/ModuleInformation/Module[{name}]/AreaEstimates/{tag}"
                 try:
                     v = float(t.strip())
                 except ValueError:
@@ -327,7 +339,14 @@ def parse_csynth(path: str | Path) -> HlsReport:
         or malformed (the error names the file and the XPath of the field).
     """
     file = str(path)
-    root = read_xml(file)
+    try:
+        root = read_xml(file)
+    except ConfigError as e:
+        head = read_text(file)[:2000] if "XML" in e.detail else ""
+        if "Synthesis Summary Report" in head or "Vitis HLS Report" in head or "Vivado HLS Report" in head:
+            raise ConfigError("this is the text report (csynth.rpt); pass the csynth.xml beside it "
+                              "(<solution>/syn/report/csynth.xml)", file=file) from None
+        raise
     if root.tag != "profile":
         raise ConfigError(f"root element is <{root.tag}>, expected <profile> (a Vitis HLS csynth.xml)", file=file)
     unit = (root.findtext("UserAssignments/unit") or "ns").strip()

@@ -79,7 +79,8 @@ def ingest_hls(doc: dict, path: Path, report_file: str, kernel: str | None) -> l
         raise ConfigError(f"{report_file}: {units} compute unit(s) of {rep.top!r} do not fit: "
                           + "; ".join(problems))
     params = dict(entry.get("params") or {})
-    pipelined = [lp for lp in rep.loops if lp.pipelined and lp.pipeline_ii.is_exact]
+    # module loops (2021+ reports); a report without ModuleInformation (2020.x) has only the top's
+    pipelined = [lp for lp in (rep.loops or rep.top_loops) if lp.pipelined and lp.pipeline_ii.is_exact]
     new: dict[str, Any] = {}
     if pipelined and "ii" in design.defaults:
         new["ii"] = max(lp.pipeline_ii.value for lp in pipelined)

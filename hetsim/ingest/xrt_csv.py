@@ -3,7 +3,10 @@
 Why: measured kernel times on a real U55C are the ground truth the cycle models are calibrated
 against. The CSV columns are documented in ``hls/README.md``; this module checks them strictly
 (exact header, typed fields) and raises :class:`hetsim.errors.ConfigError` naming the file, row
-and column of anything wrong.
+and column of anything wrong. XRT's own profile summary (``profile_summary.csv``, the
+"Profile Summary" report of every XRT version) is a different file: it is recognised and
+refused with a message saying which file to pass, since it lists kernel times without the
+task shapes a cost table needs.
 """
 
 from __future__ import annotations
@@ -101,6 +104,11 @@ def parse_xrt_csv(path: str | Path) -> list[XrtRun]:
     with open_text(file) as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
+        if header and header[0].strip().lower() == "profile summary":
+            raise ConfigError("this is an XRT profile summary (profile_summary.csv / opencl_summary.csv, written "
+                              "when xrt.ini turns profiling on); it has no task shapes. Pass the timing CSV "
+                              "of hls/host/hetsim_host (header " + ",".join(XRT_CSV_COLUMNS) + ")",
+                              file=file, field="header")
         if header is None or tuple(h.strip() for h in header) != XRT_CSV_COLUMNS:
             raise ConfigError(f"header must be {','.join(XRT_CSV_COLUMNS)}, got {header}", file=file, field="header")
         runs: list[XrtRun] = []

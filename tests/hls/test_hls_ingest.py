@@ -3,6 +3,7 @@ its provenance), synthetic undef/range/over-capacity variants, and the XRT host 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,99 @@ def test_vitis_2020_1_report_nested_range_loops():
     assert r.top_loops[0].latency == CycleCount(50080, 87712) and r.top_loops[0].trip_count.value == 4
     assert r.resources == {"BRAM_18K": 88, "DSP": 98, "FF": 18001, "LUT": 17877, "URAM": 0}
     assert r.loops == [] and r.module_resources == {}  # 2020.1 writes no ModuleInformation
+
+
+# ---- every real report in data/ (provenance in data/README.md), one row each ---------------------
+# Values read by eye from each file: version, part, top, latency best/worst, interval min/max,
+# resources (DSP from <DSP48E> in 2019.2), estimated clock period (ns), top-level loops.
+DATA = Path(__file__).parent / "data"
+REAL_REPORTS = [
+    ("csynth_hls4ml_2019_2_u50.xml", "2019.2", "xcu50-fsvh2104-2L-e", "alveo_hls4ml", ("349", "2449"), ("350", "2450"),
+     {"BRAM_18K": 8, "DSP": 8, "FF": 5858, "LUT": 13636, "URAM": 0}, 5.258, []),
+    ("csynth_sparseaccel_2020_1_u200.xml", "2020.1", "xcu200-fsgd2104-2-e", "Conv_sysarr", ("50081", "87713"),
+     ("50082", "87714"), {"BRAM_18K": 88, "DSP": 98, "FF": 18001, "LUT": 17877, "URAM": 0}, 7.3,
+     [("LOOP_K_MOST_OUTER", False)]),
+    ("csynth_partition_2020_2_vu11p.xml", "2020.2", "xcvu11p-flga2577-1-e", "system_top", ("undef", "undef"),
+     ("undef", "undef"), {"BRAM_18K": 14, "DSP": 34, "FF": 19995, "LUT": 55711, "URAM": 0}, 12.12,
+     [("Loop1", True), ("Loop2", True), ("Loop3", True), ("Loop4", True)]),
+    ("csynth_igcn_2022_1_zynq.xml", "2022.1", "xc7z045-ffv900-3", "IGCN", ("undef", "undef"), ("undef", "undef"),
+     {"BRAM_18K": 2, "DSP": 0, "FF": 96, "LUT": 320, "URAM": 0}, 6.751,
+     [("IGCN_label0", False), ("IGCN_label0/t_label1", False)]),
+    ("csynth_vit_2022_2_kv260.xml", "2022.2", "xck26-sfvc784-2LV-c", "ViT_act", ("undef", "undef"), ("undef", "undef"),
+     {"BRAM_18K": 902, "DSP": 1452, "FF": 172584, "LUT": 270827, "URAM": 0}, 7.674,
+     [("_ln124_for_each_image", False), ("_ln124_for_each_image/_ln131_for_each_layer", False)]),
+    ("csynth_streamhls_u55c.xml", "2023.2", "xcu55c-fsvh2892-2L-e", "streamhls", ("165", "165"), ("91", "91"),
+     {"BRAM_18K": 30, "DSP": 48, "FF": 10567, "LUT": 6800, "URAM": 0}, 3.65, []),
+]
+
+
+@pytest.mark.parametrize("name,version,part,top,lat,ii,res,period_ns,loops", REAL_REPORTS, ids=[r[0] for r in REAL_REPORTS])
+def test_every_real_report_reads_its_own_values(name, version, part, top, lat, ii, res, period_ns, loops):
+    r = parse_csynth(DATA / name)
+    assert (r.tool_version, r.part, r.top) == (version, part, top)
+    assert (str(r.latency_best), str(r.latency_worst)) == lat
+    assert (str(r.interval_min), str(r.interval_max)) == ii
+    assert r.resources == res and set(r.available) == set(res)  # every resource, the DSP alias included
+    assert r.estimated_clock_period_s == pytest.approx(period_ns * 1e-9)
+    assert [(lp.name, lp.pipelined) for lp in r.top_loops][:len(loops)] == loops
+
+
+def test_real_reports_cover_the_versions_from_2019_2_to_2023_2():
+    assert {r[1] for r in REAL_REPORTS} == {"2019.2", "2020.1", "2020.2", "2022.1", "2022.2", "2023.2"}
+    assert sorted(p.name for p in DATA.glob("csynth_*.xml")) == sorted(r[0] for r in REAL_REPORTS)
+
+
+def test_vivado_hls_2019_dsp48e_is_the_dsp_count():
+    r = parse_csynth(DATA / "csynth_hls4ml_2019_2_u50.xml")
+    assert r.resources["DSP"] == 8 and r.available["DSP"] == 5952  # written <DSP48E>
+    assert check_resources(r, r.available) == []  # fits the U50 it was made for
+    assert not any("DSP" in e and "not reported" in e for e in check_resources(r))
+
+
+def test_a_report_over_its_own_device_is_flagged():
+    r = parse_csynth(DATA / "csynth_vit_2022_2_kv260.xml")  # 902 BRAM_18K on a 288-BRAM KV260
+    errors = check_resources(r, r.available)
+    assert any("BRAM_18K 902 exceeds the capacity 288" in e for e in errors)
+    assert any("LUT 270827 exceeds the capacity 117120" in e for e in errors)
+
+
+def test_ingest_takes_ii_and_depth_from_top_loops_when_no_module_loops(tmp_path):
+    """2020.x reports have no ModuleInformation: the top-level loop summary is all there is."""
+    from hetsim import catalog
+    from hetsim.ingest.update import ingest_hls
+
+    text = (DATA / "csynth_partition_2020_2_vu11p.xml").read_text()
+    text = text.replace("xcvu11p-flga2577-1-e", "xcu55c-fsvh2892-2L-e")
+    for k, v in U55C_CAPACITY.items():  # the same design, as if synthesised for the U55C
+        text = re.sub(rf"(<AvailableResources>.*?<{k}>)\d+(</{k}>)", rf"\g<1>{v}\g<2>", text, flags=re.S)
+    p = tmp_path / "csynth.xml"
+    p.write_text(text)
+    pr = catalog.load_preset("devices", "u55c")
+    doc = catalog.read_yaml(pr.path)
+    lines = ingest_hls(doc, pr.path, str(p), "indexer_score")
+    params = doc["fpga"]["kernels"]["indexer_score"]["params"]
+    assert params["ii"] == 1 and params["depth"] == 2  # Loop1-4: II 1, depths 2, 2, 2, 1
+    assert params["clock_hz"] == pytest.approx(1 / 12.12e-9)  # 100 MHz asked, 82.5 MHz estimated
+    assert any("depth" in ln for ln in lines)
+
+
+def test_text_report_is_refused_naming_the_xml(tmp_path):
+    rpt = tmp_path / "csynth.rpt"  # the header of the text twin (hardware.md §7.2)
+    rpt.write_text("================================================================\n"
+                   "== Synthesis Summary Report of 'top'\n"
+                   "================================================================\n+ General Information:\n")
+    with pytest.raises(ConfigError, match=r"text report \(csynth.rpt\); pass the csynth.xml") as e:
+        parse_csynth(rpt)
+    assert e.value.file == str(rpt)
+
+
+def test_xrt_profile_summary_is_refused_saying_which_csv(capsys):
+    from hetsim.cli import main
+
+    f = DATA / "xrt_profile_summary_2019_2_u50.csv"
+    with pytest.raises(ConfigError, match="XRT profile summary") as e:
+        parse_xrt_csv(f)
+    assert e.value.field == "header" and "hetsim_host" in e.value.detail
+    assert main(["calibrate", "--from-xrt-csv", str(f), "--out", "/nonexistent/x.yaml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "profile summary" in err and "Traceback" not in err
