@@ -6,20 +6,24 @@ Every parser is a pure function over a tool's text, tested on real sample output
 source          parser                                          reader (None when unavailable)
 ==============  ==============================================  ==================================
 nvidia-smi      :func:`~.nvidia.parse_nvidia_smi_csv`           :class:`~.nvidia.NvidiaReader`
+amd-smi         :func:`~.amdsmi.parse_amd_smi` (json/csv/text)  :class:`~.amdsmi.AmdSmiReader`
 rocm-smi        :func:`~.rocm.parse_rocm_smi_json`, ``_text``   :class:`~.rocm.RocmReader`
 Linux RAPL      :func:`~.rapl.energy_delta_uj` (wrap-around)    :class:`~.rapl.RaplReader`
 XRT xbutil      :func:`~.xrt.parse_xbutil_text`, ``_json``      :class:`~.xrt.XbutilReader`
 ==============  ==============================================  ==================================
 
 :func:`find_reader` returns the reader for a calibration device kind, or None when the machine
-has no working source: calibration then records ``power_w: null``.
+has no working source: calibration then records ``power_w: null``. A parser given output it does
+not know raises :class:`~._base.PowerParseError` (a one-line ``ConfigError``); readers turn that
+into "no reading".
 """
 
 from __future__ import annotations
 
 import shutil
 
-from ._base import PowerSample
+from ._base import PowerParseError, PowerSample
+from .amdsmi import AmdSmiReader, parse_amd_smi, parse_amd_smi_csv, parse_amd_smi_json, parse_amd_smi_text
 from .nvidia import NvidiaReader, parse_nvidia_smi_csv
 from .rapl import RaplReader, energy_delta_uj, parse_energy_uj
 from .rapl import power_w as rapl_power_w
@@ -42,7 +46,9 @@ def find_reader(device: str, index: int = 0):
             if r.source == "nvml" or shutil.which("nvidia-smi"):
                 return r
             return None
-        if device == "rocm":
+        if device == "rocm":  # amd-smi (ROCm 6+) first: rocm-smi is deprecated there
+            if shutil.which("amd-smi"):
+                return AmdSmiReader(index)
             return RocmReader(index) if shutil.which("rocm-smi") else None
         if device == "fpga":
             return XbutilReader() if shutil.which("xbutil") else None
@@ -51,7 +57,8 @@ def find_reader(device: str, index: int = 0):
     return None
 
 
-__all__ = ["PowerSample", "find_reader", "NvidiaReader", "RocmReader", "RaplReader",
+__all__ = ["PowerSample", "PowerParseError", "find_reader", "NvidiaReader", "RocmReader", "AmdSmiReader",
+           "RaplReader", "parse_amd_smi", "parse_amd_smi_json", "parse_amd_smi_csv", "parse_amd_smi_text",
            "XbutilReader", "XrtElectrical", "parse_nvidia_smi_csv", "parse_rocm_smi_json",
            "parse_rocm_smi_text", "parse_xbutil_text", "parse_xbutil_json", "board_power_w",
            "energy_delta_uj", "parse_energy_uj", "rapl_power_w"]

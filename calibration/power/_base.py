@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+
+from hetsim.errors import ConfigError
+
+
+class PowerParseError(ConfigError, ValueError):
+    """A tool's output is not in a form the parser knows (one line: tool, field, what was expected).
+
+    A :class:`~hetsim.errors.ConfigError`, so a command shows it as one line with exit 2; also a
+    ValueError, so a reader can treat it as "no reading" like any other unparsable output.
+    """
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,16 @@ def run_tool(argv: list[str], timeout_s: float = 5.0) -> str | None:
     if res.returncode != 0:
         return None
     return res.stdout
+
+
+def load_json(text: str, tool: str):
+    """JSON from a tool's stdout, skipping a prompt printed before it (``amd-smi -w``)."""
+    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
+    try:
+        return json.loads(text[min(starts):] if starts else text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise PowerParseError(f"not JSON ({e.msg if hasattr(e, 'msg') else e}); expected the tool's --json output",
+                              file=tool, field="stdout") from None
 
 
 def parse_float(text: str) -> float | None:

@@ -3,14 +3,15 @@
 The key changed between ROCm versions: ``Average Graphics Package Power (W)`` (MI100/MI200
 era) and ``Current Socket Graphics Package Power (W)`` (MI300-class, APUs); both are matched.
 MI250 secondary dies print ``N/A (Secondary die)``: the primary die carries the package total.
+Real outputs from 2019 (ROCm 2.x) to ROCm 6.0 are in tests/calibration/data. ROCm 6 deprecates
+rocm-smi for ``amd-smi`` (:mod:`.amdsmi`), which :func:`~calibration.power.find_reader` prefers.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
-from ._base import PowerSample, now_s, parse_float, run_tool
+from ._base import PowerParseError, PowerSample, load_json, now_s, parse_float, run_tool
 
 POWER_KEYS = ("Average Graphics Package Power (W)", "Current Socket Graphics Package Power (W)")
 
@@ -35,7 +36,9 @@ def parse_rocm_smi_json(text: str) -> dict[str, float | None]:
     >>> parse_rocm_smi_json('{"card0": {"Average Graphics Package Power (W)": "19.0"}}')
     {'card0': 19.0}
     """
-    data = json.loads(text)
+    data = load_json(text, "rocm-smi")
+    if not isinstance(data, dict):
+        raise PowerParseError("expected an object of cards (card0, ...)", file="rocm-smi", field="root")
     out: dict[str, float | None] = {}
     for card, fields in data.items():
         if isinstance(fields, dict) and card.startswith("card"):
@@ -71,7 +74,7 @@ class RocmReader:
             return None
         try:
             values = parse_rocm_smi_json(text)
-        except ValueError:
+        except PowerParseError:
             values = parse_rocm_smi_text(text)
         value = values.get(f"card{self.index}")
         if value is None:

@@ -1,25 +1,29 @@
 """Alveo FPGA board power from XRT: ``xbutil examine --report electrical`` (text or JSON).
 
-Board power is the sum of the two 12 V input rails, ``12v_aux`` + ``12v_pex`` (V x A each).
-Downstream rails such as VCCINT are part of that total, not additional (a U280 reading:
-AUX 18.60 W + PEX 17.05 W = 35.65 W = reported Power, with VCCINT 9.61 W inside it;
-shared/reference/hardware.md §4.3 and §7.3, sources S38 and S39). When neither 12 V rail has
-a current reading, the reported ``Power`` field is used. ``xbutil`` takes about 1 s per call,
-so a reading resolves only long (repeated) runs.
+Board power is the sum of the card's input rails, 12 V AUX, 12 V PCIe, 3.3 V PCIe and 3.3 V
+AUX (V x A each, where a current is read). Downstream rails such as VCCINT are part of that
+total, not additional (a U280 reading: AUX 18.60 W + PEX 17.05 W = 35.65 W = reported Power,
+with VCCINT 9.61 W inside it; shared/reference/hardware.md §4.3 and §7.3, sources S38 and S39).
+The 3.3 V PCIe rail counts too: on a U55C under XRT 2.17 (Xilinx/XRT PR #7874) XRT's own
+Power, 21.446 W, is 12 V AUX 5.895 W + 12 V PEX 12.056 W + 3.3 V PEX 3.494 W. When no input
+rail has a current reading, the reported ``Power`` field is used. ``xbutil`` takes about 1 s
+per call, so a reading resolves only long (repeated) runs.
+
+Text layouts differ by XRT version: ``12.010 V,  0.490 A`` (2020-2023) and
+``12.256 V  0.481 A`` (no comma, XRT 2.17 and later); both are read.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 
-from ._base import PowerSample, now_s, parse_float, run_tool
+from ._base import PowerParseError, PowerSample, load_json, now_s, parse_float, run_tool
 
-#: Rail ids whose V x A sum is the board input power.
-BOARD_RAILS = ("12v_aux", "12v_pex")
+#: Input rail ids whose V x A sum is the board power.
+BOARD_RAILS = ("12v_aux", "12v_pex", "3v3_pex", "3v3_aux")
 
 #: Text descriptions (as XRT prints them, "Auxillary" sic) -> rail id.
 RAIL_IDS = {
@@ -29,7 +33,7 @@ RAIL_IDS = {
     "internal fpga vcc": "vccint", "internal fpga vcc io": "vccint_io",
     "5.5 volts system": "5v5_system", "1.8 volts top": "1v8_top", "0.9 volts vcc": "0v9_vcc",
     "mgt vtt": "mgt_vtt", "3.3 volts vcc": "3v3_vcc", "1.2 volts hbm": "hbm_1v2",
-    "2.5 volts vpp": "vpp2v5",
+    "2.5 volts vpp": "vpp2v5", "vpp 2.5 volts": "vpp2v5",
 }
 
 
@@ -40,8 +44,8 @@ class XrtElectrical:
     Attributes
     ----------
     power_w : float or None
-        Board power in W: ``12v_aux + 12v_pex`` rail power when available, else the reported
-        ``Power`` field.
+        Board power in W: the input rails' power (12 V AUX + 12 V PEX + 3.3 V PEX + 3.3 V AUX)
+        when any has a current, else the reported ``Power`` field.
     reported_power_w : float or None
         XRT's own ``Power`` / ``power_consumption_watts`` (None when N/A).
     max_power_w : float or None
@@ -57,7 +61,7 @@ class XrtElectrical:
 
 
 def board_power_w(rails: dict, reported_w: float | None) -> float | None:
-    """12 V AUX + 12 V PEX power from *rails* (id -> (V, A)); *reported_w* if neither is known."""
+    """Input-rail power from *rails* (id -> (V, A)); *reported_w* if no input rail has a current."""
     total, found = 0.0, False
     for rid in BOARD_RAILS:
         v, a = rails.get(rid, (None, None))
@@ -68,19 +72,26 @@ def board_power_w(rails: dict, reported_w: float | None) -> float | None:
 
 
 _FIELD = re.compile(r"^\s*(Max Power|Power|Power Warning)\s*:\s*(.+?)\s*$")
-_RAIL = re.compile(r"^\s*([A-Za-z0-9 .]+?)\s*:\s*([0-9.]+|N/A)\s*V(?:\s*,\s*([0-9.]+|N/A)\s*A)?\s*$")
+_RAIL = re.compile(r"^\s*([A-Za-z0-9 .]+?)\s*:\s*([0-9.]+|N/A)\s*V(?:\s*,?\s*([0-9.]+|N/A)\s*A)?\s*$")
 
 
 def parse_xbutil_text(text: str) -> XrtElectrical:
-    """Parse the text of ``xbutil examine --report electrical`` (XRT >= 2021.1).
+    """Parse the text of ``xbutil examine --report electrical`` (XRT 2020.1 and later).
 
     Unknown or elided lines (``...``) are ignored; rails with a voltage only get amps None.
+
+    Raises
+    ------
+    PowerParseError
+        The text has neither a ``Power`` line nor a rail line: not an electrical report.
     """
     reported = max_w = None
+    seen = False
     rails: dict[str, tuple[float | None, float | None]] = {}
     for line in text.splitlines():
         m = _FIELD.match(line)
         if m:
+            seen = True
             if m.group(1) == "Power":
                 reported = parse_float(m.group(2))
             elif m.group(1) == "Max Power":
@@ -92,6 +103,10 @@ def parse_xbutil_text(text: str) -> XrtElectrical:
             rid = RAIL_IDS.get(desc, desc.replace(" ", "_"))
             amps = parse_float(m.group(3)) if m.group(3) is not None else None
             rails[rid] = (parse_float(m.group(2)), amps)
+            seen = True
+    if not seen:
+        raise PowerParseError("no 'Power' line and no power rail line (V[, A]); expected the text of "
+                              "`xbutil examine --report electrical`", file="xbutil", field="Electrical")
     return XrtElectrical(board_power_w(rails, reported), reported, max_w, rails)
 
 
@@ -108,7 +123,7 @@ def parse_xbutil_json(text: str) -> XrtElectrical:
 
     Accepts the report at top level or nested one level under ``devices[i]``.
     """
-    data = json.loads(text)
+    data = load_json(text, "xbutil")
     elec = data.get("electrical") if isinstance(data, dict) else None
     if elec is None and isinstance(data, dict):
         for dev in data.get("devices", []) or []:
@@ -116,7 +131,8 @@ def parse_xbutil_json(text: str) -> XrtElectrical:
                 elec = dev["electrical"]
                 break
     if not isinstance(elec, dict):
-        raise ValueError("no 'electrical' report in xbutil JSON")
+        raise PowerParseError("no 'electrical' object at the top or under devices[]; expected "
+                              "`xbutil examine --report electrical --format JSON`", file="xbutil", field="electrical")
     rails = {}
     for rail in elec.get("power_rails", []) or []:
         rid = rail.get("id") or RAIL_IDS.get(str(rail.get("description", "")).lower(), "?")
@@ -155,7 +171,10 @@ class XbutilReader:
             text = run_tool(["xbutil", "examine", *dev, "--report", "electrical"], timeout_s=10.0)
             if text is None:
                 return None
-            elec = parse_xbutil_text(text)
+            try:
+                elec = parse_xbutil_text(text)
+            except PowerParseError:
+                return None
         if elec.power_w is None:
             return None
         return PowerSample(now_s(), elec.power_w, "xbutil", {"rails": elec.rails})

@@ -140,3 +140,103 @@ def test_no_tools_means_no_reader(monkeypatch):
                                          ("nan", None), ("", None)])
 def test_parse_float(text, value):
     assert parse_float(text) == value
+
+
+# ---- every real tool output in data/ (provenance in each file's '#' header), one row each --------
+from calibration.power import PowerParseError, parse_amd_smi  # noqa: E402
+
+REAL_POWER = [
+    # xbutil: board power = input rails (12 V AUX + 12 V PEX + 3.3 V PEX + 3.3 V AUX), V x A
+    ("xbutil_electrical_u55c_xrt217.txt", parse_xbutil_text,
+     lambda e: (e.power_w, e.reported_power_w, e.rails["12v_aux"]),
+     (pytest.approx(12.256 * 0.481 + 12.240 * 0.985 + 3.360 * 1.040), 21.445936, (12.256, 0.481))),
+    ("xbutil_electrical_xrt2020.txt", parse_xbutil_text,
+     lambda e: (e.power_w, e.reported_power_w, e.rails["12v_aux"], e.rails["vccint"]),
+     (pytest.approx(12.058 * 1.445), 17.42381, (0.45, None), (0.851, 5.618))),
+    ("xbutil_electrical_u50_2021.txt", parse_xbutil_text,
+     lambda e: (e.power_w, e.reported_power_w, e.rails["hbm_1v2"], e.rails["vpp2v5"]),
+     (pytest.approx(12.213 * 1.363 + 3.300 * 0.223), None, (1.198, None), (2.512, None))),
+    # rocm-smi: JSON from 2019 and 2025, text of four MI250 and of ROCm 6.0
+    ("rocm_smi_json_2019.json", parse_rocm_smi_json, lambda v: v, {"card0": 222.0}),
+    ("rocm_smi_json_rx7900xtx.json", parse_rocm_smi_json, lambda v: v, {"card0": 19.0}),
+    ("rocm_smi_showpower_mi250x4.txt", parse_rocm_smi_text, lambda v: v,
+     {"card0": 237.0, "card1": None, "card2": 230.0, "card3": None, "card4": 220.0, "card5": None,
+      "card6": 235.0, "card7": None}),
+    ("rocm_smi_showpower_rocm6.txt", parse_rocm_smi_text, lambda v: v, {"card0": None, "card1": 4.0, "card2": 3.0}),
+    # amd-smi: text, JSON under gpu_data (AMD-SMI 26), watch-mode JSON list with N/A power
+    ("amdsmi_metric_text.txt", parse_amd_smi, lambda v: v, {0: 20.0}),
+    ("amdsmi_metric_gpu_data_rx7800xt.json", parse_amd_smi, lambda v: v, {0: 9.0}),
+    ("amdsmi_metric_watch_na.json", parse_amd_smi, lambda v: v, {0: None}),
+    # nvidia-smi with a header: power.draw found by name in the 7th and the 3rd column
+    ("nvidia_smi_name_first.csv", parse_nvidia_smi_csv, lambda v: v, [("", 106.56), ("", 5.68)]),
+    ("nvidia_smi_index_first.csv", parse_nvidia_smi_csv, lambda v: v,
+     [("2019/08/23 14:54:47.307", 208.36), ("2019/08/23 14:54:48.310", 249.62),
+      ("2019/08/23 14:54:49.315", 205.51)]),
+]
+
+
+@pytest.mark.parametrize("name,parser,pick,expected", REAL_POWER, ids=[r[0] for r in REAL_POWER])
+def test_every_real_power_sample_reads_its_own_values(name, parser, pick, expected):
+    assert pick(parser(sample(name))) == expected
+
+
+def test_every_data_file_is_in_a_table():
+    tabled = {r[0] for r in REAL_POWER} | {
+        "xbutil_electrical.txt", "xbutil_electrical_na.txt", "xbutil_electrical_u280.json", "rocm_smi_showpower.json",
+        "rocm_smi_showpower.txt", "rocm_smi_showpower_mi250_mi300.json", "nvidia_smi_power.csv", "rapl_counters.txt"}
+    assert {p.name for p in DATA.iterdir()} == tabled
+    for p in DATA.iterdir():
+        assert p.read_text().startswith("# provenance:"), p.name
+
+
+@pytest.mark.parametrize("parser,text,tool,field", [
+    (parse_nvidia_smi_csv, "name, fan.speed [%]\nGeForce GTX 1080 Ti, 29 %\n", "nvidia-smi", "header"),
+    (parse_nvidia_smi_csv, "2026/01/01 00:00:00.000, fast\n", "nvidia-smi", "line 1"),
+    (parse_xbutil_text, "Thermals\n  FPGA : 39 C\n", "xbutil", "Electrical"),
+    (parse_xbutil_json, '{"thermals": []}', "xbutil", "electrical"),
+    (parse_xbutil_json, "Error: device not found", "xbutil", "stdout"),
+    (parse_rocm_smi_json, '["card0"]', "rocm-smi", "root"),
+    (parse_amd_smi, '{"gpu_data": [{"gpu": 0, "power": {"socket_power": {"value": 5, "unit": "kW"}}}]}',
+     "amd-smi", "gpu_data[0].power.socket_power"),
+    (parse_amd_smi, '[{"gpu": "zero", "power": {}}]', "amd-smi", "gpu_data[0]"),
+    (parse_amd_smi, "GPU: 0\n    POWER:\n        SOCKET_POWER: lots\n", "amd-smi", "line 3.SOCKET_POWER"),
+    (parse_amd_smi, "gpu,temperature\n0,40\n", "amd-smi", "row 1"),
+])
+def test_unknown_output_is_refused_naming_tool_and_field(parser, text, tool, field):
+    with pytest.raises(PowerParseError) as e:
+        parser(text)
+    assert e.value.file == tool and e.value.field == field
+    assert "\n" not in str(e.value)
+    assert isinstance(e.value, ValueError)  # readers treat it as "no reading"
+
+
+def test_amd_smi_csv_and_fallback_keys():
+    # the documented CSV form (constructed: no real CSV sample found), watch mode repeats the header
+    text = ("'CTRL' + 'C' to stop watching output:\ngpu,socket_power,gfx_voltage\n0,142,800\n1,N/A,N/A\n"
+            "gpu,socket_power,gfx_voltage\n0,150,800\n")
+    assert parse_amd_smi(text) == {0: 150.0, 1: None}
+    # MI300 reports current_socket_power, MI200 average_socket_power (ROCm/pytorch PR #1457)
+    assert parse_amd_smi('[{"gpu": 0, "power": {"current_socket_power": 717, "average_socket_power": "N/A"}},'
+                         ' {"gpu": 1, "power": {"socket_power": "N/A", "average_socket_power": 94}}]') == {0: 717.0, 1: 94.0}
+    assert parse_amd_smi('[{"gpu": 0, "power": {"socket_power": "350 W"}}]') == {0: 350.0}
+
+
+def test_rocm_device_prefers_amd_smi_then_rocm_smi(monkeypatch):
+    tools = {"amd-smi", "rocm-smi"}
+    monkeypatch.setattr(power.shutil, "which", lambda name: name if name in tools else None)
+    assert find_reader("rocm").source == "amd-smi"
+    tools.discard("amd-smi")
+    assert find_reader("rocm").source == "rocm-smi"
+
+
+def test_amd_smi_reader_reads_its_gpu(monkeypatch):
+    from calibration.power import amdsmi
+
+    monkeypatch.setattr(amdsmi, "run_tool", lambda argv: sample("amdsmi_metric_gpu_data_rx7800xt.json"))
+    s = amdsmi.AmdSmiReader(0).read()
+    assert s.power_w == 9.0 and s.source == "amd-smi"
+    assert amdsmi.AmdSmiReader(1).read() is None  # no such GPU
+    monkeypatch.setattr(amdsmi, "run_tool", lambda argv: sample("amdsmi_metric_watch_na.json"))
+    assert amdsmi.AmdSmiReader(0).read() is None  # N/A power is no reading
+    monkeypatch.setattr(amdsmi, "run_tool", lambda argv: "Traceback (most recent call last):\n")
+    assert amdsmi.AmdSmiReader(0).read() is None
