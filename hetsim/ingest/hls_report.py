@@ -6,9 +6,10 @@ FPGA cost table. Reports often hold ``undef`` latencies (unknown loop bounds) an
 ``<range><min>..</min><max>..</max></range>`` values (data-dependent trip counts), so these are
 first-class values (:class:`CycleCount`), never silently turned into 0.
 
-Element map: ``shared/reference/hardware.md`` §7.1. Real reports from Vivado HLS 2019.2 to Vitis
+Element map: ``shared/reference/hardware.md`` §7.1. Real reports from Vivado HLS 2018.2 to Vitis
 HLS 2023.2 are read (tests/hls/data, provenance in its README); what changed between versions and
-is handled here: ``<DSP48E>`` for ``<DSP>`` (2019.2), loops without ``<PipelineType>`` (pipelined
+is handled here: ``<DSP48E>`` for ``<DSP>`` (up to 2019.2), no ``<URAM>`` on 7-series parts,
+``EstimatedClockPeriod`` 0.000 for a combinational top (2018.2: no estimate), loops without ``<PipelineType>`` (pipelined
 when they state a ``<PipelineII>``, 2020.x top-level summaries), ``<range>`` elements (2020.x)
 and ``a ~ b`` text (2022.x) for ranges, ``undef`` everywhere, ``PipelineType`` ``none`` (2020.x)
 or ``no`` (2022+), indented or flat XML. Times are converted to seconds, frequencies to Hz.
@@ -28,7 +29,7 @@ from hetsim.inputs import read_text, read_xml
 
 RESOURCE_NAMES = ("BRAM_18K", "DSP", "FF", "LUT", "URAM")
 RESOURCE_ALIASES = {"DSP": ("DSP48E", "DSP48E2", "DSP48E1", "DSP48")}
-"""Older spellings of a resource: Vivado HLS (2019.2 and before) writes the DSP count as
+"""Older spellings of a resource: Vivado HLS (2018.2, 2019.2) writes the DSP count as
 ``<DSP48E>`` (tests/hls/data/csynth_hls4ml_2019_2_u50.xml); Vitis HLS 2020.1+ writes ``<DSP>``."""
 
 U55C_CAPACITY: dict[str, int] = {
@@ -113,7 +114,8 @@ class HlsReport:
     target_clock_period_s, clock_uncertainty_s : float
         Requested clock period and uncertainty (s).
     estimated_clock_period_s : float or None
-        Post-synthesis estimate (s); None if the report has none.
+        Post-synthesis estimate (s); None if the report has none or writes 0.000 (a
+        combinational top, e.g. the 2018.2 report in tests/hls/data).
     latency_best, latency_avg, latency_worst : CycleCount
         Top-level latency in cycles.
     interval_min, interval_max : CycleCount
@@ -228,6 +230,8 @@ def _period_s(root: ET.Element, path: str, unit: str, file: str, required: bool 
         return None
     if unit not in _UNIT_S:
         raise ConfigError(f"unknown time unit {unit!r}", file=file, field="/profile/" + path)
+    if v == 0 and path.endswith("EstimatedClockPeriod"):
+        return None  # Vivado HLS writes 0.000 for a design without a register-to-register path
     if v <= 0 and path.endswith("Period"):
         raise ConfigError(f"clock period must be > 0, got {v}", file=file, field="/profile/" + path)
     return v * _UNIT_S[unit]

@@ -234,6 +234,8 @@ def test_vitis_2020_1_report_nested_range_loops():
 # resources (DSP from <DSP48E> in 2019.2), estimated clock period (ns), top-level loops.
 DATA = Path(__file__).parent / "data"
 REAL_REPORTS = [
+    ("csynth_bjets_2018_2_artix7.xml", "2018.2", "xa7a12tcsg325-1q", "get_discriminant", ("0", "0"), ("1", "1"),
+     {"BRAM_18K": 0, "DSP": 0, "FF": 0, "LUT": 0}, None, []),
     ("csynth_hls4ml_2019_2_u50.xml", "2019.2", "xcu50-fsvh2104-2L-e", "alveo_hls4ml", ("349", "2449"), ("350", "2450"),
      {"BRAM_18K": 8, "DSP": 8, "FF": 5858, "LUT": 13636, "URAM": 0}, 5.258, []),
     ("csynth_sparseaccel_2020_1_u200.xml", "2020.1", "xcu200-fsgd2104-2-e", "Conv_sysarr", ("50081", "87713"),
@@ -245,6 +247,9 @@ REAL_REPORTS = [
     ("csynth_igcn_2022_1_zynq.xml", "2022.1", "xc7z045-ffv900-3", "IGCN", ("undef", "undef"), ("undef", "undef"),
      {"BRAM_18K": 2, "DSP": 0, "FF": 96, "LUT": 320, "URAM": 0}, 6.751,
      [("IGCN_label0", False), ("IGCN_label0/t_label1", False)]),
+    ("csynth_topk_2022_1_kv260.xml", "2022.1", "xck26-sfvc784-2LV-c", "topk_sort", ("105704", "115406"),
+     ("105705", "115407"), {"BRAM_18K": 0, "DSP": 0, "FF": 13040, "LUT": 11733, "URAM": 0}, 2.598,
+     [("VITIS_LOOP_30_2", False), ("VITIS_LOOP_57_4", False)]),
     ("csynth_vit_2022_2_kv260.xml", "2022.2", "xck26-sfvc784-2LV-c", "ViT_act", ("undef", "undef"), ("undef", "undef"),
      {"BRAM_18K": 902, "DSP": 1452, "FF": 172584, "LUT": 270827, "URAM": 0}, 7.674,
      [("_ln124_for_each_image", False), ("_ln124_for_each_image/_ln131_for_each_layer", False)]),
@@ -260,12 +265,12 @@ def test_every_real_report_reads_its_own_values(name, version, part, top, lat, i
     assert (str(r.latency_best), str(r.latency_worst)) == lat
     assert (str(r.interval_min), str(r.interval_max)) == ii
     assert r.resources == res and set(r.available) == set(res)  # every resource, the DSP alias included
-    assert r.estimated_clock_period_s == pytest.approx(period_ns * 1e-9)
+    assert r.estimated_clock_period_s == (None if period_ns is None else pytest.approx(period_ns * 1e-9))
     assert [(lp.name, lp.pipelined) for lp in r.top_loops][:len(loops)] == loops
 
 
-def test_real_reports_cover_the_versions_from_2019_2_to_2023_2():
-    assert {r[1] for r in REAL_REPORTS} == {"2019.2", "2020.1", "2020.2", "2022.1", "2022.2", "2023.2"}
+def test_real_reports_cover_the_versions_from_2018_2_to_2023_2():
+    assert {r[1] for r in REAL_REPORTS} == {"2018.2", "2019.2", "2020.1", "2020.2", "2022.1", "2022.2", "2023.2"}
     assert sorted(p.name for p in DATA.glob("csynth_*.xml")) == sorted(r[0] for r in REAL_REPORTS)
 
 
@@ -274,6 +279,22 @@ def test_vivado_hls_2019_dsp48e_is_the_dsp_count():
     assert r.resources["DSP"] == 8 and r.available["DSP"] == 5952  # written <DSP48E>
     assert check_resources(r, r.available) == []  # fits the U50 it was made for
     assert not any("DSP" in e and "not reported" in e for e in check_resources(r))
+
+
+def test_combinational_2018_report_has_no_clock_estimate_and_no_uram():
+    r = parse_csynth(DATA / "csynth_bjets_2018_2_artix7.xml")  # EstimatedClockPeriod 0.000
+    assert r.estimated_clock_period_s is None and r.f_max_hz is None
+    assert r.target_clock_hz == pytest.approx(100e6)
+    assert "URAM" not in r.resources and "URAM" not in r.available  # a 7-series part has none
+    assert any("URAM not reported" in e for e in check_resources(r))
+
+
+def test_2022_1_mixed_undef_average_and_range_loop():
+    r = parse_csynth(DATA / "csynth_topk_2022_1_kv260.xml")  # hardware.md §7.1's range example (S58)
+    assert r.latency_avg.is_undef and r.latency_best.value == 105704
+    loop = r.top_loops[1]
+    assert loop.latency == CycleCount(495, 10197) and loop.iteration_latency == CycleCount(5, 103)
+    assert loop.trip_count.value == 99
 
 
 def test_a_report_over_its_own_device_is_flagged():
