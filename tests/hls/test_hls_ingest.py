@@ -334,10 +334,12 @@ def test_text_report_is_refused_naming_the_xml(tmp_path):
     assert e.value.file == str(rpt)
 
 
-def test_xrt_profile_summary_is_refused_saying_which_csv(capsys):
+@pytest.mark.parametrize("name", ["xrt_profile_summary_2019_2_u50.csv", "xrt_opencl_summary_2021_1_u280.csv"])
+def test_xrt_profile_summary_is_refused_saying_which_csv(capsys, name):
+    """XRT 2019.2 (profile_summary.csv) and XRT 2.11 / 2021.1 (opencl_summary.csv) summaries."""
     from hetsim.cli import main
 
-    f = DATA / "xrt_profile_summary_2019_2_u50.csv"
+    f = DATA / name
     with pytest.raises(ConfigError, match="XRT profile summary") as e:
         parse_xrt_csv(f)
     assert e.value.field == "header" and "hetsim_host" in e.value.detail
