@@ -941,7 +941,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--threads", type=_int_at_least(1), default=None, help="torch threads (default: all)")
     ca.add_argument("--repeats", type=_int_at_least(1), default=None, help="interleaved rounds per shape")
     ca.add_argument("--from-hls-report", default=None, metavar="CSYNTH_XML",
-                    help="ingest a Vitis HLS csynth.xml into the FPGA table")
+                    help="ingest a Vitis HLS csynth.xml (or its solution / HLS component directory) "
+                    "into the FPGA table")
     ca.add_argument("--from-xrt-csv", default=None, metavar="CSV",
                     help="ingest timings written by hls/host into the FPGA table")
     ca.add_argument("--kernel", default=None, help="(ingest) which FPGA kernel the report is for")

@@ -324,13 +324,32 @@ def _loops(root: ET.Element, file: str) -> list[LoopReport]:
     return loops
 
 
+REPORT_IN_DIR = (Path("syn/report/csynth.xml"), Path("hls/syn/report/csynth.xml"))
+"""Where a directory holds its top report: a solution (``solution1/syn/report``, Vivado HLS and
+Vitis HLS up to 2023.1) or a Vitis Unified component (``<component>/hls/syn/report``)."""
+
+
+def report_path(path: str | Path) -> Path:
+    """*path* itself, or for a solution/component directory the csynth.xml inside it."""
+    p = Path(path)
+    if not p.is_dir():
+        return p
+    for rel in REPORT_IN_DIR:
+        if (p / rel).is_file():
+            return p / rel
+    raise ConfigError(f"a directory without a synthesis report: looked for {' and '.join(map(str, REPORT_IN_DIR))}"
+                      " (a solution or an HLS component directory, after C synthesis)", file=str(p))
+
+
 def parse_csynth(path: str | Path) -> HlsReport:
     """Read a Vitis HLS ``csynth.xml``.
 
     Parameters
     ----------
     path : str or Path
-        The report (``<solution>/syn/report/csynth.xml``).
+        The report (``<solution>/syn/report/csynth.xml``), or the directory of a Vitis HLS
+        solution (``<project>/solution1``) or of a Vitis Unified (2023.2+) HLS component
+        (``<component>``, whose report is ``<component>/hls/syn/report/csynth.xml``).
 
     Returns
     -------
@@ -340,9 +359,10 @@ def parse_csynth(path: str | Path) -> HlsReport:
     ------
     ConfigError
         The file is missing, not XML, not a ``<profile>`` report, or a required field is absent
-        or malformed (the error names the file and the XPath of the field).
+        or malformed (the error names the file and the XPath of the field); the text twin
+        ``csynth.rpt`` is refused naming the XML to pass.
     """
-    file = str(path)
+    file = str(report_path(path))
     try:
         root = read_xml(file)
     except ConfigError as e:

@@ -100,7 +100,7 @@ def ingest_hls(doc: dict, path: Path, report_file: str, kernel: str | None) -> l
     entry["params"] = params
     entry["resources"] = dict(rep.resources)
     fmax = "no f_max estimate" if rep.f_max_hz is None else f"estimated f_max {rep.f_max_hz / 1e6:.1f} MHz"
-    entry["measured"] = (f"{Path(report_file).name}: Vitis HLS {rep.tool_version} csynth of {rep.top} for "
+    entry["measured"] = (f"{Path(rep.file).name}: Vitis HLS {rep.tool_version} csynth of {rep.top} for "
                          f"{rep.part}, target {rep.target_clock_hz / 1e6:.1f} MHz, {fmax}; ingested {_today()}")
     lines.append(f"{name}: resources per unit {rep.resources} (x{units} fit the card)")
     lines += _model_vs_report(doc, entry, rep.resources, name)

@@ -346,3 +346,19 @@ def test_xrt_profile_summary_is_refused_saying_which_csv(capsys, name):
     assert main(["calibrate", "--from-xrt-csv", str(f), "--out", "/nonexistent/x.yaml"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "profile summary" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("layout", ["solution1/syn/report", "comp/hls/syn/report"])
+def test_a_solution_or_component_directory_finds_its_report(tmp_path, layout):
+    """Vitis HLS solutions keep the report in syn/report; Vitis Unified components in hls/syn/report."""
+    d = tmp_path / layout
+    d.mkdir(parents=True)
+    (d / "csynth.xml").write_bytes(SAMPLE.read_bytes())
+    top = tmp_path / layout.split("/")[0]
+    r = parse_csynth(top)
+    assert r.top == "streamhls" and r.file == str(d / "csynth.xml")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match=r"syn/report/csynth.xml and hls/syn/report/csynth.xml") as e:
+        parse_csynth(empty)
+    assert e.value.file == str(empty)
