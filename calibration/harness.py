@@ -157,7 +157,7 @@ class _PowerWindows:
     """Mean power over a set of time windows, from a reader (None when there is none).
 
     Energy-counter readers (RAPL) are read at the edges of each window, which is exact.
-    Tool-based readers (nvidia-smi, rocm-smi, xbutil) are polled by a background thread every
+    Tool-based readers (nvidia-smi, amd-smi / rocm-smi, xrt-smi / xbutil) are polled by a background thread every
     ``interval_s``; a window gets the samples taken inside it.
     """
 

@@ -9,7 +9,7 @@ nvidia-smi      :func:`~.nvidia.parse_nvidia_smi_csv`           :class:`~.nvidia
 amd-smi         :func:`~.amdsmi.parse_amd_smi` (json/csv/text)  :class:`~.amdsmi.AmdSmiReader`
 rocm-smi        :func:`~.rocm.parse_rocm_smi_json`, ``_text``   :class:`~.rocm.RocmReader`
 Linux RAPL      :func:`~.rapl.energy_delta_uj` (wrap-around)    :class:`~.rapl.RaplReader`
-XRT xbutil      :func:`~.xrt.parse_xbutil_text`, ``_json``      :class:`~.xrt.XbutilReader`
+xrt-smi/xbutil  :func:`~.xrt.parse_xbutil_text`, ``_json``      :class:`~.xrt.XbutilReader`
 ==============  ==============================================  ==================================
 
 :func:`find_reader` returns the reader for a calibration device kind, or None when the machine
@@ -28,6 +28,7 @@ from .nvidia import NvidiaReader, parse_nvidia_smi_csv
 from .rapl import RaplReader, energy_delta_uj, parse_energy_uj
 from .rapl import power_w as rapl_power_w
 from .rocm import RocmReader, parse_rocm_smi_json, parse_rocm_smi_text
+from .xrt import TOOLS as XRT_TOOLS
 from .xrt import XbutilReader, XrtElectrical, board_power_w, parse_xbutil_json, parse_xbutil_text
 
 
@@ -50,8 +51,8 @@ def find_reader(device: str, index: int = 0):
             if shutil.which("amd-smi"):
                 return AmdSmiReader(index)
             return RocmReader(index) if shutil.which("rocm-smi") else None
-        if device == "fpga":
-            return XbutilReader() if shutil.which("xbutil") else None
+        if device == "fpga":  # xrt-smi is xbutil's name from XRT 2024.2 on
+            return XbutilReader() if any(shutil.which(t) for t in XRT_TOOLS) else None
     except Exception:  # a reader must never break calibration
         return None
     return None

@@ -22,8 +22,8 @@ def _power_value(fields: dict) -> float | None:
     for key in POWER_KEYS:
         if key in fields:
             return parse_float(fields[key])
-    for key, val in fields.items():  # a future spelling of the same quantity
-        if key.endswith("Graphics Package Power (W)"):
+    for key, val in fields.items():  # a future spelling of the same quantity; never the cap
+        if key.endswith("Graphics Package Power (W)") and not key.startswith("Max "):
             return parse_float(val)
     return None
 

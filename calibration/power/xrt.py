@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 
@@ -142,13 +143,17 @@ def parse_xbutil_json(text: str) -> XrtElectrical:
     return XrtElectrical(board_power_w(rails, reported), reported, max_w, rails)
 
 
+#: The XRT tool, newest name first: ``xbutil`` was renamed ``xrt-smi`` (XRT 2024.2 keeps
+#: ``xbutil`` as an alias; 2025.1 removed it: https://xilinx.github.io/XRT/2025.2/html/xrt-smi.html).
+TOOLS = ("xrt-smi", "xbutil")
+
+
 class XbutilReader:
-    """Board power of one Alveo card (W) via ``xbutil examine``; *device* is its BDF."""
+    """Board power of one Alveo card (W) via ``xrt-smi`` / ``xbutil examine``; *device* is its BDF."""
 
-    source = "xbutil"
-
-    def __init__(self, device: str | None = None):
+    def __init__(self, device: str | None = None, tool: str | None = None):
         self.device = device
+        self.source = tool or next((t for t in TOOLS if shutil.which(t)), TOOLS[-1])
 
     def read(self) -> PowerSample | None:
         """Return the card's board power now, or None when xbutil is missing or reports N/A.
@@ -160,7 +165,7 @@ class XbutilReader:
         elec = None
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "electrical.json")
-            if run_tool(["xbutil", "examine", *dev, "--report", "electrical", "--format", "JSON",
+            if run_tool([self.source, "examine", *dev, "--report", "electrical", "--format", "JSON",
                          "--output", out], timeout_s=10.0) is not None and os.path.exists(out):
                 try:
                     with open(out) as fh:
@@ -168,7 +173,7 @@ class XbutilReader:
                 except ValueError:
                     elec = None
         if elec is None:
-            text = run_tool(["xbutil", "examine", *dev, "--report", "electrical"], timeout_s=10.0)
+            text = run_tool([self.source, "examine", *dev, "--report", "electrical"], timeout_s=10.0)
             if text is None:
                 return None
             try:
@@ -177,4 +182,4 @@ class XbutilReader:
                 return None
         if elec.power_w is None:
             return None
-        return PowerSample(now_s(), elec.power_w, "xbutil", {"rails": elec.rails})
+        return PowerSample(now_s(), elec.power_w, self.source, {"rails": elec.rails})

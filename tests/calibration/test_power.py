@@ -159,6 +159,7 @@ REAL_POWER = [
     # rocm-smi: JSON from 2019 and 2025, text of four MI250 and of ROCm 6.0
     ("rocm_smi_json_2019.json", parse_rocm_smi_json, lambda v: v, {"card0": 222.0}),
     ("rocm_smi_json_rx7900xtx.json", parse_rocm_smi_json, lambda v: v, {"card0": 19.0}),
+    ("rocm_smi_all_json_mi250.json", parse_rocm_smi_json, lambda v: v, {"card0": 144.0}),
     ("rocm_smi_showpower_mi250x4.txt", parse_rocm_smi_text, lambda v: v,
      {"card0": 237.0, "card1": None, "card2": 230.0, "card3": None, "card4": 220.0, "card5": None,
       "card6": 235.0, "card7": None}),
@@ -240,3 +241,29 @@ def test_amd_smi_reader_reads_its_gpu(monkeypatch):
     assert amdsmi.AmdSmiReader(0).read() is None  # N/A power is no reading
     monkeypatch.setattr(amdsmi, "run_tool", lambda argv: "Traceback (most recent call last):\n")
     assert amdsmi.AmdSmiReader(0).read() is None
+
+
+def test_rocm_power_cap_is_never_read_as_power():
+    """`rocm-smi -a --json` prints the cap beside the reading; without a reading there is none."""
+    import json
+
+    doc = json.loads(sample("rocm_smi_all_json_mi250.json"))
+    del doc["card0"]["Average Graphics Package Power (W)"]
+    assert parse_rocm_smi_json(json.dumps(doc)) == {"card0": None}  # not the 560 W cap
+
+
+def test_fpga_reader_uses_xrt_smi_then_xbutil(monkeypatch):
+    """xbutil was renamed xrt-smi; XRT 2025.1 ships only xrt-smi."""
+    from calibration.power import xrt
+
+    tools = {"xrt-smi"}
+    monkeypatch.setattr(power.shutil, "which", lambda name: name if name in tools else None)
+    monkeypatch.setattr(xrt.shutil, "which", lambda name: name if name in tools else None)
+    assert find_reader("fpga").source == "xrt-smi"
+    tools.clear(); tools.add("xbutil")
+    assert find_reader("fpga").source == "xbutil"
+    seen = []
+    monkeypatch.setattr(xrt, "run_tool", lambda argv, timeout_s=5.0: seen.append(argv[0]) or
+                        "\n".join(l for l in sample("xbutil_electrical_u55c_xrt217.txt").splitlines()))
+    s = xrt.XbutilReader(tool="xrt-smi").read()
+    assert s.source == "xrt-smi" and s.power_w == pytest.approx(21.445, abs=0.01) and set(seen) == {"xrt-smi"}
