@@ -43,19 +43,26 @@ def parse_rocm_smi_json(text: str) -> dict[str, float | None]:
     for card, fields in data.items():
         if isinstance(fields, dict) and card.startswith("card"):
             out[card] = _power_value(fields)
+    if not out:
+        raise PowerParseError("no card<N> objects; expected `rocm-smi --showpower --json`", file="rocm-smi",
+                              field="root")
     return out
 
 
 def parse_rocm_smi_text(text: str) -> dict[str, float | None]:
     """Parse the text form, lines like ``GPU[0] : Average Graphics Package Power (W): 237.0``.
 
-    Returns card names (``card<N>``) like :func:`parse_rocm_smi_json`.
+    Returns card names (``card<N>``) like :func:`parse_rocm_smi_json`; refuses text without
+    such a line (:class:`~._base.PowerParseError`).
     """
     out: dict[str, float | None] = {}
     for line in text.splitlines():
         m = _TEXT_LINE.search(line.strip())
         if m:
             out[f"card{m.group(1)}"] = parse_float(m.group(3))
+    if not out:
+        raise PowerParseError("no 'GPU[N] : ... Graphics Package Power (W): value' line; expected "
+                              "`rocm-smi --showpower`", file="rocm-smi", field="text")
     return out
 
 
@@ -75,7 +82,10 @@ class RocmReader:
         try:
             values = parse_rocm_smi_json(text)
         except PowerParseError:
-            values = parse_rocm_smi_text(text)
+            try:
+                values = parse_rocm_smi_text(text)
+            except PowerParseError:
+                return None
         value = values.get(f"card{self.index}")
         if value is None:
             return None

@@ -197,6 +197,8 @@ def test_every_data_file_is_in_a_table():
     (parse_xbutil_json, '{"thermals": []}', "xbutil", "electrical"),
     (parse_xbutil_json, "Error: device not found", "xbutil", "stdout"),
     (parse_rocm_smi_json, '["card0"]', "rocm-smi", "root"),
+    (parse_rocm_smi_json, '{"gpu_data": [{"gpu": 0, "power": {"socket_power": 9}}]}', "rocm-smi", "root"),
+    (parse_rocm_smi_text, "GPU[0]\t\t: Temperature (Sensor edge) (C): 49.0\n", "rocm-smi", "text"),
     (parse_amd_smi, '{"gpu_data": [{"gpu": 0, "power": {"socket_power": {"value": 5, "unit": "kW"}}}]}',
      "amd-smi", "gpu_data[0].power.socket_power"),
     (parse_amd_smi, '[{"gpu": "zero", "power": {}}]', "amd-smi", "gpu_data[0]"),
@@ -267,3 +269,20 @@ def test_fpga_reader_uses_xrt_smi_then_xbutil(monkeypatch):
                         "\n".join(l for l in sample("xbutil_electrical_u55c_xrt217.txt").splitlines()))
     s = xrt.XbutilReader(tool="xrt-smi").read()
     assert s.source == "xrt-smi" and s.power_w == pytest.approx(21.445, abs=0.01) and set(seen) == {"xrt-smi"}
+
+
+def test_every_parser_on_every_sample_reads_or_refuses():
+    """Cross-feeding: a parser given another tool's real output refuses it in one line, never crashes."""
+    parsers = (parse_xbutil_text, parse_xbutil_json, parse_rocm_smi_json, parse_rocm_smi_text, parse_amd_smi,
+               parse_nvidia_smi_csv)
+    own = {"xbutil": (parse_xbutil_text, parse_xbutil_json), "rocm_smi": (parse_rocm_smi_json, parse_rocm_smi_text),
+           "amdsmi": (parse_amd_smi,), "nvidia": (parse_nvidia_smi_csv,), "rapl": ()}
+    for path in sorted(DATA.iterdir()):
+        mine = next(v for k, v in own.items() if path.name.startswith(k))
+        for parser in parsers:
+            try:
+                got = parser(sample(path.name))
+            except PowerParseError as e:
+                assert "\n" not in str(e) and e.file, (path.name, parser.__name__)
+                continue
+            assert parser in mine, (path.name, parser.__name__, got)  # read only by its own tool's parser
