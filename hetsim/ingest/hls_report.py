@@ -370,6 +370,9 @@ def parse_csynth(path: str | Path) -> HlsReport:
         if "Synthesis Summary Report" in head or "Vitis HLS Report" in head or "Vivado HLS Report" in head:
             raise ConfigError("this is the text report (csynth.rpt); pass the csynth.xml beside it "
                               "(<solution>/syn/report/csynth.xml)", file=file) from None
+        if head.startswith("Profile Summary"):
+            raise ConfigError("this is an XRT profile summary, not a synthesis report; pass a csynth.xml "
+                              "here (timed runs go to --from-xrt-csv)", file=file) from None
         raise
     if root.tag != "profile":
         raise ConfigError(f"root element is <{root.tag}>, expected <profile> (a Vitis HLS csynth.xml)", file=file)

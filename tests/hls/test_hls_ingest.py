@@ -362,3 +362,19 @@ def test_a_solution_or_component_directory_finds_its_report(tmp_path, layout):
     with pytest.raises(ConfigError, match=r"syn/report/csynth.xml and hls/syn/report/csynth.xml") as e:
         parse_csynth(empty)
     assert e.value.file == str(empty)
+
+
+def test_each_reader_refuses_the_other_files_in_one_line():
+    """Cross-feeding the real files: csynth.xml to the XRT reader and XRT files to the report reader."""
+    from hetsim.errors import HetsimError
+
+    for f in sorted(DATA.glob("*.*")):
+        for reader, own in ((parse_csynth, f.suffix == ".xml"), (parse_xrt_csv, False)):
+            if own:
+                reader(f)
+                continue
+            with pytest.raises(HetsimError) as e:
+                reader(f)
+            assert e.value.file == str(f) and "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="XRT profile summary, not a synthesis report"):
+        parse_csynth(DATA / "xrt_profile_summary_2019_2_u50.csv")
