@@ -7,8 +7,9 @@ those tables:
 
 * :mod:`calibration.kernels` -- a torch implementation of every kernel (and a plain numpy
   reference that the tests check it against), keyed by the same names as ``hetsim.kernels``;
-* :mod:`calibration.power` -- pure parsers of power-tool output (nvidia-smi/NVML, rocm-smi,
-  Linux RAPL, XRT ``xbutil``) and readers that sample them when the tool exists;
+* :mod:`calibration.power` -- pure parsers of power-tool output (nvidia-smi/NVML, amd-smi,
+  rocm-smi, Linux RAPL, XRT ``xrt-smi``/``xbutil``) and readers that sample them when the tool
+  exists;
 * :mod:`calibration.harness` -- :func:`~calibration.harness.calibrate`: sweeps the shape grid,
   times with ``torch.utils.benchmark`` (interleaved, repeated, warm buffers), fits with
   :mod:`hetsim.costs.fitted` and writes the table.

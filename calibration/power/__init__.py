@@ -48,9 +48,13 @@ def find_reader(device: str, index: int = 0):
                 return r
             return None
         if device == "rocm":  # amd-smi (ROCm 6+) first: rocm-smi is deprecated there
+            has_rocm_smi = shutil.which("rocm-smi") is not None
             if shutil.which("amd-smi"):
-                return AmdSmiReader(index)
-            return RocmReader(index) if shutil.which("rocm-smi") else None
+                r = AmdSmiReader(index)
+                # one probe: an amd-smi that reads N/A (some APUs) falls back to rocm-smi
+                if not has_rocm_smi or r.read() is not None:
+                    return r
+            return RocmReader(index) if has_rocm_smi else None
         if device == "fpga":  # xrt-smi is xbutil's name from XRT 2024.2 on
             return XbutilReader() if any(shutil.which(t) for t in XRT_TOOLS) else None
     except Exception:  # a reader must never break calibration

@@ -3,8 +3,12 @@
 ``nvidia-smi --query-gpu=timestamp,power.draw --format=csv,noheader,nounits`` prints one line
 per GPU, e.g. ``2024/05/01 12:00:00.123, 71.35``; unsupported or unavailable values print as
 ``[N/A]`` / ``[Not Supported]`` (shared/reference/hardware.md §7.5, source S54). NVML's
-``nvmlDeviceGetPowerUsage`` returns mW averaged over the last sample period (1/6 s to 1 s),
-so short kernels need many repetitions per reading.
+``nvmlDeviceGetPowerUsage`` returns mW averaged over the last sample period (1/6 s to 1 s;
+on Ampere except GA100 and newer, averaged over 1 s: NVIDIA cuda-python docs of
+``device_get_power_usage``), so short kernels need many repetitions per reading.
+
+Real outputs in tests/calibration/data put power.draw in any column (``index, timestamp,
+power.draw [W]``; ``name, ..., power.draw [W], ...``), so a header is read by name.
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ first-class values (:class:`CycleCount`), never silently turned into 0.
 
 Element map: ``shared/reference/hardware.md`` §7.1. Real reports from Vivado HLS 2018.2 to Vitis
 HLS 2023.2 are read (tests/hls/data, provenance in its README); what changed between versions and
-is handled here: ``<DSP48E>`` for ``<DSP>`` (up to 2019.2), no ``<URAM>`` on 7-series parts,
-``EstimatedClockPeriod`` 0.000 for a combinational top (2018.2: no estimate), loops without ``<PipelineType>`` (pipelined
-when they state a ``<PipelineII>``, 2020.x top-level summaries), ``<range>`` elements (2020.x)
-and ``a ~ b`` text (2022.x) for ranges, ``undef`` everywhere, ``PipelineType`` ``none`` (2020.x)
-or ``no`` (2022+), indented or flat XML. Times are converted to seconds, frequencies to Hz.
+is handled here: ``<DSP48E>`` for ``<DSP>`` (Vivado HLS), no ``<URAM>`` on 7-series parts,
+``EstimatedClockPeriod`` 0.000 for a combinational top (2018.2: no estimate), loops without
+``<PipelineType>`` (pipelined when they state a ``<PipelineII>``, 2020.x top-level summaries),
+``<range>`` elements (2020.x, 2022.1) and ``a ~ b`` text (2022.x) for ranges, ``undef``
+everywhere, ``PipelineType`` ``none`` (2020.x) or ``no`` (2022+), indented or flat XML. Times are
+converted to seconds, frequencies to Hz.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from hetsim.inputs import read_text, read_xml
 
 RESOURCE_NAMES = ("BRAM_18K", "DSP", "FF", "LUT", "URAM")
 RESOURCE_ALIASES = {"DSP": ("DSP48E", "DSP48E2", "DSP48E1", "DSP48")}
-"""Older spellings of a resource: Vivado HLS (2018.2, 2019.2) writes the DSP count as
-``<DSP48E>`` (tests/hls/data/csynth_hls4ml_2019_2_u50.xml); Vitis HLS 2020.1+ writes ``<DSP>``."""
+"""Older spellings of a resource: Vivado HLS (2018.2, 2019.2, and the Vivado HLS of 2020.1) writes
+the DSP count as ``<DSP48E>`` (tests/hls/data/csynth_hls4ml_2019_2_u50.xml); Vitis HLS writes
+``<DSP>``."""
 
 U55C_CAPACITY: dict[str, int] = {
     "LUT": 1_303_680,

@@ -219,16 +219,25 @@ def test_amd_smi_csv_and_fallback_keys():
             "gpu,socket_power,gfx_voltage\n0,150,800\n")
     assert parse_amd_smi(text) == {0: 150.0, 1: None}
     # MI300 reports current_socket_power, MI200 average_socket_power (ROCm/pytorch PR #1457)
-    assert parse_amd_smi('[{"gpu": 0, "power": {"current_socket_power": 717, "average_socket_power": "N/A"}},'
-                         ' {"gpu": 1, "power": {"socket_power": "N/A", "average_socket_power": 94}}]') == {0: 717.0, 1: 94.0}
+    text = ('[{"gpu": 0, "power": {"current_socket_power": 717, "average_socket_power": "N/A"}},'
+            ' {"gpu": 1, "power": {"socket_power": "N/A", "average_socket_power": 94}}]')
+    assert parse_amd_smi(text) == {0: 717.0, 1: 94.0}
     assert parse_amd_smi('[{"gpu": 0, "power": {"socket_power": "350 W"}}]') == {0: 350.0}
 
 
 def test_rocm_device_prefers_amd_smi_then_rocm_smi(monkeypatch):
+    from calibration.power import amdsmi
+
     tools = {"amd-smi", "rocm-smi"}
     monkeypatch.setattr(power.shutil, "which", lambda name: name if name in tools else None)
+    out = {"text": sample("amdsmi_metric_gpu_data_rx7800xt.json")}
+    monkeypatch.setattr(amdsmi, "run_tool", lambda argv: out["text"])
     assert find_reader("rocm").source == "amd-smi"
-    tools.discard("amd-smi")
+    out["text"] = sample("amdsmi_metric_watch_na.json")  # amd-smi reads N/A: rocm-smi may do better
+    assert find_reader("rocm").source == "rocm-smi"
+    tools.discard("rocm-smi")
+    assert find_reader("rocm").source == "amd-smi"  # nothing better to fall back to
+    tools.clear(); tools.add("rocm-smi")
     assert find_reader("rocm").source == "rocm-smi"
 
 

@@ -258,7 +258,8 @@ REAL_REPORTS = [
 ]
 
 
-@pytest.mark.parametrize("name,version,part,top,lat,ii,res,period_ns,loops", REAL_REPORTS, ids=[r[0] for r in REAL_REPORTS])
+@pytest.mark.parametrize("name,version,part,top,lat,ii,res,period_ns,loops", REAL_REPORTS,
+                         ids=[r[0] for r in REAL_REPORTS])
 def test_every_real_report_reads_its_own_values(name, version, part, top, lat, ii, res, period_ns, loops):
     r = parse_csynth(DATA / name)
     assert (r.tool_version, r.part, r.top) == (version, part, top)
