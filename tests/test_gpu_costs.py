@@ -210,13 +210,39 @@ def test_small_kernel_measurements_within_25_percent():
         errs = families[fam]
         assert sum(e <= 0.25 for e in errs) >= 3, (fam, errs)
         assert statistics.median(errs) <= 0.15, (fam, errs)
-    # cells with fewer than three public measurements found (A100 top-k: one, vllm#54138;
-    # MI210 gather: none with the GPU stated) do not count as held, but every row they
-    # have is still checked
+    # cells with fewer than three public measurements found (A100 top-k: one, vllm#54138)
+    # do not count as held, but every row they have is still checked. MI210 gather rows
+    # exist only as isolated single-call timings, which carry the harness's host dispatch
+    # and live in gpu_isolated_op_timings.csv (next test)
     thin = set(families) - held
     assert thin == {("a100", "topk")}, thin
     for fam in thin:
         assert len(families[fam]) < 3 and all(e <= 0.25 for e in families[fam]), (fam, families[fam])
+
+
+def test_isolated_call_gathers_on_mi210_miss_only_by_a_fixed_cost():
+    """NeuSight's tracer times each eager op alone (events around one call, 5 fastest of 25),
+    so the host dispatch of the call sits inside the time, where hetsim prices one launch of
+    a stream of kernels. On the MI210 the position-embedding gathers that move >= 32 MB
+    (4x the 8 MB L2, so DRAM-bound) must be within 25%; no row may be priced slow by more
+    than 25%; and every row priced fast may miss by at most the ~24 us intercept of the
+    four shapes' own time-vs-bytes line (the harness's fixed cost), never by more."""
+    from hetsim.kernels import get_kernel
+    from hetsim.report.validation import predict_rows, read_measurements
+
+    rows = [r for r in read_measurements(DATA / "gpu_isolated_op_timings.csv") if r.device == "mi210"]
+    assert len(rows) == 8 and {r.kernel for r in rows} == {"kv_gather"}
+    pred, _, _ = predict_rows(rows)
+    spec = get_kernel("kv_gather")
+    big = 0
+    for r, p in zip(rows, pred):
+        err = (p - r.time_s) / r.time_s
+        assert err <= 0.25, (r.label, err)
+        assert r.time_s - p <= 25e-6, (r.label, r.time_s, p)
+        if spec.bytes_moved(spec.resolve(r.shape)) >= 32e6:
+            big += 1
+            assert abs(err) <= 0.25, (r.label, err)
+    assert big == 4
 
 
 def test_a100_fused_router_topk_row_does_not_depend_on_the_unstated_row_count():
