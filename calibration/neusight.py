@@ -42,7 +42,11 @@ Convert (a clone of the repository at the commit; the commit is read from it)::
     python -m calibration.neusight --csv neusight.csv NeuSight
 
 ``--sample N`` keeps at most N rows per (device, op), spread evenly over each op's sizes
-(deterministic; how ``tests/data/neusight_kernels.csv`` was cut).
+(deterministic; how ``tests/data/neusight_kernels.csv`` was cut). Then price them and break the
+error down by kernel family and measured-time range::
+
+    hetsim validate --against neusight.csv --detach-tables --out out/neusight
+    python -m calibration.neusight --report out/neusight/validation.csv
 """
 
 from __future__ import annotations
@@ -167,8 +171,54 @@ def write_csv(rows: list[list[str]], out: str | Path) -> int:
     return len(rows)
 
 
+#: measured-time ranges of the --report breakdown (s)
+RANGES = ((0.0, 20e-6, "< 20 us"), (20e-6, 100e-6, "20-100 us"), (100e-6, 1e-3, "0.1-1 ms"),
+          (1e-3, float("inf"), ">= 1 ms"))
+
+
+def family(kernel: str, op: str) -> str:
+    """Kernel family of a row: ``pow``/``powu`` apart from the other elementwise ops (a
+    transcendental per element, where the elementwise class counts one FLOP)."""
+    return "elementwise-pow" if kernel == "elementwise" and op in ("pow", "powu") else kernel
+
+
+def report(validation_csv: str | Path) -> list[dict]:
+    """Error distribution per (device, family, time range) and per (device, family) of a
+    ``hetsim validate`` per-row CSV: n, median / p90 / worst |error| and the signed median."""
+    import numpy as np
+
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    with open(validation_csv, newline="") as fh:
+        for r in csv.DictReader(fh):
+            meas, err = float(r["measured_s"]), float(r["error"])
+            fam = family(r["kernel"], r["label"])
+            rng = next(name for lo, hi, name in RANGES if lo <= meas < hi)
+            for key in ((r["device"], fam, rng), (r["device"], fam, "all")):
+                groups.setdefault(key, []).append(err)
+    order = {name: i for i, (_, _, name) in enumerate(RANGES)} | {"all": len(RANGES)}
+    out = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], order[k[2]])):
+        e = np.array(groups[key])
+        a = np.abs(e)
+        out.append({"device": key[0], "family": key[1], "range": key[2], "n": len(e),
+                    "median": float(np.median(a)), "p90": float(np.percentile(a, 90)),
+                    "worst": float(a.max()), "signed_median": float(np.median(e))})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--report":
+        if len(argv) != 2 or not Path(argv[1]).is_file():
+            print("usage: python -m calibration.neusight --report OUT/validation.csv "
+                  "(the per-row CSV of hetsim validate)", file=sys.stderr)
+            return 2
+        print(f"{'device':15} {'family':16} {'time range':10} {'n':>6} {'median':>7} {'p90':>7} "
+              f"{'worst':>7} {'signed':>7}")
+        for g in report(argv[1]):
+            print(f"{g['device']:15} {g['family']:16} {g['range']:10} {g['n']:6d} "
+                  f"{g['median']:7.1%} {g['p90']:7.1%} {g['worst']:7.1%} {g['signed_median']:+7.1%}")
+        return 0
     per_op = None
     if "--sample" in argv:
         i = argv.index("--sample")
@@ -179,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         argv = argv[:i] + argv[i + 2:]
     if len(argv) != 3 or argv[0] != "--csv":
-        print("usage: python -m calibration.neusight --csv OUT.csv NEUSIGHT_DIR [--sample N]",
+        print("usage: python -m calibration.neusight --csv OUT.csv NEUSIGHT_DIR [--sample N] | "
+              "--report OUT/validation.csv",
               file=sys.stderr)
         return 2
     try:
