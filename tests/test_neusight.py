@@ -155,3 +155,22 @@ def test_bmm_batch_shares_the_waves(gpu):
     assert many < 0.5 * 64 * (one - p["overhead_s"])  # one tile each: 64 GEMMs share a wave
     best = max(t["efficiency"] for t in p["tiles"])
     assert many >= 64 * 2 * 128 ** 3 / (peak * best)
+
+
+def test_report_breaks_errors_down_by_family_and_time_range(tmp_path, capsys):
+    from calibration.neusight import main, report
+
+    f = tmp_path / "validation.csv"
+    f.write_text("device,kernel,shape,group,label,measured_s,predicted_s,error,source\n"
+                 "mi210,elementwise,num_elems=1,g,add,1e-05,1.1e-05,+0.1000,x\n"
+                 "mi210,elementwise,num_elems=2,g,relu,5e-05,4e-05,-0.2000,x\n"
+                 "mi210,elementwise,num_elems=3,g,pow,5e-05,2.5e-05,-0.5000,x\n")
+    got = {(g["family"], g["range"]): g for g in report(f)}
+    assert got[("elementwise", "all")]["n"] == 2
+    assert got[("elementwise", "all")]["median"] == pytest.approx(0.15)
+    assert got[("elementwise", "< 20 us")]["signed_median"] == pytest.approx(0.1)
+    assert got[("elementwise-pow", "20-100 us")]["worst"] == pytest.approx(0.5)
+    assert main(["--report", str(f)]) == 0
+    assert main(["--report", str(tmp_path / "missing.csv")]) == 2
+    assert main(["--csv", "out.csv"]) == 2
+    assert "usage" in capsys.readouterr().err
