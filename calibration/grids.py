@@ -89,6 +89,13 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
                                            (512, 256), (4096, 256), (16384, 256)])],
         "elementwise": [{"num_elems": n} for n in ((16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K) if q else
                                                    (16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K))],
+        # NeuSight-style shapes (issue 10): batched attention-score GEMMs, row-wise softmax / LayerNorm
+        "bmm": [{"batch": b, "m": m, "n": m, "k": 64} for b, m in ([(16, 128), (64, 128), (64, 256), (16, 1024)] if q else
+                                                                   [(16, 128), (64, 128), (64, 256), (16, 1024), (64, 1024)])],
+        "softmax": [{"rows": r, "cols": c} for r, c in ([(256, 1024), (1024, 1024), (4096, 1024), (1024, 8192)] if q else
+                                                        [(256, 1024), (1024, 1024), (4096, 1024), (1024, 8192), (4096, 4096)])],
+        "layernorm": [{"rows": r, "cols": c} for r, c in ([(128, 4096), (512, 4096), (2048, 4096), (8192, 4096)] if q else
+                                                          [(128, 4096), (512, 4096), (2048, 4096), (8192, 4096), (2048, 8192)])],
         # workload library: MoE routed experts (top-8; scaled-down 1024 x 512 experts so up to
         # 64 touched experts stay under 0.5 GB), Seer gate over 256..2048 blocks per query row,
         # Engram lookups of 16 heads x 64 elements

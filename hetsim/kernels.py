@@ -205,8 +205,25 @@ _SPECS = [
        "random row gathers from an embedding table (Engram n-gram memory)"),
     _k("elementwise", "elementwise", ("num_elems",),
        lambda s: s["num_elems"],
-       lambda s: 3 * s["num_elems"] * s["elem_bytes"],
-       "binary elementwise op (two reads, one write)"),
+       lambda s: (s["inputs"] + 1) * s["num_elems"] * s["elem_bytes"],
+       "elementwise op over `inputs` tensors (binary by default: two reads, one write; "
+       "inputs=1 for a unary op or a tensor-scalar op such as x + 1.5)",
+       inputs=2),
+    _k("bmm", "gemm", ("batch", "m", "n", "k"),
+       lambda s: 2 * s["batch"] * s["m"] * s["n"] * s["k"],
+       lambda s: s["batch"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
+       "batched C[b,m,n] = A[b,m,k] @ B[b,k,n] (torch.bmm): batch GEMMs of their own operands "
+       "in one launch, whose output tiles share the waves"),
+    _k("softmax", "elementwise", ("rows", "cols"),
+       lambda s: 5 * s["rows"] * s["cols"],
+       lambda s: 2 * s["rows"] * s["cols"] * s["elem_bytes"],
+       "softmax over the last dim of a [rows, cols] tensor: the input read once, the output "
+       "written once (max, exp, sum and scale per element)"),
+    _k("layernorm", "elementwise", ("rows", "cols"),
+       lambda s: 8 * s["rows"] * s["cols"],
+       lambda s: (2 * s["rows"] * s["cols"] + 2 * s["cols"]) * s["elem_bytes"] + 2 * s["rows"] * 4,
+       "LayerNorm over the last dim of a [rows, cols] tensor: input read and output written "
+       "once, weight and bias read, fp32 mean and rstd per row written"),
 ]
 
 

@@ -25,10 +25,10 @@ from ._common import (CPU_COMPUTE_DTYPE, KernelImpl, compute_dtype, inputs_nbyte
                       to_numpy, torch_device)
 from .attention import DENSE_ATTENTION, SPARSE_ATTENTION
 from .library import ATTENTION_STEPS, BLOCK_GATE_SCORE, ENGRAM_GATHER, GEMV_STEPS, MOE_EXPERTS
-from .linear import EXPERT_FFN, GEMM, ROUTER
+from .linear import BMM, EXPERT_FFN, GEMM, ROUTER
 from .movement import EMBEDDING_GATHER, INDEX_KEY_WRITE, KV_GATHER, TOPK
 from .scoring import BM25_SCORE, INDEXER_SCORE, INNER_PRODUCT_SCORE, PAGE_BOUND_SCORE
-from .streaming import BLOCK_POOL, ELEMENTWISE, PAGE_MINMAX, THRESHOLD_BITMAP
+from .streaming import BLOCK_POOL, ELEMENTWISE, LAYERNORM, PAGE_MINMAX, SOFTMAX, THRESHOLD_BITMAP
 
 #: kernel name -> :class:`KernelImpl`; same keys as :data:`hetsim.kernels.KERNELS`.
 KERNEL_IMPLS: dict[str, KernelImpl] = {
@@ -49,6 +49,9 @@ KERNEL_IMPLS: dict[str, KernelImpl] = {
     "expert_ffn": EXPERT_FFN,
     "embedding_gather": EMBEDDING_GATHER,
     "elementwise": ELEMENTWISE,
+    "bmm": BMM,
+    "softmax": SOFTMAX,
+    "layernorm": LAYERNORM,
     "moe_experts": MOE_EXPERTS,
     "block_gate_score": BLOCK_GATE_SCORE,
     "engram_gather": ENGRAM_GATHER,

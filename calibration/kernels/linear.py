@@ -1,4 +1,5 @@
-"""Dense linear algebra: ``gemm`` (projections; GEMV when m is small), ``router``, ``expert_ffn``."""
+"""Dense linear algebra: ``gemm`` (projections; GEMV when m is small), ``bmm``, ``router``,
+``expert_ffn``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,25 @@ def _gemm_run(x):
 
 def _gemm_ref(x):
     return x["a"] @ x["w"]
+
+
+# ---- bmm: C[b, m, n] = A[b, m, k] @ B[b, k, n] ------------------------------------------------
+
+def _bmm_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    b, m, n, k = shape["batch"], shape["m"], shape["n"], shape["k"]
+    return {"a": randn((b, m, k), generator, device, dt),
+            "b": randn((b, k, n), generator, device, dt) / max(1.0, k ** 0.5),
+            "out": empty((b, m, n), device, dt)}
+
+
+def _bmm_run(x):
+    t = require_torch()
+    return t.bmm(x["a"], x["b"], out=x["out"])
+
+
+def _bmm_ref(x):
+    return np.matmul(x["a"], x["b"])
 
 
 # ---- router: logits[tokens, experts] = x[tokens, hidden] @ Wr[hidden, experts] --------------
@@ -87,6 +107,7 @@ def _ffn_ref(x):
 
 
 GEMM = KernelImpl("gemm", _gemm_inputs, _gemm_run, _gemm_ref, rtol=1e-4, atol=1e-4)
+BMM = KernelImpl("bmm", _bmm_inputs, _bmm_run, _bmm_ref, rtol=1e-4, atol=1e-4)
 ROUTER = KernelImpl("router", _router_inputs, _router_run, _router_ref, rtol=1e-4, atol=1e-4)
 EXPERT_FFN = KernelImpl(
     "expert_ffn", _ffn_inputs, _ffn_run, _ffn_ref, rtol=1e-4, atol=1e-4,

@@ -1,10 +1,11 @@
-"""Streaming kernels: ``block_pool``, ``page_minmax``, ``threshold_bitmap``, ``elementwise``."""
+"""Streaming kernels: ``block_pool``, ``page_minmax``, ``threshold_bitmap``, ``elementwise``,
+``softmax``, ``layernorm``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._common import KernelImpl, compute_dtype, empty, randn, require_torch
+from ._common import KernelImpl, compute_dtype, empty, np_softmax, randn, require_torch
 
 
 # ---- block_pool: mean of keys per block of block_size (SeerAttention-R gate input) ----------
@@ -89,22 +90,64 @@ def _bitmap_ref(x):
     return np.packbits(x["scores"] > x["threshold"], axis=-1, bitorder="little")
 
 
-# ---- elementwise: c = a + b -----------------------------------------------------------------
+# ---- elementwise: c = a + b (inputs=2), c = a + 1.5 (inputs=1) -------------------------------
 
 def _ew_inputs(shape, device, generator):
+    if shape["inputs"] not in (1, 2):
+        raise ValueError(f"elementwise: inputs must be 1 or 2, got {shape['inputs']}")
     dt = compute_dtype(device, shape["elem_bytes"])
     n = shape["num_elems"]
-    return {"a": randn((n,), generator, device, dt), "b": randn((n,), generator, device, dt),
-            "out": empty((n,), device, dt)}
+    x = {"a": randn((n,), generator, device, dt), "out": empty((n,), device, dt)}
+    if shape["inputs"] == 2:
+        x["b"] = randn((n,), generator, device, dt)
+    return x
 
 
 def _ew_run(x):
     t = require_torch()
-    return t.add(x["a"], x["b"], out=x["out"])
+    return t.add(x["a"], x["b"] if "b" in x else 1.5, out=x["out"])
 
 
 def _ew_ref(x):
-    return x["a"] + x["b"]
+    return x["a"] + (x["b"] if "b" in x else 1.5)
+
+
+# ---- softmax / layernorm over the last dim of [rows, cols] ----------------------------------
+
+def _rows_inputs(shape, device, generator):
+    dt = compute_dtype(device, shape["elem_bytes"])
+    r, c = shape["rows"], shape["cols"]
+    return {"x": randn((r, c), generator, device, dt)}
+
+
+def _softmax_run(x):  # torch.softmax has no out=: it allocates its output, as in a model
+    t = require_torch()
+    return t.softmax(x["x"], dim=-1)
+
+
+def _softmax_ref(x):
+    return np_softmax(x["x"], axis=-1)
+
+
+def _ln_inputs(shape, device, generator):
+    x = _rows_inputs(shape, device, generator)
+    dt = x["x"].dtype
+    c = shape["cols"]
+    x["weight"] = randn((c,), generator, device, dt)
+    x["bias"] = randn((c,), generator, device, dt)
+    return x
+
+
+def _ln_run(x):
+    t = require_torch()
+    return t.nn.functional.layer_norm(x["x"], (x["x"].shape[-1],), x["weight"], x["bias"], eps=1e-5)
+
+
+def _ln_ref(x):
+    v = x["x"]
+    mu = v.mean(axis=-1, keepdims=True)
+    var = ((v - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (v - mu) / np.sqrt(var + 1e-5) * x["weight"] + x["bias"]
 
 
 BLOCK_POOL = KernelImpl("block_pool", _pool_inputs, _pool_run, _pool_ref, rtol=1e-5, atol=1e-6,
@@ -115,3 +158,5 @@ THRESHOLD_BITMAP = KernelImpl(
     "threshold_bitmap", _bitmap_inputs, _bitmap_run, _bitmap_ref, rtol=0, atol=0,
     note="threshold 0.5 on N(0,1) scores; bit i of byte j is item 8j+i (numpy 'little' order)")
 ELEMENTWISE = KernelImpl("elementwise", _ew_inputs, _ew_run, _ew_ref, rtol=1e-6, atol=1e-6)
+SOFTMAX = KernelImpl("softmax", _rows_inputs, _softmax_run, _softmax_ref, rtol=1e-5, atol=1e-6)
+LAYERNORM = KernelImpl("layernorm", _ln_inputs, _ln_run, _ln_ref, rtol=1e-4, atol=1e-4)

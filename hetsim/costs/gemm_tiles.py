@@ -61,11 +61,12 @@ def _scalar_waves(w: float, tail) -> float:
 
 
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
-               m, n, k, elem_bytes=2) -> np.ndarray:
-    """Vectorised GEMM time in s for arrays *m, n, k* under tile parameters *p* (for fitting)."""
+               m, n, k, elem_bytes=2, batch=1) -> np.ndarray:
+    """Vectorised GEMM time in s for arrays *m, n, k* (and *batch* GEMMs per launch) under
+    tile parameters *p* (for fitting)."""
     import numpy as np
 
-    m, n, k = (np.asarray(x, dtype=float) for x in (m, n, k))
+    m, n, k, b = (np.asarray(x, dtype=float) for x in (m, n, k, batch))
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
     k0 = float(p["k_overhead"])
@@ -73,31 +74,33 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
     split = np.asarray(p["split_k"], dtype=float).reshape((-1,) + (1,) * m.ndim)
     kk = np.ceil(k / split)  # k per split, one row per split factor
     # fp32 partial sums written by each split and read back once (none without a split)
-    reduce = np.where(split > 1, m * n * 4.0 * split * 2.0 / bandwidth_Bps, 0.0)
-    best = np.full(np.broadcast(m, n, k).shape, np.inf)
+    reduce = np.where(split > 1, b * m * n * 4.0 * split * 2.0 / bandwidth_Bps, 0.0)
+    best = np.full(np.broadcast(m, n, k, b).shape, np.inf)
     for tile in p["tiles"]:
         tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
-        tiles = np.ceil(m / tm) * np.ceil(n / tn)
+        tiles = np.ceil(m / tm) * np.ceil(n / tn) * b
         waves = _waves(tiles * split / units, tail)
         comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
         best = np.minimum(best, comp.min(axis=0))
-    nbytes = (m * k + k * n + m * n) * elem_bytes
+    nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
     return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)
 
 
 def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
-              m: int, n: int, k: int, elem_bytes: int = 2) -> float:
-    """Time in s of one ``m x n x k`` GEMM (see module doc).
+              m: int, n: int, k: int, elem_bytes: int = 2, batch: int = 1) -> float:
+    """Time in s of one ``m x n x k`` GEMM, or of *batch* of them in one launch (``bmm``:
+    the batch's output tiles share the waves, so a batch of small GEMMs fills the units
+    that one of them leaves idle; see module doc).
 
     The same float operations as :func:`tile_times`, in the same order, on Python floats
     (IEEE doubles, as numpy's float64): the result is bit-identical, and a run that prices
     single GEMMs does not have to import numpy (about 0.15 s of a short run's start-up).
     """
-    if m == 0 or n == 0 or k == 0:
+    if m == 0 or n == 0 or k == 0 or batch == 0:
         return float(p["overhead_s"])
-    m, n, k = float(m), float(n), float(k)
+    m, n, k, b = float(m), float(n), float(k), float(batch)
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
     k0 = float(p["k_overhead"])
@@ -105,15 +108,15 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
     best = math.inf
     for tile in p["tiles"]:
         tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
-        tiles = float(math.ceil(m / tm)) * float(math.ceil(n / tn))
+        tiles = float(math.ceil(m / tm)) * float(math.ceil(n / tn)) * b
         for s in p["split_k"]:
             kk = float(math.ceil(k / s))
             waves = _scalar_waves(tiles * s / units, tail)
             comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
             if s > 1:  # fp32 partial sums written by each split and read back once
-                comp = comp + m * n * 4.0 * s * 2.0 / bandwidth_Bps
+                comp = comp + b * m * n * 4.0 * s * 2.0 / bandwidth_Bps
             best = min(best, comp)
-    nbytes = (m * k + k * n + m * n) * elem_bytes
+    nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
     return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)

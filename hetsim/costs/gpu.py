@@ -29,10 +29,11 @@ from ..kernels import get_kernel, kernel_class
 from .gemm_tiles import gemm_time
 from .roofline import class_and_bound, roofline_work
 
-#: kernels that are one GEMM: kernel -> full shape -> (m, n, k)
+#: kernels that are one GEMM launch: kernel -> full shape -> (m, n, k, batch)
 GEMM_SHAPED = {
-    "gemm": lambda s: (s["m"], s["n"], s["k"]),
-    "router": lambda s: (s["tokens"], s["num_experts"], s["hidden"]),
+    "gemm": lambda s: (s["m"], s["n"], s["k"], 1),
+    "router": lambda s: (s["tokens"], s["num_experts"], s["hidden"], 1),
+    "bmm": lambda s: (s["m"], s["n"], s["k"], s["batch"]),
 }
 
 
@@ -77,12 +78,12 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     peak = device.peak_flop_per_s.get(dtype)
     if gt is not None and kernel in GEMM_SHAPED and peak is not None:
         full = spec.resolve(shape2)
-        m, n, k = GEMM_SHAPED[kernel](full)
+        m, n, k, batch = GEMM_SHAPED[kernel](full)
         p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
         if eff is not None:  # the stack's library streams weights at its own rate
             p["memory_efficiency"] = float(eff.memory)
         t = gemm_time(p, float(peak), float(device.memory.achievable_bandwidth_Bps), m, n, k,
-                      full.get("elem_bytes", 2))
+                      full.get("elem_bytes", 2), batch)
         overhead = float(gt.overhead_s) + (launches - 1) * launch
         work, source = max(floor, t - float(gt.overhead_s)), "gemm-tiles"
     else:

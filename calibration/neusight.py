@@ -1,0 +1,249 @@
+"""NeuSight's measured PyTorch kernel latencies as ``hetsim validate --against`` rows.
+
+NeuSight (Lee et al., "Forecasting GPU Performance for Deep Learning Training and Inference",
+ASPLOS'25; public copy github.com/trsharm25/NeuSight, MIT licence, Georgia Tech and Microsoft)
+publishes the per-kernel latencies it trained and tested its predictor on. hetsim never used
+them, so they are held-out data for its GPU model. How they were measured
+(``neusight/Dataset/collect.py``): one eager PyTorch call on fp32 tensors, bracketed by two CUDA
+events with the GPU otherwise idle, 25 repetitions, the mean of the 5 fastest, in ms; cuDNN TF32
+off and PyTorch's default (no TF32) for matmuls, so the GEMMs run on the fp32 SIMT/FFMA kernels
+(``ampere_sgemm_*``, ``sm80_xmma_gemm_f32f32_*``) or, on the MI210, rocBLAS/Tensile's fp32
+MFMA kernels. The event pair brackets the host's dispatch of the call too, so a tiny call costs
+what eager PyTorch costs per op, not the kernel alone. Torch 2.1.0 (CUDA 12.1) on the NVIDIA
+GPUs, 2.4.1 (ROCm) on the MI210.
+
+Rows used (only GPUs hetsim has a preset for):
+
+* ``scripts/asplos/data/dataset/test/{linear,bmm,elem,softmax,ln}.csv``: the rows of
+  ``NVIDIA A100 80GB PCIe`` (preset ``a100-pcie-80gb``) and ``NVIDIA H100 80GB HBM3``
+  (``h100-sxm``; it has GEMM rows only). NeuSight's test split: its large shapes.
+* ``scripts/asplos/data/dataset_amd/test/collect/{linear,bmm}/p2.4.1/AMD Instinct MI210.csv``
+  and ``dataset_amd/train/collect/<op>/p2.4.1/AMD Instinct MI210.csv`` (elementwise ops,
+  softmax, ln; NeuSight's training split, small to mid shapes) for ``mi210``.
+
+NeuSight's own A100 training device, an A100-PCIE-40GB, has no hetsim preset and is left out.
+
+Mapping to hetsim kernels (all fp32, ``elem_bytes=4``, stack ``pytorch-eager``):
+
+* ``linear`` [B,M,N] through ``nn.Linear(N, K)``: ``gemm`` m = B*M, k = N, n = K;
+* ``bmm`` [B,M,N] @ [B,N,K]: ``bmm`` batch = B, m = M, k = N, n = K;
+* ``add mul pow div`` [B,H] with [B,H]: ``elementwise`` num_elems = B*H, inputs = 2;
+  ``addu mulu powu divu`` (tensor with a scalar), ``relu gelu tanh``: inputs = 1;
+* ``softmax`` over the last dim of [B,H]: ``softmax`` rows = B, cols = H;
+* ``ln`` (``nn.LayerNorm(H)``): ``layernorm`` rows = B, cols = H.
+
+Every row's ``source`` is the file's URL at the commit, its ``measured_on`` the GPU, torch
+version, the kernel that matched and how many kernels the call launched (NeuSight's
+``Kernels`` column; ROCm's ``linear`` launches a bias-broadcast copy before the GEMM).
+
+Convert (a clone of the repository at the commit; the commit is read from it)::
+
+    git clone https://github.com/trsharm25/NeuSight && git -C NeuSight checkout db1fdc9
+    python -m calibration.neusight --csv neusight.csv NeuSight
+
+``--sample N`` keeps at most N rows per (device, op), spread evenly over each op's sizes
+(deterministic; how ``tests/data/neusight_kernels.csv`` was cut). Then price them and break the
+error down by kernel family and measured-time range::
+
+    hetsim validate --against neusight.csv --detach-tables --out out/neusight
+    python -m calibration.neusight --report out/neusight/validation.csv
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = "trsharm25/NeuSight"
+#: NeuSight GPU name -> hetsim device preset
+DEVICES = {"NVIDIA A100 80GB PCIe": "a100-pcie-80gb", "NVIDIA H100 80GB HBM3": "h100-sxm",
+           "AMD Instinct MI210": "mi210"}
+BINARY = ("add", "mul", "pow", "div")
+UNARY = ("addu", "mulu", "powu", "divu", "relu", "gelu", "tanh")
+NVIDIA_FILES = tuple(f"scripts/asplos/data/dataset/test/{op}.csv"
+                     for op in ("linear", "bmm", "elem", "softmax", "ln"))
+AMD_FILES = tuple(f"scripts/asplos/data/dataset_amd/test/collect/{op}/p2.4.1/AMD Instinct MI210.csv"
+                  for op in ("linear", "bmm")) + tuple(
+    f"scripts/asplos/data/dataset_amd/train/collect/{op}/p2.4.1/AMD Instinct MI210.csv"
+    for op in BINARY + UNARY + ("softmax", "ln"))
+HEADER = ["device", "kernel", "shape", "time_s", "power_w", "group", "label", "stack", "dtype",
+          "measured_on", "source"]
+
+
+def kernel_and_shape(op: str, row: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """hetsim kernel and shape of one NeuSight row (see module doc)."""
+    if op in ("linear", "bmm"):
+        b, m, n, k = (int(row[c]) for c in "BMNK")
+        if op == "linear":
+            return "gemm", {"m": b * m, "n": k, "k": n, "elem_bytes": 4}
+        return "bmm", {"batch": b, "m": m, "n": k, "k": n, "elem_bytes": 4}
+    b, h = int(row["B"]), int(row["H"])
+    if op in BINARY or op in UNARY:
+        return "elementwise", {"num_elems": b * h, "inputs": 2 if op in BINARY else 1, "elem_bytes": 4}
+    if op == "softmax":
+        return "softmax", {"rows": b, "cols": h, "elem_bytes": 4}
+    if op == "ln":
+        return "layernorm", {"rows": b, "cols": h, "elem_bytes": 4}
+    raise ValueError(f"NeuSight op {op!r} has no hetsim kernel")
+
+
+def _short_kernel(name: str) -> str:
+    """A readable kernel name: Tensile's up to the macro tile, C++ names without arguments."""
+    name = name.strip()
+    if name.lower().startswith("cijk_"):
+        return "_".join(name.split("_")[:6])
+    name = re.sub(r"^void\s+", "", name)
+    return re.split(r"[<(]", name, maxsplit=1)[0]
+
+
+def _commit(repo_dir: Path) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def neusight_rows(repo_dir: str | Path, commit: str | None = None) -> list[list[str]]:
+    """Every usable row of the NeuSight files under *repo_dir*, in the validate CSV layout."""
+    repo_dir = Path(repo_dir)
+    commit = commit or _commit(repo_dir)
+    out = []
+    for rel in NVIDIA_FILES + AMD_FILES:
+        path = repo_dir / rel
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not found (a NeuSight checkout at {REPO}?)")
+        url = f"https://github.com/{REPO}/blob/{commit}/{rel.replace(' ', '%20')}"
+        split = "test" if "/test/" in rel else "train"
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                dev = DEVICES.get(row["Device"].strip())
+                if dev is None:
+                    continue
+                op = row["OPName"].strip()
+                kernel, shape = kernel_and_shape(op, row)
+                t = float(row["Latency"]) * 1e-3
+                nk = row.get("Kernels", "").count(";") or 1
+                torch_v = row.get("Torch Version") or ("p2.4.1" if "p2.4.1" in rel else "")
+                note = (f"{row['Device'].strip()}, PyTorch {torch_v.lstrip('p')} eager fp32, "
+                        f"{_short_kernel(row['Kernel Name'])}, {nk} kernel{'s' if nk > 1 else ''} "
+                        f"per call; mean of the 5 fastest of 25 event timings")
+                out.append([dev, kernel, ";".join(f"{k}={v}" for k, v in shape.items()), repr(t), "",
+                            f"neusight-{split}", op, "pytorch-eager", "fp32", note, url])
+    return out
+
+
+def _size(row: list[str]) -> int:
+    """FLOP-free size key for spreading a sample: the product of the shape's sizes."""
+    n = 1
+    for part in row[2].split(";"):
+        k, _, v = part.partition("=")
+        if k not in ("elem_bytes", "inputs"):
+            n *= int(v)
+    return n
+
+
+def sample(rows: list[list[str]], per_op: int) -> list[list[str]]:
+    """At most *per_op* rows per (device, op), evenly spaced over the op's rows sorted by size
+    (deterministic), so small, mid and large calls all stay."""
+    groups: dict[tuple[str, str], list[list[str]]] = {}
+    for r in rows:
+        groups.setdefault((r[0], r[6]), []).append(r)
+    out = []
+    for key in sorted(groups):
+        g = sorted(groups[key], key=lambda r: (_size(r), r[2], float(r[3])))
+        if len(g) > per_op:
+            step = (len(g) - 1) / (per_op - 1) if per_op > 1 else 0
+            g = [g[round(i * step)] for i in range(per_op)]
+        out += g
+    return out
+
+
+def write_csv(rows: list[list[str]], out: str | Path) -> int:
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        w.writerows(rows)
+    return len(rows)
+
+
+#: measured-time ranges of the --report breakdown (s)
+RANGES = ((0.0, 20e-6, "< 20 us"), (20e-6, 100e-6, "20-100 us"), (100e-6, 1e-3, "0.1-1 ms"),
+          (1e-3, float("inf"), ">= 1 ms"))
+
+
+def family(kernel: str, op: str) -> str:
+    """Kernel family of a row: ``pow``/``powu`` apart from the other elementwise ops (a
+    transcendental per element, where the elementwise class counts one FLOP)."""
+    return "elementwise-pow" if kernel == "elementwise" and op in ("pow", "powu") else kernel
+
+
+def report(validation_csv: str | Path) -> list[dict]:
+    """Error distribution per (device, family, time range) and per (device, family) of a
+    ``hetsim validate`` per-row CSV: n, median / p90 / worst |error| and the signed median."""
+    import numpy as np
+
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    with open(validation_csv, newline="") as fh:
+        for r in csv.DictReader(fh):
+            meas, err = float(r["measured_s"]), float(r["error"])
+            fam = family(r["kernel"], r["label"])
+            rng = next(name for lo, hi, name in RANGES if lo <= meas < hi)
+            for key in ((r["device"], fam, rng), (r["device"], fam, "all")):
+                groups.setdefault(key, []).append(err)
+    order = {name: i for i, (_, _, name) in enumerate(RANGES)} | {"all": len(RANGES)}
+    out = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], order[k[2]])):
+        e = np.array(groups[key])
+        a = np.abs(e)
+        out.append({"device": key[0], "family": key[1], "range": key[2], "n": len(e),
+                    "median": float(np.median(a)), "p90": float(np.percentile(a, 90)),
+                    "worst": float(a.max()), "signed_median": float(np.median(e))})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--report":
+        if len(argv) != 2 or not Path(argv[1]).is_file():
+            print("usage: python -m calibration.neusight --report OUT/validation.csv "
+                  "(the per-row CSV of hetsim validate)", file=sys.stderr)
+            return 2
+        print(f"{'device':15} {'family':16} {'time range':10} {'n':>6} {'median':>7} {'p90':>7} "
+              f"{'worst':>7} {'signed':>7}")
+        for g in report(argv[1]):
+            print(f"{g['device']:15} {g['family']:16} {g['range']:10} {g['n']:6d} "
+                  f"{g['median']:7.1%} {g['p90']:7.1%} {g['worst']:7.1%} {g['signed_median']:+7.1%}")
+        return 0
+    per_op = None
+    if "--sample" in argv:
+        i = argv.index("--sample")
+        try:
+            per_op = int(argv[i + 1])
+        except (IndexError, ValueError):
+            print("--sample needs a whole number of rows per (device, op)", file=sys.stderr)
+            return 2
+        argv = argv[:i] + argv[i + 2:]
+    if len(argv) != 3 or argv[0] != "--csv":
+        print("usage: python -m calibration.neusight --csv OUT.csv NEUSIGHT_DIR [--sample N] | "
+              "--report OUT/validation.csv",
+              file=sys.stderr)
+        return 2
+    try:
+        rows = neusight_rows(argv[2])
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if per_op:
+        rows = sample(rows, per_op)
+    n = write_csv(rows, argv[1])
+    print(f"wrote {argv[1]}: {n} measured calls on {', '.join(sorted({r[0] for r in rows}))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""hetsim's GPU model against NeuSight's measured PyTorch kernels (held out; issue 10).
+
+``tests/data/neusight_kernels.csv`` is ``python -m calibration.neusight --csv ... --sample 20``
+over trsharm25/NeuSight @db1fdc9: eager fp32 linear, bmm, elementwise, softmax and LayerNorm
+calls on an A100 80GB PCIe, an H100 SXM and an MI210, at most 20 sizes per (GPU, op), spread
+over each op's size range. Only one number was fitted to any of it: the MI210's eager host
+dispatch per elementwise op (pytorch-eager ``classes.elementwise``), to the tiny ``add`` rows of
+the full set; every other op and size is a check.
+
+Bounds, per (GPU, family) that the model holds (see README "GPU cost fidelity"), from the full
+33,743-row conversion (the command in ``calibration/neusight.py``), not tuned to the shipped
+rows: the median |error| stays below the full set's 75th percentile rounded up to a point, the
+worst below the full set's worst rounded up to 5 points (the shipped rows are a subset of it):
+
+================  ================  ============  ==========  =====================
+GPU               family            full median   full p75    full worst
+================  ================  ============  ==========  =====================
+a100-pcie-80gb    elementwise       2.4%          3.3%        15.2%
+mi210             elementwise       7.9%          12.2%       35.9%
+h100-sxm          gemm (linear)     4.0%          14.5%       50.2%
+h100-sxm          bmm               9.2%          19.5%       59.9%
+mi210             gemm (linear)     5.8%          17.4%       76.0%
+================  ================  ============  ==========  =====================
+
+``pow``/``powu`` (a transcendental per element, where the class counts one FLOP), softmax,
+LayerNorm on the MI210, fp32 GEMMs on the A100 and bmm on the MI210 are open and not bounded
+(README).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibration.neusight import kernel_and_shape, sample
+from hetsim.costs.gemm_tiles import gemm_time
+from hetsim.loader import load_device_preset
+from hetsim.report.validation import predict_rows, read_measurements
+
+DATA = Path(__file__).parent / "data" / "neusight_kernels.csv"
+#: (device, family) -> (median bound, worst bound); see module doc
+BOUNDS = {
+    ("a100-pcie-80gb", "elementwise"): (0.04, 0.20),
+    ("mi210", "elementwise"): (0.13, 0.40),
+    ("h100-sxm", "gemm"): (0.15, 0.55),
+    ("h100-sxm", "bmm"): (0.20, 0.60),
+    ("mi210", "gemm"): (0.18, 0.80),
+}
+
+
+def _family(r) -> str:
+    if r.kernel == "elementwise" and r.label in ("pow", "powu"):
+        return "elementwise-pow"
+    return r.kernel
+
+
+@pytest.fixture(scope="module")
+def priced():
+    rows = read_measurements(DATA)
+    pred, _, _ = predict_rows(rows, detach_tables=True)
+    return rows, pred
+
+
+def test_shipped_rows_name_their_source():
+    """Every row cites the NeuSight file at a commit, and is an eager fp32 call on a preset."""
+    with open(DATA, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 500
+    url = re.compile(r"^https://github\.com/trsharm25/NeuSight/blob/[0-9a-f]{40}/scripts/asplos/data/")
+    for r in rows:
+        assert url.match(r["source"]), r["source"]
+        assert r["dtype"] == "fp32" and r["stack"] == "pytorch-eager"
+        assert r["device"] in ("a100-pcie-80gb", "h100-sxm", "mi210")
+        assert "elem_bytes=4" in r["shape"] and "PyTorch" in r["measured_on"]
+
+
+def test_converter_maps_neusight_dimensions():
+    """NeuSight's bmm is [B,M,N] @ [B,N,K] and linear is nn.Linear(N, K) on [B,M,N]: N is the
+    reduction (hetsim's k), K the output columns (hetsim's n)."""
+    row = {"B": "3", "M": "5", "N": "7", "K": "11"}
+    assert kernel_and_shape("bmm", row) == ("bmm", {"batch": 3, "m": 5, "n": 11, "k": 7, "elem_bytes": 4})
+    assert kernel_and_shape("linear", row) == ("gemm", {"m": 15, "n": 11, "k": 7, "elem_bytes": 4})
+    bh = {"B": "4", "H": "6"}
+    assert kernel_and_shape("add", bh)[1]["inputs"] == 2
+    assert kernel_and_shape("relu", bh)[1]["inputs"] == 1
+    assert kernel_and_shape("addu", bh)[1]["inputs"] == 1  # tensor + scalar: one tensor read
+    assert kernel_and_shape("softmax", bh) == ("softmax", {"rows": 4, "cols": 6, "elem_bytes": 4})
+    assert kernel_and_shape("ln", bh) == ("layernorm", {"rows": 4, "cols": 6, "elem_bytes": 4})
+    with pytest.raises(ValueError):
+        kernel_and_shape("conv", bh)
+
+
+def test_sample_keeps_each_ops_size_range():
+    rows = [["mi210", "elementwise", f"num_elems={n};inputs=2;elem_bytes=4", "1e-5", "", "g", "add"]
+            for n in range(1, 101)]
+    kept = sample(rows, 5)
+    assert [r[2].split(";")[0] for r in kept] == [f"num_elems={n}" for n in (1, 26, 51, 75, 100)]
+    assert sample(rows[:3], 5) == rows[:3]
+
+
+@pytest.mark.parametrize("device,family", sorted(BOUNDS))
+def test_heldout_rows_within_stated_bounds(priced, device, family):
+    rows, pred = priced
+    idx = [i for i, r in enumerate(rows) if r.device == device and _family(r) == family]
+    assert len(idx) >= 20
+    meas = np.array([rows[i].time_s for i in idx])
+    err = np.abs(pred[idx] - meas) / meas
+    med, worst = BOUNDS[(device, family)]
+    assert np.median(err) <= med, (device, family, float(np.median(err)))
+    assert err.max() <= worst, (device, family, float(err.max()))
+
+
+def _tiny_mi210_elementwise(rows):
+    return [i for i, r in enumerate(rows)
+            if r.device == "mi210" and _family(r) == "elementwise" and r.time_s < 20e-6]
+
+
+def test_mi210_eager_dispatch_is_what_prices_tiny_ops(priced, monkeypatch):
+    """Mechanism: a tiny eager op on the MI210 costs its host dispatch, not the roofline.
+    Without the stack's per-op dispatch term the tiny rows come out ~2.5x too fast."""
+    import hetsim.costs.stacks as stacks
+
+    rows, pred = priced
+    idx = _tiny_mi210_elementwise(rows)
+    assert len(idx) >= 30
+    meas = np.array([rows[i].time_s for i in idx])
+    assert np.median(np.abs(pred[idx] - meas) / meas) <= 0.15
+
+    base = stacks.load_stack("pytorch-eager")
+    classes = dict(base.classes)
+    assert "cdna2" in classes["elementwise"].dispatch_by_family
+    classes["elementwise"] = classes["elementwise"].model_copy(update={"dispatch_by_family": {}})
+    bare = base.model_copy(update={"classes": classes})
+    monkeypatch.setattr(stacks, "load_stack", lambda name: bare if name == "pytorch-eager" else base)
+    without, _, _ = predict_rows([rows[i] for i in idx], detach_tables=True)
+    assert np.median((without - meas) / meas) < -0.40
+
+
+@pytest.mark.parametrize("gpu", ["a100-sxm-80gb", "h100-sxm", "mi210"])
+def test_bmm_batch_shares_the_waves(gpu):
+    """Mechanism: a bmm's batch of GEMMs runs in one launch whose output tiles share the waves:
+    batch 1 is exactly the GEMM; a batch of GEMMs that each fill a fraction of the units costs
+    less than running them one by one, and never less than the FLOP at the best tile rate."""
+    dev = load_device_preset(gpu)
+    gt = dev.gemm_tiles
+    p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
+    peak, bw = float(dev.peak_flop_per_s["bf16"]), float(dev.memory.achievable_bandwidth_Bps)
+    one = gemm_time(p, peak, bw, 128, 128, 128)
+    assert gemm_time(p, peak, bw, 128, 128, 128, 2, 1) == one
+    many = gemm_time(p, peak, bw, 128, 128, 128, 2, 64) - p["overhead_s"]
+    assert many < 0.5 * 64 * (one - p["overhead_s"])  # one tile each: 64 GEMMs share a wave
+    best = max(t["efficiency"] for t in p["tiles"])
+    assert many >= 64 * 2 * 128 ** 3 / (peak * best)
+
+
+def test_report_breaks_errors_down_by_family_and_time_range(tmp_path, capsys):
+    from calibration.neusight import main, report
+
+    f = tmp_path / "validation.csv"
+    f.write_text("device,kernel,shape,group,label,measured_s,predicted_s,error,source\n"
+                 "mi210,elementwise,num_elems=1,g,add,1e-05,1.1e-05,+0.1000,x\n"
+                 "mi210,elementwise,num_elems=2,g,relu,5e-05,4e-05,-0.2000,x\n"
+                 "mi210,elementwise,num_elems=3,g,pow,5e-05,2.5e-05,-0.5000,x\n")
+    got = {(g["family"], g["range"]): g for g in report(f)}
+    assert got[("elementwise", "all")]["n"] == 2
+    assert got[("elementwise", "all")]["median"] == pytest.approx(0.15)
+    assert got[("elementwise", "< 20 us")]["signed_median"] == pytest.approx(0.1)
+    assert got[("elementwise-pow", "20-100 us")]["worst"] == pytest.approx(0.5)
+    assert main(["--report", str(f)]) == 0
+    assert main(["--report", str(tmp_path / "missing.csv")]) == 2
+    assert main(["--csv", "out.csv"]) == 2
+    assert "usage" in capsys.readouterr().err
