@@ -18,7 +18,10 @@ drift); and both sides read the same memory, so how fast a given buffer streams 
 physical placement, which differs between allocations on this VM) cancels too. The rounds
 cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
 since how single calls compare with the pipeline depended on the allocation when one was
-used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three).
+used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three). Each copy
+is built just before its first round, so the builds (20 s for a DSA copy once the process
+holds a few GB) space out the first rounds and a run's rounds span 44-93 s of its 1.3-2.1
+min (all built first, they spanned its last 30-40 s of 2.5 min).
 
 Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
 (pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
@@ -229,9 +232,10 @@ class _PipelineRounds:
         self.clock = Clock(device, torch)
         self.simulated_s, self.extrapolated = simulate_pipeline(graph, table)
         p = _Pass(graph, device, torch, seed)
-        self.passes = [p] + [_Pass(graph, device, torch, seed + 1000 * j)
-                             for j in range(1, _allocations(p, device, allocations, rounds))]
-        self.nalloc = len(self.passes)
+        # the other allocations are built just before their first round (see :meth:`round`)
+        self.passes = [p]
+        self.nalloc = _allocations(p, device, allocations, rounds)
+        self.graph, self.device = graph, device
         self.warm_tab, self.cold_tab = _table_prices(table, p.tasks)
         # a task run right after its own streaming producer: the table's per-predecessor factor
         # prices it, and it is re-measured after that producer (see calibration.producers);
@@ -256,16 +260,29 @@ class _PipelineRounds:
         self.t0 = time.perf_counter() if t0 is None else t0
         self.data_edges, self.edges = p.data_edges, p.edges
         self.tasks, self.task_names = p.tasks, list(p.order)
-        for q in self.passes:
-            q.touch()
+        p.touch()
         self.clock.sync()
+
+    def _pass_for(self, r: int) -> "_Pass":
+        """The allocation round *r* runs on (rounds cycle over them), built and touched here,
+        untimed, before its first round. Why here and not all up front: building an allocation
+        of the DSA pipeline's buffers takes 10-30 s on one core, so building all of them first
+        left the rounds only the last 30-40 s of a run; built between the first rounds, they
+        space those rounds out and a run's rounds span most of it."""
+        j = r % self.nalloc
+        while len(self.passes) <= j:
+            q = _Pass(self.graph, self.device, self.torch, self.seed + 1000 * len(self.passes))
+            q.touch()
+            self.passes.append(q)
+        return self.passes[j]
 
     def round(self, r: int) -> None:
         """Run round *r*: passes interleaved with chunks of the shuffled re-measurement."""
         from .clock import waited_fraction
 
         clock, evict = self.clock, self.evict
-        p = self.passes[r % len(self.passes)]  # rounds cycle over the allocations
+        p = self._pass_for(r)  # rounds cycle over the allocations
+        clock.sync()
         d0, t0 = self.delay.read(), time.perf_counter()
         self.started_s.append(t0 - self.t0)
         # every task alone, after an evicting stream, shuffled; the re-measurements are
@@ -317,7 +334,7 @@ class _PipelineRounds:
         # time, every task's median re-measured single call, 95% bootstrap interval over rounds
         inpipe_arr = np.asarray(per_task, dtype=float).reshape(len(tasks), rounds, npasses)
         rem_arr = np.asarray(remeasured, dtype=float)
-        nalloc = self.nalloc
+        nalloc = min(self.nalloc, max(1, rounds))
         pooled = pooled_errors(inpipe_arr, rem_arr, np.arange(len(tasks)), np.asarray(cold_tab),
                                simulated_s, seed=self.seed, groups=nalloc)
         # per task: in-pipeline time vs the table's (cold) price and the drift-corrected price

@@ -382,3 +382,13 @@ def test_broken_user_presets_name_their_file(tmp_path, capsys, monkeypatch, rel,
     for n in needles:
         assert n in err, (n, err)
     shutil.rmtree(root)
+
+
+def test_cost_table_rate_none_is_an_absent_term(tmp_path):
+    """calibrate writes ``flop_per_s: null`` for a kernel without flop (roofline/product fits):
+    the reader takes it as no compute term, so validate reads its own fresh tables."""
+    from hetsim.costs.tables import read_table
+
+    (tmp_path / "t.json").write_text(_table(lambda t: t["kernels"]["topk"]["fit"]["params"].update(flop_per_s=None)))
+    s, _ = read_table(tmp_path / "t.json").predict("topk", {"batch": 1, "num_items": 1000, "k": 4})
+    assert s > 1e-5

@@ -21,6 +21,7 @@ is reported by :func:`compute_dtype` and recorded in every table.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -100,15 +101,40 @@ def compute_dtype(device: str, elem_bytes: int = 2):
     return {2: t.bfloat16, 4: t.float32}.get(int(elem_bytes), t.float32)
 
 
+#: Tensors with at least this many elements are filled by repeating a block of
+#: :data:`TILE_ELEMS` normal draws instead of drawing every element (see :func:`randn`).
+TILE_FROM_ELEMS = 1 << 22
+#: Length of the repeated block: a prime, so that the rows of a matrix with fewer rows than
+#: this start at distinct offsets of the block (row i at i * row_length mod TILE_ELEMS) and no
+#: two rows, and so no two scores or top-k keys computed from them, coincide.
+TILE_ELEMS = 1_000_003
+
+
 def randn(size, generator, device: str, dtype) -> "torch.Tensor":
     """Normal random tensor drawn with *generator* (on its own device), then moved to *device*.
 
-    Drawing on the generator's device keeps results reproducible whatever *device* is.
+    Drawing on the generator's device keeps results reproducible whatever *device* is. A
+    tensor of :data:`TILE_FROM_ELEMS` elements or more repeats one block of
+    :data:`TILE_ELEMS` draws. Why: drawing every element of the validation pipelines' GBs of
+    weights took most of a validate run (one allocation of the DSA pipeline's buffers 29 s, of
+    RAG's 9 s, on one core here), time in which no round ran; a kernel's speed depends on the
+    bytes it moves and the float values' class (normal draws: no zeros, no denormals), not on
+    which draws they are.
     """
     t = require_torch()
     gen_dev = generator.device if generator is not None else "cpu"
-    x = t.randn(size, generator=generator, device=gen_dev, dtype=t.float32)
-    return x.to(device=torch_device(device), dtype=dtype)
+    shape = tuple(size) if isinstance(size, (tuple, list)) else (int(size),)
+    n = math.prod(shape)
+    if n < TILE_FROM_ELEMS:
+        x = t.randn(shape, generator=generator, device=gen_dev, dtype=t.float32)
+        return x.to(device=torch_device(device), dtype=dtype)
+    block = t.randn(TILE_ELEMS, generator=generator, device=gen_dev, dtype=t.float32)
+    block = block.to(device=torch_device(device), dtype=dtype)
+    out = t.empty(n, device=torch_device(device), dtype=dtype)
+    full = n // TILE_ELEMS
+    out[:full * TILE_ELEMS].view(full, TILE_ELEMS).copy_(block.expand(full, TILE_ELEMS))
+    out[full * TILE_ELEMS:].copy_(block[:n - full * TILE_ELEMS])
+    return out.view(shape)
 
 
 def randint(high: int, size, generator, device: str) -> "torch.Tensor":

@@ -24,8 +24,8 @@ def _moe_inputs(shape, device, generator):
     assign = (np.arange(n)[:, None] * k + np.arange(k)[None, :]) % e  # [tokens, top_k]
     tok = [t.tensor(np.nonzero((assign == x).any(axis=1))[0], dtype=t.int64) for x in range(e)]
     return {"x": randn((n, h), generator, device, dt),
-            "w13": randn((e, h, 2 * i), generator, device, dt) / max(1.0, h ** 0.5),
-            "w2": randn((e, i, h), generator, device, dt) / max(1.0, i ** 0.5),
+            "w13": randn((e, h, 2 * i), generator, device, dt).div_(max(1.0, h ** 0.5)),
+            "w2": randn((e, i, h), generator, device, dt).div_(max(1.0, i ** 0.5)),
             "tokens_of": tok, "out": empty((n, h), device, dt)}
 
 
@@ -117,7 +117,7 @@ def _gs_inputs(shape, device, generator):
     dt = compute_dtype(device, shape["elem_bytes"])
     s, m, k, n = shape["steps"], shape["m"], shape["k"], shape["n"]
     return {"a": randn((s, m, k), generator, device, dt),
-            "w": randn((k, n), generator, device, dt) / max(1.0, k ** 0.5),
+            "w": randn((k, n), generator, device, dt).div_(max(1.0, k ** 0.5)),
             "out": empty((s, m, n), device, dt)}
 
 

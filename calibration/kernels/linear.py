@@ -15,7 +15,7 @@ def _gemm_inputs(shape, device, generator):
     m, n, k = shape["m"], shape["n"], shape["k"]
     return {"a": randn((m, k), generator, device, dt),
             # scaled so outputs stay O(1) whatever k is
-            "w": randn((k, n), generator, device, dt) / max(1.0, k ** 0.5),
+            "w": randn((k, n), generator, device, dt).div_(max(1.0, k ** 0.5)),
             "out": empty((m, n), device, dt)}
 
 
@@ -53,7 +53,7 @@ def _router_inputs(shape, device, generator):
     dt = compute_dtype(device, shape["elem_bytes"])
     t, h, e = shape["tokens"], shape["hidden"], shape["num_experts"]
     return {"x": randn((t, h), generator, device, dt),
-            "w": randn((h, e), generator, device, dt) / max(1.0, h ** 0.5),
+            "w": randn((h, e), generator, device, dt).div_(max(1.0, h ** 0.5)),
             "out": empty((t, e), device, dt)}
 
 
@@ -74,8 +74,8 @@ def _ffn_inputs(shape, device, generator):
     return {
         "x": randn((t, h), generator, device, dt),
         # gate and up projections stacked: [experts, hidden, 2 * intermediate]
-        "w13": randn((a, h, 2 * i), generator, device, dt) / max(1.0, h ** 0.5),
-        "w2": randn((a, i, h), generator, device, dt) / max(1.0, i ** 0.5),
+        "w13": randn((a, h, 2 * i), generator, device, dt).div_(max(1.0, h ** 0.5)),
+        "w2": randn((a, i, h), generator, device, dt).div_(max(1.0, i ** 0.5)),
         "h13": empty((a, t, 2 * i), device, dt),
         "act": empty((a, t, i), device, dt),
         "y_e": empty((a, t, h), device, dt),

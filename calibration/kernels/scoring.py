@@ -21,7 +21,7 @@ def _indexer_inputs(shape, device, generator):
     return {
         "q": randn((b, h, d), generator, device, dt),
         "w": randn((b, 1, h), generator, device, t.float32),
-        "keys": randn((b, n, d), generator, device, dt) / d ** 0.5,
+        "keys": randn((b, n, d), generator, device, dt).div_(d ** 0.5),
         "logits": empty((b, h, n), device, t.float32 if dt == t.float32 else dt),
         "out": empty((b, 1, n), device, t.float32),
     }

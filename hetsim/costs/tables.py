@@ -114,6 +114,8 @@ def _check_entry(name, entry, file: str) -> None:
             raise ConfigError("numbers must be finite (no NaN or Infinity)", file=file, field=f"{where}.fit.{key}")
     for key, v in fit["params"].items():  # rates are positive, times and costs per unit not negative
         positive, low_ok = key.endswith("per_s"), key in ("t0_s", "s_per_byte", "s_per_flop", "coef_s")
+        if positive and v is None:
+            continue  # no such term (a kernel with no flop or no bytes): calibrate writes None
         if (positive or low_ok) and (isinstance(v, bool) or not isinstance(v, (int, float))
                                      or (v <= 0 if positive else v < 0)):
             raise ConfigError(f"must be a number {'> 0' if positive else '>= 0'}, got {v!r}", file=file,

@@ -265,6 +265,45 @@ def test_pipelines_rounds_interleave_and_span_the_run(tiny):
     assert len(res["probes"]["runs"]) == 3  # start, middle, end
 
 
+def test_allocations_are_built_before_their_first_round(tiny, monkeypatch):
+    """Only the first allocation is built before round 0; the others just before their first
+    round (so a run's rounds are not all packed after minutes of building)."""
+    import calibration.rounds as R
+
+    table, _, _, _ = tiny
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    g = build_workload("custom", {"tasks": tasks[:2], "edges": []})
+    built, seen = [], []
+    real = R._Pass
+
+    class Counting(real):
+        def __init__(self, *a, **k):
+            built.append(len(seen))  # rounds begun when this allocation was built
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(R, "_Pass", Counting)
+    res = R.validate_rounds(table, rounds=4, graphs={"a": g}, allocations=3,
+                            on_round=lambda name, r: seen.append(r))
+    assert built == [0, 2, 3] and res["pipelines"]["a"]["allocations"] == 3
+
+
+def test_large_random_inputs_tile_a_prime_block_deterministically():
+    import torch
+
+    from calibration.kernels import _common as C
+
+    n = C.TILE_FROM_ELEMS + 12345
+    a = C.randn((n // 1024 + 1, 1024), torch.Generator().manual_seed(3), "cpu", torch.float32)
+    b = C.randn((n // 1024 + 1, 1024), torch.Generator().manual_seed(3), "cpu", torch.float32)
+    assert torch.equal(a, b) and a.shape == (n // 1024 + 1, 1024)
+    flat = a.reshape(-1)
+    assert torch.equal(flat[:C.TILE_ELEMS], flat[C.TILE_ELEMS:2 * C.TILE_ELEMS])
+    assert len({tuple(r[:4].tolist()) for r in a}) == a.shape[0]  # no two rows alike
+    assert 0.9 < float(a.std()) < 1.1
+    small = C.randn((8, 8), torch.Generator().manual_seed(3), "cpu", torch.float32)
+    assert torch.equal(small, torch.randn((8, 8), generator=torch.Generator().manual_seed(3)))
+
+
 def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     import math
 
