@@ -9,6 +9,7 @@ import yaml
 
 from hetsim.cli import main
 from hetsim.costs.fitted import fit_kernel
+from hetsim.costs.tables import read_table
 from hetsim.kernels import get_kernel
 
 
@@ -105,6 +106,10 @@ def test_calibrate_cli_writes_a_table_with_provenance(tmp_path, capsys):
     for field in ("command", "date", "host", "cpu_model", "torch_version", "threads", "hetsim_version"):
         assert prov.get(field) not in (None, ""), field
     assert table["format"] == "hetsim-kernel-table/1"
+    # the table calibrate just wrote is one that run and validate accept (index_key_write has
+    # no flop, so its fit carries flop_per_s: null; a stricter reader once refused it)
+    assert table["kernels"]["index_key_write"]["fit"]["params"]["flop_per_s"] is None
+    assert read_table(out).has("index_key_write")
 
 
 def test_validate_without_a_table_says_what_to_do(tmp_path, capsys):
