@@ -317,6 +317,40 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
     return out
 
 
+def check_placeable(resolved: list[tuple[Scenario, str]], mappings: list[str], file: str, *,
+                    flag: str = "--mappings") -> None:
+    """Refuse a mapping that cannot be placed at any point (ConfigError naming *flag*).
+
+    Why: ``--mappings hetero`` on a system without an FPGA failed every run and the sweep
+    ended with exit 3 ("runs failed") after all the work. A policy that fails only at some
+    points (an axis over the system's devices) is a per-point answer and still runs.
+    """
+    from .mapping.registry import check_devices
+    from .simulation import split_policy
+
+    bad: dict[str, str] = {}
+    for m in mappings:
+        policy, _ = split_policy(m)
+        reason = None
+        for sc, _fp in resolved:
+            params = sc.mapping.params if policy == sc.mapping.policy else {}
+            try:
+                check_devices(policy, sc.system, params)
+            except HetsimError as e:
+                reason = reason or e.detail
+                continue
+            reason = None
+            break
+        if reason is not None and resolved:
+            bad[m] = reason
+    if bad:
+        m, reason = next(iter(bad.items()))
+        ok = [x for x in mappings if x not in bad]
+        allowed = f"policies that can run here: {', '.join(ok)}" if ok else "e.g. gpu-only"
+        raise ConfigError(f"{m!r} cannot be placed at any point of the sweep ({file}: {reason}); "
+                          f"leave it out ({allowed})", field=flag)
+
+
 def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
               use_dask: bool = False, scheduler: str | None = None, keep_failed: bool = False,
               on_result: Callable[[dict, int, int], None] | None = None,
@@ -359,6 +393,7 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
     pts = points(axes)
     if resolved is None:
         resolved = resolve_points(doc, file, pts, mappings)
+        check_placeable(resolved, mappings, file)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
     done, lines, unusable = read_done(jsonl)

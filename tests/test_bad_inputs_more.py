@@ -382,3 +382,106 @@ def test_broken_user_presets_name_their_file(tmp_path, capsys, monkeypatch, rel,
     for n in needles:
         assert n in err, (n, err)
     shutil.rmtree(root)
+
+
+# --- notes/harden2.md: the leftovers of the first sweep ---------------------------------------
+
+SWEEP_GPU = ["sweep", "{d}/s.yaml", "--set", "workload.params.num_layers=1,2", "--out", "{d}/o", "--no-plot"]
+
+
+def _lib(name: str, **params) -> str:
+    """A one-GPU scenario of library workload *name* (2 layers) with *params*."""
+    return _with(params, {**SMALL_DSA, "workload": {"name": name, "params": {"num_layers": 2}}})
+
+
+LEFTOVERS = [
+    # a policy that needs an FPGA on a GPU-only system: every run failed, exit 3, after the work
+    ("sweep-mapping-without-its-device", {"s.yaml": _with({})}, SWEEP_GPU + ["--mappings", "hetero,gpu-only"],
+     ["--mappings: 'hetero' cannot be placed at any point", "s.yaml: the system has no fpga device",
+      "policies that can run here: gpu-only"]),
+    ("sweep-default-mappings-without-fpga", {"s.yaml": _with({})}, SWEEP_GPU,
+     ["--mappings: 'hetero' cannot be placed", "--mappings defaults to gpu-only,hetero"]),
+    ("sweep-mapping-unknown-device-param", {"s.yaml": _edit(yaml.safe_load(_with({})), "mapping.params", {"gpu": "g9"})},
+     SWEEP_GPU + ["--mappings", "gpu-only"], ["--mappings: 'gpu-only' cannot be placed", "unknown device 'g9'"]),
+    # absurd but valid sizes ran to absurd answers (1.6e34 s): the KV cache at the longest
+    # context (retrieved documents, MemAgent's memory) is now part of the size guard
+    ("rag-doc-tokens-1e20", {"s.yaml": _lib("rag", doc_tokens=10**20)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "more than the largest device memory ('gpu'"]),
+    ("rag-reretrieve-top-k-1e20", {"s.yaml": _lib("rag", reretrieve_every=1, reretrieve_top_k=10**20, steps=4)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "largest device memory"]),
+    ("memagent-memory-tokens-1e20", {"s.yaml": _lib("memagent", memory_tokens=10**20)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "largest device memory"]),
+    ("engram-max-ngram-1e20", {"s.yaml": _lib("engram", max_ngram=10**20)}, RUN,
+     ["s.yaml: workload.params:", "max_ngram", "cannot be longer than the 32,769 tokens"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", LEFTOVERS, ids=[c[0] for c in LEFTOVERS])
+def test_leftovers_of_the_first_sweep(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
+
+
+def test_a_mapping_placeable_at_some_points_still_runs_there(tmp_path, capsys):
+    """Only a policy that fits no point is refused: an axis over the system keeps per-point failures."""
+    import json
+
+    (tmp_path / "s.yaml").write_text(_edit(PAIR, "workload.params.num_layers", 1))
+    code = main(["sweep", str(tmp_path / "s.yaml"), "--set", "system.devices.1.preset=u55c,mi210",
+                 "--mappings", "hetero", "--out", str(tmp_path / "o"), "--no-plot", "--json"])
+    cap = capsys.readouterr()
+    assert code == 3, cap.err
+    rows = json.loads(cap.out)
+    assert ["error" in r for r in rows] == [False, True], rows
+    assert "no fpga device" in rows[1]["error"]
+
+
+# a knob set to no effect in its configuration: one warning line naming file (or flag) and
+# field, once per invocation even when a sweep checks many points; the run goes on
+UNUSED = [
+    ("mla-head-dim", "dsa", {"head_dim": 64, "num_kv_heads": 4}, [], ["s.yaml: workload.params.head_dim:",
+                                                                     "s.yaml: workload.params.num_kv_heads:"],
+     "used only on GQA models (here 'deepseek-v3.2' uses MLA)"),
+    ("bm25-embed-dim", "rag", {"retriever": "bm25", "embed_dim": 512, "context_len": 256}, [],
+     ["s.yaml: workload.params.embed_dim:"], "used only with retriever: dense (here retriever: bm25)"),
+    ("index-chunks-without-build", "rag", {"index_chunks": 4, "context_len": 256}, [],
+     ["s.yaml: workload.params.index_chunks:"], "used only with index_build: true (here index_build: false)"),
+    ("prefill-chunk-in-decode", "full_attention", {"prefill_chunk": 512, "context_len": 256}, [],
+     ["s.yaml: workload.params.prefill_chunk:"], "used only with phase: prefill (here phase: decode)"),
+    ("threshold-keep-with-budget", "seer_attention_r", {"threshold_keep": 0.5, "context_len": 256}, [],
+     ["s.yaml: workload.params.threshold_keep:"], "used only with select: threshold"),
+    ("set-names-the-flag", "dsa", {}, ["--set", "head_dim=64"], ["--set head_dim=64:"], "used only on GQA models"),
+]
+
+
+@pytest.mark.parametrize("name,workload,params,extra,fields,why", UNUSED, ids=[c[0] for c in UNUSED])
+def test_a_knob_with_no_effect_is_warned_once(tmp_path, capsys, name, workload, params, extra, fields, why):
+    (tmp_path / "s.yaml").write_text(_lib(workload, **params))
+    code = main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, err
+    assert len(err) == len(fields), err
+    for line, field in zip(sorted(err), sorted(fields)):
+        assert line.startswith(f"hetsim: warning: {tmp_path / 's.yaml'}: " if field.startswith("s.yaml")
+                               else "hetsim: warning: " + field), line
+        assert field.split(": ", 1)[-1] in line and why in line, line
+
+
+def test_a_sweep_warns_once_for_all_its_points(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(_lib("rag", embed_dim=512, context_len=256))
+    code = main(["sweep", str(tmp_path / "s.yaml"), "--set", "workload.params.retriever=bm25,dense",
+                 "--set", "workload.params.top_k=4,8", "--mappings", "gpu-only", "--out", str(tmp_path / "o"),
+                 "--no-plot", "--json"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, err
+    assert [line for line in err if "warning" in line] == [
+        f"hetsim: warning: {tmp_path / 's.yaml'}: workload.params.embed_dim: has no effect here: used only "
+        "with retriever: dense (here retriever: bm25)"], err
+
+
+def test_knobs_in_effect_and_defaults_are_not_warned(tmp_path, capsys):
+    """Dense retrieval uses embed_dim; a GQA model uses head_dim; defaults are never warned."""
+    for workload, params in (("rag", {"retriever": "dense", "embed_dim": 512, "context_len": 256}),
+                             ("full_attention", {"model": "llama-3.2-1b", "head_dim": 64, "context_len": 256})):
+        (tmp_path / "s.yaml").write_text(_lib(workload, **params))
+        assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"]) == 0
+        assert capsys.readouterr().err == ""
