@@ -413,6 +413,18 @@ LEFTOVERS = [
      ["s.yaml: workload.params:", "'kv_cache' needs", "largest device memory"]),
     ("engram-max-ngram-1e20", {"s.yaml": _lib("engram", max_ngram=10**20)}, RUN,
      ["s.yaml: workload.params:", "max_ngram", "cannot be longer than the 32,769 tokens"]),
+    # hmt / lact read a prompt in their own chunks: a small one listed millions of them (a hang)
+    ("hmt-prefill-segments-5e6", {"s.yaml": _lib("hmt", phase="prefill", segment_len=2, context_len=10**7)}, RUN,
+     ["s.yaml: workload.params:", "context_len / segment_len = 5,000,000 prefill chunks", "raise segment_len"]),
+    ("lact-prefill-chunks-1e7", {"s.yaml": _lib("lact", phase="prefill", ttt_chunk=1, context_len=10**7)}, RUN,
+     ["s.yaml: workload.params:", "context_len / ttt_chunk", "raise ttt_chunk"]),
+    # a negative Engram layer matched no layer (no Engram at all); an empty list meant layer 0
+    ("engram-layer-negative", {"s.yaml": _lib("engram", engram_layers=[-5])}, RUN,
+     ["s.yaml: workload.params.engram_layers.0:", "greater than or equal to 0"]),
+    ("engram-layers-empty", {"s.yaml": _lib("engram", engram_layers=[])}, RUN,
+     ["s.yaml: workload.params.engram_layers:", "at least 1"]),
+    ("engram-layer-twice", {"s.yaml": _lib("engram", engram_layers=[1, 1])}, RUN,
+     ["s.yaml: workload.params:", "engram_layers lists layer(s) [1] more than once"]),
 ]
 
 
@@ -449,6 +461,8 @@ UNUSED = [
      ["s.yaml: workload.params.prefill_chunk:"], "used only with phase: prefill (here phase: decode)"),
     ("threshold-keep-with-budget", "seer_attention_r", {"threshold_keep": 0.5, "context_len": 256}, [],
      ["s.yaml: workload.params.threshold_keep:"], "used only with select: threshold"),
+    ("prefill-chunk-in-hmt", "hmt", {"phase": "prefill", "prefill_chunk": 512, "context_len": 2048}, [],
+     ["s.yaml: workload.params.prefill_chunk:"], "not read: hmt reads its prompt in segments of segment_len"),
     ("set-names-the-flag", "dsa", {}, ["--set", "head_dim=64"], ["--set head_dim=64:"], "used only on GQA models"),
 ]
 

@@ -61,6 +61,11 @@ def only_on(attention: str) -> Rule:
     return rule
 
 
+def never(why: str) -> Rule:
+    """The knob is inherited but this workload does not read it (*why* says what does)."""
+    return lambda p: why
+
+
 def every(*rules: Rule) -> Rule:
     """The knob is used only when every rule holds (the first failing one is reported)."""
     def rule(p) -> str | None:

@@ -74,14 +74,19 @@ class LMParams(BaseModel):
         "vocab_size": only_with("lm_head", True),
     }
 
+    #: the parameter that sets the tokens per prefill chunk (a workload that reads its prompt
+    #: in its own units, HMT's segments or LaCT's TTT chunks, names its own)
+    prefill_chunk_param: ClassVar[str] = "prefill_chunk"
+
     @model_validator(mode="after")
     def _bounded_plan(self):
         if self.steps > MAX_ITERATIONS:
             raise ValueError(f"steps = {self.steps:,}: at most {MAX_ITERATIONS:,} decode steps per run")
-        chunks = -(-self.context_len // self.prefill_chunk)
+        per = self.prefill_chunk_param
+        chunks = -(-self.context_len // getattr(self, per))
         if self.phase == "prefill" and chunks > MAX_ITERATIONS:
-            raise ValueError(f"context_len / prefill_chunk = {chunks:,} prefill chunks: at most "
-                             f"{MAX_ITERATIONS:,} per run; raise prefill_chunk")
+            raise ValueError(f"context_len / {per} = {chunks:,} prefill chunks: at most "
+                             f"{MAX_ITERATIONS:,} per run; raise {per}")
         return self
 
 
