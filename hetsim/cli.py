@@ -16,6 +16,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import inputs
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
 
 EXIT_USER_ERROR = 2
@@ -66,6 +67,10 @@ def prepare_outdir(path: str | Path, flag: str = "--out", files: tuple[str, ...]
     if not str(path).strip():
         raise ConfigError("is empty; name a directory (e.g. out)", field=flag)
     p = Path(path)
+    try:
+        inputs.exists(p, "directory")
+    except ConfigError as e:  # a NUL byte or a name too long for the file system
+        raise ConfigError(e.detail, field=flag) from None
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{str(p)!r} exists and is not a directory; name a directory",
                           field=flag)
@@ -88,6 +93,10 @@ def prepare_outfile(path: str | Path, flag: str = "--out") -> Path:
     if not str(path).strip():
         raise ConfigError("is empty; name a file", field=flag)
     p = Path(path)
+    try:
+        inputs.exists(p, "file")
+    except ConfigError as e:
+        raise ConfigError(e.detail, field=flag) from None
     if p.is_dir():
         raise ConfigError(f"{str(p)!r} is a directory; name the file to write", field=flag)
     prepare_outdir(p.parent, flag=flag)
@@ -578,6 +587,10 @@ def cmd_calibrate(args) -> int:
     from calibration.validate import calibration_grids, pipeline_graphs
 
     kernels = args.kernels or grid_kernels()
+    unknown = [k for k in kernels if k not in grid_kernels()]
+    if unknown:  # else a KeyError traceback from the grid lookup
+        raise ConfigError(f"no calibration grid for kernel(s) {', '.join(map(repr, unknown))}; known: "
+                          f"{', '.join(sorted(grid_kernels()))}", field="--kernels")
     grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
     out = prepare_outfile(args.out if args.out is not None else _default_table(args.device))
     try:

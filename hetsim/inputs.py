@@ -81,10 +81,30 @@ def read_bytes(path: str | Path) -> bytes:
         raise ConfigError("file not found", file=str(p)) from None
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror or e}", file=str(p)) from None
+    except ValueError:  # a NUL byte in the name: no file can be called that
+        raise ConfigError("a file name cannot contain a NUL byte", file=repr(str(p))) from None
     if len(data) > MAX_INPUT_BYTES:
         raise ConfigError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not an input file",
                           file=str(p))
     return data
+
+
+def exists(path: str | Path, what: str = "path") -> bool:
+    """``Path.exists`` that answers for any string a user can type.
+
+    Why: ``Path.exists`` raises on a name longer than the file system allows (OSError
+    ENAMETOOLONG) and on a NUL byte (ValueError); both are a wrong name, said on one line.
+    """
+    s = str(path)
+    shown = repr(s[:60] + ("..." if len(s) > 60 else ""))
+    try:
+        if "\0" in s:  # Path.exists says False; opening or making it raises ValueError
+            raise ValueError(s)
+        return Path(path).exists()
+    except ValueError:
+        raise ConfigError(f"{what} {shown} contains a NUL byte; no file can be called that") from None
+    except OSError as e:
+        raise ConfigError(f"{what} {shown} ({len(s):,} characters): {e.strerror or e}") from None
 
 
 def decode_text(data: bytes, source: str) -> str:

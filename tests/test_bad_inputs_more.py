@@ -9,6 +9,7 @@ a second (nothing is simulated).
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import yaml
@@ -428,6 +429,17 @@ LEFTOVERS = [
 ]
 
 
+# the second sweep's finds (notes/harden2.md): tracebacks on odd paths and kernel names
+LEFTOVERS += [
+    ("out-name-too-long", {}, ["run", "--out", "x" * 5000], ["--out: directory 'xxx", "5,000 characters", "too long"]),
+    ("out-nul-byte", {}, ["run", "--out", "a\0b"], ["--out: directory 'a\\x00b' contains a NUL byte"]),
+    ("scenario-name-too-long", {}, ["run", "y" * 5000, "--out", "{d}/o"], ["scenario 'yyy", "too long"]),
+    ("table-nul-byte", {}, ["validate", "--against", "m\0.csv", "--out", "{d}/o"], ["NUL byte"]),
+    ("calibrate-unknown-kernel", {}, ["calibrate", "--kernels", "warp", "topk", "--quick", "--out", "{d}/t.json"],
+     ["--kernels: no calibration grid for kernel(s) 'warp'", "known:", "topk"]),
+]
+
+
 @pytest.mark.parametrize("name,files,argv,needles", LEFTOVERS, ids=[c[0] for c in LEFTOVERS])
 def test_leftovers_of_the_first_sweep(tmp_path, capsys, monkeypatch, name, files, argv, needles):
     _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
@@ -499,3 +511,24 @@ def test_knobs_in_effect_and_defaults_are_not_warned(tmp_path, capsys):
         (tmp_path / "s.yaml").write_text(_lib(workload, **params))
         assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"]) == 0
         assert capsys.readouterr().err == ""
+
+
+def test_top_k_cycle_model_is_bounded_for_huge_item_counts():
+    """``expected_serial_beats`` allocated arrays of num_items floats (1e13 items: a 73 TiB
+    MemoryError; 1e9: 8 GB per array) from ``fpga explore --shape`` or a topk task on an FPGA.
+    Beyond 4M items it sums the small tail in closed form: within 1e-4 of the exact sum."""
+    import time
+
+    from hetsim.fpga_kernels import _common as C
+
+    t = time.process_time()
+    huge = C.expected_serial_beats(10**23, 2048, 16, "random")
+    assert math.isfinite(huge) and time.process_time() - t < 30
+    n, k = 6_000_000, 64
+    approx = C.expected_serial_beats(n, k, 16, "random")
+    import numpy as np
+
+    i = np.arange(16 * C.ceil_div(k, 16), n, dtype=np.float64)
+    beat = (i // 16).astype(np.int64) - C.ceil_div(k, 16)
+    exact = C.ceil_div(k, 16) + float(np.sum(1 - np.exp(np.bincount(beat, weights=np.log1p(-k / (i + 1))))))
+    assert abs(approx - exact) / exact < 1e-4, (approx, exact)
