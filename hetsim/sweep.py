@@ -237,14 +237,15 @@ def _valid_row(row: Any) -> bool:
                for v in nums)
 
 
-def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
-    """Runs already in a sweep file, the number of lines read and how many were unusable.
+def read_done(path: Path) -> tuple[dict[str, dict], int, list[int]]:
+    """Runs already in a sweep file, the number of lines read and the unusable lines' numbers.
 
-    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON, or a row
-    without the fields of a finished run is skipped, and its run recomputed.
+    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON (a foreign
+    header), or a row without the fields of a finished run is skipped, and its run recomputed.
     """
     done: dict[str, dict] = {}
-    lines = bad = 0
+    lines = 0
+    bad: list[int] = []
     if path.is_dir():
         raise ConfigError(f"{str(path)!r} is a directory; the sweep stores its runs in this file",
                           field="--out")
@@ -261,7 +262,8 @@ def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
             except (UnicodeDecodeError, ValueError, RecursionError):
                 ok = False
             if not ok:
-                bad += bool(raw.strip())
+                if raw.strip():
+                    bad.append(lines)
                 continue
             done[run_key(row["point"], row["mapping"])] = row
     return done, lines, bad
@@ -413,8 +415,11 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 continue
             todo.append((sc, p, m, fp))
     if unusable:
-        res.notices.append(f"ignoring {unusable} unreadable line(s) of {jsonl} (damaged or not a "
-                           "sweep row); their runs are recomputed")
+        at = ", ".join(map(str, unusable[:5])) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
+        at = ("lines " if len(unusable) > 1 else "line ") + at
+        res.notices.append(f"ignoring {len(unusable)} unreadable line(s) of {jsonl} ({at}: damaged "
+                           f"or not a sweep row); {len(done)} good row(s) kept, the runs of the ignored "
+                           "lines are recomputed")
     if res.stale:
         res.notices.append(f"recomputing {res.stale} stored run(s) whose scenario or hetsim version "
                            "changed since they ran (fingerprint differs)")

@@ -532,3 +532,17 @@ def test_top_k_cycle_model_is_bounded_for_huge_item_counts():
     beat = (i // 16).astype(np.int64) - C.ceil_div(k, 16)
     exact = C.ceil_div(k, 16) + float(np.sum(1 - np.exp(np.bincount(beat, weights=np.log1p(-k / (i + 1))))))
     assert abs(approx - exact) / exact < 1e-4, (approx, exact)
+
+
+def test_sweep_resume_with_a_foreign_header_and_a_torn_last_line(tmp_path, capsys):
+    """Good rows are kept and the notice says which lines were skipped (a CSV header pasted
+    on top, the last row cut mid-line by an interrupted write)."""
+    code, _, first = _sweep(tmp_path, capsys)
+    assert code == 0
+    f = tmp_path / "sw" / "sweep.jsonl"
+    data = f.read_bytes()
+    f.write_bytes(b"point,mapping,makespan_s\n" + data[:-40])
+    code, err, again = _sweep(tmp_path, capsys)
+    assert code == 0 and again == first, err
+    assert "ignoring 2 unreadable line(s)" in err and "(lines 1, 3: damaged or not a sweep row); " \
+        "1 good row(s) kept" in err, err
