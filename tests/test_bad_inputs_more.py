@@ -546,3 +546,36 @@ def test_sweep_resume_with_a_foreign_header_and_a_torn_last_line(tmp_path, capsy
     assert code == 0 and again == first, err
     assert "ignoring 2 unreadable line(s)" in err and "(lines 1, 3: damaged or not a sweep row); " \
         "1 good row(s) kept" in err, err
+
+
+@pytest.mark.parametrize("old,new,needles", [
+    # a stack entry for a kernel no task has, or a shape key the kernel lacks, was ignored silently
+    ("  indexer_score:\n", "  warp_kernel:\n", ["tuned.yaml: kernels:", "unknown kernel 'warp_kernel'", "allowed:"]),
+    ("shape: {intermediate: 0}", "shape: {warp: 0}", ["tuned.yaml: kernels:", "'warp' is not a shape key of indexer_score"]),
+    # a negative variant key was blamed on the scenario's mapping
+    ("shape: {intermediate: 0}", "shape: {intermediate: -5}", ["tuned.yaml: kernels:", "intermediate: must be an integer >= 0"]),
+    # a preset nested thousands deep overflowed the merge with its overrides (RecursionError)
+    ("name: tuned", "name: tuned\nx: " + "[" * 2000 + "]" * 2000, ["tuned.yaml: nested more than 64 levels"]),
+])
+def test_broken_user_stack_names_its_file(tmp_path, capsys, monkeypatch, old, new, needles):
+    from pathlib import Path
+
+    src = Path(__file__).parent.parent / "device_models" / "stacks" / "tuned.yaml"
+    target = tmp_path / "dm" / "stacks" / "tuned.yaml"
+    target.parent.mkdir(parents=True)
+    text = src.read_text()
+    assert old in text
+    target.write_text(text.replace(old, new, 1))
+    monkeypatch.setenv("HETSIM_DEVICE_MODELS", str(tmp_path / "dm"))
+    code = main(["run", "--mapping", "gpu-only@tuned", "--set", "num_layers=1", "--out", str(tmp_path / "o"),
+                 "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith(f"hetsim: error: {target}: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_deep_nesting_in_a_scenario_is_refused_at_the_boundary(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(_with({}) + "seed: " + "[" * 2000 + "]" * 2000 + "\n")
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")]) == 2
+    assert "s.yaml: nested more than 64 levels deep" in capsys.readouterr().err
