@@ -435,6 +435,14 @@ LEFTOVERS += [
     ("out-nul-byte", {}, ["run", "--out", "a\0b"], ["--out: directory 'a\\x00b' contains a NUL byte"]),
     ("scenario-name-too-long", {}, ["run", "y" * 5000, "--out", "{d}/o"], ["scenario 'yyy", "too long"]),
     ("table-nul-byte", {}, ["validate", "--against", "m\0.csv", "--out", "{d}/o"], ["NUL byte"]),
+    # a rate just above zero passed "> 0" and overflowed (OverflowError) or divided by an
+    # underflowed zero (ZeroDivisionError) while pricing: rates are >= 1 unit/s, fractions >= 1e-6
+    ("bandwidth-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"memory": {"achievable_bandwidth_Bps": 1e-300}})},
+     RUN, ["s.yaml: system.devices.0.overrides.memory.achievable_bandwidth_Bps:", "must be >= 1 B/s, got 1e-300"]),
+    ("flop-rate-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"peak_flop_per_s": {"bf16": 1e-300}})},
+     RUN, ["s.yaml: system.devices.0.overrides.peak_flop_per_s.bf16:", "must be >= 1 FLOP/s"]),
+    ("efficiency-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"efficiency": {"topk": {"compute": 1e-300, "memory": 0.5}}})},
+     RUN, ["s.yaml: system.devices.0.overrides.efficiency.topk.compute:", "must be >= 1e-06"]),
     ("calibrate-unknown-kernel", {}, ["calibrate", "--kernels", "warp", "topk", "--quick", "--out", "{d}/t.json"],
      ["--kernels: no calibration grid for kernel(s) 'warp'", "known:", "topk"]),
 ]
