@@ -730,7 +730,14 @@ def cmd_validate(args) -> int:
                           "--quick' first or pass --table", field="--table")
     from .costs.tables import read_table
 
-    read_table(table)  # a broken table is one error line before the progress bar, not after
+    kt = read_table(table)  # a broken table is one error line before the progress bar, not after
+    from calibration.validate import pipeline_shapes
+
+    missing = sorted(k for k in pipeline_shapes() if not kt.has(k))
+    if missing:  # else "device 'cpu' cannot run kernel ..." after the bar, naming no file
+        raise ConfigError(f"no fit for {', '.join(missing)}, which the validation pipelines run; "
+                          f"calibrate them first (hetsim calibrate --device {args.device})",
+                          file=str(table), field="kernels")
     outdir = prepare_outdir(args.out, files=("validate.json",))
     if args.report:
         prepare_outdir(args.report, flag="--report")

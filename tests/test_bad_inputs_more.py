@@ -443,6 +443,11 @@ LEFTOVERS += [
      RUN, ["s.yaml: system.devices.0.overrides.peak_flop_per_s.bf16:", "must be >= 1 FLOP/s"]),
     ("efficiency-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"efficiency": {"topk": {"compute": 1e-300, "memory": 0.5}}})},
      RUN, ["s.yaml: system.devices.0.overrides.efficiency.topk.compute:", "must be >= 1e-06"]),
+    # a table without the pipelines' kernels failed after the progress bar, naming no file
+    ("validate-table-without-kernels", {"t.json": '{"format": "hetsim-kernel-table/1", "device": {"name": "cpu"}, '
+                                                 '"provenance": {}, "kernels": {}}'},
+     ["validate", "--table", "{d}/t.json", "--rounds", "1", "--out", "{d}/vo"],
+     ["t.json: kernels: no fit for", "gemm", "calibrate them first"]),
     ("calibrate-unknown-kernel", {}, ["calibrate", "--kernels", "warp", "topk", "--quick", "--out", "{d}/t.json"],
      ["--kernels: no calibration grid for kernel(s) 'warp'", "known:", "topk"]),
 ]
