@@ -1070,13 +1070,14 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextmanager
 def _input_warnings_on_one_line():
-    """Print each distinct :class:`InputWarning` once, as ``hetsim: warning: ...`` on stderr.
+    """Print each distinct :class:`InputWarning` once, as ``hetsim: warning: ...`` on stderr,
+    when the command ends without an error.
 
     Why: a knob with no effect is said, not refused (a sweep may switch it on at other
     points), and a sweep checks every point: one line per distinct warning, not per point.
-    Other warnings keep Python's handling.
+    A command that fails prints only its one error line. Other warnings keep Python's handling.
     """
-    shown: set[str] = set()
+    shown: dict[str, None] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("always", InputWarning)
         default = warnings.showwarning
@@ -1084,13 +1085,12 @@ def _input_warnings_on_one_line():
         def show(message, category, filename, lineno, file=None, line=None):
             if not isinstance(message, InputWarning):
                 return default(message, category, filename, lineno, file, line)
-            text = f"hetsim: warning: {one_line(str(message))}"
-            if text not in shown:
-                shown.add(text)
-                print(text, file=sys.stderr)
+            shown[f"hetsim: warning: {one_line(str(message))}"] = None
 
         warnings.showwarning = show
         yield
+    for text in shown:  # reached only when the command raised nothing
+        print(text, file=sys.stderr)
 
 
 def _freeze_for_exit() -> None:

@@ -448,6 +448,9 @@ LEFTOVERS += [
                                                  '"provenance": {}, "kernels": {}}'},
      ["validate", "--table", "{d}/t.json", "--rounds", "1", "--out", "{d}/vo"],
      ["t.json: kernels: no fit for", "gemm", "calibrate them first"]),
+    # a knob with no effect and an error: only the error line (warnings print on success only)
+    ("warning-and-error-is-one-line", {"s.yaml": _lib("rag", embed_dim=512, context_len=256)}, RUN + ["--mapping", "warp"],
+     ["--mapping:", "'warp'", "known:"]),
     ("calibrate-unknown-kernel", {}, ["calibrate", "--kernels", "warp", "topk", "--quick", "--out", "{d}/t.json"],
      ["--kernels: no calibration grid for kernel(s) 'warp'", "known:", "topk"]),
 ]
