@@ -12,13 +12,16 @@ import argparse
 import gc
 import json
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import CapacityError, ConfigError, HetsimError
+from . import inputs
+from .errors import CapacityError, ConfigError, HetsimError, InputWarning
 
 EXIT_USER_ERROR = 2
 EXIT_SWEEP_FAILED_RUNS = 3
+SWEEP_MAPPINGS = "gpu-only,hetero"  # what a sweep runs at every point unless --mappings says
 
 
 def one_line(text: str) -> str:
@@ -64,6 +67,10 @@ def prepare_outdir(path: str | Path, flag: str = "--out", files: tuple[str, ...]
     if not str(path).strip():
         raise ConfigError("is empty; name a directory (e.g. out)", field=flag)
     p = Path(path)
+    try:
+        inputs.exists(p, "directory")
+    except ConfigError as e:  # a NUL byte or a name too long for the file system
+        raise ConfigError(e.detail, field=flag) from None
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{str(p)!r} exists and is not a directory; name a directory",
                           field=flag)
@@ -86,6 +93,10 @@ def prepare_outfile(path: str | Path, flag: str = "--out") -> Path:
     if not str(path).strip():
         raise ConfigError("is empty; name a file", field=flag)
     p = Path(path)
+    try:
+        inputs.exists(p, "file")
+    except ConfigError as e:
+        raise ConfigError(e.detail, field=flag) from None
     if p.is_dir():
         raise ConfigError(f"{str(p)!r} is a directory; name the file to write", field=flag)
     prepare_outdir(p.parent, flag=flag)
@@ -101,23 +112,35 @@ def _load(arg, *, sets=(), mappings=(), mappings_flag="--mapping"):
     from .simulation import check_scenario
 
     path, scenario = _load_with_sets(arg, list(sets))
-    try:
-        check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m is not None],
-                       mappings_flag=mappings_flag)
-    except HetsimError as e:
-        raise _blame_set(e, sets) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m is not None],
+                           mappings_flag=mappings_flag)
+        except HetsimError as e:
+            raise _blame_set(e, sets) from None
+    for w in caught:  # a knob set by --set to no effect: the warning names the flag
+        m = w.message
+        flag = _set_flag(m.field, sets) if isinstance(m, InputWarning) else None
+        warnings.warn(InputWarning(m.detail, field=flag) if flag else m, stacklevel=2)
     return path, scenario
 
 
-def _blame_set(err: HetsimError, sets) -> HetsimError:
-    """*err* naming the ``--set`` flag when its field is one that flag set (else unchanged)."""
-    f = err.field or ""
+def _set_flag(field: str | None, sets) -> str | None:
+    """``--set ITEM`` when *field* is one that ``--set ITEM`` set (else None)."""
+    f = field or ""
     for item in sets:
         key = item.partition("=")[0].strip()
         key = key if "." in key else SET_SHORTHAND + key
         if f == key or f.startswith(key + ".") or key.startswith(f + "."):
-            return ConfigError(err.detail, field=f"--set {item}")
-    return err
+            return f"--set {item}"
+    return None
+
+
+def _blame_set(err: HetsimError, sets) -> HetsimError:
+    """*err* naming the ``--set`` flag when its field is one that flag set (else unchanged)."""
+    flag = _set_flag(err.field, sets)
+    return ConfigError(err.detail, field=flag) if flag else err
 
 
 def _rich_console(**kwargs):
@@ -416,11 +439,12 @@ def cmd_sweep(args) -> int:
     if not args.set:
         raise ConfigError("a sweep needs at least one --set dotted.path=v1,v2,...")
     axes = [parse_axis(a) for a in args.set]
-    mappings = [m.strip() for m in args.mappings.split(",") if m.strip()]
+    given = args.mappings is not None
+    mappings = [m.strip() for m in (args.mappings if given else SWEEP_MAPPINGS).split(",") if m.strip()]
     if not mappings:
         raise ConfigError("--mappings needs at least one policy name")
     check_axes(axes, mappings)
-    resolved = _check_sweep(args.scenario, axes, mappings)
+    resolved = _check_sweep(args.scenario, axes, mappings, mappings_given=given)
     out = prepare_outdir(args.out, files=("sweep.jsonl", "sweep.csv", "sweep.png"))
     with progress("sweep", enabled=not args.json) as update:
         res = run_sweep(args.scenario, axes, mappings, out, jobs=args.jobs,
@@ -485,7 +509,7 @@ def _shown(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _check_sweep(scenario_arg, axes, mappings) -> list:
+def _check_sweep(scenario_arg, axes, mappings, *, mappings_given: bool = True) -> list:
     """Validate and resolve every sweep point before any run or progress bar.
 
     An error in a swept value names the ``--set`` flag that put it there, an unknown policy
@@ -514,6 +538,14 @@ def _check_sweep(scenario_arg, axes, mappings) -> list:
             if e.file is None and not f.startswith("--"):
                 raise ConfigError(e.detail, field="--set " + ", ".join(f"{k}={_shown(v)}" for k, v in p.items())) from None
             raise
+    from .sweep import check_placeable
+
+    try:
+        check_placeable(resolved, mappings, str(path))
+    except ConfigError as e:
+        if mappings_given:
+            raise
+        raise ConfigError(f"{e.detail}; --mappings defaults to {SWEEP_MAPPINGS}", field=e.field) from None
     return resolved
 
 
@@ -555,6 +587,10 @@ def cmd_calibrate(args) -> int:
     from calibration.validate import calibration_grids, pipeline_graphs
 
     kernels = args.kernels or grid_kernels()
+    unknown = [k for k in kernels if k not in grid_kernels()]
+    if unknown:  # else a KeyError traceback from the grid lookup
+        raise ConfigError(f"no calibration grid for kernel(s) {', '.join(map(repr, unknown))}; known: "
+                          f"{', '.join(sorted(grid_kernels()))}", field="--kernels")
     grids = calibration_grids(kernels, args.quick)  # + the validation pipelines' own shapes
     out = prepare_outfile(args.out if args.out is not None else _default_table(args.device))
     try:
@@ -694,7 +730,14 @@ def cmd_validate(args) -> int:
                           "--quick' first or pass --table", field="--table")
     from .costs.tables import read_table
 
-    read_table(table)  # a broken table is one error line before the progress bar, not after
+    kt = read_table(table)  # a broken table is one error line before the progress bar, not after
+    from calibration.validate import pipeline_shapes
+
+    missing = sorted(k for k in pipeline_shapes() if not kt.has(k))
+    if missing:  # else "device 'cpu' cannot run kernel ..." after the bar, naming no file
+        raise ConfigError(f"no fit for {', '.join(missing)}, which the validation pipelines run; "
+                          f"calibrate them first (hetsim calibrate --device {args.device})",
+                          file=str(table), field="kernels")
     outdir = prepare_outdir(args.out, files=("validate.json",))
     if args.report:
         prepare_outdir(args.report, flag="--report")
@@ -919,7 +962,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("scenario", nargs="?", default=None, help="scenario file or built-in name")
     sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
                     help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
-    sw.add_argument("--mappings", default="gpu-only,hetero", help="comma-separated policies")
+    sw.add_argument("--mappings", default=None, help=f"comma-separated policies (default {SWEEP_MAPPINGS})")
     sw.add_argument("--jobs", type=_int_at_least(1), default=1, help="worker processes (default 1)")
     sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist'): the cluster at "
                     "--scheduler or $DASK_SCHEDULER_ADDRESS, else a local one of --jobs workers")
@@ -1013,7 +1056,8 @@ def main(argv: list[str] | None = None) -> int:
         args.files = [args.name, *args.files]
     args.own_process = argv is None  # the process's own command line: it exits after this
     try:
-        return args.func(args)
+        with _input_warnings_on_one_line():
+            return args.func(args)
     except HetsimError as e:
         print(f"hetsim: error: {one_line(str(e))}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -1023,6 +1067,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if argv is None:  # this process's own command line: it exits next
             _freeze_for_exit()
+
+
+@contextmanager
+def _input_warnings_on_one_line():
+    """Print each distinct :class:`InputWarning` once, as ``hetsim: warning: ...`` on stderr,
+    when the command ends without an error.
+
+    Why: a knob with no effect is said, not refused (a sweep may switch it on at other
+    points), and a sweep checks every point: one line per distinct warning, not per point.
+    A command that fails prints only its one error line. Other warnings keep Python's handling.
+    """
+    shown: dict[str, None] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        default = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not isinstance(message, InputWarning):
+                return default(message, category, filename, lineno, file, line)
+            shown[f"hetsim: warning: {one_line(str(message))}"] = None
+
+        warnings.showwarning = show
+        yield
+    for text in shown:  # reached only when the command raised nothing
+        print(text, file=sys.stderr)
 
 
 def _freeze_for_exit() -> None:

@@ -49,6 +49,19 @@ class CapacityError(HetsimError):
     """Resident data does not fit into a device's memory."""
 
 
+class InputWarning(UserWarning):
+    """A value that is valid but has no effect where it is (e.g. ``embed_dim`` with a BM25
+    retriever). The CLI prints it as one line, ``hetsim: warning: FILE: FIELD: why``, and
+    goes on; it names the file and field like :class:`HetsimError`."""
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
+        self.file = file
+        self.field = field
+        self.detail = message
+        where = ": ".join(p for p in (file, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
 def located(err: HetsimError, file: str | None, field: str | None = None) -> HetsimError:
     """Return *err* naming *file* and *field* when it names neither yet (same class).
 

@@ -151,7 +151,8 @@ def plot(result: dict, path: Path) -> None:
     if fr:
         ax.step([p["share"] for p in fr], [p["time_s"] * 1e6 for p in fr], where="post", c="k", label="frontier")
     ax.axvline(1.0, c="grey", ls="--", lw=1)
-    ax.set_yscale("log")
+    if any(p["time_s"] > 0 for p in pts):  # a log axis without one positive time cannot be drawn
+        ax.set_yscale("log")
     ax.set_xlabel("largest share of the card used (HBM channels, DSP, BRAM, URAM, LUT)")
     ax.set_ylabel("time per call (us)")
     ax.set_title(f"{result['design']} on {result['device']}: {result['shape']}", fontsize=8)

@@ -81,10 +81,30 @@ def read_bytes(path: str | Path) -> bytes:
         raise ConfigError("file not found", file=str(p)) from None
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror or e}", file=str(p)) from None
+    except ValueError:  # a NUL byte in the name: no file can be called that
+        raise ConfigError("a file name cannot contain a NUL byte", file=repr(str(p))) from None
     if len(data) > MAX_INPUT_BYTES:
         raise ConfigError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not an input file",
                           file=str(p))
     return data
+
+
+def exists(path: str | Path, what: str = "path") -> bool:
+    """``Path.exists`` that answers for any string a user can type.
+
+    Why: ``Path.exists`` raises on a name longer than the file system allows (OSError
+    ENAMETOOLONG) and on a NUL byte (ValueError); both are a wrong name, said on one line.
+    """
+    s = str(path)
+    shown = repr(s[:60] + ("..." if len(s) > 60 else ""))
+    try:
+        if "\0" in s:  # Path.exists says False; opening or making it raises ValueError
+            raise ValueError(s)
+        return Path(path).exists()
+    except ValueError:
+        raise ConfigError(f"{what} {shown} contains a NUL byte; no file can be called that") from None
+    except OSError as e:
+        raise ConfigError(f"{what} {shown} ({len(s):,} characters): {e.strerror or e}") from None
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -108,10 +128,30 @@ def read_text(path: str | Path) -> str:
     return decode_text(read_bytes(path), str(path))
 
 
+#: deepest nesting of lists and mappings accepted in a YAML or JSON input (hetsim's own files
+#: nest under 10 levels); deeper data overflowed the recursion of later steps (a device
+#: preset's merge with its overrides) as a RecursionError traceback
+MAX_NESTING = 64
+
+
+def check_nesting(data: Any, source: str) -> Any:
+    """Return *data*, or raise ConfigError if its lists/mappings nest deeper than MAX_NESTING."""
+    stack, seen = [(data, 1)], {}  # YAML aliases share a subtree: each is walked once per depth
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, (dict, list)) and seen.get(id(x), 0) < depth:
+            seen[id(x)] = depth
+            if depth > MAX_NESTING:
+                raise ConfigError(f"nested more than {MAX_NESTING} levels deep (lists in lists or mappings "
+                                  "in mappings); hetsim's inputs nest a few levels", file=source)
+            stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x))
+    return data
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML *text* (from *source*: a file or a flag) with the strict loader."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return check_nesting(yaml.load(text, Loader=_Loader), source)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -130,7 +170,7 @@ def read_json(path: str | Path) -> Any:
     """Read and parse a JSON file (errors name the file)."""
     text = read_text(path)
     try:
-        return json.loads(text)
+        return check_nesting(json.loads(text), str(path))
     except json.JSONDecodeError as e:
         raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(path)) from None
     except RecursionError:

@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from . import catalog
+from . import catalog, inputs
 from .config.device import DeviceSpec
 from .config.link import LinkSpec
 from .config.scenario import Scenario
@@ -355,7 +355,7 @@ def resolve_scenario_path(arg: str | None) -> Path:
     if arg is None:
         arg = "default"
     p = Path(arg)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or inputs.exists(p, "scenario"):
         return p
     builtin = catalog.scenario_dir() / f"{arg}.yaml"
     if builtin.exists():

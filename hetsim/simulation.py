@@ -15,7 +15,7 @@ from .config.scenario import Scenario
 from .costs import CostModel
 from .costs.tables import load_tables
 from .engine import simulate
-from .errors import ConfigError, HetsimError, located
+from .errors import ConfigError, HetsimError, InputWarning, located
 from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
 from .mapping.registry import check_params, map_graph, policies
@@ -71,6 +71,19 @@ def check_mapping_name(name: str, *, file: str | None = None, field: str = "mapp
                           file=file, field=field)
 
 
+def warn_unused(params, file: str | None, prefix: str = "workload.params") -> None:
+    """Warn (:class:`InputWarning`, one per knob) about parameters set to no effect here."""
+    if not getattr(type(params), "applies_when", None):
+        return  # declares no rules (dsa_decode, custom): the knobs module is not even imported
+    import warnings
+
+    from .workloads.knobs import unused_params
+
+    for knob, why in unused_params(params).items():
+        warnings.warn(InputWarning(f"has no effect here: {why}", file=file, field=f"{prefix}.{knob}"),
+                      stacklevel=2)
+
+
 def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
                    mappings_flag: str = "--mappings") -> None:
     """Validate workload, mapping names and params and the size guard, without building.
@@ -81,6 +94,7 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
     against the system's memories and ``run.max_tasks``.
     """
     wl, p = workload_params(scenario.workload.name, scenario.workload.params, file=file)
+    warn_unused(p, file)
     from .costs.stacks import stack_names
 
     for i, dev in enumerate(scenario.system.devices):  # else found only when a task is priced

@@ -237,14 +237,15 @@ def _valid_row(row: Any) -> bool:
                for v in nums)
 
 
-def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
-    """Runs already in a sweep file, the number of lines read and how many were unusable.
+def read_done(path: Path) -> tuple[dict[str, dict], int, list[int]]:
+    """Runs already in a sweep file, the number of lines read and the unusable lines' numbers.
 
-    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON, or a row
-    without the fields of a finished run is skipped, and its run recomputed.
+    A torn last line (an interrupted write), a line that is not UTF-8 or not JSON (a foreign
+    header), or a row without the fields of a finished run is skipped, and its run recomputed.
     """
     done: dict[str, dict] = {}
-    lines = bad = 0
+    lines = 0
+    bad: list[int] = []
     if path.is_dir():
         raise ConfigError(f"{str(path)!r} is a directory; the sweep stores its runs in this file",
                           field="--out")
@@ -261,7 +262,8 @@ def read_done(path: Path) -> tuple[dict[str, dict], int, int]:
             except (UnicodeDecodeError, ValueError, RecursionError):
                 ok = False
             if not ok:
-                bad += bool(raw.strip())
+                if raw.strip():
+                    bad.append(lines)
                 continue
             done[run_key(row["point"], row["mapping"])] = row
     return done, lines, bad
@@ -317,6 +319,40 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
     return out
 
 
+def check_placeable(resolved: list[tuple[Scenario, str]], mappings: list[str], file: str, *,
+                    flag: str = "--mappings") -> None:
+    """Refuse a mapping that cannot be placed at any point (ConfigError naming *flag*).
+
+    Why: ``--mappings hetero`` on a system without an FPGA failed every run and the sweep
+    ended with exit 3 ("runs failed") after all the work. A policy that fails only at some
+    points (an axis over the system's devices) is a per-point answer and still runs.
+    """
+    from .mapping.registry import check_devices
+    from .simulation import split_policy
+
+    bad: dict[str, str] = {}
+    for m in mappings:
+        policy, _ = split_policy(m)
+        reason = None
+        for sc, _fp in resolved:
+            params = sc.mapping.params if policy == sc.mapping.policy else {}
+            try:
+                check_devices(policy, sc.system, params)
+            except HetsimError as e:
+                reason = reason or e.detail
+                continue
+            reason = None
+            break
+        if reason is not None and resolved:
+            bad[m] = reason
+    if bad:
+        m, reason = next(iter(bad.items()))
+        ok = [x for x in mappings if x not in bad]
+        allowed = f"policies that can run here: {', '.join(ok)}" if ok else "e.g. gpu-only"
+        raise ConfigError(f"{m!r} cannot be placed at any point of the sweep ({file}: {reason}); "
+                          f"leave it out ({allowed})", field=flag)
+
+
 def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
               use_dask: bool = False, scheduler: str | None = None, keep_failed: bool = False,
               on_result: Callable[[dict, int, int], None] | None = None,
@@ -359,6 +395,7 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
     pts = points(axes)
     if resolved is None:
         resolved = resolve_points(doc, file, pts, mappings)
+        check_placeable(resolved, mappings, file)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sweep.jsonl"
     done, lines, unusable = read_done(jsonl)
@@ -378,8 +415,11 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 continue
             todo.append((sc, p, m, fp))
     if unusable:
-        res.notices.append(f"ignoring {unusable} unreadable line(s) of {jsonl} (damaged or not a "
-                           "sweep row); their runs are recomputed")
+        at = ", ".join(map(str, unusable[:5])) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
+        at = ("lines " if len(unusable) > 1 else "line ") + at
+        res.notices.append(f"ignoring {len(unusable)} unreadable line(s) of {jsonl} ({at}: damaged "
+                           f"or not a sweep row); {len(done)} good row(s) kept, the runs of the ignored "
+                           "lines are recomputed")
     if res.stale:
         res.notices.append(f"recomputing {res.stale} stored run(s) whose scenario or hetsim version "
                            "changed since they ran (fingerprint differs)")

@@ -9,6 +9,7 @@ a second (nothing is simulated).
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import yaml
@@ -392,3 +393,215 @@ def test_cost_table_rate_none_is_an_absent_term(tmp_path):
     (tmp_path / "t.json").write_text(_table(lambda t: t["kernels"]["topk"]["fit"]["params"].update(flop_per_s=None)))
     s, _ = read_table(tmp_path / "t.json").predict("topk", {"batch": 1, "num_items": 1000, "k": 4})
     assert s > 1e-5
+
+
+# --- notes/harden2.md: the leftovers of the first sweep ---------------------------------------
+
+SWEEP_GPU = ["sweep", "{d}/s.yaml", "--set", "workload.params.num_layers=1,2", "--out", "{d}/o", "--no-plot"]
+
+
+def _lib(name: str, **params) -> str:
+    """A one-GPU scenario of library workload *name* (2 layers) with *params*."""
+    return _with(params, {**SMALL_DSA, "workload": {"name": name, "params": {"num_layers": 2}}})
+
+
+LEFTOVERS = [
+    # a policy that needs an FPGA on a GPU-only system: every run failed, exit 3, after the work
+    ("sweep-mapping-without-its-device", {"s.yaml": _with({})}, SWEEP_GPU + ["--mappings", "hetero,gpu-only"],
+     ["--mappings: 'hetero' cannot be placed at any point", "s.yaml: the system has no fpga device",
+      "policies that can run here: gpu-only"]),
+    ("sweep-default-mappings-without-fpga", {"s.yaml": _with({})}, SWEEP_GPU,
+     ["--mappings: 'hetero' cannot be placed", "--mappings defaults to gpu-only,hetero"]),
+    ("sweep-mapping-unknown-device-param", {"s.yaml": _edit(yaml.safe_load(_with({})), "mapping.params", {"gpu": "g9"})},
+     SWEEP_GPU + ["--mappings", "gpu-only"], ["--mappings: 'gpu-only' cannot be placed", "unknown device 'g9'"]),
+    # absurd but valid sizes ran to absurd answers (1.6e34 s): the KV cache at the longest
+    # context (retrieved documents, MemAgent's memory) is now part of the size guard
+    ("rag-doc-tokens-1e20", {"s.yaml": _lib("rag", doc_tokens=10**20)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "more than the largest device memory ('gpu'"]),
+    ("rag-reretrieve-top-k-1e20", {"s.yaml": _lib("rag", reretrieve_every=1, reretrieve_top_k=10**20, steps=4)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "largest device memory"]),
+    ("memagent-memory-tokens-1e20", {"s.yaml": _lib("memagent", memory_tokens=10**20)}, RUN,
+     ["s.yaml: workload.params:", "'kv_cache' needs", "largest device memory"]),
+    ("engram-max-ngram-1e20", {"s.yaml": _lib("engram", max_ngram=10**20)}, RUN,
+     ["s.yaml: workload.params:", "max_ngram", "cannot be longer than the 32,769 tokens"]),
+    # hmt / lact read a prompt in their own chunks: a small one listed millions of them (a hang)
+    ("hmt-prefill-segments-5e6", {"s.yaml": _lib("hmt", phase="prefill", segment_len=2, context_len=10**7)}, RUN,
+     ["s.yaml: workload.params:", "context_len / segment_len = 5,000,000 prefill chunks", "raise segment_len"]),
+    ("lact-prefill-chunks-1e7", {"s.yaml": _lib("lact", phase="prefill", ttt_chunk=1, context_len=10**7)}, RUN,
+     ["s.yaml: workload.params:", "context_len / ttt_chunk", "raise ttt_chunk"]),
+    # a negative Engram layer matched no layer (no Engram at all); an empty list meant layer 0
+    ("engram-layer-negative", {"s.yaml": _lib("engram", engram_layers=[-5])}, RUN,
+     ["s.yaml: workload.params.engram_layers.0:", "greater than or equal to 0"]),
+    ("engram-layers-empty", {"s.yaml": _lib("engram", engram_layers=[])}, RUN,
+     ["s.yaml: workload.params.engram_layers:", "at least 1"]),
+    ("engram-layer-twice", {"s.yaml": _lib("engram", engram_layers=[1, 1])}, RUN,
+     ["s.yaml: workload.params:", "engram_layers lists layer(s) [1] more than once"]),
+]
+
+
+# the second sweep's finds (notes/harden2.md): tracebacks on odd paths and kernel names
+LEFTOVERS += [
+    ("out-name-too-long", {}, ["run", "--out", "x" * 5000], ["--out: directory 'xxx", "5,000 characters", "too long"]),
+    ("out-nul-byte", {}, ["run", "--out", "a\0b"], ["--out: directory 'a\\x00b' contains a NUL byte"]),
+    ("scenario-name-too-long", {}, ["run", "y" * 5000, "--out", "{d}/o"], ["scenario 'yyy", "too long"]),
+    ("table-nul-byte", {}, ["validate", "--against", "m\0.csv", "--out", "{d}/o"], ["NUL byte"]),
+    # a rate just above zero passed "> 0" and overflowed (OverflowError) or divided by an
+    # underflowed zero (ZeroDivisionError) while pricing: rates are >= 1 unit/s, fractions >= 1e-6
+    ("bandwidth-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"memory": {"achievable_bandwidth_Bps": 1e-300}})},
+     RUN, ["s.yaml: system.devices.0.overrides.memory.achievable_bandwidth_Bps:", "must be >= 1 B/s, got 1e-300"]),
+    ("flop-rate-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"peak_flop_per_s": {"bf16": 1e-300}})},
+     RUN, ["s.yaml: system.devices.0.overrides.peak_flop_per_s.bf16:", "must be >= 1 FLOP/s"]),
+    ("efficiency-1e-300", {"s.yaml": _edit(PAIR, "system.devices.0.overrides", {"efficiency": {"topk": {"compute": 1e-300, "memory": 0.5}}})},
+     RUN, ["s.yaml: system.devices.0.overrides.efficiency.topk.compute:", "must be >= 1e-06"]),
+    # a table without the pipelines' kernels failed after the progress bar, naming no file
+    ("validate-table-without-kernels", {"t.json": '{"format": "hetsim-kernel-table/1", "device": {"name": "cpu"}, '
+                                                 '"provenance": {}, "kernels": {}}'},
+     ["validate", "--table", "{d}/t.json", "--rounds", "1", "--out", "{d}/vo"],
+     ["t.json: kernels: no fit for", "gemm", "calibrate them first"]),
+    # a knob with no effect and an error: only the error line (warnings print on success only)
+    ("warning-and-error-is-one-line", {"s.yaml": _lib("rag", embed_dim=512, context_len=256)}, RUN + ["--mapping", "warp"],
+     ["--mapping:", "'warp'", "known:"]),
+    ("calibrate-unknown-kernel", {}, ["calibrate", "--kernels", "warp", "topk", "--quick", "--out", "{d}/t.json"],
+     ["--kernels: no calibration grid for kernel(s) 'warp'", "known:", "topk"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", LEFTOVERS, ids=[c[0] for c in LEFTOVERS])
+def test_leftovers_of_the_first_sweep(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
+
+
+def test_a_mapping_placeable_at_some_points_still_runs_there(tmp_path, capsys):
+    """Only a policy that fits no point is refused: an axis over the system keeps per-point failures."""
+    import json
+
+    (tmp_path / "s.yaml").write_text(_edit(PAIR, "workload.params.num_layers", 1))
+    code = main(["sweep", str(tmp_path / "s.yaml"), "--set", "system.devices.1.preset=u55c,mi210",
+                 "--mappings", "hetero", "--out", str(tmp_path / "o"), "--no-plot", "--json"])
+    cap = capsys.readouterr()
+    assert code == 3, cap.err
+    rows = json.loads(cap.out)
+    assert ["error" in r for r in rows] == [False, True], rows
+    assert "no fpga device" in rows[1]["error"]
+
+
+# a knob set to no effect in its configuration: one warning line naming file (or flag) and
+# field, once per invocation even when a sweep checks many points; the run goes on
+UNUSED = [
+    ("mla-head-dim", "dsa", {"head_dim": 64, "num_kv_heads": 4}, [], ["s.yaml: workload.params.head_dim:",
+                                                                     "s.yaml: workload.params.num_kv_heads:"],
+     "used only on GQA models (here 'deepseek-v3.2' uses MLA)"),
+    ("bm25-embed-dim", "rag", {"retriever": "bm25", "embed_dim": 512, "context_len": 256}, [],
+     ["s.yaml: workload.params.embed_dim:"], "used only with retriever: dense (here retriever: bm25)"),
+    ("index-chunks-without-build", "rag", {"index_chunks": 4, "context_len": 256}, [],
+     ["s.yaml: workload.params.index_chunks:"], "used only with index_build: true (here index_build: false)"),
+    ("prefill-chunk-in-decode", "full_attention", {"prefill_chunk": 512, "context_len": 256}, [],
+     ["s.yaml: workload.params.prefill_chunk:"], "used only with phase: prefill (here phase: decode)"),
+    ("threshold-keep-with-budget", "seer_attention_r", {"threshold_keep": 0.5, "context_len": 256}, [],
+     ["s.yaml: workload.params.threshold_keep:"], "used only with select: threshold"),
+    ("prefill-chunk-in-hmt", "hmt", {"phase": "prefill", "prefill_chunk": 512, "context_len": 2048}, [],
+     ["s.yaml: workload.params.prefill_chunk:"], "not read: hmt reads its prompt in segments of segment_len"),
+    ("set-names-the-flag", "dsa", {}, ["--set", "head_dim=64"], ["--set head_dim=64:"], "used only on GQA models"),
+]
+
+
+@pytest.mark.parametrize("name,workload,params,extra,fields,why", UNUSED, ids=[c[0] for c in UNUSED])
+def test_a_knob_with_no_effect_is_warned_once(tmp_path, capsys, name, workload, params, extra, fields, why):
+    (tmp_path / "s.yaml").write_text(_lib(workload, **params))
+    code = main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, err
+    assert len(err) == len(fields), err
+    for line, field in zip(sorted(err), sorted(fields)):
+        assert line.startswith(f"hetsim: warning: {tmp_path / 's.yaml'}: " if field.startswith("s.yaml")
+                               else "hetsim: warning: " + field), line
+        assert field.split(": ", 1)[-1] in line and why in line, line
+
+
+def test_a_sweep_warns_once_for_all_its_points(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(_lib("rag", embed_dim=512, context_len=256))
+    code = main(["sweep", str(tmp_path / "s.yaml"), "--set", "workload.params.retriever=bm25,dense",
+                 "--set", "workload.params.top_k=4,8", "--mappings", "gpu-only", "--out", str(tmp_path / "o"),
+                 "--no-plot", "--json"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0, err
+    assert [line for line in err if "warning" in line] == [
+        f"hetsim: warning: {tmp_path / 's.yaml'}: workload.params.embed_dim: has no effect here: used only "
+        "with retriever: dense (here retriever: bm25)"], err
+
+
+def test_knobs_in_effect_and_defaults_are_not_warned(tmp_path, capsys):
+    """Dense retrieval uses embed_dim; a GQA model uses head_dim; defaults are never warned."""
+    for workload, params in (("rag", {"retriever": "dense", "embed_dim": 512, "context_len": 256}),
+                             ("full_attention", {"model": "llama-3.2-1b", "head_dim": 64, "context_len": 256})):
+        (tmp_path / "s.yaml").write_text(_lib(workload, **params))
+        assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o"), "--no-plot"]) == 0
+        assert capsys.readouterr().err == ""
+
+
+def test_top_k_cycle_model_is_bounded_for_huge_item_counts():
+    """``expected_serial_beats`` allocated arrays of num_items floats (1e13 items: a 73 TiB
+    MemoryError; 1e9: 8 GB per array) from ``fpga explore --shape`` or a topk task on an FPGA.
+    Beyond 4M items it sums the small tail in closed form: within 1e-4 of the exact sum."""
+    import time
+
+    from hetsim.fpga_kernels import _common as C
+
+    t = time.process_time()
+    huge = C.expected_serial_beats(10**23, 2048, 16, "random")
+    assert math.isfinite(huge) and time.process_time() - t < 30
+    n, k = 6_000_000, 64
+    approx = C.expected_serial_beats(n, k, 16, "random")
+    import numpy as np
+
+    i = np.arange(16 * C.ceil_div(k, 16), n, dtype=np.float64)
+    beat = (i // 16).astype(np.int64) - C.ceil_div(k, 16)
+    exact = C.ceil_div(k, 16) + float(np.sum(1 - np.exp(np.bincount(beat, weights=np.log1p(-k / (i + 1))))))
+    assert abs(approx - exact) / exact < 1e-4, (approx, exact)
+
+
+def test_sweep_resume_with_a_foreign_header_and_a_torn_last_line(tmp_path, capsys):
+    """Good rows are kept and the notice says which lines were skipped (a CSV header pasted
+    on top, the last row cut mid-line by an interrupted write)."""
+    code, _, first = _sweep(tmp_path, capsys)
+    assert code == 0
+    f = tmp_path / "sw" / "sweep.jsonl"
+    data = f.read_bytes()
+    f.write_bytes(b"point,mapping,makespan_s\n" + data[:-40])
+    code, err, again = _sweep(tmp_path, capsys)
+    assert code == 0 and again == first, err
+    assert "ignoring 2 unreadable line(s)" in err and "(lines 1, 3: damaged or not a sweep row); " \
+        "1 good row(s) kept" in err, err
+
+
+@pytest.mark.parametrize("old,new,needles", [
+    # a stack entry for a kernel no task has, or a shape key the kernel lacks, was ignored silently
+    ("  indexer_score:\n", "  warp_kernel:\n", ["tuned.yaml: kernels:", "unknown kernel 'warp_kernel'", "allowed:"]),
+    ("shape: {intermediate: 0}", "shape: {warp: 0}", ["tuned.yaml: kernels:", "'warp' is not a shape key of indexer_score"]),
+    # a negative variant key was blamed on the scenario's mapping
+    ("shape: {intermediate: 0}", "shape: {intermediate: -5}", ["tuned.yaml: kernels:", "intermediate: must be an integer >= 0"]),
+    # a preset nested thousands deep overflowed the merge with its overrides (RecursionError)
+    ("name: tuned", "name: tuned\nx: " + "[" * 2000 + "]" * 2000, ["tuned.yaml: nested more than 64 levels"]),
+])
+def test_broken_user_stack_names_its_file(tmp_path, capsys, monkeypatch, old, new, needles):
+    from pathlib import Path
+
+    src = Path(__file__).parent.parent / "device_models" / "stacks" / "tuned.yaml"
+    target = tmp_path / "dm" / "stacks" / "tuned.yaml"
+    target.parent.mkdir(parents=True)
+    text = src.read_text()
+    assert old in text
+    target.write_text(text.replace(old, new, 1))
+    monkeypatch.setenv("HETSIM_DEVICE_MODELS", str(tmp_path / "dm"))
+    code = main(["run", "--mapping", "gpu-only@tuned", "--set", "num_layers=1", "--out", str(tmp_path / "o"),
+                 "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith(f"hetsim: error: {target}: "), err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_deep_nesting_in_a_scenario_is_refused_at_the_boundary(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(_with({}) + "seed: " + "[" * 2000 + "]" * 2000 + "\n")
+    assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")]) == 2
+    assert "s.yaml: nested more than 64 levels deep" in capsys.readouterr().err

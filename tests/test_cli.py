@@ -95,7 +95,7 @@ def test_negative_bandwidth_names_file_and_field(tmp_path, capsys):
     err = _user_error(capsys, ["run", str(s), "--out", str(tmp_path / "o")])
     assert str(s) in err
     assert "system.devices.0.memory.achievable_bandwidth_Bps" in err
-    assert "must be > 0" in err
+    assert "must be >= 1 B/s, got -5" in err
 
 
 @pytest.mark.parametrize("bad,needle", [

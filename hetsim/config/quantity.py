@@ -98,12 +98,14 @@ def quantity(dimension: str, *, ge: float | None = None, gt: float | None = None
 Seconds = quantity("s", ge=0)
 Bytes = quantity("B", ge=0)
 PositiveBytes = quantity("B", gt=0)
-Bandwidth = quantity("B/s", gt=0)
-FlopRate = quantity("FLOP/s", gt=0)
+# rates and fractions have a floor well below any real device (a tiny positive value such as
+# 1e-300 B/s passed "> 0" and then overflowed or divided by an underflowed zero in pricing)
+Bandwidth = quantity("B/s", ge=1)
+FlopRate = quantity("FLOP/s", ge=1)
 Watts = quantity("W", ge=0)
-Hertz = quantity("Hz", gt=0)
+Hertz = quantity("Hz", ge=1)
 JoulePerByte = quantity("J/B", ge=0)
-Fraction = quantity("1", gt=0, le=1)
+Fraction = quantity("1", ge=1e-6, le=1)
 Ratio = quantity("1", ge=0)
 
 

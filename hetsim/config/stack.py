@@ -108,6 +108,15 @@ class StackSpec(Strict):
     def _dispatch_keys(cls, v):
         for name, e in v.items():
             spec = KERNELS.get(name)
+            if spec is None:  # an entry no task can use (was ignored silently: a misspelt kernel)
+                raise ValueError(f"unknown kernel {name!r}; allowed: {', '.join(sorted(KERNELS))}")
+            allowed = (*spec.shape_keys, *spec.defaults)
+            for key, value in e.shape.items():
+                if key not in allowed:
+                    raise ValueError(f"{name}.shape: {key!r} is not a shape key of {name}; "
+                                     f"allowed: {', '.join(sorted(set(allowed)))}")
+                if value < 0:
+                    raise ValueError(f"{name}.shape.{key}: must be an integer >= 0, got {value}")
             for fam, d in e.dispatch_by_family.items():
                 if spec is not None and d.per is not None and d.per not in (*spec.shape_keys, *spec.defaults):
                     raise ValueError(f"kernels.{name}.dispatch_by_family.{fam}.per: {d.per!r} is not a shape "

@@ -85,7 +85,11 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
-    return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)
+    try:
+        return float(p["overhead_s"]) + (best ** e + mem ** e) ** (1.0 / e)
+    except OverflowError:  # huge times (a tiny rate): the same p-norm, scaled by the larger term
+        top = max(best, mem)
+        return float(p["overhead_s"]) + top * ((best / top) ** e + (mem / top) ** e) ** (1.0 / e)
 
 
 def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,

@@ -274,11 +274,23 @@ def rescan_cycles(params: Mapping[str, object]) -> int:
     return int(rc) if rc is not None else log2_ceil(int(params["k_max"]))
 
 
+#: items after the fill evaluated in the single vectorised pass (every shape the study and the
+#: scenarios price; its arrays are ~16 MB at this size)
+_EXACT_ITEMS = 1 << 21
+#: beyond, items are summed exactly in chunks of this many up to this limit, then in closed
+#: form: a huge ``num_items`` allocated arrays of its size (1e13 items: 73 TiB, a MemoryError)
+_CHUNK_ITEMS = 1 << 20
+_EXACT_LIMIT = 1 << 22
+
+
 def expected_serial_beats(n: int, k: int, lanes: int, hit_model: str) -> float:
     """Beats the standalone top-k sends through its serial path (fill beats + beats with a hit).
 
     For random order, a beat after the fill has a hit with probability
-    ``1 - prod_i (1 - k/(i+1))`` over its items (independence approximation).
+    ``1 - prod_i (1 - k/(i+1))`` over its items (independence approximation). Past
+    ``_EXACT_LIMIT`` items (and at least 64 k items, so that k/i < 1/64) the beats' hit
+    probabilities y_b ~ k ln((b+1)/b) are small and summed in closed form,
+    ``sum (1 - e^-y) ~ sum y - sum y^2 / 2``: memory stays bounded and time constant.
     """
     beats = ceil_div(n, lanes)
     fill = min(beats, ceil_div(k, lanes))
@@ -288,11 +300,25 @@ def expected_serial_beats(n: int, k: int, lanes: int, hit_model: str) -> float:
         return float(fill)
     import numpy as np  # here, not at the top: most runs never reach this
 
-    i = np.arange(fill * lanes, n, dtype=np.float64)
-    logp = np.log1p(-k / (i + 1.0))
-    beat_id = (i // lanes).astype(np.int64) - fill
-    no_hit = np.exp(np.bincount(beat_id, weights=logp))
-    return fill + float(np.sum(1.0 - no_hit))
+    start = fill * lanes
+    if n - start <= _EXACT_ITEMS:
+        i = np.arange(start, n, dtype=np.float64)
+        logp = np.log1p(-k / (i + 1.0))
+        beat_id = (i // lanes).astype(np.int64) - fill
+        no_hit = np.exp(np.bincount(beat_id, weights=logp))
+        return fill + float(np.sum(1.0 - no_hit))
+    chunk = max(1, _CHUNK_ITEMS // lanes) * lanes  # whole beats per chunk
+    limit = max(_EXACT_LIMIT, 64 * k)
+    stop = n if n - start <= limit else start + (limit // lanes) * lanes
+    total = float(fill)
+    for a in range(start, stop, chunk):
+        i = np.arange(a, min(a + chunk, stop), dtype=np.float64)
+        logp = np.log1p(-k / (i + 1.0))
+        beat_id = ((i - a) // lanes).astype(np.int64)
+        total += float(np.sum(1.0 - np.exp(np.bincount(beat_id, weights=logp))))
+    if stop < n:  # y summed over the remaining beats telescopes; y^2 ~ (k lanes / i)^2 per beat
+        total += k * math.log((n + 0.5) / (stop + 0.5)) - 0.5 * k * k * lanes * (1.0 / stop - 1.0 / n)
+    return total
 
 
 def scale_loops(loops: Mapping[str, int], batch: int) -> dict[str, int]:

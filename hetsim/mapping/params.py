@@ -8,7 +8,7 @@ model as the attribute ``params_model`` of the policy function.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -16,21 +16,31 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: the devices the policy places work on: param name -> device kind it must name (None:
+    #: any kind); when the param is unset, the first device of that kind must exist. Read by
+    #: :func:`hetsim.mapping.registry.check_devices` to refuse, before any run, a policy that
+    #: cannot be placed on a system (``hetero`` on a system without an FPGA).
+    placed_on: ClassVar[dict[str, str | None]] = {}
+
 
 class GpuOnlyParams(_Params):
+    placed_on: ClassVar[dict[str, str | None]] = {"gpu": "gpu"}
     gpu: StrictStr | None = Field(None, description="GPU device name (default: the first GPU)")
 
 
 class SingleParams(_Params):
+    placed_on: ClassVar[dict[str, str | None]] = {"device": None}
     device: StrictStr | None = Field(None, description="device name (default: the first device)")
 
 
 class SplitParams(_Params):
+    placed_on: ClassVar[dict[str, str | None]] = {"gpu": "gpu", "fpga": "fpga"}
     gpu: StrictStr | None = Field(None, description="GPU device name (default: the first GPU)")
     fpga: StrictStr | None = Field(None, description="FPGA device name (default: the first FPGA)")
 
 
 class HeftParams(_Params):
+    placed_on: ClassVar[dict[str, str | None]] = {"devices": None}
     devices: tuple[StrictStr, ...] | None = Field(None, description="devices HEFT may use (default: all)")
 
 

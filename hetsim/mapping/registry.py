@@ -11,8 +11,8 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Callable
 
-from ..errors import ConfigError
-from .base import Mapping, check_mapping
+from ..errors import ConfigError, MappingError
+from .base import Mapping, check_mapping, first_of_kind
 from .fpga_max import fpga_max
 from .gpu_only import gpu_only, single
 from .hetero import hetero
@@ -75,6 +75,24 @@ def check_params(name: str, params: dict | None, *, file: str | None = None,
     model = params_model(name)
     if model is not None:
         validate(model, dict(params or {}), file=file, prefix=field)
+
+
+def check_devices(name: str, system, params: dict | None = None) -> None:
+    """Raise MappingError when policy *name* cannot be placed on *system* at all.
+
+    Why: ``hetero`` on a system without an FPGA fails for every graph; a sweep learns that
+    before its first run instead of recording one failure per point. The devices a policy
+    needs come from its params model's ``placed_on`` (a plug-in without one is not checked).
+    """
+    model = params_model(name)
+    params = dict(params or {})
+    for key, kind in getattr(model, "placed_on", {}).items():
+        given = params.get(key)
+        for dev in given if isinstance(given, (list, tuple)) else [given]:
+            if kind is not None:
+                first_of_kind(system, kind, dev)
+            elif dev is not None and dev not in system.device_names:
+                raise MappingError(f"unknown device {dev!r}; devices: {', '.join(system.device_names)}")
 
 
 def map_graph(name: str, graph, system, params: dict | None = None, *, evaluate=None) -> Mapping:

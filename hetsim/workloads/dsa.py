@@ -25,11 +25,12 @@ queries): an upper bound on the indexer's bytes.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Optional
 
 from pydantic import Field
 
 from ..graph import Step, add_data
+from .knobs import Rule, only_with
 from .lm import Ctx, LMParams, attention_tasks, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import Dsa, resolve
 
@@ -47,6 +48,11 @@ class DsaParams(LMParams):
     index_topk: Optional[int] = Field(None, ge=1, description="default: the model's (2048)")
     index_elem_bytes: int = Field(2, ge=1, le=8, description="bytes per index-key element (int16 on the FPGA)")
     indexer_intermediate: int = Field(0, ge=0, le=1, description="1 = GPU indexer writes [heads, keys] logits")
+
+    applies_when: ClassVar[dict[str, Rule]] = {
+        **LMParams.applies_when,
+        "intermediate_size": only_with("ffn", "model"),
+    }
 
 
 def indexer(p: DsaParams) -> Dsa:

@@ -23,10 +23,12 @@ Context does not enter the lookup, so its share of a decode step shrinks as atte
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, model_validator
 
 from ..graph import Step, add_data
-from .lm import Ctx, LMParams, build_lm, estimate_tasks
+from .lm import Ctx, LMParams, build_lm, estimate_tasks, final_context
 from .models import resolve
 
 DESCRIPTION = "Engram: hashed n-gram table rows gathered per token (GPU or FPGA HBM), gated add"
@@ -35,11 +37,27 @@ DESCRIPTION = "Engram: hashed n-gram table rows gathered per token (GPU or FPGA 
 class EngramParams(LMParams):
     """Parameters of :func:`build`."""
 
-    engram_layers: tuple[int, ...] = Field((1, 15), description="layers with an Engram module [E]")
+    engram_layers: tuple[Annotated[int, Field(ge=0)], ...] = Field(
+        (1, 15), min_length=1, description="layers with an Engram module [E] (past the model's depth: dropped; "
+                                "if all are, the last layer)")
     num_heads: int = Field(16, ge=1, le=16, description="hashed lookups per token (2- and 3-grams x 8)")
     row_elems: int = Field(64, ge=1, le=256, description="elements per table row")
     table_rows: int = Field(4_194_304, ge=1, description="rows per head's table [E]")
     max_ngram: int = Field(3, ge=2, description="longest n-gram hashed")
+
+    @model_validator(mode="after")
+    def _ngram_within_context(self):
+        if len(set(self.engram_layers)) < len(self.engram_layers):
+            seen: set[int] = set()
+            twice = sorted({i for i in self.engram_layers if i in seen or seen.add(i)})
+            raise ValueError(f"engram_layers lists layer(s) {twice} more than once; one Engram module per layer")
+        # an n-gram is hashed from tokens the model has read; a longer one has none to hash
+        # (``max_ngram: 1e20`` was accepted and sized the token-id edges at 4e20 B)
+        if self.max_ngram > final_context(self):
+            raise ValueError(f"max_ngram = {self.max_ngram:,}: an n-gram cannot be longer than the "
+                             f"{final_context(self):,} tokens the model reads (context_len + decode steps); "
+                             "the study's Engram hashes 2- and 3-grams")
+        return self
 
 
 def _layers(p, d) -> set[int]:

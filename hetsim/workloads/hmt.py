@@ -24,10 +24,13 @@ design can serve it. The study lists HMT's memory type but no kernel; ``segment_
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
+from .knobs import Rule, never
 from .lm import Ctx, Iteration, LMParams, build_lm, estimate_tasks, ffn_tasks, layer_weight_elems
 from .models import resolve
 
@@ -43,6 +46,12 @@ class HmtParams(LMParams):
     recall_topk: int = Field(8, ge=1, description="memories recalled per segment [E]")
     sensory_tokens: int = Field(32, ge=0, description="tokens carried from the previous segment [E]")
     mem_key_dim: int = Field(512, ge=1, le=1024, description="width of the memory keys searched [E]")
+
+    prefill_chunk_param: ClassVar[str] = "segment_len"
+    applies_when: ClassVar[dict[str, Rule]] = {
+        **LMParams.applies_when,
+        "prefill_chunk": never("not read: hmt reads its prompt in segments of segment_len"),
+    }
 
 
 def plan(p: HmtParams, b: int, j: int) -> list[Iteration]:

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import math
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
+from .knobs import Rule, never
 from .lm import Ctx, Iteration, LMParams, build_lm, estimate_tasks, ffn_tasks
 from .models import resolve
 
@@ -44,6 +47,12 @@ class LactParams(LMParams):
     fw_dim: int = Field(1024, ge=1, description="fast-weight input/output width per head [E]")
     fw_hidden: int = Field(1024, ge=1, description="fast-weight MLP hidden width per head [E]")
     window: int = Field(2048, ge=1, description="sliding-window attention span [E]")
+
+    prefill_chunk_param: ClassVar[str] = "ttt_chunk"
+    applies_when: ClassVar[dict[str, Rule]] = {
+        **LMParams.applies_when,
+        "prefill_chunk": never("not read: lact reads its prompt in chunks of ttt_chunk"),
+    }
 
 
 def plan(p: LactParams, b: int, j: int) -> list[Iteration]:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional
+from typing import Callable, ClassVar, Literal, Optional
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ConfigError, GraphError
 from ..graph import Step, add_data, add_edge, add_task, new_graph
+from .knobs import Rule, only_on, only_with
 from .models import ModelDims, resolve
 
 
@@ -64,14 +65,28 @@ class LMParams(BaseModel):
     vocab_size: Optional[int] = Field(None, ge=1)
     sliding_window: Optional[int] = Field(None, ge=0)
 
+    #: knob -> when it has an effect (:mod:`hetsim.workloads.knobs`); subclasses extend it
+    applies_when: ClassVar[dict[str, Rule]] = {
+        "prefill_chunk": only_with("phase", "prefill"),
+        "steps": only_with("phase", "decode"),
+        "num_kv_heads": only_on("gqa"),  # MLA caches one latent row per token, not K/V heads
+        "head_dim": only_on("gqa"),
+        "vocab_size": only_with("lm_head", True),
+    }
+
+    #: the parameter that sets the tokens per prefill chunk (a workload that reads its prompt
+    #: in its own units, HMT's segments or LaCT's TTT chunks, names its own)
+    prefill_chunk_param: ClassVar[str] = "prefill_chunk"
+
     @model_validator(mode="after")
     def _bounded_plan(self):
         if self.steps > MAX_ITERATIONS:
             raise ValueError(f"steps = {self.steps:,}: at most {MAX_ITERATIONS:,} decode steps per run")
-        chunks = -(-self.context_len // self.prefill_chunk)
+        per = self.prefill_chunk_param
+        chunks = -(-self.context_len // getattr(self, per))
         if self.phase == "prefill" and chunks > MAX_ITERATIONS:
-            raise ValueError(f"context_len / prefill_chunk = {chunks:,} prefill chunks: at most "
-                             f"{MAX_ITERATIONS:,} per run; raise prefill_chunk")
+            raise ValueError(f"context_len / {per} = {chunks:,} prefill chunks: at most "
+                             f"{MAX_ITERATIONS:,} per run; raise {per}")
         return self
 
 
@@ -418,6 +433,24 @@ def check_layers(d: ModelDims) -> None:
     if d.num_layers > MAX_LAYERS:
         raise GraphError(f"the model has {d.num_layers:,} layers; at most {MAX_LAYERS:,} can be sized "
                          "or built (the presets have 16-61); lower num_layers")
+
+
+#: the size guard lists a workload's plan (to find its longest context) only up to this many
+#: estimated tasks; above it the task limit answers first (each iteration is >= 1 task per layer)
+CONTEXT_SCAN_TASKS = 1_000_000
+
+
+def context_data(p: LMParams, plan: Callable | None = None) -> dict[str, int]:
+    """The KV cache at the longest context any iteration attends over, for the size guard.
+
+    Why: the resident ``kv_cache`` a graph declares is sized for ``context_len`` (+ decode
+    steps); tokens a workload adds on the way (RAG's retrieved documents, MemAgent's memory
+    and question) were checked nowhere, so ``doc_tokens: 1e20`` ran to a makespan of 1e34 s.
+    Every token a sequence attends over is cached, so this is what the run touches.
+    """
+    d = resolve(p)
+    keys = max((it.keys for it in (plan or iterations)(p, 1, 0)), default=0)
+    return {"kv_cache": p.batch * keys * d.kv_row_elems * p.elem_bytes * d.num_layers}
 
 
 def estimate_tasks(p: LMParams, per_layer, per_iteration: int = 0) -> int:

@@ -24,11 +24,13 @@ pages in its ``lserve`` kernel; shared/reference/heterollm.md section 2).
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
+from .knobs import Rule, only_if_positive
 from .lm import Ctx, LMParams, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import resolve
 
@@ -51,6 +53,12 @@ class LServeParams(QuestParams):
     streaming_fraction: float = Field(0.5, ge=0, lt=1, description="share of KV heads that are streaming heads")
     sink_tokens: int = Field(64, ge=0, description="streaming heads: leading tokens kept [E]")
     local_tokens: int = Field(256, ge=1, description="streaming heads: recent tokens kept [E]")
+
+    applies_when: ClassVar[dict[str, Rule]] = {
+        **QuestParams.applies_when,
+        "sink_tokens": only_if_positive("streaming_fraction"),
+        "local_tokens": only_if_positive("streaming_fraction"),
+    }
 
 
 def _split(p, d) -> tuple[int, int]:

@@ -23,16 +23,20 @@ on the U55C and generation on the GPU (vLLM).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ..graph import Step, add_data, add_edge, add_task, new_graph
+from .knobs import Rule, every, only_if_positive, only_with
 from .lm import Ctx, Iteration, LMParams, build_lm, check_layers
 from .models import resolve
 
 DESCRIPTION = ("RAG: dense or BM25 retrieval, top-k documents prefilled, FLARE-style re-retrieval "
                "every N generated tokens; index build reported apart")
+
+
+_QUERY = only_with("index_build", False)  # a knob of the queries, not of the index build
 
 
 class RagParams(LMParams):
@@ -52,9 +56,26 @@ class RagParams(LMParams):
     index_build: bool = Field(False, description="build the document memory instead (Prepare Memory, reported apart)")
     index_chunks: int = Field(8, ge=1, description="(index_build) tasks the corpus is split into")
 
+    applies_when: ClassVar[dict[str, Rule]] = {
+        # the index build reads only the corpus knobs: every generation knob is idle there
+        **{k: _QUERY for k in ("model", "phase", "context_len", "batch", "micro_batches", "lm_head",
+                               "num_layers", "hidden_size", "num_heads", "intermediate_size",
+                               "sliding_window", "top_k", "reretrieve_every")},
+        **{k: every(_QUERY, rule) for k, rule in LMParams.applies_when.items()},
+        "embed_dim": only_with("retriever", "dense"),
+        "query_tokens": every(only_with("retriever", "dense"), _QUERY),
+        "query_terms": only_with("retriever", "bm25"),
+        "postings_per_term": only_with("retriever", "bm25"),
+        "reretrieve_top_k": every(_QUERY, only_if_positive("reretrieve_every")),
+        "index_chunks": only_with("index_build", True),
+    }
+
 
 def plan(p: RagParams, b: int, j: int) -> list[Iteration]:
-    """Retrieval prefills ('r', Apply) interleaved with decode steps or prompt chunks."""
+    """Retrieval prefills ('r', Apply) interleaved with decode steps or prompt chunks (none
+    for the index build, which reads no prompt)."""
+    if p.index_build:
+        return []
     mb = p.micro_batches > 1
     k0 = min(p.top_k, p.num_docs)
     out: list[Iteration] = []

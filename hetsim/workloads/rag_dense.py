@@ -16,11 +16,12 @@ Defaults: 1M documents of 768-dim embeddings (a BERT-base-sized encoder), top-8 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..graph import Step, add_data, add_edge, add_task, new_graph
+from .knobs import Rule, only_with
 
 DESCRIPTION = ("RAG query: dense inner-product or BM25 scores over a document memory, top-k, "
                "prefill and decode")
@@ -48,6 +49,12 @@ class RagDenseParams(BaseModel):
     vocab_size: int = Field(32000, ge=1)
     elem_bytes: int = Field(2, ge=1, le=8)
     dtype: str = "bf16"
+
+    applies_when: ClassVar[dict[str, Rule]] = {
+        "embed_dim": only_with("retriever", "dense"),
+        "query_terms": only_with("retriever", "bm25"),
+        "postings_per_term": only_with("retriever", "bm25"),
+    }
 
 
 def resident_data(p: RagDenseParams) -> dict[str, int]:

@@ -54,10 +54,15 @@ class Workload:
     repeats: Repeats | None = None
 
 
-def _tasks_only(count: Callable[[Any], int]) -> Callable[[Any], tuple[int, dict[str, int]]]:
-    """Adapt a workload's task-count estimate to the size-guard hook (no resident-data sizes)."""
+def _tasks_and_context(count: Callable[[Any], int], plan: Callable | None) -> Callable[[Any], tuple[int, dict[str, int]]]:
+    """Adapt a library workload's task-count estimate to the size-guard hook: its tasks and
+    the KV cache at its longest context (:func:`hetsim.workloads.lm.context_data`; the rest
+    of its resident data is checked when the graph is mapped)."""
+    from .lm import CONTEXT_SCAN_TASKS, context_data
+
     def estimate(p):
-        return count(p), {}
+        n = count(p)
+        return n, (context_data(p, plan) if n <= CONTEXT_SCAN_TASKS else {})
     return estimate
 
 
@@ -69,7 +74,8 @@ _INDEX: dict[str, tuple[str, str, str, str, str, bool]] = {
     "rag_dense": ("rag_dense", "RagDenseParams", "build", "DESCRIPTION", "estimate", False),
     "custom": ("custom", "CustomGraphParams", "build", "DESCRIPTION", "estimate", False),
     # the workload library (model presets, prefill / multi-step decode, micro-batches); their
-    # estimates count tasks exactly (resident data is checked when the graph is mapped)
+    # estimates count tasks exactly, and the size guard adds the KV cache at the longest
+    # context (the rest of the resident data is checked when the graph is mapped)
     "full_attention": ("full_attention", "FullAttentionParams", "build", "DESCRIPTION", "estimate", True),
     "dsa": ("dsa", "DsaParams", "build", "DESCRIPTION", "estimate", True),
     "seer_attention_r": ("seer_attention_r", "SeerParams", "build", "DESCRIPTION", "estimate", True),
@@ -93,7 +99,7 @@ def _load_builtin(name: str) -> Workload:
     if name == "dsa_decode":  # layers chained per decode step: fast-forward can extrapolate
         repeats = Repeats("num_layers", "decode_steps", m.step_params)
     return Workload(name, getattr(m, params), getattr(m, build), getattr(m, description),
-                    _tasks_only(est) if tasks_only else est, repeats)
+                    _tasks_and_context(est, getattr(m, "plan", None)) if tasks_only else est, repeats)
 
 
 class _Builtins(MutableMapping):

@@ -26,12 +26,13 @@ gate scores stay on the GPU (no listed FPGA design streams scores into a bitmap)
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ..errors import ConfigError
 from ..graph import Step, add_data
+from .knobs import Rule, only_with
 from .lm import Ctx, LMParams, build_lm, estimate_tasks, ffn_tasks, final_context
 from .models import resolve
 
@@ -47,6 +48,12 @@ class SeerParams(LMParams):
     token_budget: int = Field(4096, ge=1, description="(budget) tokens attended per step")
     select: Literal["budget", "threshold"] = Field("budget", description="top-k within a budget or a threshold bitmap")
     threshold_keep: float = Field(0.1, gt=0, le=1, description="(threshold) fraction of blocks that pass [E]")
+
+    applies_when: ClassVar[dict[str, Rule]] = {
+        **LMParams.applies_when,
+        "token_budget": only_with("select", "budget"),
+        "threshold_keep": only_with("select", "threshold"),
+    }
 
 
 def build(p: SeerParams):
