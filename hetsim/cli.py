@@ -545,8 +545,27 @@ def _check_sweep(scenario_arg, axes, mappings, *, mappings_given: bool = True) -
     except ConfigError as e:
         if mappings_given:
             raise
-        raise ConfigError(f"{e.detail}; --mappings defaults to {SWEEP_MAPPINGS}", field=e.field) from None
+        # the default list is ours, not the user's: run the policies this system can place
+        # and say which were left out; refuse only when none can run
+        keep = [m for m in mappings if _placeable(resolved, m, str(path))]
+        if not keep:
+            raise ConfigError(f"{e.detail}; --mappings defaults to {SWEEP_MAPPINGS}", field=e.field) from None
+        left_out = [m for m in mappings if m not in keep]
+        print(f"hetsim: sweep: {', '.join(left_out)} left out of the default --mappings "
+              f"({SWEEP_MAPPINGS}): it cannot be placed at any point; running {', '.join(keep)}",
+              file=sys.stderr)
+        mappings[:] = keep
     return resolved
+
+
+def _placeable(resolved, mapping: str, file: str) -> bool:
+    from .sweep import check_placeable
+
+    try:
+        check_placeable(resolved, [mapping], file)
+    except ConfigError:
+        return False
+    return True
 
 
 def _require_torch() -> None:

@@ -410,8 +410,6 @@ LEFTOVERS = [
     ("sweep-mapping-without-its-device", {"s.yaml": _with({})}, SWEEP_GPU + ["--mappings", "hetero,gpu-only"],
      ["--mappings: 'hetero' cannot be placed at any point", "s.yaml: the system has no fpga device",
       "policies that can run here: gpu-only"]),
-    ("sweep-default-mappings-without-fpga", {"s.yaml": _with({})}, SWEEP_GPU,
-     ["--mappings: 'hetero' cannot be placed", "--mappings defaults to gpu-only,hetero"]),
     ("sweep-mapping-unknown-device-param", {"s.yaml": _edit(yaml.safe_load(_with({})), "mapping.params", {"gpu": "g9"})},
      SWEEP_GPU + ["--mappings", "gpu-only"], ["--mappings: 'gpu-only' cannot be placed", "unknown device 'g9'"]),
     # absurd but valid sizes ran to absurd answers (1.6e34 s): the KV cache at the longest
@@ -605,3 +603,16 @@ def test_deep_nesting_in_a_scenario_is_refused_at_the_boundary(tmp_path, capsys)
     (tmp_path / "s.yaml").write_text(_with({}) + "seed: " + "[" * 2000 + "]" * 2000 + "\n")
     assert main(["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "o")]) == 2
     assert "s.yaml: nested more than 64 levels deep" in capsys.readouterr().err
+
+
+def test_default_mappings_leave_out_a_policy_the_system_cannot_place(tmp_path, capsys):
+    """Without --mappings a GPU-only scenario sweeps gpu-only and says hetero was left out
+    (an explicit --mappings hetero is refused instead: sweep-mapping-without-its-device)."""
+    (tmp_path / "s.yaml").write_text(_with({}))
+    argv = [a.format(d=tmp_path) for a in SWEEP_GPU]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == ["hetsim: sweep: hetero left out of the default --mappings "
+                                "(gpu-only,hetero): it cannot be placed at any point; running gpu-only"], err
+    rows = (tmp_path / "o" / "sweep.csv").read_text().splitlines()[1:]
+    assert len(rows) == 2 and all(",gpu-only," in r for r in rows), rows
