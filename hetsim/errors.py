@@ -8,7 +8,18 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 
-class HetsimError(Exception):
+class _Located:
+    """The file/field/detail triple shared by errors and warnings about an input value."""
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
+        self.file = file
+        self.field = field
+        self.detail = message
+        where = ": ".join(p for p in (file, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class HetsimError(_Located, Exception):
     """Base class of all user-facing hetsim errors.
 
     Parameters
@@ -20,13 +31,6 @@ class HetsimError(Exception):
     field : str, optional
         Dotted path of the field inside the file (``devices.0.memory.bandwidth``).
     """
-
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
-        self.file = file
-        self.field = field
-        self.detail = message
-        where = ": ".join(p for p in (file, field) if p)
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 class ConfigError(HetsimError):
@@ -49,17 +53,10 @@ class CapacityError(HetsimError):
     """Resident data does not fit into a device's memory."""
 
 
-class InputWarning(UserWarning):
+class InputWarning(_Located, UserWarning):
     """A value that is valid but has no effect where it is (e.g. ``embed_dim`` with a BM25
     retriever). The CLI prints it as one line, ``hetsim: warning: FILE: FIELD: why``, and
     goes on; it names the file and field like :class:`HetsimError`."""
-
-    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
-        self.file = file
-        self.field = field
-        self.detail = message
-        where = ": ".join(p for p in (file, field) if p)
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 def located(err: HetsimError, file: str | None, field: str | None = None) -> HetsimError:
