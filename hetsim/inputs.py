@@ -134,6 +134,13 @@ def read_text(path: str | Path) -> str:
 MAX_NESTING = 64
 
 
+def _too_deep(source: str, where: str = "") -> ConfigError:
+    """The one message for input nested too deeply, whichever check found it (ours, the YAML
+    library's own depth limit from PyYAML 6.0.4, or Python's recursion limit)."""
+    return ConfigError(f"nested more than {MAX_NESTING} levels deep{where} (lists in lists or mappings "
+                       "in mappings); hetsim's inputs nest a few levels", file=source)
+
+
 def check_nesting(data: Any, source: str) -> Any:
     """Return *data*, or raise ConfigError if its lists/mappings nest deeper than MAX_NESTING."""
     stack, seen = [(data, 1)], {}  # YAML aliases share a subtree: each is walked once per depth
@@ -142,8 +149,7 @@ def check_nesting(data: Any, source: str) -> Any:
         if isinstance(x, (dict, list)) and seen.get(id(x), 0) < depth:
             seen[id(x)] = depth
             if depth > MAX_NESTING:
-                raise ConfigError(f"nested more than {MAX_NESTING} levels deep (lists in lists or mappings "
-                                  "in mappings); hetsim's inputs nest a few levels", file=source)
+                raise _too_deep(source)
             stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x))
     return data
 
@@ -156,9 +162,11 @@ def parse_yaml(text: str, source: str) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if "nesting depth" in problem:  # PyYAML >= 6.0.4 stops deep documents itself
+            raise _too_deep(source, where) from None
         raise ConfigError(f"invalid YAML{where}: {problem}", file=source) from None
     except RecursionError:
-        raise ConfigError("invalid YAML: nested too deeply", file=source) from None
+        raise _too_deep(source) from None
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -174,7 +182,7 @@ def read_json(path: str | Path) -> Any:
     except json.JSONDecodeError as e:
         raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(path)) from None
     except RecursionError:
-        raise ConfigError("invalid JSON: nested too deeply", file=str(path)) from None
+        raise _too_deep(str(path)) from None
 
 
 def open_text(path: str | Path) -> io.StringIO:
