@@ -12,6 +12,7 @@ from rich.table import Table
 from . import catalog
 from .config.device import DeviceSpec
 from .config.link import LinkSpec
+from .config.stack import StackSpec
 from .config.quantity import iter_quantities
 from .errors import ConfigError
 from .loader import validate
@@ -97,6 +98,10 @@ def show(name: str, con: Console, *, as_json: bool = False) -> int:
     return 0
 
 
+#: preset folder -> the schema its files follow
+_SPECS = {"devices": DeviceSpec, "links": LinkSpec, "stacks": StackSpec}
+
+
 def check_file(path: Path, kind: str) -> list[str]:
     """Return the problems of one preset file (empty list: fine)."""
     problems: list[str] = []
@@ -109,7 +114,9 @@ def check_file(path: Path, kind: str) -> list[str]:
         if not isinstance(sources, dict):
             return [f"{path}: sources: must map ids to citations"]
         raw.setdefault("name", path.stem)
-        spec = validate(DeviceSpec if kind == "devices" else LinkSpec, raw, file=str(path))
+        if kind == "stacks":  # a stack keeps its sources as a field of its own
+            raw["sources"] = sources
+        spec = validate(_SPECS[kind], raw, file=str(path))
     except ConfigError as e:
         return [str(e)]
     for field, q in iter_quantities(spec):
@@ -130,10 +137,10 @@ def check(con: Console, extra: list[Path], *, as_json: bool = False) -> int:
     problems: list[str] = []
     files = []
     for root in catalog.model_dirs():
-        for kind in ("devices", "links"):
+        for kind in _SPECS:
             files += [(p, kind) for p in sorted((root / kind).glob("*.yaml"))]
     for p in extra:
-        files.append((p, "links" if p.parent.name == "links" else "devices"))
+        files.append((p, p.parent.name if p.parent.name in ("links", "stacks") else "devices"))
     for path, kind in files:
         problems += check_file(path, kind)
     if as_json:
@@ -142,6 +149,6 @@ def check(con: Console, extra: list[Path], *, as_json: bool = False) -> int:
     for line in problems:
         con.print(line, markup=False)
     if problems:
-        raise ConfigError(f"{len(problems)} problem(s) in {len(files)} device/link file(s)")
-    con.print(f"{len(files)} device/link files: every number validated and sourced")
+        raise ConfigError(f"{len(problems)} problem(s) in {len(files)} device/link/stack file(s)")
+    con.print(f"{len(files)} device/link/stack files: every number validated and sourced")
     return 0

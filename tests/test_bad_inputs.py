@@ -7,6 +7,7 @@ and checks the one line for the place (file or flag) and the words that say what
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -269,3 +270,20 @@ def test_non_text_keys_get_one_line(tmp_path, capsys, text, needle):
     assert main(["run", str(p), "--no-plot"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("hetsim: error: ") and needle in err, err
+
+
+def test_devices_check_reads_stack_files_too(tmp_path, capsys):
+    """A stack number citing an undefined source id is a problem like a device's (stack files
+    were not checked at all); the shipped stacks are among the files checked."""
+    from hetsim import catalog
+
+    shipped = catalog.load_preset("stacks", "pytorch-eager").path
+    (tmp_path / "stacks").mkdir()
+    p = tmp_path / "stacks" / "bad.yaml"
+    p.write_text(shipped.read_text().replace('source: "N1"', 'source: "K99"', 1))
+    assert main(["devices", "check", str(p), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert str(shipped) in report["files"]
+    assert [x for x in report["problems"] if "cites K99" in x] == [
+        f"{p}: classes.elementwise.dispatch_by_family.cdna2.op_s: cites K99, which is not in the "
+        "file's 'sources' (defined: " + ", ".join(catalog.load_preset("stacks", "pytorch-eager").sources) + ")"]
