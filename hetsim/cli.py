@@ -538,34 +538,23 @@ def _check_sweep(scenario_arg, axes, mappings, *, mappings_given: bool = True) -
             if e.file is None and not f.startswith("--"):
                 raise ConfigError(e.detail, field="--set " + ", ".join(f"{k}={_shown(v)}" for k, v in p.items())) from None
             raise
-    from .sweep import check_placeable
+    from .sweep import placement_error, unplaceable
 
-    try:
-        check_placeable(resolved, mappings, str(path))
-    except ConfigError as e:
-        if mappings_given:
-            raise
+    bad = unplaceable(resolved, mappings)
+    if bad and not mappings_given and len(bad) < len(mappings):
         # the default list is ours, not the user's: run the policies this system can place
         # and say which were left out; refuse only when none can run
-        keep = [m for m in mappings if _placeable(resolved, m, str(path))]
-        if not keep:
-            raise ConfigError(f"{e.detail}; --mappings defaults to {SWEEP_MAPPINGS}", field=e.field) from None
-        left_out = [m for m in mappings if m not in keep]
-        print(f"hetsim: sweep: {', '.join(left_out)} left out of the default --mappings "
+        keep = [m for m in mappings if m not in bad]
+        print(f"hetsim: sweep: {', '.join(bad)} left out of the default --mappings "
               f"({SWEEP_MAPPINGS}): it cannot be placed at any point; running {', '.join(keep)}",
               file=sys.stderr)
         mappings[:] = keep
+    elif bad:
+        e = placement_error(bad, mappings, str(path))
+        if not mappings_given:
+            e = ConfigError(f"{e.detail}; --mappings defaults to {SWEEP_MAPPINGS}", field=e.field)
+        raise e
     return resolved
-
-
-def _placeable(resolved, mapping: str, file: str) -> bool:
-    from .sweep import check_placeable
-
-    try:
-        check_placeable(resolved, [mapping], file)
-    except ConfigError:
-        return False
-    return True
 
 
 def _require_torch() -> None:

@@ -319,13 +319,11 @@ def resolve_points(doc: dict, file: str, pts: list[dict], mappings: list[str]) -
     return out
 
 
-def check_placeable(resolved: list[tuple[Scenario, str]], mappings: list[str], file: str, *,
-                    flag: str = "--mappings") -> None:
-    """Refuse a mapping that cannot be placed at any point (ConfigError naming *flag*).
+def unplaceable(resolved: list[tuple[Scenario, str]], mappings: list[str]) -> dict[str, str]:
+    """Mappings that cannot be placed at any point of *resolved* -> the first point's reason.
 
-    Why: ``--mappings hetero`` on a system without an FPGA failed every run and the sweep
-    ended with exit 3 ("runs failed") after all the work. A policy that fails only at some
-    points (an axis over the system's devices) is a per-point answer and still runs.
+    A policy that fails only at some points (an axis over the system's devices) is a per-point
+    answer and is not listed.
     """
     from .mapping.registry import check_devices
     from .simulation import split_policy
@@ -345,12 +343,29 @@ def check_placeable(resolved: list[tuple[Scenario, str]], mappings: list[str], f
             break
         if reason is not None and resolved:
             bad[m] = reason
+    return bad
+
+
+def placement_error(bad: dict[str, str], mappings: list[str], file: str, *,
+                    flag: str = "--mappings") -> ConfigError:
+    """The error for the first of *bad* (from :func:`unplaceable`), naming *flag*."""
+    m, reason = next(iter(bad.items()))
+    ok = [x for x in mappings if x not in bad]
+    allowed = f"policies that can run here: {', '.join(ok)}" if ok else "e.g. gpu-only"
+    return ConfigError(f"{m!r} cannot be placed at any point of the sweep ({file}: {reason}); "
+                       f"leave it out ({allowed})", field=flag)
+
+
+def check_placeable(resolved: list[tuple[Scenario, str]], mappings: list[str], file: str, *,
+                    flag: str = "--mappings") -> None:
+    """Refuse a mapping that cannot be placed at any point (ConfigError naming *flag*).
+
+    Why: ``--mappings hetero`` on a system without an FPGA failed every run and the sweep
+    ended with exit 3 ("runs failed") after all the work.
+    """
+    bad = unplaceable(resolved, mappings)
     if bad:
-        m, reason = next(iter(bad.items()))
-        ok = [x for x in mappings if x not in bad]
-        allowed = f"policies that can run here: {', '.join(ok)}" if ok else "e.g. gpu-only"
-        raise ConfigError(f"{m!r} cannot be placed at any point of the sweep ({file}: {reason}); "
-                          f"leave it out ({allowed})", field=flag)
+        raise placement_error(bad, mappings, file, flag=flag)
 
 
 def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], out: Path, *, jobs: int = 1,
