@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import inputs
+from .inputs import shown as _shown
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
 
 EXIT_USER_ERROR = 2
@@ -502,11 +503,6 @@ def _sweep_table(rows: list[dict], axes, res, con) -> None:
             t.add_row(*vals, format_quantity(r["makespan_s"], "s"), f"{r['energy_j']:.4g}",
                       f"{100 * r['memory_processing_fraction']:.1f}%")
     con.print(t)
-
-
-def _shown(value) -> str:
-    """A swept value as the user wrote it (``true``, not ``True``)."""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _check_sweep(scenario_arg, axes, mappings, *, mappings_given: bool = True) -> list:

@@ -199,6 +199,11 @@ def read_xml(path: str | Path) -> ET.Element:
         raise ConfigError(f"not well-formed XML ({e})", file=str(path)) from None
 
 
+def shown(value: Any) -> str:
+    """A value as the user wrote it in a file or flag (``true``, not ``True``; text as is)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def flag_value(text: str) -> Any:
     """One value written on the command line (``--set a.b=VALUE``), read as a YAML scalar.
 

@@ -13,17 +13,14 @@ file that sets ``embed_dim`` stays valid when a sweep axis switches ``retriever`
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from ..inputs import shown as _shown
+
 #: params -> None (the knob is used) or why it is not, e.g. "used only with retriever: dense"
 Rule = Callable[[Any], "str | None"]
-
-
-def _shown(v: Any) -> str:
-    return v if isinstance(v, str) else json.dumps(v)
 
 
 def only_with(field: str, *values: Any) -> Rule:
