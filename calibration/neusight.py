@@ -57,6 +57,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hetsim.report.validation import format_shape
+
 REPO = "trsharm25/NeuSight"
 #: NeuSight GPU name -> hetsim device preset
 DEVICES = {"NVIDIA A100 80GB PCIe": "a100-pcie-80gb", "NVIDIA H100 80GB HBM3": "h100-sxm",
@@ -132,7 +134,7 @@ def neusight_rows(repo_dir: str | Path, commit: str | None = None) -> list[list[
                 note = (f"{row['Device'].strip()}, PyTorch {torch_v.lstrip('p')} eager fp32, "
                         f"{_short_kernel(row['Kernel Name'])}, {nk} kernel{'s' if nk > 1 else ''} "
                         f"per call; mean of the 5 fastest of 25 event timings")
-                out.append([dev, kernel, ";".join(f"{k}={v}" for k, v in shape.items()), repr(t), "",
+                out.append([dev, kernel, format_shape(shape), repr(t), "",
                             f"neusight-{split}", op, "pytorch-eager", "fp32", note, url])
     return out
 

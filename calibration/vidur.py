@@ -33,6 +33,7 @@ from typing import Any
 
 from hetsim.costs.fitted import fit_kernel
 from hetsim.costs.tables import FORMAT
+from hetsim.report.validation import format_shape
 
 OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
 #: token counts kept (the profiles hold ~450 per model; these span 1..32768 evenly in log)
@@ -106,7 +107,7 @@ def write_validation_csv(files, out: str | Path, device: str) -> int:
         for f in files:
             model = Path(f).name.removesuffix(".mlp.csv")
             for op, tp, shape, t in vidur_rows(f):
-                w.writerow([device, "gemm", ";".join(f"{k}={v}" for k, v in shape.items()),
+                w.writerow([device, "gemm", format_shape(shape),
                             repr(t), "", model, f"{op}@tp{tp}", TIMER_STEP_S])
                 n += 1
     return n

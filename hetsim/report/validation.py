@@ -59,6 +59,11 @@ class Measurement:
     file: str = ""
 
 
+def format_shape(shape: dict) -> str:
+    """A shape as the ``shape`` column writes it (``m=1;n=4096;k=4096``; read by _parse_shape)."""
+    return ";".join(f"{k}={v}" for k, v in shape.items())
+
+
 def _parse_shape(text: str, file: str, line: int) -> dict:
     shape = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
@@ -318,7 +323,7 @@ def write_outputs(rows, pred, power, srcs, summary: dict, outdir: Path) -> dict:
         w.writerow(["device", "kernel", "shape", "group", "label", "measured_s", "predicted_s",
                     "error", "source"])
         for r, p, s in zip(rows, pred, srcs):
-            w.writerow([r.device, r.kernel, ";".join(f"{k}={v}" for k, v in r.shape.items()),
+            w.writerow([r.device, r.kernel, format_shape(r.shape),
                         r.group, r.label, repr(r.time_s), repr(float(p)),
                         f"{(p - r.time_s) / r.time_s:+.4f}", s])
     (outdir / "validation.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
