@@ -137,6 +137,12 @@ def randn(size, generator, device: str, dtype) -> "torch.Tensor":
     return out.view(shape)
 
 
+def randn_scaled(size, fan_in: int, generator, device: str, dtype) -> "torch.Tensor":
+    """Normal draws (weights, keys) scaled by 1/sqrt(*fan_in*) in place, so outputs stay O(1)
+    whatever the reduction length is."""
+    return randn(size, generator, device, dtype).div_(max(1.0, fan_in ** 0.5))
+
+
 def randint(high: int, size, generator, device: str) -> "torch.Tensor":
     """Uniform int64 tensor in ``[0, high)`` drawn with *generator*, moved to *device*."""
     t = require_torch()

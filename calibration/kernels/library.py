@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import KernelImpl, compute_dtype, empty, randint, randn, require_torch
+from ._common import KernelImpl, compute_dtype, empty, randint, randn, randn_scaled, require_torch
 from .movement import pool_rows
 from .scoring import INNER_PRODUCT_SCORE
 
@@ -24,8 +24,8 @@ def _moe_inputs(shape, device, generator):
     assign = (np.arange(n)[:, None] * k + np.arange(k)[None, :]) % e  # [tokens, top_k]
     tok = [t.tensor(np.nonzero((assign == x).any(axis=1))[0], dtype=t.int64) for x in range(e)]
     return {"x": randn((n, h), generator, device, dt),
-            "w13": randn((e, h, 2 * i), generator, device, dt).div_(max(1.0, h ** 0.5)),
-            "w2": randn((e, i, h), generator, device, dt).div_(max(1.0, i ** 0.5)),
+            "w13": randn_scaled((e, h, 2 * i), h, generator, device, dt),
+            "w2": randn_scaled((e, i, h), i, generator, device, dt),
             "tokens_of": tok, "out": empty((n, h), device, dt)}
 
 
@@ -117,7 +117,7 @@ def _gs_inputs(shape, device, generator):
     dt = compute_dtype(device, shape["elem_bytes"])
     s, m, k, n = shape["steps"], shape["m"], shape["k"], shape["n"]
     return {"a": randn((s, m, k), generator, device, dt),
-            "w": randn((k, n), generator, device, dt).div_(max(1.0, k ** 0.5)),
+            "w": randn_scaled((k, n), k, generator, device, dt),
             "out": empty((s, m, n), device, dt)}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import KernelImpl, compute_dtype, empty, randn, require_torch
+from ._common import KernelImpl, compute_dtype, empty, randn, randn_scaled, require_torch
 
 
 # ---- gemm: C[m, n] = A[m, k] @ W[k, n] -------------------------------------------------------
@@ -15,7 +15,7 @@ def _gemm_inputs(shape, device, generator):
     m, n, k = shape["m"], shape["n"], shape["k"]
     return {"a": randn((m, k), generator, device, dt),
             # scaled so outputs stay O(1) whatever k is
-            "w": randn((k, n), generator, device, dt).div_(max(1.0, k ** 0.5)),
+            "w": randn_scaled((k, n), k, generator, device, dt),
             "out": empty((m, n), device, dt)}
 
 
@@ -34,7 +34,7 @@ def _bmm_inputs(shape, device, generator):
     dt = compute_dtype(device, shape["elem_bytes"])
     b, m, n, k = shape["batch"], shape["m"], shape["n"], shape["k"]
     return {"a": randn((b, m, k), generator, device, dt),
-            "b": randn((b, k, n), generator, device, dt) / max(1.0, k ** 0.5),
+            "b": randn_scaled((b, k, n), k, generator, device, dt),
             "out": empty((b, m, n), device, dt)}
 
 
@@ -53,7 +53,7 @@ def _router_inputs(shape, device, generator):
     dt = compute_dtype(device, shape["elem_bytes"])
     t, h, e = shape["tokens"], shape["hidden"], shape["num_experts"]
     return {"x": randn((t, h), generator, device, dt),
-            "w": randn((h, e), generator, device, dt).div_(max(1.0, h ** 0.5)),
+            "w": randn_scaled((h, e), h, generator, device, dt),
             "out": empty((t, e), device, dt)}
 
 
@@ -74,8 +74,8 @@ def _ffn_inputs(shape, device, generator):
     return {
         "x": randn((t, h), generator, device, dt),
         # gate and up projections stacked: [experts, hidden, 2 * intermediate]
-        "w13": randn((a, h, 2 * i), generator, device, dt).div_(max(1.0, h ** 0.5)),
-        "w2": randn((a, i, h), generator, device, dt).div_(max(1.0, i ** 0.5)),
+        "w13": randn_scaled((a, h, 2 * i), h, generator, device, dt),
+        "w2": randn_scaled((a, i, h), i, generator, device, dt),
         "h13": empty((a, t, 2 * i), device, dt),
         "act": empty((a, t, i), device, dt),
         "y_e": empty((a, t, h), device, dt),

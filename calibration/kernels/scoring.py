@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import KernelImpl, compute_dtype, empty, randint, randn, require_torch
+from ._common import KernelImpl, compute_dtype, empty, randint, randn, randn_scaled, require_torch
 
 
 # ---- indexer_score (DSA lightning indexer) ---------------------------------------------------
@@ -21,7 +21,7 @@ def _indexer_inputs(shape, device, generator):
     return {
         "q": randn((b, h, d), generator, device, dt),
         "w": randn((b, 1, h), generator, device, t.float32),
-        "keys": randn((b, n, d), generator, device, dt).div_(d ** 0.5),
+        "keys": randn_scaled((b, n, d), d, generator, device, dt),
         "logits": empty((b, h, n), device, t.float32 if dt == t.float32 else dt),
         "out": empty((b, 1, n), device, t.float32),
     }
@@ -78,7 +78,7 @@ def _ips_inputs(shape, device, generator):
                          f"shared by the batch) or batch={b} (one memory per query)")
     mem_shape = (n, d) if f == 1 else (b, n, d)
     return {"q": randn((b, d), generator, device, dt),
-            "memory": randn(mem_shape, generator, device, dt) / d ** 0.5,
+            "memory": randn_scaled(mem_shape, d, generator, device, dt),
             "out": empty((b, n), device, t.float32 if dt == t.float32 else dt)}
 
 
