@@ -6,22 +6,20 @@ expected values do not move when the presets in device_models/ are refined.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from hypothesis import HealthCheck, settings
 
 from simkit import make_device, make_link, make_system
 
 # "ci" (the default) draws the same examples on every run, so a CI run on a fresh clone passes
-# or fails on the code alone, never on the draw; "thorough" explores fresh random examples
-# (HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_properties.py ...).
+# or fails on the code alone, never on the draw; `pytest --thorough` loads "thorough", fresh
+# random examples, ten times as many.
 settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile("ci")
 
 
 @pytest.fixture
@@ -35,7 +33,8 @@ def two_device_system():
 
 def pytest_addoption(parser):
     parser.addoption("--thorough", action="store_true",
-                     help="fuzz five times as many scenario documents (over 10,000)")
+                     help="fuzz five times as many scenario documents (over 10,000) and draw "
+                          "fresh random hypothesis examples, ten times as many")
 
 
 def pytest_configure(config):
@@ -43,6 +42,7 @@ def pytest_configure(config):
 
     if config.getoption("--thorough"):
         os.environ["HETSIM_FUZZ_THOROUGH"] = "1"  # read by fuzzkit when the fuzz tests import it
+        settings.load_profile("thorough")  # before collection, so every @settings inherits it
 
 
 def pytest_terminal_summary(terminalreporter):
