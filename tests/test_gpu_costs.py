@@ -153,16 +153,18 @@ def test_gemm_waves_quantise_time():
 @given(gpu=st.sampled_from(GPUS), m=st.integers(1, 1 << 20), n=st.integers(1, 1 << 17),
        k=st.integers(1, 1 << 17), elem_bytes=st.sampled_from([1, 2, 4]),
        batch=st.sampled_from([1, 1, 3, 64]))
-def test_scalar_gemm_time_is_bit_identical_to_the_vectorised_model(gpu, m, n, k, elem_bytes, batch):
-    """gemm_time (plain floats, no numpy) and tile_times (numpy, used to fit) agree exactly,
-    for one GEMM and for a bmm's batch of them."""
+def test_scalar_gemm_time_matches_the_vectorised_model(gpu, m, n, k, elem_bytes, batch):
+    """gemm_time (plain floats, no numpy) and tile_times (numpy, used to fit) agree to rounding,
+    for one GEMM and for a bmm's batch of them (numpy's power and libm's pow may differ in the
+    last bit, e.g. a100-sxm-80gb m=2452 n=2457 k=3 elem_bytes=1: 1 ulp; any formula difference
+    would be far larger)."""
     from hetsim.costs.gemm_tiles import tile_times
 
     dev = load_device_preset(gpu)
     p = dev.gemm_tiles.model_dump()
     peak, bw = float(dev.peak_flop_per_s["bf16"]), float(dev.memory.achievable_bandwidth_Bps)
     assert (gemm_time(p, peak, bw, m, n, k, elem_bytes, batch)
-            == float(tile_times(p, peak, bw, m, n, k, elem_bytes, batch)))
+            == pytest.approx(float(tile_times(p, peak, bw, m, n, k, elem_bytes, batch)), rel=1e-13, abs=0))
 
 
 @pytest.mark.parametrize("gpu", GPUS)

@@ -99,8 +99,12 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
     that one of them leaves idle; see module doc).
 
     The same float operations as :func:`tile_times`, in the same order, on Python floats
-    (IEEE doubles, as numpy's float64): the result is bit-identical, and a run that prices
-    single GEMMs does not have to import numpy (about 0.15 s of a short run's start-up).
+    (IEEE doubles, as numpy's float64), so a run that prices single GEMMs does not have to
+    import numpy (about 0.15 s of a short run's start-up). The two agree to within a few units
+    in the last place, not bit for bit: numpy's float64 power is its own implementation, not
+    the C library's ``pow`` that Python's ``**`` calls, and the two round differently on about
+    5% of inputs. Simulations price with this function only, so their results stay
+    bit-identical run to run.
     """
     if m == 0 or n == 0 or k == 0 or batch == 0:
         return float(p["overhead_s"])
