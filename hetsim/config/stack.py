@@ -27,6 +27,12 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   ``ops_per_item`` per unit of a shape key (``per``, e.g. ``experts_touched``), each costing
   ``op_s`` of host time that the GPU waits for.
 
+* ``isolated_call_s_by_family``: the host time of one eager call timed *alone* (events
+  around a single call on an idle GPU, as NeuSight's tracer does), beyond the launch: the
+  host's dispatch of the op sits inside such an interval, where a stream of calls hides it.
+  It prices measurements, not simulations: a ``hetsim validate`` row with
+  ``timing=isolated`` adds it, less any dispatch the call's price already carries.
+
 The cost of a call is then ``launches x launch_overhead + dispatch ops x op_s
 + max(floor, roofline work)``.
 """
@@ -94,6 +100,9 @@ class StackSpec(Strict):
     sources: dict[str, str] = Field(default_factory=dict)
     classes: dict[str, StackEntry] = Field(default_factory=dict)
     kernels: dict[str, StackEntry] = Field(default_factory=dict)
+    isolated_call_s_by_family: dict[str, Seconds] = Field(
+        default_factory=dict, description="GPU family -> host time of one eager call timed alone, "
+        "beyond its launch, in s (validation rows with timing=isolated)")
 
     @field_validator("classes")
     @classmethod
@@ -136,6 +145,17 @@ class StackSpec(Strict):
             if e is not None and family is not None and family in e.dispatch_by_family:
                 return e.dispatch_by_family[family]
         return None
+
+    def isolated_extra_s(self, kernel: str, cls: str, family: str | None, shape: dict) -> float | None:
+        """What a call timed alone adds to its stream price on *family*: the isolated-call host
+        time less the dispatch the price already carries (never below 0); None where the stack
+        has no isolated-call time for *family*."""
+        iso = self.isolated_call_s_by_family.get(family) if family is not None else None
+        if iso is None:
+            return None
+        d = self.dispatch(kernel, cls, family)
+        carried = d.ops_for(shape) * float(d.op_s) if d is not None else 0.0
+        return max(0.0, float(iso) - carried)
 
     def entry(self, kernel: str, cls: str, family: str | None) -> tuple[int, float, dict, ClassEfficiency | None]:
         """``(launches, floor_s, shape overrides, efficiency)`` of *kernel* (class *cls*) on

@@ -2,14 +2,20 @@
 
 The input is a CSV with one measured call per row::
 
-    device,kernel,shape,time_s[,power_w][,group][,label][,stack][,resolution_s][,source]
+    device,kernel,shape,time_s[,power_w][,group][,label][,stack][,resolution_s][,timing][,source]
 
 ``device`` is a device preset, ``kernel`` a kernel of :mod:`hetsim.kernels`, ``shape`` its
 sizes as ``key=value`` pairs joined by ``;``, ``time_s`` the measured time of one call in s.
 ``power_w`` (board power while it ran), ``group`` (e.g. the model a GEMM came from),
 ``label`` (e.g. the operator) and ``stack`` (the software stack the measurement used; the
 device preset's otherwise) and ``resolution_s`` (the step of the timer that recorded
-``time_s``, e.g. 1e-6 for whole microseconds) are optional. Each row is priced exactly as a simulation would
+``time_s``, e.g. 1e-6 for whole microseconds) and ``timing`` (how the time was taken:
+``stream``, the default, for calls run back to back or a profiler's kernel time;
+``isolated`` for one call timed alone between two events, so the host's dispatch of the
+eager op is inside the interval: such a row adds the stack's isolated-call host time for the
+GPU family, less any dispatch its price already carries, and its source says
+``+isolated``, or ``+isolated:unpriced`` where the stack has no such time for the family)
+are optional. Each row is priced exactly as a simulation would
 price the task, and the errors ``(pred - meas) / meas`` are summarised per kernel and label. Rows with a
 ``resolution_s`` also get an error *beyond the timer step*, ``max(0, |pred - meas| -
 resolution_s / 2) / meas``: a recorded time stands for anything within half a step of it, so
@@ -39,6 +45,7 @@ from ..graph import Step, Task
 from ..kernels import get_kernel
 
 REQUIRED = ("device", "kernel", "shape", "time_s")
+TIMINGS = ("stream", "isolated")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Measurement:
     stack: str = ""
     dtype: str = "bf16"
     resolution_s: float | None = None
+    timing: str = "stream"  # or "isolated" (see module doc)
     line: int = 0  # line in the CSV (0: not from a file), named in errors while pricing
     file: str = ""
 
@@ -118,9 +126,13 @@ def read_measurements(path: str | Path) -> list[Measurement]:
         if res_s is not None and res_s < 0:
             raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0", file=file,
                               field="resolution_s")
+        timing = row.get("timing") or "stream"
+        if timing not in TIMINGS:
+            raise ConfigError(f"line {i}: timing {timing!r}; allowed: {', '.join(TIMINGS)} (or empty)",
+                              file=file, field="timing")
         m = Measurement(row["device"], row["kernel"], _parse_shape(row["shape"], file, i), t, power,
                         row.get("group") or "", row.get("label") or "", row.get("stack") or "",
-                        row.get("dtype") or "bf16", res_s, line=i, file=file)
+                        row.get("dtype") or "bf16", res_s, timing, line=i, file=file)
         _check_row(m, file)
         out.append(m)
     if not out:
@@ -203,10 +215,24 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
             c = cm.price(Task(name="v", step=Step.MODEL, kernel=r.kernel, shape=r.shape, dtype=r.dtype), dev)
         except HetsimError as e:  # e.g. a dtype the device has no peak for: name the row
             raise located(e, r.file or None, f"line {r.line}" if r.line else None) from None
-        pred.append(c.latency_s)
+        t, src = c.latency_s, c.source
+        if r.timing == "isolated":
+            extra = _isolated_extra(dev, r, c.kernel_class)
+            t, src = (t, src + "+isolated:unpriced") if extra is None else (t + extra, src + "+isolated")
+        pred.append(t)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
-        srcs.append(c.source)
+        srcs.append(src)
     return np.array(pred), np.array(power), srcs
+
+
+def _isolated_extra(dev, r: Measurement, cls: str) -> float | None:
+    """Host time a call timed alone adds to its stream price (None: not known for the GPU)."""
+    if dev.stack is None:
+        return None
+    from ..costs.stacks import load_stack
+
+    return load_stack(dev.stack).isolated_extra_s(r.kernel, cls, dev.family,
+                                                  get_kernel(r.kernel).resolve(r.shape))
 
 
 def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool = True,
