@@ -204,6 +204,10 @@ class DeviceSpec(Strict):
         (), description="calibrated kernel tables (paths) that override the model")
     gemm_tiles: GemmTiles | None = Field(
         None, description="tile/wave GEMM model; replaces the roofline for GEMM-shaped kernels")
+    gemm_tiles_by_dtype: dict[str, GemmTiles] = Field(
+        default_factory=dict,
+        description="a tile/wave fit for one datatype whose kernels differ from gemm_tiles' "
+                    "(e.g. fp32 SIMT/FFMA GEMMs beside bf16 tensor-core ones); wins for that dtype")
     family: str | None = Field(
         None, description="GPU architecture family (cdna2, ampere, hopper): selects a stack's "
                           "per-family latency floors")
