@@ -32,7 +32,8 @@ Mapping to hetsim kernels (all fp32, ``elem_bytes=4``, stack ``pytorch-eager``):
 * ``softmax`` over the last dim of [B,H]: ``softmax`` rows = B, cols = H;
 * ``ln`` (``nn.LayerNorm(H)``): ``layernorm`` rows = B, cols = H.
 
-Every row's ``source`` is the file's URL at the commit, its ``measured_on`` the GPU, torch
+Every row's ``timing`` is ``isolated`` (one call between two events: see
+:mod:`hetsim.report.validation`), its ``source`` the file's URL at the commit, its ``measured_on`` the GPU, torch
 version, the kernel that matched and how many kernels the call launched (NeuSight's
 ``Kernels`` column; ROCm's ``linear`` launches a bias-broadcast copy before the GEMM).
 
@@ -79,7 +80,7 @@ AMD_FILES = tuple(f"scripts/asplos/data/dataset_amd/test/collect/{op}/p2.4.1/AMD
     f"scripts/asplos/data/dataset_amd/train/collect/{op}/p2.4.1/AMD Instinct MI210.csv"
     for op in BINARY + UNARY + ("softmax", "ln"))
 HEADER = ["device", "kernel", "shape", "time_s", "power_w", "group", "label", "stack", "dtype",
-          "measured_on", "source"]
+          "timing", "measured_on", "source"]
 
 
 def kernel_and_shape(op: str, row: dict[str, str]) -> tuple[str, dict[str, int]]:
@@ -142,7 +143,7 @@ def neusight_rows(repo_dir: str | Path, commit: str | None = None) -> list[list[
                         f"{_short_kernel(row['Kernel Name'])}, {nk} kernel{'s' if nk > 1 else ''} "
                         f"per call; mean of the 5 fastest of 25 event timings")
                 out.append([dev, kernel, format_shape(shape), repr(t), "",
-                            f"neusight-{split}", op, "pytorch-eager", "fp32", note, url])
+                            f"neusight-{split}", op, "pytorch-eager", "fp32", "isolated", note, url])
     return out
 
 
@@ -182,9 +183,54 @@ def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
     p = fit_tiles(tmpl, float(dev.peak_flop_per_s[dtype]), float(dev.memory.achievable_bandwidth_Bps),
                   col["m"], col["n"], col["k"], [r.time_s for r in sel], batch=col["batch"],
                   elem_bytes=4 if dtype == "fp32" else 2, k_overhead0=8.0)
+    # every row was timed alone: the fitted per-call time is the stream overhead (the device's
+    # own tile fit's, from back-to-back profiles) plus the host dispatch an isolated call holds
+    stream = float(gt.overhead_s)
+    p["isolated_s"] = round(max(0.0, p["overhead_s"] - stream), 9)
+    p["overhead_s"] = stream
     p["dtype"] = dtype
     p["n_rows"] = len(sel)
     return p
+
+
+#: row-wise kernels whose stack terms --fit-rows fits, and the families it fits them for
+ROWWISE = ("softmax", "layernorm")
+
+
+def fit_rowwise(rows, device: str, kernel: str, big_s: float = 50e-6, tiny_s: float = 1e-6) -> dict:
+    """Stack terms of *kernel* (softmax / layernorm) on *device*, from the fit half of its
+    rows priced as they stand (stack ``pytorch-eager``, so the passes over the row come from
+    the stack's ``shape``/``shape_above``): the memory efficiency is the median of
+    ``bytes / (bandwidth x (time - launch and dispatch))`` over rows of at least *big_s*; the
+    floor the median of ``time - launch and dispatch`` over rows whose memory time at that
+    efficiency is below *tiny_s* (``None`` where fewer than 20 such rows exist)."""
+    import numpy as np
+
+    from hetsim.costs.gpu import price_gpu
+    from hetsim.costs.stacks import load_stack
+    from hetsim.loader import load_device_preset
+    from hetsim.report.validation import format_shape
+
+    dev = load_device_preset(device)
+    stack = load_stack("pytorch-eager")
+    bw = float(dev.memory.achievable_bandwidth_Bps)
+    sel = [r for r in rows if r.device == device and r.kernel == kernel
+           and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
+    if not sel:
+        raise ValueError(f"no fit-half {kernel} rows for {device}")
+    priced = [price_gpu(dev, r.kernel, r.shape, r.dtype, stack) for r in sel]
+    t = np.array([r.time_s for r in sel])
+    over = np.array([p.overhead_s for p in priced])
+    nbytes = np.array([p.mem_bytes for p in priced])
+    big = t >= big_s
+    eff = float(np.median(nbytes[big] / (bw * (t[big] - over[big])))) if big.sum() >= 20 else None
+    floor = None
+    if eff is not None:
+        tiny = nbytes / (bw * eff) < tiny_s
+        if tiny.sum() >= 20:
+            floor = float(np.median(t[tiny] - over[tiny]))
+    return {"memory": None if eff is None else round(min(eff, 1.0), 4), "n_big": int(big.sum()),
+            "floor_s": None if floor is None else round(floor, 8), "n": len(sel)}
 
 
 def _size(row: list[str]) -> int:
@@ -279,9 +325,23 @@ def main(argv: list[str] | None = None) -> int:
         for t in p["tiles"]:
             print(f"      - {{m: {t['m']}, n: {t['n']}, efficiency: {t['efficiency']}}}")
         print(f"    split_k: {p['split_k']}")
-        for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s", "wave_tail"):
+        for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s", "wave_tail",
+                    "isolated_s"):
             print(f"    {key}: {p[key]}")
         print(f"    dtype: fp32\n    # fitted on {p['n_rows']} fit-half rows")
+        return 0
+    if argv and argv[0] == "--fit-rows":
+        if len(argv) != 3 or not Path(argv[2]).is_file():
+            print("usage: python -m calibration.neusight --fit-rows DEVICE NEUSIGHT.csv", file=sys.stderr)
+            return 2
+        from hetsim.report.validation import read_measurements
+
+        rows = read_measurements(argv[2])
+        for kernel in ROWWISE:
+            try:
+                print(kernel, fit_rowwise(rows, argv[1], kernel))
+            except ValueError as e:
+                print(f"{kernel}: {e}")
         return 0
     if argv and argv[0] == "--report":
         held = "--held-out" in argv

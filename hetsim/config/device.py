@@ -179,6 +179,10 @@ class GemmTiles(Strict):
     wave_tail: float | None = Field(
         None, gt=0, le=1, description="a partial last wave with a fraction f of the units busy "
                                       "costs f**wave_tail of a full wave; none = a full wave")
+    isolated_s: float = Field(
+        0.0, ge=0, description="host time inside a call timed alone (events around one eager call: "
+                         "the op's dispatch before its kernel starts), added only to measurements "
+                         "marked timing=isolated; in a stream it hides behind earlier kernels")
     dtype: str = Field("bf16", description="datatype whose peak the fit used")
     source: str = Field(min_length=1, description="how and from which profiles this was fitted")
 

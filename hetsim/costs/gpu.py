@@ -37,6 +37,15 @@ GEMM_SHAPED = {
 }
 
 
+def isolated_host_s(device: DeviceSpec, kernel: str, dtype: str) -> float:
+    """Host time a GEMM-shaped call timed alone (events around one eager call) holds beyond its
+    stream price: the tile fit's ``isolated_s`` (0 where none is fitted or for other kernels)."""
+    gt = device.gemm_tiles_by_dtype.get(dtype) or device.gemm_tiles
+    if gt is None or kernel not in GEMM_SHAPED:
+        return 0.0
+    return float(gt.isolated_s)
+
+
 @dataclass(frozen=True)
 class Priced:
     """What :func:`price_gpu` found for one call."""
@@ -60,8 +69,8 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     family = device.family
     variant: dict = {}
     if stack is not None:
-        _, _, variant, _ = stack.entry(kernel, nominal, family)
         full = spec.resolve(shape)
+        _, _, variant, _ = stack.entry(kernel, nominal, family, full)
         variant = {k: v for k, v in variant.items() if k in full}
     shape2 = {**dict(shape), **variant}
     flop, nbytes = spec.work(shape2)

@@ -2,7 +2,7 @@
 
 The input is a CSV with one measured call per row::
 
-    device,kernel,shape,time_s[,power_w][,group][,label][,stack][,resolution_s][,source]
+    device,kernel,shape,time_s[,power_w][,group][,label][,stack][,resolution_s][,timing][,source]
 
 ``device`` is a device preset, ``kernel`` a kernel of :mod:`hetsim.kernels`, ``shape`` its
 sizes as ``key=value`` pairs joined by ``;``, ``time_s`` the measured time of one call in s.
@@ -14,7 +14,11 @@ price the task, and the errors ``(pred - meas) / meas`` are summarised per kerne
 ``resolution_s`` also get an error *beyond the timer step*, ``max(0, |pred - meas| -
 resolution_s / 2) / meas``: a recorded time stands for anything within half a step of it, so
 a 10 us call timed in whole microseconds cannot be checked closer than 5%. It is reported
-beside the plain error, never instead of it.
+beside the plain error, never instead of it. ``timing`` says how the time was taken:
+``stream`` (the default: calls back to back, the host's dispatch hidden behind earlier kernels,
+as a simulation prices them) or ``isolated`` (events around one eager call on an idle GPU,
+e.g. NeuSight's): an isolated GEMM-shaped row also gets the tile fit's ``isolated_s``, the
+host dispatch inside such a time (:func:`hetsim.costs.gpu.isolated_host_s`).
 
 ``detach_tables`` drops the devices' measured tables (so the model, not the measurement, is
 checked); ``leave_one_out=COLUMN`` refits each GPU's tile/wave GEMM parameters without the
@@ -33,12 +37,15 @@ from typing import Any
 import numpy as np
 
 from ..costs import CostModel
+from ..costs.gpu import isolated_host_s
 from ..costs.tables import read_table
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel
 
 REQUIRED = ("device", "kernel", "shape", "time_s")
+#: values of the optional ``timing`` column (see module doc)
+TIMINGS = ("", "stream", "isolated")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Measurement:
     stack: str = ""
     dtype: str = "bf16"
     resolution_s: float | None = None
+    timing: str = ""  # "" / "stream" or "isolated" (see module doc)
     line: int = 0  # line in the CSV (0: not from a file), named in errors while pricing
     file: str = ""
 
@@ -118,9 +126,13 @@ def read_measurements(path: str | Path) -> list[Measurement]:
         if res_s is not None and res_s < 0:
             raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0", file=file,
                               field="resolution_s")
+        timing = row.get("timing") or ""
+        if timing not in TIMINGS:
+            raise ConfigError(f"line {i}: timing {timing!r} is not one of {', '.join(TIMINGS[1:])} "
+                              "(or empty)", file=file, field="timing")
         m = Measurement(row["device"], row["kernel"], _parse_shape(row["shape"], file, i), t, power,
                         row.get("group") or "", row.get("label") or "", row.get("stack") or "",
-                        row.get("dtype") or "bf16", res_s, line=i, file=file)
+                        row.get("dtype") or "bf16", res_s, timing, line=i, file=file)
         _check_row(m, file)
         out.append(m)
     if not out:
@@ -203,7 +215,10 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
             c = cm.price(Task(name="v", step=Step.MODEL, kernel=r.kernel, shape=r.shape, dtype=r.dtype), dev)
         except HetsimError as e:  # e.g. a dtype the device has no peak for: name the row
             raise located(e, r.file or None, f"line {r.line}" if r.line else None) from None
-        pred.append(c.latency_s)
+        t = c.latency_s
+        if r.timing == "isolated" and c.source.startswith("gemm-tiles"):
+            t += isolated_host_s(dev, r.kernel, r.dtype)
+        pred.append(t)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
         srcs.append(c.source)
     return np.array(pred), np.array(power), srcs
