@@ -279,3 +279,19 @@ def test_long_softmax_rows_are_reread_on_cdna2():
     assert per_elem("a100-pcie-80gb", "softmax", 4096) == 2
     assert per_elem("mi210", "layernorm", 256) == pytest.approx(3, rel=0.02)
     assert per_elem("a100-pcie-80gb", "layernorm", 256) == pytest.approx(2, rel=0.03)
+
+
+def test_stack_shape_above_names_a_bad_key():
+    """A shape_above rule on a key the kernel does not have is refused, naming the key."""
+    from pydantic import ValidationError
+
+    from hetsim.config.stack import StackSpec
+
+    bad = {"name": "x", "kernels": {"softmax": {"shape_above_by_family": {
+        "cdna2": [{"key": "columns", "above": 1024, "shape": {"reads": 3}}]}}}}
+    with pytest.raises(ValidationError, match="'columns' is not a shape key of softmax"):
+        StackSpec.model_validate(bad)
+    ok = {"name": "x", "kernels": {"softmax": {"shape_above": [{"key": "cols", "above": 8, "shape": {"reads": 2}}]}}}
+    spec = StackSpec.model_validate(ok)
+    assert spec.entry("softmax", "elementwise", "ampere", {"cols": 9})[2] == {"reads": 2}
+    assert spec.entry("softmax", "elementwise", "ampere", {"cols": 8})[2] == {}
