@@ -32,7 +32,8 @@ Mapping to hetsim kernels (all fp32, ``elem_bytes=4``, stack ``pytorch-eager``):
 * ``softmax`` over the last dim of [B,H]: ``softmax`` rows = B, cols = H;
 * ``ln`` (``nn.LayerNorm(H)``): ``layernorm`` rows = B, cols = H.
 
-Every row's ``source`` is the file's URL at the commit, its ``measured_on`` the GPU, torch
+Every row's ``timing`` is ``isolated`` (one call between two events: see
+:mod:`hetsim.report.validation`), its ``source`` the file's URL at the commit, its ``measured_on`` the GPU, torch
 version, the kernel that matched and how many kernels the call launched (NeuSight's
 ``Kernels`` column; ROCm's ``linear`` launches a bias-broadcast copy before the GEMM).
 
@@ -46,13 +47,20 @@ Convert (a clone of the repository at the commit; the commit is read from it)::
 error down by kernel family and measured-time range::
 
     hetsim validate --against neusight.csv --detach-tables --out out/neusight
-    python -m calibration.neusight --report out/neusight/validation.csv
+    python -m calibration.neusight --report out/neusight/validation.csv [--held-out]
+
+Held out by shape: :func:`half` puts every (device, kernel, shape) in the ``fit`` or the
+``check`` half (a CRC of the row's text, so deterministic and blind to the times). Constants
+fitted to these data use the fit half only (``--fit-gemm DEVICE neusight.csv`` prints a
+``gemm_tiles_by_dtype.fp32`` block: the tile/wave model refitted on the device's fp32
+``linear`` and ``bmm`` calls); ``--report ... --held-out`` keeps the check half.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import zlib
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +80,7 @@ AMD_FILES = tuple(f"scripts/asplos/data/dataset_amd/test/collect/{op}/p2.4.1/AMD
     f"scripts/asplos/data/dataset_amd/train/collect/{op}/p2.4.1/AMD Instinct MI210.csv"
     for op in BINARY + UNARY + ("softmax", "ln"))
 HEADER = ["device", "kernel", "shape", "time_s", "power_w", "group", "label", "stack", "dtype",
-          "measured_on", "source"]
+          "timing", "measured_on", "source"]
 
 
 def kernel_and_shape(op: str, row: dict[str, str]) -> tuple[str, dict[str, int]]:
@@ -135,8 +143,94 @@ def neusight_rows(repo_dir: str | Path, commit: str | None = None) -> list[list[
                         f"{_short_kernel(row['Kernel Name'])}, {nk} kernel{'s' if nk > 1 else ''} "
                         f"per call; mean of the 5 fastest of 25 event timings")
                 out.append([dev, kernel, format_shape(shape), repr(t), "",
-                            f"neusight-{split}", op, "pytorch-eager", "fp32", note, url])
+                            f"neusight-{split}", op, "pytorch-eager", "fp32", "isolated", note, url])
     return out
+
+
+def half(device: str, kernel: str, shape: str) -> str:
+    """``fit`` or ``check``: the half of the held-out split a (device, kernel, shape) is in."""
+    return "check" if zlib.crc32(f"{device}|{kernel}|{shape}".encode()) & 1 else "fit"
+
+
+#: candidate output tiles of the fp32 fit: the bf16 fit's, plus the narrow and small tiles of
+#: the fp32 SIMT kernels NeuSight's rows name (ampere_sgemm_32x128, 64x32, ...; rocBLAS MT32x32)
+FP32_TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64), (128, 32),
+              (32, 128), (32, 32))
+
+
+def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
+    """The tile/wave model of *device* fitted to the fit half of its *dtype* ``gemm`` and
+    ``bmm`` rows (validate Measurements): the device's compute units and k splits, the
+    FP32_TILES candidates, and the k-loop search started at 8 elements (SIMT k-steps)."""
+    import numpy as np
+
+    from hetsim.costs.gemm_tiles import fit_tiles
+    from hetsim.loader import load_device_preset
+    from hetsim.report.validation import format_shape
+
+    dev = load_device_preset(device)
+    gt = dev.gemm_tiles
+    sel = [r for r in rows if r.device == device and r.kernel in ("gemm", "bmm")
+           and r.shape.get("elem_bytes") == {"fp32": 4, "bf16": 2, "fp16": 2}[dtype]
+           and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
+    if not sel:
+        raise ValueError(f"no fit-half {dtype} gemm/bmm rows for {device}")
+    tmpl = {"compute_units": gt.compute_units,
+            "tiles": [{"m": m, "n": n, "efficiency": 0.7} for m, n in FP32_TILES],
+            "split_k": list(gt.split_k), "k_overhead": 8.0, "overlap_exponent": 2.0,
+            "memory_efficiency": 0.9, "overhead_s": 5e-6, "wave_tail": 0.5}
+    col = {c: np.array([r.shape.get(c, 1) for r in sel]) for c in ("m", "n", "k", "batch")}
+    p = fit_tiles(tmpl, float(dev.peak_flop_per_s[dtype]), float(dev.memory.achievable_bandwidth_Bps),
+                  col["m"], col["n"], col["k"], [r.time_s for r in sel], batch=col["batch"],
+                  elem_bytes=4 if dtype == "fp32" else 2, k_overhead0=8.0)
+    # every row was timed alone: the fitted per-call time is the stream overhead (the device's
+    # own tile fit's, from back-to-back profiles) plus the host dispatch an isolated call holds
+    stream = float(gt.overhead_s)
+    p["isolated_s"] = round(max(0.0, p["overhead_s"] - stream), 9)
+    p["overhead_s"] = stream
+    p["dtype"] = dtype
+    p["n_rows"] = len(sel)
+    return p
+
+
+#: row-wise kernels whose stack terms --fit-rows fits, and the families it fits them for
+ROWWISE = ("softmax", "layernorm")
+
+
+def fit_rowwise(rows, device: str, kernel: str, big_s: float = 50e-6, tiny_s: float = 1e-6) -> dict:
+    """Stack terms of *kernel* (softmax / layernorm) on *device*, from the fit half of its
+    rows priced as they stand (stack ``pytorch-eager``, so the passes over the row come from
+    the stack's ``shape``/``shape_above``): the memory efficiency is the median of
+    ``bytes / (bandwidth x (time - launch and dispatch))`` over rows of at least *big_s*; the
+    floor the median of ``time - launch and dispatch`` over rows whose memory time at that
+    efficiency is below *tiny_s* (``None`` where fewer than 20 such rows exist)."""
+    import numpy as np
+
+    from hetsim.costs.gpu import price_gpu
+    from hetsim.costs.stacks import load_stack
+    from hetsim.loader import load_device_preset
+    from hetsim.report.validation import format_shape
+
+    dev = load_device_preset(device)
+    stack = load_stack("pytorch-eager")
+    bw = float(dev.memory.achievable_bandwidth_Bps)
+    sel = [r for r in rows if r.device == device and r.kernel == kernel
+           and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
+    if not sel:
+        raise ValueError(f"no fit-half {kernel} rows for {device}")
+    priced = [price_gpu(dev, r.kernel, r.shape, r.dtype, stack) for r in sel]
+    t = np.array([r.time_s for r in sel])
+    over = np.array([p.overhead_s for p in priced])
+    nbytes = np.array([p.mem_bytes for p in priced])
+    big = t >= big_s
+    eff = float(np.median(nbytes[big] / (bw * (t[big] - over[big])))) if big.sum() >= 20 else None
+    floor = None
+    if eff is not None:
+        tiny = nbytes / (bw * eff) < tiny_s
+        if tiny.sum() >= 20:
+            floor = float(np.median(t[tiny] - over[tiny]))
+    return {"memory": None if eff is None else round(min(eff, 1.0), 4), "n_big": int(big.sum()),
+            "floor_s": None if floor is None else round(floor, 8), "n": len(sel)}
 
 
 def _size(row: list[str]) -> int:
@@ -184,14 +278,17 @@ def family(kernel: str, op: str) -> str:
     return "elementwise-pow" if kernel == "elementwise" and op in ("pow", "powu") else kernel
 
 
-def report(validation_csv: str | Path) -> list[dict]:
+def report(validation_csv: str | Path, held_out: bool = False) -> list[dict]:
     """Error distribution per (device, family, time range) and per (device, family) of a
-    ``hetsim validate`` per-row CSV: n, median / p90 / worst |error| and the signed median."""
+    ``hetsim validate`` per-row CSV: n, median / p90 / p95 / worst |error| and the signed
+    median; *held_out* keeps only the rows in the ``check`` half (:func:`half`)."""
     import numpy as np
 
     groups: dict[tuple[str, str, str], list[float]] = {}
     with open(validation_csv, newline="") as fh:
         for r in csv.DictReader(fh):
+            if held_out and half(r["device"], r["kernel"], r["shape"]) != "check":
+                continue
             meas, err = float(r["measured_s"]), float(r["error"])
             fam = family(r["kernel"], r["label"])
             rng = next(name for lo, hi, name in RANGES if lo <= meas < hi)
@@ -204,22 +301,61 @@ def report(validation_csv: str | Path) -> list[dict]:
         a = np.abs(e)
         out.append({"device": key[0], "family": key[1], "range": key[2], "n": len(e),
                     "median": float(np.median(a)), "p90": float(np.percentile(a, 90)),
+                    "p95": float(np.percentile(a, 95)),
                     "worst": float(a.max()), "signed_median": float(np.median(e))})
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--fit-gemm":
+        if len(argv) != 3 or not Path(argv[2]).is_file():
+            print("usage: python -m calibration.neusight --fit-gemm DEVICE NEUSIGHT.csv "
+                  "(the converted CSV)", file=sys.stderr)
+            return 2
+        from hetsim.report.validation import read_measurements
+
+        try:
+            p = fit_gemm(read_measurements(argv[2]), argv[1])
+        except (ValueError, KeyError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print("gemm_tiles_by_dtype:\n  fp32:")
+        print(f"    compute_units: {p['compute_units']}\n    tiles:")
+        for t in p["tiles"]:
+            print(f"      - {{m: {t['m']}, n: {t['n']}, efficiency: {t['efficiency']}}}")
+        print(f"    split_k: {p['split_k']}")
+        for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s", "wave_tail",
+                    "isolated_s"):
+            print(f"    {key}: {p[key]}")
+        print(f"    dtype: fp32\n    # fitted on {p['n_rows']} fit-half rows")
+        return 0
+    if argv and argv[0] == "--fit-rows":
+        if len(argv) != 3 or not Path(argv[2]).is_file():
+            print("usage: python -m calibration.neusight --fit-rows DEVICE NEUSIGHT.csv", file=sys.stderr)
+            return 2
+        from hetsim.report.validation import read_measurements
+
+        rows = read_measurements(argv[2])
+        for kernel in ROWWISE:
+            try:
+                print(kernel, fit_rowwise(rows, argv[1], kernel))
+            except ValueError as e:
+                print(f"{kernel}: {e}")
+        return 0
     if argv and argv[0] == "--report":
+        held = "--held-out" in argv
+        argv = [a for a in argv if a != "--held-out"]
         if len(argv) != 2 or not Path(argv[1]).is_file():
-            print("usage: python -m calibration.neusight --report OUT/validation.csv "
+            print("usage: python -m calibration.neusight --report OUT/validation.csv [--held-out] "
                   "(the per-row CSV of hetsim validate)", file=sys.stderr)
             return 2
         print(f"{'device':15} {'family':16} {'time range':10} {'n':>6} {'median':>7} {'p90':>7} "
-              f"{'worst':>7} {'signed':>7}")
-        for g in report(argv[1]):
+              f"{'p95':>7} {'worst':>7} {'signed':>7}")
+        for g in report(argv[1], held):
             print(f"{g['device']:15} {g['family']:16} {g['range']:10} {g['n']:6d} "
-                  f"{g['median']:7.1%} {g['p90']:7.1%} {g['worst']:7.1%} {g['signed_median']:+7.1%}")
+                  f"{g['median']:7.1%} {g['p90']:7.1%} {g['p95']:7.1%} {g['worst']:7.1%} "
+                  f"{g['signed_median']:+7.1%}")
         return 0
     per_op = None
     if "--sample" in argv:

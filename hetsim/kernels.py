@@ -216,14 +216,17 @@ _SPECS = [
        "in one launch, whose output tiles share the waves"),
     _k("softmax", "elementwise", ("rows", "cols"),
        lambda s: 5 * s["rows"] * s["cols"],
-       lambda s: 2 * s["rows"] * s["cols"] * s["elem_bytes"],
-       "softmax over the last dim of a [rows, cols] tensor: the input read once, the output "
-       "written once (max, exp, sum and scale per element)"),
+       lambda s: (s["reads"] + 1) * s["rows"] * s["cols"] * s["elem_bytes"],
+       "softmax over the last dim of a [rows, cols] tensor: the input read `reads` times "
+       "(1: the row held on chip; a stack sets more for multi-pass kernels), the output written "
+       "once (max, exp, sum and scale per element)", reads=1),
     _k("layernorm", "elementwise", ("rows", "cols"),
        lambda s: 8 * s["rows"] * s["cols"],
-       lambda s: (2 * s["rows"] * s["cols"] + 2 * s["cols"]) * s["elem_bytes"] + 2 * s["rows"] * 4,
-       "LayerNorm over the last dim of a [rows, cols] tensor: input read and output written "
-       "once, weight and bias read, fp32 mean and rstd per row written"),
+       lambda s: ((s["reads"] + 1) * s["rows"] * s["cols"] + 2 * s["cols"]) * s["elem_bytes"]
+       + 2 * s["rows"] * 4,
+       "LayerNorm over the last dim of a [rows, cols] tensor: input read `reads` times (as "
+       "softmax) and output written once, weight and bias read, fp32 mean and rstd per row "
+       "written", reads=1),
 ]
 
 

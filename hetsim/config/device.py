@@ -179,6 +179,10 @@ class GemmTiles(Strict):
     wave_tail: float | None = Field(
         None, gt=0, le=1, description="a partial last wave with a fraction f of the units busy "
                                       "costs f**wave_tail of a full wave; none = a full wave")
+    isolated_s: float = Field(
+        0.0, ge=0, description="host time inside a call timed alone (events around one eager call: "
+                         "the op's dispatch before its kernel starts), added only to measurements "
+                         "marked timing=isolated; in a stream it hides behind earlier kernels")
     dtype: str = Field("bf16", description="datatype whose peak the fit used")
     source: str = Field(min_length=1, description="how and from which profiles this was fitted")
 
@@ -204,6 +208,10 @@ class DeviceSpec(Strict):
         (), description="calibrated kernel tables (paths) that override the model")
     gemm_tiles: GemmTiles | None = Field(
         None, description="tile/wave GEMM model; replaces the roofline for GEMM-shaped kernels")
+    gemm_tiles_by_dtype: dict[str, GemmTiles] = Field(
+        default_factory=dict,
+        description="a tile/wave fit for one datatype whose kernels differ from gemm_tiles' "
+                    "(e.g. fp32 SIMT/FFMA GEMMs beside bf16 tensor-core ones); wins for that dtype")
     family: str | None = Field(
         None, description="GPU architecture family (cdna2, ampere, hopper): selects a stack's "
                           "per-family latency floors")

@@ -11,6 +11,11 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   (dependent passes, grid-wide synchronisation), optionally per GPU family (the device file's ``family``, e.g. ``cdna2``);
 * ``shape``: implementation-variant shape keys (``indexer_score.intermediate: 1`` = the
   intermediate goes through memory, so its traffic is counted);
+* ``shape_above``: implementation-variant shape keys that apply only above a size (a library
+  that switches kernels at a threshold: PyTorch's softmax holds a row of up to 1,024 elements
+  in registers and re-reads longer rows from memory, ``{key: cols, above: 1024, shape:
+  {reads: 3}}``); applied after ``shape``, in order; ``shape_above_by_family`` per GPU family
+  (wins over ``shape_above`` for that family);
 * ``row_waves_by_family``: where a library call gives each row (shape key ``batch``) one
   workgroup, rows beyond the first wave of ``rows_per_wave`` (about one per compute unit)
   each add ``wave_s`` per extra wave to the floor (ROCm's small-slice top-k sorts each
@@ -73,6 +78,14 @@ class Dispatch(Strict):
         return self.ops + self.ops_per_item * n
 
 
+class ShapeAbove(Strict):
+    """Shape keys a library call takes when one of its sizes exceeds a threshold."""
+
+    key: str = Field(min_length=1, description="shape key compared (e.g. cols)")
+    above: int = Field(ge=0, description="the rule applies when the key's value is above this")
+    shape: dict[str, int] = Field(min_length=1, description="shape keys then set")
+
+
 class StackEntry(Strict):
     """How one kernel class, or one kernel, runs under a stack."""
 
@@ -84,6 +97,10 @@ class StackEntry(Strict):
         default_factory=dict, description="GPU family -> per-row workgroup waves added to the floor")
     shape: dict[str, int] = Field(default_factory=dict,
                                   description="implementation-variant shape keys to apply")
+    shape_above: tuple[ShapeAbove, ...] = Field(
+        (), description="shape keys set only above a size (see module doc)")
+    shape_above_by_family: dict[str, tuple[ShapeAbove, ...]] = Field(
+        default_factory=dict, description="GPU family -> shape_above rules (win over shape_above)")
     efficiency: ClassEfficiency | None = None
     efficiency_by_family: dict[str, ClassEfficiency] = Field(
         default_factory=dict, description="GPU family -> efficiencies (wins over efficiency)")
@@ -120,6 +137,11 @@ class StackSpec(Strict):
             if spec is None:  # an entry no task can use (was ignored silently: a misspelt kernel)
                 raise ValueError(f"unknown kernel {name!r}; allowed: {', '.join(sorted(KERNELS))}")
             allowed = (*spec.shape_keys, *spec.defaults)
+            for rule in (*e.shape_above, *(r for rs in e.shape_above_by_family.values() for r in rs)):
+                for key in (rule.key, *rule.shape):
+                    if key not in allowed:
+                        raise ValueError(f"{name}.shape_above: {key!r} is not a shape key of {name}; "
+                                         f"allowed: {', '.join(sorted(set(allowed)))}")
             for key, value in e.shape.items():
                 if key not in allowed:
                     raise ValueError(f"{name}.shape: {key!r} is not a shape key of {name}; "
@@ -157,9 +179,11 @@ class StackSpec(Strict):
         carried = d.ops_for(shape) * float(d.op_s) if d is not None else 0.0
         return max(0.0, float(iso) - carried)
 
-    def entry(self, kernel: str, cls: str, family: str | None) -> tuple[int, float, dict, ClassEfficiency | None]:
+    def entry(self, kernel: str, cls: str, family: str | None,
+              full: dict | None = None) -> tuple[int, float, dict, ClassEfficiency | None]:
         """``(launches, floor_s, shape overrides, efficiency)`` of *kernel* (class *cls*) on
-        a GPU of *family*; a kernel entry wins over its class entry field by field."""
+        a GPU of *family*; a kernel entry wins over its class entry field by field. With the
+        call's resolved shape *full*, ``shape_above`` rules whose size is exceeded apply too."""
         k, c = self.kernels.get(kernel), self.classes.get(cls)
         launches, floor, shape, eff = 1, 0.0, {}, None
         for e in (c, k):  # class first, kernel overrides
@@ -172,6 +196,11 @@ class StackSpec(Strict):
             elif e.floor_s is not None:
                 floor = float(e.floor_s)
             shape = {**shape, **e.shape}
+            rules = e.shape_above_by_family.get(family, e.shape_above) if family is not None else e.shape_above
+            if rules and full is not None:
+                for rule in rules:
+                    if int(full.get(rule.key, 0)) > rule.above:
+                        shape = {**shape, **rule.shape}
             if family is not None and family in e.efficiency_by_family:
                 eff = e.efficiency_by_family[family]
             elif e.efficiency is not None:

@@ -157,25 +157,31 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
 
 
 def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
-              m: Sequence[int], n: Sequence[int], k: Sequence[int], t: Sequence[float]) -> dict:
+              m: Sequence[int], n: Sequence[int], k: Sequence[int], t: Sequence[float],
+              batch: Sequence[int] | None = None, elem_bytes: int = 2,
+              k_overhead0: float = 64.0) -> dict:
     """Fit overhead, memory efficiency, overlap exponent, k overhead and one efficiency per
     tile area (tiles of equal area, e.g. 256x128 and 128x256, share it) by minimising the mean
-    relative error; return the parameters in the device-file layout."""
+    relative error; return the parameters in the device-file layout. *batch* (GEMMs per
+    launch, ``bmm``) defaults to one per row; *k_overhead0* is where the k overhead's search
+    starts (a few k elements suits fp32 SIMT kernels, whose k-loop steps are short)."""
     import numpy as np
 
     from .fitted import _minimize
 
     m, n, k, t = (np.asarray(x, dtype=float) for x in (m, n, k, t))
+    b = np.ones_like(m) if batch is None else np.asarray(batch, dtype=float)
     areas: dict[int, list[int]] = {}
     for i, tile in enumerate(template["tiles"]):
         areas.setdefault(int(tile["m"]) * int(tile["n"]), []).append(i)
     groups = [areas[a] for a in sorted(areas, reverse=True)]
 
     def loss(x):
-        pred = tile_times(_unpack(x, template, groups), peak_flop_per_s, bandwidth_Bps, m, n, k)
+        pred = tile_times(_unpack(x, template, groups), peak_flop_per_s, bandwidth_Bps, m, n, k,
+                          elem_bytes, b)
         return float(np.mean(np.abs(pred - t) / t))
 
-    x0 = np.array([math.log(5e-6), 2.0, math.log(2.0), math.log(64.0)] + [1.0] * len(groups)
+    x0 = np.array([math.log(5e-6), 2.0, math.log(2.0), math.log(k_overhead0)] + [1.0] * len(groups)
                   + [math.log(float(template[key])) for key in _extras(template)])
     x = _minimize(loss, [x0])
     p = _unpack(x, template, groups)

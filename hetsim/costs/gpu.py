@@ -37,6 +37,15 @@ GEMM_SHAPED = {
 }
 
 
+def isolated_host_s(device: DeviceSpec, kernel: str, dtype: str) -> float:
+    """Host time a GEMM-shaped call timed alone (events around one eager call) holds beyond its
+    stream price: the tile fit's ``isolated_s`` (0 where none is fitted or for other kernels)."""
+    gt = device.gemm_tiles_by_dtype.get(dtype) or device.gemm_tiles
+    if gt is None or kernel not in GEMM_SHAPED:
+        return 0.0
+    return float(gt.isolated_s)
+
+
 @dataclass(frozen=True)
 class Priced:
     """What :func:`price_gpu` found for one call."""
@@ -60,8 +69,8 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     family = device.family
     variant: dict = {}
     if stack is not None:
-        _, _, variant, _ = stack.entry(kernel, nominal, family)
         full = spec.resolve(shape)
+        _, _, variant, _ = stack.entry(kernel, nominal, family, full)
         variant = {k: v for k, v in variant.items() if k in full}
     shape2 = {**dict(shape), **variant}
     flop, nbytes = spec.work(shape2)
@@ -74,13 +83,15 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
         if rows:
             floor += (-(-int(rows) // int(float(waves.rows_per_wave))) - 1) * float(waves.wave_s)
     launch = float(device.launch_overhead_s)
-    gt = device.gemm_tiles
+    gt = device.gemm_tiles_by_dtype.get(dtype)
+    own = gt is not None
+    gt = gt if own else device.gemm_tiles
     peak = device.peak_flop_per_s.get(dtype)
     if gt is not None and kernel in GEMM_SHAPED and peak is not None:
         full = spec.resolve(shape2)
         m, n, k, batch = GEMM_SHAPED[kernel](full)
         p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
-        if eff is not None:  # the stack's library streams weights at its own rate
+        if eff is not None and not own:  # the stack's library streams weights at its own rate
             p["memory_efficiency"] = float(eff.memory)
         t = gemm_time(p, float(peak), float(device.memory.achievable_bandwidth_Bps), m, n, k,
                       full.get("elem_bytes", 2), batch)

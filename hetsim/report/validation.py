@@ -11,16 +11,17 @@ sizes as ``key=value`` pairs joined by ``;``, ``time_s`` the measured time of on
 device preset's otherwise) and ``resolution_s`` (the step of the timer that recorded
 ``time_s``, e.g. 1e-6 for whole microseconds) and ``timing`` (how the time was taken:
 ``stream``, the default, for calls run back to back or a profiler's kernel time;
-``isolated`` for one call timed alone between two events, so the host's dispatch of the
-eager op is inside the interval: such a row adds the stack's isolated-call host time for the
-GPU family, less any dispatch its price already carries, and its source says
-``+isolated``, or ``+isolated:unpriced`` where the stack has no such time for the family)
-are optional. Each row is priced exactly as a simulation would
-price the task, and the errors ``(pred - meas) / meas`` are summarised per kernel and label. Rows with a
-``resolution_s`` also get an error *beyond the timer step*, ``max(0, |pred - meas| -
-resolution_s / 2) / meas``: a recorded time stands for anything within half a step of it, so
-a 10 us call timed in whole microseconds cannot be checked closer than 5%. It is reported
-beside the plain error, never instead of it.
+``isolated`` for one call timed alone between two events on an idle GPU, e.g. NeuSight's, so
+the host's dispatch of the eager op is inside the interval) are optional. An ``isolated`` row
+adds that host time to its stream price: a GEMM priced by a tile fit adds the fit's
+``isolated_s`` (:func:`hetsim.costs.gpu.isolated_host_s`), any other call the stack's
+isolated-call host time for the GPU family less the dispatch its price already carries; its
+source says ``+isolated``, or ``+isolated:unpriced`` where neither is known. Each row is priced
+exactly as a simulation would price the task, and the errors ``(pred - meas) / meas`` are
+summarised per kernel and label. Rows with a ``resolution_s`` also get an error *beyond the
+timer step*, ``max(0, |pred - meas| - resolution_s / 2) / meas``: a recorded time stands for
+anything within half a step of it, so a 10 us call timed in whole microseconds cannot be
+checked closer than 5%. It is reported beside the plain error, never instead of it.
 
 ``detach_tables`` drops the devices' measured tables (so the model, not the measurement, is
 checked); ``leave_one_out=COLUMN`` refits each GPU's tile/wave GEMM parameters without the
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..costs import CostModel
+from ..costs.gpu import isolated_host_s
 from ..costs.tables import read_table
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
@@ -217,7 +219,10 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
             raise located(e, r.file or None, f"line {r.line}" if r.line else None) from None
         t, src = c.latency_s, c.source
         if r.timing == "isolated":
-            extra = _isolated_extra(dev, r, c.kernel_class)
+            if src.startswith("gemm-tiles"):  # the tile fit's host time of an isolated eager GEMM
+                extra = isolated_host_s(dev, r.kernel, r.dtype) or None
+            else:  # the stack's isolated-call host time, less the dispatch the price carries
+                extra = _isolated_extra(dev, r, c.kernel_class)
             t, src = (t, src + "+isolated:unpriced") if extra is None else (t + extra, src + "+isolated")
         pred.append(t)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
