@@ -138,7 +138,8 @@ def _tiny_mi210_elementwise(rows):
 
 def test_mi210_eager_dispatch_is_what_prices_tiny_ops(priced, monkeypatch):
     """Mechanism: a tiny eager op on the MI210 costs its host dispatch, not the roofline.
-    Without the stack's per-op dispatch term the tiny rows come out ~2.5x too fast."""
+    Without the stack's per-op dispatch term (and no isolated-call host time either) the tiny
+    rows come out ~2.5x too fast."""
     import hetsim.costs.stacks as stacks
 
     rows, pred = priced
@@ -151,7 +152,9 @@ def test_mi210_eager_dispatch_is_what_prices_tiny_ops(priced, monkeypatch):
     classes = dict(base.classes)
     assert "cdna2" in classes["elementwise"].dispatch_by_family
     classes["elementwise"] = classes["elementwise"].model_copy(update={"dispatch_by_family": {}})
-    bare = base.model_copy(update={"classes": classes})
+    # (and without the isolated-call host time, which would otherwise add the same host time back
+    # to these isolated rows: the price then carries no host dispatch at all)
+    bare = base.model_copy(update={"classes": classes, "isolated_call_s_by_family": {}})
     monkeypatch.setattr(stacks, "load_stack", lambda name: bare if name == "pytorch-eager" else base)
     without, _, _ = predict_rows([rows[i] for i in idx], detach_tables=True)
     assert np.median((without - meas) / meas) < -0.40
