@@ -133,15 +133,36 @@ def _set_flag(field: str | None, sets) -> str | None:
     for item in sets:
         key = item.partition("=")[0].strip()
         key = key if "." in key else SET_SHORTHAND + key
-        if f == key or f.startswith(key + ".") or key.startswith(f + "."):
+        if f == key or f.startswith(key + ".") or key.startswith(f + ".") or _tagged(f, key):
             return f"--set {item}"
     return None
+
+
+def _tagged(field: str, key: str) -> bool:
+    """True when *field* is *key* with one segment more inside, the tag pydantic puts into
+    the path of a union member (``forward.piecewise_bandwidth.latency_s`` for ``--set
+    ...forward.latency_s``); such an error was blamed on the scenario file."""
+    fs, ks = field.split("."), key.split(".")
+    return len(fs) == len(ks) + 1 and any(fs[:i] + fs[i + 1:] == ks for i in range(1, len(fs) - 1))
 
 
 def _blame_set(err: HetsimError, sets) -> HetsimError:
     """*err* naming the ``--set`` flag when its field is one that flag set (else unchanged)."""
     flag = _set_flag(err.field, sets)
     return ConfigError(err.detail, field=flag) if flag else err
+
+
+@contextmanager
+def _sets_blamed(sets):
+    """Errors raised while simulating name the ``--set`` flag that set their field.
+
+    Why: some values are checked only when a task is priced (a datatype the device it runs
+    on lacks); the error then named the scenario file even when a flag had put the value there.
+    """
+    try:
+        yield
+    except HetsimError as e:
+        raise _blame_set(e, sets) from None
 
 
 def _rich_console(**kwargs):
@@ -277,7 +298,8 @@ def _run(args, worker) -> int:
 
     with progress("run", enabled=not args.json) as update:
         update(stage="simulating")
-        out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
+        with _sets_blamed(args.set):
+            out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
         files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}",
                            plot=not args.no_plot, stage=update, worker=worker,
                            while_drawing=render_tables)
@@ -303,7 +325,7 @@ def cmd_compare(args) -> int:
     for role in ("baseline", "candidate"):
         prepare_outdir(outdir / role, files=RUN_FILES)
     runs = {}
-    with progress("compare", enabled=not args.json) as update:
+    with _sets_blamed(args.set), progress("compare", enabled=not args.json) as update:
         for i, (role, policy) in enumerate((("baseline", args.baseline), ("candidate", args.candidate))):
             update(completed=i, total=2, stage=f"simulating {role} ({policy})")
             runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
