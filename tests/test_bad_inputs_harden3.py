@@ -1,0 +1,90 @@
+"""Bad inputs of the third hardening round (notes/harden3.md).
+
+Each case failed before its fix: the error named the wrong place (the scenario file for a
+value a ``--set`` flag gave, ``mapping`` for a datatype), a value was accepted that ran
+unbounded or overflowed, or a traceback. Same table form as test_bad_inputs_more.py; every
+case runs in-process in well under a second.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from calibration.power._base import parse_float
+from test_bad_inputs import CUSTOM
+from test_bad_inputs_more import PAIR, TABLE_SCENARIO, _edit, _one_line_exit_2, _table
+
+RUN = ["run", "{d}/s.yaml", "--out", "{d}/o", "--no-plot"]
+FP8 = {"name": "f", "system": {"devices": [{"preset": "mi210", "name": "gpu"},
+                                           {"preset": "h100-sxm", "name": "g2"}]},
+       "workload": {"name": "dsa_decode", "params": {"context_len": 1024, "batch": 1, "num_layers": 2}},
+       "mapping": {"policy": "gpu-only", "params": {"gpu": "gpu"}}}
+FE = ["fpga", "explore", "study_dsa_vanilla", "--out", "{d}/o"]
+
+# (id, files {name: text}, argv ({d} = the directory), needles)
+CASES = [
+    # 1. a mapping device named by --set was blamed on the scenario file, field 'mapping'; a
+    #    list param (heft's devices) with an unknown name ran without it (exit 0)
+    ("set-mapping-device-unknown", {"s.yaml": _edit(PAIR, "name", "p")},
+     RUN + ["--set", "mapping.params.fpga=nope"],
+     ["--set mapping.params.fpga=nope:", "unknown device 'nope'", "devices: gpu, fpga"]),
+    ("set-mapping-device-wrong-kind", {"s.yaml": _edit(PAIR, "name", "p")},
+     RUN + ["--set", "mapping.params.fpga=gpu"], ["--set mapping.params.fpga=gpu:", "is a gpu"]),
+    ("file-mapping-device-unknown", {"s.yaml": _edit(PAIR, "mapping.params", {"fpga": "nope"})}, RUN,
+     ["s.yaml: mapping.params.fpga:", "unknown device 'nope'"]),
+    ("heft-devices-unknown", {"s.yaml": _edit(PAIR, "mapping", {"policy": "heft",
+                                                                "params": {"devices": ["gpu", "nope"]}})}, RUN,
+     ["s.yaml: mapping.params.devices.1:", "unknown device 'nope'"]),
+    ("sweep-set-mapping-device", {"s.yaml": _edit(PAIR, "name", "p")},
+     ["sweep", "{d}/s.yaml", "--set", "mapping.params.fpga=nope,fpga", "--mappings", "hetero", "--out", "{d}/o"],
+     ["--set mapping.params.fpga=nope:", "unknown device 'nope'"]),
+    # 2. an unknown dtype was reported under 'mapping' after the graph was built
+    ("dtype-unknown", {"s.yaml": _edit(PAIR, "workload.params.dtype", "fp7")}, RUN,
+     ["s.yaml: workload.params.dtype:", "unknown dtype 'fp7'", "allowed: bf16, fp16, fp32, int8"]),
+    ("set-dtype-unknown", {"s.yaml": _edit(PAIR, "name", "p")}, RUN + ["--set", "dtype=fp7"],
+     ["--set dtype=fp7:", "unknown dtype 'fp7'"]),
+    ("custom-task-dtype-unknown", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.0.dtype", "fp7")}, RUN,
+     ["s.yaml: workload.params.tasks.0.dtype:", "unknown dtype 'fp7'"]),
+    ("dtype-missing-on-its-device", {"s.yaml": _edit(FP8, "workload.params.dtype", "fp8")}, RUN,
+     ["s.yaml: workload.params.dtype:", "no peak_flop_per_s for dtype 'fp8'"]),
+    ("set-dtype-missing-on-its-device", {"s.yaml": _edit(FP8, "name", "f")}, RUN + ["--set", "dtype=fp8"],
+     ["--set dtype=fp8:", "no peak_flop_per_s for dtype 'fp8'"]),
+    # 3. seconds had no ceiling: launch_overhead_s 1e307 summed to an infinite makespan, and a
+    #    table fit of 1e308 s to an infinite energy; result.json said Infinity with exit 0
+    ("seconds-above-ceiling", {"s.yaml": _edit(CUSTOM, "system.devices.0.launch_overhead_s", 1e307)}, RUN,
+     ["s.yaml: system.devices.0.launch_overhead_s:", "must be <= 3600 s"]),
+    ("set-link-setup-above-ceiling", {"s.yaml": _edit(PAIR, "name", "p")},
+     RUN + ["--set", "system.links.0.overrides.forward.setup_s=1e9"],
+     ["--set system.links.0.overrides.forward.setup_s=1e9:", "must be <= 3600 s"]),
+    # a --set key inside a union member (the link model) was blamed on the scenario file
+    ("set-link-field-of-other-model", {"s.yaml": _edit(PAIR, "name", "p")},
+     RUN + ["--set", "system.links.0.overrides.forward.latency_s=1e-6"],
+     ["--set system.links.0.overrides.forward.latency_s=1e-6:", "unknown field"]),
+    ("table-fit-overflows", {"s.yaml": TABLE_SCENARIO,
+                             "t.json": _table(lambda t: t["kernels"]["topk"]["fit"]["params"].update(t0_s=1e308))},
+     RUN, ["s.yaml: system.devices:", "energy_j is inf", "too large"]),
+    # 4. fpga explore: the grid had no cap; a key given twice kept the last; 0 ports divided by
+    #    zero (traceback) and -1 ports priced a design (exit 0)
+    ("fpga-grid-over-cap", {}, FE + ["--set", "hbm_ports=" + ",".join(map(str, range(1, 3001))),
+                                     "--set", "elem_type=fp32,int8"],
+     ["the grid has 24,000 design points", "cap of 20,000", "--set hbm_ports=1,2,3"]),
+    ("fpga-set-twice", {}, FE + ["--set", "hbm_ports=1,2", "--set", "hbm_ports=4"],
+     ["--set hbm_ports=4:", "given twice"]),
+    ("fpga-shape-twice", {}, FE + ["--shape", "batch=1", "--shape", "batch=2"], ["--shape batch=2:", "given twice"]),
+    ("fpga-value-twice", {}, FE + ["--set", "hbm_ports=2,2"], ["--set hbm_ports=2,2:", "values given twice: 2"]),
+    ("fpga-ports-zero", {}, FE + ["--set", "hbm_ports=0"], ["--set hbm_ports=0", "integer >= 1, got 0"]),
+    ("fpga-lanes-negative", {}, FE + ["--set", "lanes=-1"], ["--set lanes=-1", "integer >= 1, got -1"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
+
+
+# 5. a reader's power field in mW was None ("850 mW" lost its W, then "850 m" was no number)
+@pytest.mark.parametrize("text, watts", [("850 mW", 0.85), ("12.5mW", 0.0125), ("3 uW", 3e-6),
+                                          ("1.5 kW", 1500.0), ("45.2 W", 45.2), ("inf", None),
+                                          ("-inf W", None)])
+def test_parse_float_reads_power_units(text, watts):
+    assert parse_float(text) == pytest.approx(watts) if watts is not None else parse_float(text) is None
