@@ -61,6 +61,17 @@ def _parse_kv(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _value(text: str, flag: str):
+    """A --set value: an integer when it is written as one, else the text."""
+    if not text.lstrip("-").isdigit():
+        return text
+    try:
+        return int(text)
+    except ValueError:  # more than 4300 digits: int() refuses it
+        raise ConfigError(f"{text[:20]}... has {len(text)} digits; design parameters are small integers",
+                          field=flag) from None
+
+
 def _short(text: str, limit: int = 40) -> str:
     """*text* cut to *limit* characters (a flag named in an error with thousands of values)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -106,7 +117,7 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
         if k not in d.defaults:
             raise ConfigError(f"{design} has no parameter {k!r}; known: {', '.join(sorted(d.defaults))}",
                               field=f"--set {k}={v}")
-        axes[k] = tuple(x if not x.lstrip("-").isdigit() else int(x) for x in v.split(",") if x.strip())
+        axes[k] = tuple(_value(x.strip(), f"--set {k}={_short(v)}") for x in v.split(",") if x.strip())
         if not axes[k]:
             raise ConfigError("has no values", field=f"--set {k}={v}")
         twice = sorted({str(x) for x in axes[k] if axes[k].count(x) > 1})

@@ -167,6 +167,13 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"invalid YAML{where}: {problem}", file=source) from None
     except RecursionError:
         raise _too_deep(source) from None
+    except ValueError as e:  # an integer of more than 4300 digits: int() refuses it (a traceback)
+        raise ConfigError(_too_long_number(e), file=source) from None
+
+
+def _too_long_number(err: ValueError) -> str:
+    return (f"a number is too long to read ({str(err).split(';')[0]}); numbers in hetsim's "
+            "inputs have at most a few dozen digits")
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -183,6 +190,8 @@ def read_json(path: str | Path) -> Any:
         raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(path)) from None
     except RecursionError:
         raise _too_deep(str(path)) from None
+    except ValueError as e:
+        raise ConfigError(_too_long_number(e), file=str(path)) from None
 
 
 def open_text(path: str | Path) -> io.StringIO:
@@ -216,5 +225,5 @@ def flag_value(text: str) -> Any:
         return ""
     try:
         return yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError):
+    except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: an int of > 4300 digits
         return text
