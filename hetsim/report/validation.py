@@ -34,6 +34,7 @@ import numpy as np
 
 from ..costs import CostModel
 from ..costs.tables import read_table
+from ..config.quantity import MAX_CALL_S
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel
@@ -109,15 +110,18 @@ def read_measurements(path: str | Path) -> list[Measurement]:
         t = _finite(row["time_s"], file, i, "time_s")
         if not t > 0:
             raise ConfigError(f"line {i}: time_s must be > 0", file=file, field="time_s")
+        if t > MAX_CALL_S:  # one call measured at more than an hour: a unit slip (us written as s)
+            raise ConfigError(f"line {i}: time_s must be <= {MAX_CALL_S:g} s (one call), got {row['time_s']}",
+                              file=file, field="time_s")
         pw = row.get("power_w") or ""
         power = _finite(pw, file, i, "power_w") if pw else None
         if power is not None and power < 0:
             raise ConfigError(f"line {i}: power_w must be >= 0, got {pw}", file=file, field="power_w")
         res = row.get("resolution_s") or ""
         res_s = _finite(res, file, i, "resolution_s") if res else None
-        if res_s is not None and res_s < 0:
-            raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0", file=file,
-                              field="resolution_s")
+        if res_s is not None and not 0 <= res_s <= MAX_CALL_S:
+            raise ConfigError(f"line {i}: resolution_s {res!r} must be a number from 0 to {MAX_CALL_S:g} s",
+                              file=file, field="resolution_s")
         m = Measurement(row["device"], row["kernel"], _parse_shape(row["shape"], file, i), t, power,
                         row.get("group") or "", row.get("label") or "", row.get("stack") or "",
                         row.get("dtype") or "bf16", res_s, line=i, file=file)
