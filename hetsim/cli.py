@@ -587,6 +587,23 @@ def _default_table(device: str) -> Path:
     return Path("out") / "calibration" / f"{device}.json"
 
 
+#: flags naming a file, a directory or an address: given as empty text they were taken for
+#: "not given" (``--against ''`` ran the pipeline validation) or for the current directory
+_NOT_EMPTY = {"against": "--against", "table": "--table", "report": "--report",
+              "from_hls_report": "--from-hls-report", "from_xrt_csv": "--from-xrt-csv",
+              "device_file": "--device-file", "kernel": "--kernel", "update_readme": "--update-readme",
+              "scheduler": "--scheduler", "stack": "--stack", "leave_one_out": "--leave-one-out",
+              "only": "--only", "mappings": "--mappings", "device": "--device"}
+
+
+def _refuse_empty(args) -> None:
+    """Refuse a flag from :data:`_NOT_EMPTY` given as empty text (ConfigError naming it)."""
+    for attr, flag in _NOT_EMPTY.items():
+        v = getattr(args, attr, None)
+        if isinstance(v, str) and not v.strip():
+            raise ConfigError("is empty; give a value or leave the flag out", field=flag)
+
+
 def _refuse_flags(args, flags: dict[str, str], why: str) -> None:
     """A command's mode ignores *flags* (attribute -> flag): refuse the first one given, naming it."""
     given = [flag for attr, flag in flags.items() if getattr(args, attr) not in (None, False)]
@@ -680,7 +697,7 @@ def cmd_validate_against(args) -> int:
         rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
     if args.leave_one_out:
         if args.leave_one_out not in ("group", "label", "device"):
-            raise ConfigError("--leave-one-out must be a column: group, label or device",
+            raise ConfigError(f"must be a column: group, label or device, got {args.leave_one_out!r}",
                               field="--leave-one-out")
         groups = sorted({getattr(r, args.leave_one_out) for r in rows})
         with Progress(console=_console(args.json), transient=True) as prog:
@@ -1082,6 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
         args.files = [args.name, *args.files]
     args.own_process = argv is None  # the process's own command line: it exits after this
     try:
+        _refuse_empty(args)
         with _input_warnings_on_one_line():
             return args.func(args)
     except HetsimError as e:
@@ -1090,6 +1108,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover
         print("hetsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (hetsim ... --json | head): not an error of ours
+        _silence_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
     finally:
         if argv is None:  # this process's own command line: it exits next
             _freeze_for_exit()
@@ -1118,6 +1139,18 @@ def _input_warnings_on_one_line():
         yield
     for text in shown:  # reached only when the command raised nothing
         print(text, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe is silent
+    (else "Exception ignored ... BrokenPipeError" after the command ended)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured stdout)
+        pass
 
 
 def _freeze_for_exit() -> None:
