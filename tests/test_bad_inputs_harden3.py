@@ -20,6 +20,8 @@ FP8 = {"name": "f", "system": {"devices": [{"preset": "mi210", "name": "gpu"},
        "workload": {"name": "dsa_decode", "params": {"context_len": 1024, "batch": 1, "num_layers": 2}},
        "mapping": {"policy": "gpu-only", "params": {"gpu": "gpu"}}}
 FE = ["fpga", "explore", "study_dsa_vanilla", "--out", "{d}/o"]
+XH = "kernel,shape,run,kernel_time_s,h2d_time_s,d2h_time_s,bytes_in,bytes_out,device,xclbin\n"
+XR = "dsa_indexer_score,batch=1;num_keys=8192;num_heads=64;head_dim=128,0,0.0002,1e-5,2e-6,100,100,u55c,h.xclbin\n"
 
 # (id, files {name: text}, argv ({d} = the directory), needles)
 CASES = [
@@ -74,8 +76,39 @@ CASES = [
     ("fpga-value-twice", {}, FE + ["--set", "hbm_ports=2,2"], ["--set hbm_ports=2,2:", "values given twice: 2"]),
     ("fpga-ports-zero", {}, FE + ["--set", "hbm_ports=0"], ["--set hbm_ports=0", "integer >= 1, got 0"]),
     ("fpga-lanes-negative", {}, FE + ["--set", "lanes=-1"], ["--set lanes=-1", "integer >= 1, got -1"]),
+    # adversarial pass: an integer of more than 4300 digits was a ValueError traceback (YAML
+    # file, JSON table, --set value, fpga --set); an empty scenario argument was reported as
+    # the directory '.'; int_parsing_size said "Unable to parse input string"
+    ("yaml-int-5000-digits", {"s.yaml": _edit(CUSTOM, "seed", 0).replace("seed: 0", "seed: " + "9" * 5000)}, RUN,
+     ["s.yaml: a number is too long to read", "4300 digits"]),
+    ("json-table-int-5000-digits", {"s.yaml": TABLE_SCENARIO, "t.json": '{"format": ' + "9" * 5000 + "}"}, RUN,
+     ["t.json: a number is too long to read"]),
+    ("set-int-5000-digits", {"s.yaml": _edit(CUSTOM, "name", "t")}, RUN + ["--set", "run.max_tasks=" + "9" * 5000],
+     ["--set run.max_tasks=999", "must be an integer of at most 4300 digits"]),
+    ("fpga-set-int-5000-digits", {}, FE + ["--set", "lanes=1," + "9" * 5000], ["--set lanes=1,999", "5000 digits"]),
+    ("scenario-argument-empty", {}, ["run", "", "--out", "{d}/o"], ["scenario: is empty", "built-in scenario"]),
+    ("set-int-too-large", {"s.yaml": _edit(PAIR, "name", "p")}, RUN + ["--set", "context_len=1e30"],
+     ["--set context_len=1e30: must be an integer of at most 4300 digits"]),
+    # measured times had no ceiling either: time_s 1e300 ran to overflow warnings and exit 0
+    ("validate-time-above-ceiling", {"m.csv": "device,kernel,shape,time_s\nmi210,topk,batch=1;num_items=256;k=8,1e300\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
+     ["m.csv: time_s: line 2: time_s must be <= 3600 s"]),
+    ("validate-resolution-above-ceiling",
+     {"m.csv": "device,kernel,shape,time_s,resolution_s\nmi210,topk,batch=1;num_items=256;k=8,1e-5,1e300\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"], ["m.csv: resolution_s:", "0 to 3600 s"]),
+    ("xrt-time-above-ceiling", {"x.csv": XH + XR.replace("0.0002", "1e300")},
+     ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}/o/u55c.yaml"],
+     ["x.csv: row 1.kernel_time_s: must be <= 3600 s"]),
+    # an empty path or name flag was taken for "not given" (--against '' ran the pipeline
+    # validation and blamed --table) or for the current directory
+    ("validate-against-empty", {}, ["validate", "--against", "", "--out", "{d}/vo"], ["--against: is empty"]),
+    ("sweep-scheduler-empty", {}, ["sweep", "--set", "workload.params.batch=1", "--scheduler", "", "--out", "{d}/o"],
+     ["--scheduler: is empty"]),
+    ("reproduce-only-empty", {}, ["reproduce", "--only", "", "--out", "{d}/o"], ["--only: is empty"]),
+    # devices check named no file on its error line (the problems went to stdout, wrapped)
+    ("devices-check-names-first-problem", {"d.yaml": "name: [\n"}, ["devices", "check", "{d}/d.yaml"],
+     ["1 problem(s)", "first: ", "d.yaml: invalid YAML"]),
 ]
-
 
 @pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
@@ -88,3 +121,21 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files
                                           ("-inf W", None)])
 def test_parse_float_reads_power_units(text, watts):
     assert parse_float(text) == pytest.approx(watts) if watts is not None else parse_float(text) is None
+
+
+def test_broken_stdout_pipe_is_quiet(monkeypatch, capsys):
+    """``hetsim workloads --json | head -1`` was a BrokenPipeError traceback."""
+    import sys
+
+    from hetsim.cli import main
+
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["workloads", "--json"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
