@@ -139,3 +139,35 @@ def test_broken_stdout_pipe_is_quiet(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdout", Closed())
     assert main(["workloads", "--json"]) == 141
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_serial_sweep_keeps_each_finished_point_when_interrupted(tmp_path, monkeypatch, capsys):
+    """A serial sweep wrote sweep.jsonl one chunk (up to 32 runs) at a time, so an interrupt
+    lost every finished run of the chunk; now each point's runs are written as it finishes,
+    and a second call resumes from them."""
+    import json
+
+    import yaml
+
+    from hetsim import sweep
+    from hetsim.cli import main
+
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(CUSTOM))
+    calls, real = [], sweep._run_one
+
+    def interrupted(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(sweep, "_run_one", interrupted)
+    argv = ["sweep", str(tmp_path / "s.yaml"), "--set", "seed=" + ",".join(map(str, range(12))),
+            "--mappings", "gpu-only", "--no-plot", "--json", "--out", str(tmp_path / "sw")]
+    assert main(argv) == 130
+    rows = [json.loads(x) for x in (tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()]
+    assert [r["point"]["seed"] for r in rows] == [0, 1]
+    monkeypatch.setattr(sweep, "_run_one", real)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert len((tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()) == 12
