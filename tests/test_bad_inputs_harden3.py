@@ -171,3 +171,16 @@ def test_serial_sweep_keeps_each_finished_point_when_interrupted(tmp_path, monke
     capsys.readouterr()
     assert main(argv) == 0
     assert len((tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()) == 12
+
+
+@pytest.mark.parametrize("text", ["", "12ab", "1e400", "-5", "nan", "\u0663\u0663", "9" * 5000,
+                                  "max_energy_range_uj 262143328850"])
+def test_rapl_counter_that_is_no_integer_is_a_power_parse_error(text):
+    """parse_energy_uj raised int()'s bare ValueError (no file, no field; '-5' and Arabic-Indic
+    digits were read as counters); now a PowerParseError (one line, still a ValueError)."""
+    from calibration.power._base import PowerParseError
+    from calibration.power.rapl import parse_energy_uj
+
+    with pytest.raises(PowerParseError, match="energy_uj: content: expected a non-negative integer"):
+        parse_energy_uj(text)
+    assert parse_energy_uj(" 11671150\n") == 11671150
