@@ -75,6 +75,7 @@ def read_bytes(path: str | Path) -> bytes:
     try:
         if p.is_dir():
             raise ConfigError("is a directory, expected a file", file=str(p))
+        _refuse_named_pipe(p)
         with p.open("rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
@@ -87,6 +88,23 @@ def read_bytes(path: str | Path) -> bytes:
         raise ConfigError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not an input file",
                           file=str(p))
     return data
+
+
+def _refuse_named_pipe(p: Path) -> None:
+    """Refuse a named pipe (FIFO) or socket: opening a FIFO without a writer waits forever
+    (``hetsim run fifo.yaml`` hung). A pipe the shell made, ``<(command)`` as ``/dev/fd/N``,
+    has its writer and is read as a file."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the open below says which
+    if (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) and not str(p).startswith(("/dev/fd/", "/proc/self/fd/",
+                                                                               "/dev/stdin")):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
+        raise ConfigError(f"is {kind}, expected a regular file (a pipe without a writer would wait "
+                          "forever; use <(command) or a file)", file=str(p))
 
 
 def exists(path: str | Path, what: str = "path") -> bool:

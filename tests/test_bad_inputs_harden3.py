@@ -184,3 +184,25 @@ def test_rapl_counter_that_is_no_integer_is_a_power_parse_error(text):
     with pytest.raises(PowerParseError, match="energy_uj: content: expected a non-negative integer"):
         parse_energy_uj(text)
     assert parse_energy_uj(" 11671150\n") == 11671150
+
+
+def test_named_pipe_without_writer_is_refused_not_waited_on(tmp_path, capsys, monkeypatch):
+    """``hetsim run fifo.yaml`` blocked forever in open(); now refused at once. Run in a daemon
+    thread so a regression fails the test (after 60 s) instead of hanging the suite."""
+    import os
+    import threading
+
+    from hetsim.cli import main
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this platform")
+    os.mkfifo(tmp_path / "s.yaml")
+    monkeypatch.chdir(tmp_path)
+    codes = []
+    t = threading.Thread(target=lambda: codes.append(main(["run", "s.yaml", "--out", "o", "--no-plot"])),
+                         daemon=True)
+    t.start()
+    t.join(60)
+    assert codes == [2], "hetsim waited on a named pipe without a writer"
+    err = capsys.readouterr().err
+    assert "s.yaml: is a named pipe (FIFO), expected a regular file" in err, err
