@@ -19,6 +19,7 @@ from pathlib import Path
 from . import inputs
 from .inputs import shown as _shown
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
+from .limits import MAX_SEARCH_EVALUATIONS
 
 EXIT_USER_ERROR = 2
 EXIT_SWEEP_FAILED_RUNS = 3
@@ -38,18 +39,20 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USER_ERROR)
 
 
-def _int_at_least(low: int):
-    """argparse type: an integer >= *low*."""
+def _int_at_least(low: int, high: int | None = None, why: str = ""):
+    """argparse type: an integer >= *low* (and <= *high*, when given; *why* says why)."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer from {low} to {high:,}{why}"
+
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {v}")
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]!r}") from None
+        if v < low or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {v:,}")
         return v
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = allowed
     return parse
 
 
@@ -991,9 +994,10 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
     mp.add_argument("--granularity", choices=("auto", "task", "group"), default="auto",
                     help="free tasks one variable each (task) or per step and kernel (group)")
-    mp.add_argument("--exhaustive-limit", type=_int_at_least(1), default=512,
+    search_cap = _int_at_least(1, MAX_SEARCH_EVALUATIONS, " (each is a simulation)")
+    mp.add_argument("--exhaustive-limit", type=search_cap, default=512,
                     help="enumerate spaces up to this size, branch and bound above (default 512)")
-    mp.add_argument("--max-evaluations", type=_int_at_least(1), default=2000,
+    mp.add_argument("--max-evaluations", type=search_cap, default=2000,
                     help="cap on simulations in branch and bound (default 2000)")
     mp.add_argument("--top", type=_int_at_least(1), default=5, help="how many best mappings to list")
     mp.add_argument("--out", default="out", help="output directory (default: out)")

@@ -206,3 +206,20 @@ def test_named_pipe_without_writer_is_refused_not_waited_on(tmp_path, capsys, mo
     assert codes == [2], "hetsim waited on a named pipe without a writer"
     err = capsys.readouterr().err
     assert "s.yaml: is a named pipe (FIFO), expected a regular file" in err, err
+
+
+SEARCH_CASES = [
+    # the mapping search had no ceiling: --max-evaluations 1e9 ran for years (37 ms a simulation)
+    ("map-max-evaluations-huge", {}, ["map", "--max-evaluations", "1000000000", "--out", "{d}/o"],
+     ["--max-evaluations", "from 1 to 100,000", "got 1,000,000,000"]),
+    ("map-exhaustive-limit-huge", {}, ["map", "--exhaustive-limit", "100001", "--out", "{d}/o"],
+     ["--exhaustive-limit", "from 1 to 100,000"]),
+    ("optimal-params-huge", {"s.yaml": _edit(PAIR, "mapping", {"policy": "optimal",
+                                                               "params": {"max_evaluations": 10**9}})}, RUN,
+     ["s.yaml: mapping.params.max_evaluations:", "less than or equal to 100000"]),
+]
+
+
+@pytest.mark.parametrize("name,files,argv,needles", SEARCH_CASES, ids=[c[0] for c in SEARCH_CASES])
+def test_search_size_has_a_ceiling(tmp_path, capsys, monkeypatch, name, files, argv, needles):
+    _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)

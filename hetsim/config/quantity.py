@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
+from ..limits import MAX_CALL_S
 from ..units import parse_quantity
 
 
@@ -95,12 +96,6 @@ def quantity(dimension: str, *, ge: float | None = None, gt: float | None = None
     ]
 
 
-#: ceiling of a per-call time (launch or invocation overhead, link latency, DMA set-up, a
-#: stack's per-wave or per-op time): the real ones are microseconds to milliseconds, so an hour
-#: is only ever a typo or a unit slip (``latency_s: 5`` meant as us). Why a ceiling at all:
-#: ``launch_overhead_s: 1e307`` passed, summed over the tasks to an infinite makespan, and the
-#: run wrote ``Infinity`` into result.json (not JSON) with exit 0.
-MAX_CALL_S = 3600.0
 Seconds = quantity("s", ge=0, le=MAX_CALL_S)
 Bytes = quantity("B", ge=0)
 PositiveBytes = quantity("B", gt=0)

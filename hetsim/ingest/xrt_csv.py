@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from hetsim.config.quantity import MAX_CALL_S
+from hetsim.limits import MAX_CALL_S
 from hetsim.errors import ConfigError
 from hetsim.inputs import open_text
 

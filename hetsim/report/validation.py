@@ -34,7 +34,7 @@ import numpy as np
 
 from ..costs import CostModel
 from ..costs.tables import read_table
-from ..config.quantity import MAX_CALL_S
+from ..limits import MAX_CALL_S
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel

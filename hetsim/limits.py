@@ -1,0 +1,20 @@
+"""Ceilings on user inputs that would otherwise run unbounded or overflow.
+
+Why one module: the CLI builds its flag parsers from these before anything heavy is
+imported, and the config models check the same numbers in files; both read them here.
+"""
+
+from __future__ import annotations
+
+#: ceiling of a per-call time in s (launch or invocation overhead, link latency, DMA set-up, a
+#: stack's per-wave or per-op time, a measured kernel time): the real ones are microseconds to
+#: milliseconds, so an hour is only ever a typo or a unit slip (``latency_s: 5`` meant as us).
+#: Why a ceiling at all: ``launch_overhead_s: 1e307`` passed, summed over the tasks to an
+#: infinite makespan, and the run wrote ``Infinity`` into result.json (not JSON) with exit 0.
+MAX_CALL_S = 3600.0
+
+#: most simulations one mapping search may run (``--max-evaluations``, ``--exhaustive-limit``,
+#: ``optimal``'s params). The default search (2,000) of the built-in scenario took 73 s of CPU
+#: here (``hetsim map --granularity task``, 2026-12-04, 2-core VM), so this cap is about an hour
+#: of a small scenario; 1e9 was accepted and ran for years.
+MAX_SEARCH_EVALUATIONS = 100_000
