@@ -99,6 +99,14 @@ CASES = [
     ("xrt-time-above-ceiling", {"x.csv": XH + XR.replace("0.0002", "1e300")},
      ["calibrate", "--from-xrt-csv", "{d}/x.csv", "--out", "{d}/o/u55c.yaml"],
      ["x.csv: row 1.kernel_time_s: must be <= 3600 s"]),
+    # a misspelt optional column (power_W, resolution) was ignored like a provenance column:
+    # the rows were read without power or timer step, exit 0
+    ("validate-column-misspelt", {"m.csv": "device,kernel,shape,time_s,power_W\nmi210,topk,batch=1;num_items=256;k=8,1e-5,300\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
+     ["m.csv: header: unknown column 'power_W'; did you mean 'power_w'?"]),
+    ("validate-column-resolution", {"m.csv": "device,kernel,shape,time_s,resolution\nmi210,topk,batch=1;num_items=256;k=8,1e-5,1e-6\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
+     ["m.csv: header: unknown column 'resolution'; did you mean 'resolution_s'?"]),
     # an empty path or name flag was taken for "not given" (--against '' ran the pipeline
     # validation and blamed --table) or for the current directory
     ("validate-against-empty", {}, ["validate", "--against", "", "--out", "{d}/vo"], ["--against: is empty"]),

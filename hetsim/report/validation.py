@@ -40,6 +40,27 @@ from ..graph import Step, Task
 from ..kernels import get_kernel
 
 REQUIRED = ("device", "kernel", "shape", "time_s")
+#: the optional columns the reader uses; any other column (``measured_on``, ``source``) is
+#: provenance and kept out of the way
+OPTIONAL = ("power_w", "group", "label", "stack", "dtype", "resolution_s")
+
+
+def _misspelt_columns(header: list[str], file: str) -> None:
+    """Refuse a column that is a near miss of one the reader uses (``power_W``, ``Time_s``,
+    ``resolution``): other columns are ignored, so the misspelt one was silently dropped
+    (a power column read as no power, a timer step as none)."""
+    import difflib
+
+    known = REQUIRED + OPTIONAL
+    for h in header:
+        if h in known or not h:
+            continue
+        close = [k for k in known if k == h.lower() or k not in header and k in
+                 difflib.get_close_matches(h.lower(), known, n=1, cutoff=0.8)]
+        if close:
+            raise ConfigError(f"unknown column {h!r}; did you mean {close[0]!r}? (columns: "
+                              f"{', '.join(REQUIRED)}, optional {', '.join(OPTIONAL)}; others are ignored)",
+                              file=file, field="header")
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,7 @@ def read_measurements(path: str | Path) -> list[Measurement]:
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise ConfigError(f"repeated columns {repeated}; each column once", file=file, field="header")
+    _misspelt_columns(header, file)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ConfigError(f"missing columns {missing}; required: {', '.join(REQUIRED)} (comma-separated, "
