@@ -234,12 +234,19 @@ def _load_with_sets(arg: str | None, sets: list[str]):
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError("a scenario file must be a mapping", file=str(path))
+    seen: dict[str, str] = {}
     for item in sets:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key or any(not k for k in key.split(".")):
             raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
                               "or mapping.policy=gpu-only)", field="--set")
+        full = key if "." in key else SET_SHORTHAND + key
+        for other, first in seen.items():  # the last would silently win (as in sweep and reproduce)
+            if full == other or full.startswith(other + ".") or other.startswith(full + "."):
+                raise ConfigError(f"sets {full!r}, which --set {first} already sets; give each field once",
+                                  field=f"--set {item}")
+        seen[full] = item
         try:
             set_path(doc, key if "." in key else SET_SHORTHAND + key, flag_value(raw))
         except ConfigError as e:

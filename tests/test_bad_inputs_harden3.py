@@ -107,6 +107,12 @@ CASES = [
     ("validate-column-resolution", {"m.csv": "device,kernel,shape,time_s,resolution\nmi210,topk,batch=1;num_items=256;k=8,1e-5,1e-6\n"},
      ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
      ["m.csv: header: unknown column 'resolution'; did you mean 'resolution_s'?"]),
+    # run/compare --set of one field twice: the last silently won (sweep and reproduce refuse it)
+    ("run-set-twice", {"s.yaml": _edit(PAIR, "name", "p")}, RUN + ["--set", "batch=1", "--set", "workload.params.batch=2"],
+     ["--set workload.params.batch=2: sets 'workload.params.batch', which --set batch=1 already sets"]),
+    ("compare-set-inside-set", {"s.yaml": _edit(PAIR, "name", "p")},
+     ["compare", "{d}/s.yaml", "--out", "{d}/o", "--no-plot", "--set", "workload.params={batch: 1}", "--set", "batch=2"],
+     ["--set batch=2:", "already sets"]),
     # an empty path or name flag was taken for "not given" (--against '' ran the pipeline
     # validation and blamed --table) or for the current directory
     ("validate-against-empty", {}, ["validate", "--against", "", "--out", "{d}/vo"], ["--against: is empty"]),
