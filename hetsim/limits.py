@@ -18,3 +18,15 @@ MAX_CALL_S = 3600.0
 #: here (``hetsim map --granularity task``, 2026-12-04, 2-core VM), so this cap is about an hour
 #: of a small scenario; 1e9 was accepted and ran for years.
 MAX_SEARCH_EVALUATIONS = 100_000
+
+#: largest size in a kernel shape or on an edge (elements or bytes): 2**53, the largest integer
+#: a float holds exactly (FLOP and bytes are priced as floats). A shape of 10**300 raised an
+#: OverflowError traceback when priced; anything near this bound is already absurd.
+MAX_SIZE = 2**53
+
+
+def big(value: int) -> str:
+    """An integer too large for the limits, shown short (``1e+30``; no float conversion, which
+    overflows above 1e308)."""
+    digits = str(abs(value))
+    return f"{'-' if value < 0 else ''}{digits[0]}e+{len(digits) - 1}"

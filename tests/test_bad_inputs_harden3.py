@@ -113,6 +113,15 @@ CASES = [
     ("compare-set-inside-set", {"s.yaml": _edit(PAIR, "name", "p")},
      ["compare", "{d}/s.yaml", "--out", "{d}/o", "--no-plot", "--set", "workload.params={batch: 1}", "--set", "batch=2"],
      ["--set batch=2:", "already sets"]),
+    # a shape or edge size of 10**300 was an OverflowError traceback when priced (10**30 ran to
+    # 5e22 J); sizes are at most 2**53, what a float holds exactly
+    ("custom-shape-1e300", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.0.shape", {"m": 10**300, "n": 10**300, "k": 64})},
+     RUN, ["s.yaml: workload.params.tasks:", "shape['m']=1e+300 must be at most 2**53"]),
+    ("custom-edge-1e400", {"s.yaml": _edit(CUSTOM, "workload.params.edges.0.bytes", 10**400)}, RUN,
+     ["s.yaml: workload.params.tasks:", "bytes must be an integer from 0 to 2**53, got 1e+400"]),
+    ("validate-shape-1e26", {"m.csv": "device,kernel,shape,time_s\nmi210,topk,batch=1;num_items=" + "9" * 27 + ";k=8,1e-5\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
+     ["m.csv: shape: line 2:", "shape['num_items']=9e+26 must be at most 2**53"]),
     # an empty path or name flag was taken for "not given" (--against '' ran the pipeline
     # validation and blamed --table) or for the current directory
     ("validate-against-empty", {}, ["validate", "--against", "", "--out", "{d}/vo"], ["--against: is empty"]),
