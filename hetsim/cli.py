@@ -19,7 +19,7 @@ from pathlib import Path
 from . import inputs
 from .inputs import shown as _shown
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
-from .limits import MAX_SEARCH_EVALUATIONS
+from .limits import MAX_JOBS, MAX_SEARCH_EVALUATIONS
 
 EXIT_USER_ERROR = 2
 EXIT_SWEEP_FAILED_RUNS = 3
@@ -1017,7 +1017,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
                     help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
     sw.add_argument("--mappings", default=None, help=f"comma-separated policies (default {SWEEP_MAPPINGS})")
-    sw.add_argument("--jobs", type=_int_at_least(1), default=1, help="worker processes (default 1)")
+    sw.add_argument("--jobs", type=_int_at_least(1, MAX_JOBS, " worker processes"), default=1,
+                    help="worker processes (default 1)")
     sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist'): the cluster at "
                     "--scheduler or $DASK_SCHEDULER_ADDRESS, else a local one of --jobs workers")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS",

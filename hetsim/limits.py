@@ -19,6 +19,12 @@ MAX_CALL_S = 3600.0
 #: of a small scenario; 1e9 was accepted and ran for years.
 MAX_SEARCH_EVALUATIONS = 100_000
 
+#: most worker processes a sweep starts on this machine (``--jobs``; with ``--dask`` and no
+#: scheduler, the local cluster's size). Each is a Python process of ~150 MB; the pool starts
+#: one per chunk up to --jobs, so ``--jobs 100000`` on a 1,000-point sweep started 1,000
+#: processes. 1024 is four per core of the largest common servers.
+MAX_JOBS = 1024
+
 #: largest size in a kernel shape or on an edge (elements or bytes): 2**53, the largest integer
 #: a float holds exactly (FLOP and bytes are priced as floats). A shape of 10**300 raised an
 #: OverflowError traceback when priced; anything near this bound is already absurd.

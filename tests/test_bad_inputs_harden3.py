@@ -237,6 +237,9 @@ SEARCH_CASES = [
      ["--max-evaluations", "from 1 to 100,000", "got 1,000,000,000"]),
     ("map-exhaustive-limit-huge", {}, ["map", "--exhaustive-limit", "100001", "--out", "{d}/o"],
      ["--exhaustive-limit", "from 1 to 100,000"]),
+    # --jobs had no ceiling: a 1,000-point sweep with --jobs 100000 started 1,000 processes
+    ("sweep-jobs-huge", {}, ["sweep", "--set", "workload.params.batch=1", "--jobs", "100000", "--out", "{d}/o"],
+     ["--jobs", "from 1 to 1,024 worker processes, got 100,000"]),
     ("optimal-params-huge", {"s.yaml": _edit(PAIR, "mapping", {"policy": "optimal",
                                                                "params": {"max_evaluations": 10**9}})}, RUN,
      ["s.yaml: mapping.params.max_evaluations:", "less than or equal to 100000"]),
