@@ -122,6 +122,10 @@ CASES = [
     ("validate-shape-1e26", {"m.csv": "device,kernel,shape,time_s\nmi210,topk,batch=1;num_items=" + "9" * 27 + ";k=8,1e-5\n"},
      ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot"],
      ["m.csv: shape: line 2:", "shape['num_items']=9e+26 must be at most 2**53"]),
+    # leave-one-out over a column with one value named neither the file nor the flag
+    ("validate-leave-one-out-one-value", {"m.csv": "device,kernel,shape,time_s\nmi210,topk,batch=1;num_items=256;k=8,1e-5\n"},
+     ["validate", "--against", "{d}/m.csv", "--out", "{d}/vo", "--no-plot", "--leave-one-out", "device"],
+     ["m.csv: device: --leave-one-out device needs at least two values in column 'device', got 'mi210'"]),
     # an empty path or name flag was taken for "not given" (--against '' ran the pipeline
     # validation and blamed --table) or for the current directory
     ("validate-against-empty", {}, ["validate", "--against", "", "--out", "{d}/vo"], ["--against: is empty"]),

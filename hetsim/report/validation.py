@@ -243,8 +243,9 @@ def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool =
 
     groups = sorted({getattr(r, column) for r in rows})
     if len(groups) < 2:
-        raise ConfigError(f"leave-one-out needs at least two values of column {column!r}",
-                          field=column)
+        shown = ", ".join(repr(g) for g in groups) or "none"
+        raise ConfigError(f"--leave-one-out {column} needs at least two values in column {column!r}, "
+                          f"got {shown}", file=rows[0].file if rows else None, field=column)
     pred = np.zeros(len(rows))
     power = np.zeros(len(rows))
     srcs = [""] * len(rows)
