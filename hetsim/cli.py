@@ -19,6 +19,7 @@ from pathlib import Path
 from . import inputs
 from .inputs import shown as _shown
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
+from .limits import MAX_JOBS, MAX_SEARCH_EVALUATIONS
 
 EXIT_USER_ERROR = 2
 EXIT_SWEEP_FAILED_RUNS = 3
@@ -38,18 +39,20 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USER_ERROR)
 
 
-def _int_at_least(low: int):
-    """argparse type: an integer >= *low*."""
+def _int_at_least(low: int, high: int | None = None, why: str = ""):
+    """argparse type: an integer >= *low* (and <= *high*, when given; *why* says why)."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer from {low} to {high:,}{why}"
+
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {v}")
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]!r}") from None
+        if v < low or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {v:,}")
         return v
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = allowed
     return parse
 
 
@@ -133,15 +136,36 @@ def _set_flag(field: str | None, sets) -> str | None:
     for item in sets:
         key = item.partition("=")[0].strip()
         key = key if "." in key else SET_SHORTHAND + key
-        if f == key or f.startswith(key + ".") or key.startswith(f + "."):
+        if f == key or f.startswith(key + ".") or key.startswith(f + ".") or _tagged(f, key):
             return f"--set {item}"
     return None
+
+
+def _tagged(field: str, key: str) -> bool:
+    """True when *field* is *key* with one segment more inside, the tag pydantic puts into
+    the path of a union member (``forward.piecewise_bandwidth.latency_s`` for ``--set
+    ...forward.latency_s``); such an error was blamed on the scenario file."""
+    fs, ks = field.split("."), key.split(".")
+    return len(fs) == len(ks) + 1 and any(fs[:i] + fs[i + 1:] == ks for i in range(1, len(fs) - 1))
 
 
 def _blame_set(err: HetsimError, sets) -> HetsimError:
     """*err* naming the ``--set`` flag when its field is one that flag set (else unchanged)."""
     flag = _set_flag(err.field, sets)
     return ConfigError(err.detail, field=flag) if flag else err
+
+
+@contextmanager
+def _sets_blamed(sets):
+    """Errors raised while simulating name the ``--set`` flag that set their field.
+
+    Why: some values are checked only when a task is priced (a datatype the device it runs
+    on lacks); the error then named the scenario file even when a flag had put the value there.
+    """
+    try:
+        yield
+    except HetsimError as e:
+        raise _blame_set(e, sets) from None
 
 
 def _rich_console(**kwargs):
@@ -210,12 +234,19 @@ def _load_with_sets(arg: str | None, sets: list[str]):
     doc = catalog.read_yaml(path)
     if not isinstance(doc, dict):
         raise ConfigError("a scenario file must be a mapping", file=str(path))
+    seen: dict[str, str] = {}
     for item in sets:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key or any(not k for k in key.split(".")):
             raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
                               "or mapping.policy=gpu-only)", field="--set")
+        full = key if "." in key else SET_SHORTHAND + key
+        for other, first in seen.items():  # the last would silently win (as in sweep and reproduce)
+            if full == other or full.startswith(other + ".") or other.startswith(full + "."):
+                raise ConfigError(f"sets {full!r}, which --set {first} already sets; give each field once",
+                                  field=f"--set {item}")
+        seen[full] = item
         try:
             set_path(doc, key if "." in key else SET_SHORTHAND + key, flag_value(raw))
         except ConfigError as e:
@@ -277,7 +308,8 @@ def _run(args, worker) -> int:
 
     with progress("run", enabled=not args.json) as update:
         update(stage="simulating")
-        out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
+        with _sets_blamed(args.set):
+            out = run_scenario(scenario, mapping=args.mapping, file=str(path), queue_policy=args.queue_policy)
         files = _write_run(out, outdir, f"{scenario.name} — {out.mapping.policy}",
                            plot=not args.no_plot, stage=update, worker=worker,
                            while_drawing=render_tables)
@@ -303,7 +335,7 @@ def cmd_compare(args) -> int:
     for role in ("baseline", "candidate"):
         prepare_outdir(outdir / role, files=RUN_FILES)
     runs = {}
-    with progress("compare", enabled=not args.json) as update:
+    with _sets_blamed(args.set), progress("compare", enabled=not args.json) as update:
         for i, (role, policy) in enumerate((("baseline", args.baseline), ("candidate", args.candidate))):
             update(completed=i, total=2, stage=f"simulating {role} ({policy})")
             runs[role] = run_scenario(scenario, mapping=policy, file=str(path),
@@ -565,6 +597,23 @@ def _default_table(device: str) -> Path:
     return Path("out") / "calibration" / f"{device}.json"
 
 
+#: flags naming a file, a directory or an address: given as empty text they were taken for
+#: "not given" (``--against ''`` ran the pipeline validation) or for the current directory
+_NOT_EMPTY = {"against": "--against", "table": "--table", "report": "--report",
+              "from_hls_report": "--from-hls-report", "from_xrt_csv": "--from-xrt-csv",
+              "device_file": "--device-file", "kernel": "--kernel", "update_readme": "--update-readme",
+              "scheduler": "--scheduler", "stack": "--stack", "leave_one_out": "--leave-one-out",
+              "only": "--only", "mappings": "--mappings", "device": "--device"}
+
+
+def _refuse_empty(args) -> None:
+    """Refuse a flag from :data:`_NOT_EMPTY` given as empty text (ConfigError naming it)."""
+    for attr, flag in _NOT_EMPTY.items():
+        v = getattr(args, attr, None)
+        if isinstance(v, str) and not v.strip():
+            raise ConfigError("is empty; give a value or leave the flag out", field=flag)
+
+
 def _refuse_flags(args, flags: dict[str, str], why: str) -> None:
     """A command's mode ignores *flags* (attribute -> flag): refuse the first one given, naming it."""
     given = [flag for attr, flag in flags.items() if getattr(args, attr) not in (None, False)]
@@ -658,7 +707,7 @@ def cmd_validate_against(args) -> int:
         rows = [V.Measurement(**{**r.__dict__, "stack": args.stack}) for r in rows]
     if args.leave_one_out:
         if args.leave_one_out not in ("group", "label", "device"):
-            raise ConfigError("--leave-one-out must be a column: group, label or device",
+            raise ConfigError(f"must be a column: group, label or device, got {args.leave_one_out!r}",
                               field="--leave-one-out")
         groups = sorted({getattr(r, args.leave_one_out) for r in rows})
         with Progress(console=_console(args.json), transient=True) as prog:
@@ -952,9 +1001,10 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
     mp.add_argument("--granularity", choices=("auto", "task", "group"), default="auto",
                     help="free tasks one variable each (task) or per step and kernel (group)")
-    mp.add_argument("--exhaustive-limit", type=_int_at_least(1), default=512,
+    search_cap = _int_at_least(1, MAX_SEARCH_EVALUATIONS, " (each is a simulation)")
+    mp.add_argument("--exhaustive-limit", type=search_cap, default=512,
                     help="enumerate spaces up to this size, branch and bound above (default 512)")
-    mp.add_argument("--max-evaluations", type=_int_at_least(1), default=2000,
+    mp.add_argument("--max-evaluations", type=search_cap, default=2000,
                     help="cap on simulations in branch and bound (default 2000)")
     mp.add_argument("--top", type=_int_at_least(1), default=5, help="how many best mappings to list")
     mp.add_argument("--out", default="out", help="output directory (default: out)")
@@ -967,7 +1017,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
                     help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
     sw.add_argument("--mappings", default=None, help=f"comma-separated policies (default {SWEEP_MAPPINGS})")
-    sw.add_argument("--jobs", type=_int_at_least(1), default=1, help="worker processes (default 1)")
+    sw.add_argument("--jobs", type=_int_at_least(1, MAX_JOBS, " worker processes"), default=1,
+                    help="worker processes (default 1)")
     sw.add_argument("--dask", action="store_true", help="run on dask (extra 'dist'): the cluster at "
                     "--scheduler or $DASK_SCHEDULER_ADDRESS, else a local one of --jobs workers")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -1060,6 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
         args.files = [args.name, *args.files]
     args.own_process = argv is None  # the process's own command line: it exits after this
     try:
+        _refuse_empty(args)
         with _input_warnings_on_one_line():
             return args.func(args)
     except HetsimError as e:
@@ -1068,6 +1120,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover
         print("hetsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (hetsim ... --json | head): not an error of ours
+        _silence_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
     finally:
         if argv is None:  # this process's own command line: it exits next
             _freeze_for_exit()
@@ -1096,6 +1151,18 @@ def _input_warnings_on_one_line():
         yield
     for text in shown:  # reached only when the command raised nothing
         print(text, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of a closed pipe is silent
+    (else "Exception ignored ... BrokenPipeError" after the command ended)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured stdout)
+        pass
 
 
 def _freeze_for_exit() -> None:

@@ -146,9 +146,10 @@ def check(con: Console, extra: list[Path], *, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps({"files": [str(p) for p, _ in files], "problems": problems, "ok": not problems},
                          indent=2))
-    for line in problems:
-        con.print(line, markup=False)
-    if problems:
-        raise ConfigError(f"{len(problems)} problem(s) in {len(files)} device/link/stack file(s)")
+    for line in problems:  # one line each, never wrapped at the terminal's width
+        con.print(line, markup=False, soft_wrap=True)
+    if problems:  # the error line names the first problem's file and field (the rest are above)
+        raise ConfigError(f"{len(problems)} problem(s) in {len(files)} device/link/stack file(s); "
+                          f"first: {problems[0]}")
     con.print(f"{len(files)} device/link/stack files: every number validated and sourced")
     return 0

@@ -49,6 +49,15 @@ class CostLookupError(HetsimError):
     """No cost model can price a task on the device it was mapped to."""
 
 
+class DtypeError(CostLookupError):
+    """A device has no compute peak for a task's datatype; *dtype* says which, so the layer
+    that knows where the datatype was set (``workload.params.dtype``) can name that field."""
+
+    def __init__(self, message: str, *, dtype: str, file: str | None = None, field: str | None = None):
+        super().__init__(message, file=file, field=field)
+        self.dtype = dtype
+
+
 class CapacityError(HetsimError):
     """Resident data does not fit into a device's memory."""
 
@@ -69,5 +78,6 @@ def located(err: HetsimError, file: str | None, field: str | None = None) -> Het
     if err.file or not (file or field):
         return err
     new = type(err).__new__(type(err))
+    new.__dict__.update(err.__dict__)  # a subclass's own attributes (DtypeError.dtype)
     HetsimError.__init__(new, err.detail, file=file, field=err.field or field)
     return new

@@ -41,6 +41,12 @@ EXAMPLE_SHAPES: dict[str, dict[str, int]] = {
 
 UNITS = (1, 2, 4, 8)
 
+#: the most design points (parameter combinations x unit counts) one explore prices. The
+#: built-in grids have 32-144; each point is priced, kept in explore.json and drawn, so a grid
+#: of millions (``--set lanes=1,2,...`` over many values and parameters) ran for hours and
+#: held every point in memory before writing anything. Refused up front, with the size.
+MAX_POINTS = 20_000
+
 
 def _parse_kv(items: list[str], what: str) -> dict[str, str]:
     out = {}
@@ -48,8 +54,27 @@ def _parse_kv(items: list[str], what: str) -> dict[str, str]:
         k, eq, v = it.partition("=")
         if not eq or not k.strip() or not v.strip():
             raise ConfigError(f"must be KEY=VALUE, got {it!r}", field=what)
+        if k.strip() in out:  # the last would silently win
+            hint = f" with every value ({k.strip()}=V1,V2)" if what == "--set" else ""
+            raise ConfigError(f"{k.strip()!r} is given twice; give it once{hint}", field=f"{what} {it}")
         out[k.strip()] = v.strip()
     return out
+
+
+def _value(text: str, flag: str):
+    """A --set value: an integer when it is written as one, else the text."""
+    if not text.lstrip("-").isdigit():
+        return text
+    try:
+        return int(text)
+    except ValueError:  # more than 4300 digits: int() refuses it
+        raise ConfigError(f"{text[:20]}... has {len(text)} digits; design parameters are small integers",
+                          field=flag) from None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """*text* cut to *limit* characters (a flag named in an error with thousands of values)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dict[str, str],
@@ -92,10 +117,19 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
         if k not in d.defaults:
             raise ConfigError(f"{design} has no parameter {k!r}; known: {', '.join(sorted(d.defaults))}",
                               field=f"--set {k}={v}")
-        axes[k] = tuple(x if not x.lstrip("-").isdigit() else int(x) for x in v.split(",") if x.strip())
+        axes[k] = tuple(_value(x.strip(), f"--set {k}={_short(v)}") for x in v.split(",") if x.strip())
         if not axes[k]:
             raise ConfigError("has no values", field=f"--set {k}={v}")
+        twice = sorted({str(x) for x in axes[k] if axes[k].count(x) > 1})
+        if twice:  # the same design priced twice, shown as two rows
+            raise ConfigError(f"values given twice: {', '.join(twice)}", field=f"--set {k}={v}")
     names = sorted(axes)
+    size = math.prod(len(axes[n]) for n in names) * len(units)
+    if size > MAX_POINTS:
+        counts = " x ".join(f"{len(axes[n])} {n}" for n in names)
+        raise ConfigError(f"the grid has {size:,} design points ({counts} x {len(units)} unit counts), "
+                          f"more than the cap of {MAX_POINTS:,}; sweep fewer values per --set",
+                          field=" ".join(f"--set {k}={_short(v)}" for k, v in sets.items()) or "--set")
     points = []
     for combo in itertools.product(*(axes[n] for n in names)):
         params = {"clock_hz": float(dev.fpga.clock_hz), **channel_param(dev), **dict(zip(names, combo))}

@@ -21,6 +21,7 @@ import networkx as nx
 
 from .errors import GraphError
 from .kernels import get_kernel
+from .limits import MAX_SIZE, big
 from .steps import MEMORY_PROCESSING_STEPS, STEP_NAMES, Step  # noqa: F401 - re-exported
 
 
@@ -182,8 +183,9 @@ def validate_graph(g: nx.DiGraph) -> nx.DiGraph:
             if d not in data:
                 raise GraphError(f"task {n!r} uses undeclared data {d!r}; declared: {sorted(data)}")
     for u, v, b in g.edges(data="bytes"):
-        if b is None or b < 0:
-            raise GraphError(f"edge {u!r} -> {v!r}: bytes must be an integer >= 0, got {b!r}")
+        if b is None or b < 0 or b > MAX_SIZE:
+            raise GraphError(f"edge {u!r} -> {v!r}: bytes must be an integer from 0 to 2**53, got "
+                             f"{b if b is None or b <= MAX_SIZE else big(b)}")
     return g
 
 

@@ -75,6 +75,7 @@ def read_bytes(path: str | Path) -> bytes:
     try:
         if p.is_dir():
             raise ConfigError("is a directory, expected a file", file=str(p))
+        _refuse_named_pipe(p)
         with p.open("rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
@@ -87,6 +88,23 @@ def read_bytes(path: str | Path) -> bytes:
         raise ConfigError(f"larger than {MAX_INPUT_BYTES // 2**20} MiB; not an input file",
                           file=str(p))
     return data
+
+
+def _refuse_named_pipe(p: Path) -> None:
+    """Refuse a named pipe (FIFO) or socket: opening a FIFO without a writer waits forever
+    (``hetsim run fifo.yaml`` hung). A pipe the shell made, ``<(command)`` as ``/dev/fd/N``,
+    has its writer and is read as a file."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the open below says which
+    if (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) and not str(p).startswith(("/dev/fd/", "/proc/self/fd/",
+                                                                               "/dev/stdin")):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
+        raise ConfigError(f"is {kind}, expected a regular file (a pipe without a writer would wait "
+                          "forever; use <(command) or a file)", file=str(p))
 
 
 def exists(path: str | Path, what: str = "path") -> bool:
@@ -167,6 +185,13 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"invalid YAML{where}: {problem}", file=source) from None
     except RecursionError:
         raise _too_deep(source) from None
+    except ValueError as e:  # an integer of more than 4300 digits: int() refuses it (a traceback)
+        raise ConfigError(_too_long_number(e), file=source) from None
+
+
+def _too_long_number(err: ValueError) -> str:
+    return (f"a number is too long to read ({str(err).split(';')[0]}); numbers in hetsim's "
+            "inputs have at most a few dozen digits")
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -183,6 +208,8 @@ def read_json(path: str | Path) -> Any:
         raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", file=str(path)) from None
     except RecursionError:
         raise _too_deep(str(path)) from None
+    except ValueError as e:
+        raise ConfigError(_too_long_number(e), file=str(path)) from None
 
 
 def open_text(path: str | Path) -> io.StringIO:
@@ -216,5 +243,5 @@ def flag_value(text: str) -> Any:
         return ""
     try:
         return yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError):
+    except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: an int of > 4300 digits
         return text

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from .errors import GraphError
+from .limits import MAX_SIZE, big
 
 Shape = Mapping[str, int]
 
@@ -91,12 +92,20 @@ class KernelSpec:
         for k, v in full.items():
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={v!r} must be an integer >= 0")
+            if v > MAX_SIZE:
+                raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={big(v)} must be at most 2**53 "
+                                 f"({MAX_SIZE:,})")
         return full
 
     def work(self, shape: Shape) -> tuple[float, float]:
         """Return ``(flop, bytes_moved)`` for *shape*."""
         full = self.resolve(shape)
-        return float(self.flop(full)), float(self.bytes_moved(full))
+        try:
+            return float(self.flop(full)), float(self.bytes_moved(full))
+        except OverflowError:  # a product of several sizes near the bound
+            raise GraphError(f"kernel {self.name!r}: shape {full} gives more FLOP or bytes than a float "
+                             "holds; reduce its sizes") from None
+
 
 
 def _score_flop(s: dict) -> float:

@@ -87,6 +87,8 @@ def format_validation_error(err: ValidationError, prefix: str = "",
                    else f"{msg}; allowed: {', '.join(model.model_fields)}")
     elif first.get("type") == "missing":
         msg = "required field is missing"
+    elif first.get("type") == "int_parsing_size":  # pydantic: "Unable to parse input string ..."
+        msg = f"must be an integer of at most 4300 digits, got {_type_name(first.get('input'))}"
     msg = msg.replace("Input should be", "must be")
     msg = re.sub(r"must be a valid dictionary or instance of \w+", "must be a mapping", msg)
     if first.get("type") in _TYPE_ERRORS and "input" in first:
@@ -354,6 +356,10 @@ def resolve_scenario_path(arg: str | None) -> Path:
     """Return the scenario file for a CLI argument (a path or a built-in scenario name)."""
     if arg is None:
         arg = "default"
+    if not str(arg).strip():  # Path("") is ".", which was reported as a directory
+        known = sorted(x.stem for x in catalog.scenario_dir().glob("*.yaml"))
+        raise ConfigError(f"is empty; name a scenario file or a built-in scenario ({', '.join(known)})",
+                          field="scenario")
     p = Path(arg)
     if p.suffix in (".yaml", ".yml") or inputs.exists(p, "scenario"):
         return p

@@ -15,10 +15,10 @@ from .config.scenario import Scenario
 from .costs import CostModel
 from .costs.tables import load_tables
 from .engine import simulate
-from .errors import ConfigError, HetsimError, InputWarning, located
+from .errors import ConfigError, DtypeError, HetsimError, InputWarning, located
 from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
-from .mapping.registry import check_params, map_graph, policies
+from .mapping.registry import check_named_devices, check_params, map_graph, policies
 from .mapping.serial import serialize
 from .mapping.transfers import insert_transfers
 from .metrics import summarize
@@ -95,6 +95,7 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
     """
     wl, p = workload_params(scenario.workload.name, scenario.workload.params, file=file)
     warn_unused(p, file)
+    check_dtypes(p, scenario, file)
     from .costs.stacks import stack_names
 
     for i, dev in enumerate(scenario.system.devices):  # else found only when a task is priced
@@ -103,6 +104,7 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
                               f"{', '.join(stack_names())}", file=file, field=f"system.devices.{i}.stack")
     check_mapping_name(scenario.mapping.policy, file=file)
     check_params(scenario.mapping.policy, scenario.mapping.params, file=file)
+    check_named_devices(scenario.mapping.policy, scenario.system, scenario.mapping.params, file=file)
     for m in mappings:
         check_mapping_name(m, field=mappings_flag)
     if wl.estimate is not None:
@@ -148,6 +150,51 @@ def split_policy(spec: str | None) -> tuple[str | None, str | None]:
     return policy or None, stack or None
 
 
+def _dtype_fields(params) -> list[tuple[str, str]]:
+    """``(field, dtype)`` of every datatype the workload parameters set."""
+    out = []
+    if isinstance(getattr(params, "dtype", None), str):
+        out.append(("workload.params.dtype", params.dtype))
+    for i, t in enumerate(getattr(params, "tasks", None) or ()):  # the custom workload's listing
+        if isinstance(getattr(t, "dtype", None), str):
+            out.append((f"workload.params.tasks.{i}.dtype", t.dtype))
+    return out
+
+
+def check_dtypes(params, scenario: Scenario, file: str | None) -> None:
+    """Refuse a datatype no device of the system has a compute peak for (``fp7``).
+
+    Why: it was found only when the first task was priced, and the error named ``mapping``
+    rather than the field that holds the datatype. A system whose devices list no peaks (FPGAs
+    priced by their cycle models) is not checked.
+    """
+    known = sorted({k for d in scenario.system.devices for k in d.peak_flop_per_s})
+    if not known:
+        return
+    for field, dtype in _dtype_fields(params):
+        if dtype not in known:
+            raise ConfigError(f"unknown dtype {dtype!r}: no device of the system has a "
+                              f"peak_flop_per_s for it; allowed: {', '.join(known)}",
+                              file=file, field=field)
+
+
+@contextmanager
+def _dtype_at(scenario: Scenario, file: str | None):
+    """A task's datatype missing on the device it runs on names the field that set it."""
+    try:
+        yield
+    except DtypeError as e:
+        wl = scenario.workload.params
+        fields = ["workload.params.dtype"] if wl.get("dtype") == e.dtype else []
+        for i, t in enumerate(wl.get("tasks") or () if scenario.workload.name == "custom" else ()):
+            if isinstance(t, dict) and t.get("dtype") == e.dtype:
+                fields.append(f"workload.params.tasks.{i}.dtype")
+                break
+        if not fields or (e.file and e.file != file):
+            raise
+        raise DtypeError(e.detail, dtype=e.dtype, file=file, field=fields[-1]) from None
+
+
 def with_stack(scenario: Scenario, stack: str | None) -> Scenario:
     """*scenario* with every GPU running software stack *stack* (None: unchanged)."""
     if stack is None:
@@ -174,6 +221,23 @@ def _build(scenario: Scenario, file: str | None) -> nx.DiGraph:
                               system=scenario.system, max_tasks=scenario.run.max_tasks)
 
 
+def check_finite(result: dict) -> None:
+    """Refuse a result whose makespan or energy overflowed (ConfigError, never ``Infinity``).
+
+    Why: every input time has a ceiling, but a calibrated table's fit can still give a huge
+    finite time per call; summed over the tasks it overflowed to ``inf``, which result.json
+    wrote as ``Infinity`` (not JSON) with exit 0.
+    """
+    import math
+
+    for key in ("makespan_s", "energy_j"):
+        v = result.get(key)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"the run's {key} is {v}: a time, power or table fit of the devices is "
+                              "too large to simulate (each per-call time is at most an hour)",
+                              field="system.devices")
+
+
 def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, costs: CostModel,
               queue_policy: str) -> RunOutput:
     """Map, fuse, add transfers to (and serialise, if asked) and simulate one built graph."""
@@ -183,6 +247,7 @@ def run_graph(graph: nx.DiGraph, scenario: Scenario, policy: str, params: dict, 
     trace = simulate(g, scenario.system, m, costs, queue_policy=queue_policy,
                      power_off_unused=scenario.run.power_off_unused, engine=scenario.run.engine)
     result = summarize(trace)
+    check_finite(result)
     result["engine"] = trace.meta["engine"]
     if "free_transfers" in g.graph:
         result["free_transfers"] = g.graph["free_transfers"]
@@ -232,7 +297,7 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
             costs = CostModel(load_tables(scenario.system))
     qp = queue_policy or scenario.run.queue_policy
     mode = fast_forward or scenario.run.fast_forward
-    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
+    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag), _dtype_at(scenario, file):
         if graph is None and should_fast_forward(scenario, policy, mode, file=file):
             out = ff_run(scenario, lambda s, p: run_graph(build_workload(s.workload.name, p, file=file),
                                                           s, policy, params, costs, qp), file=file)
@@ -240,7 +305,7 @@ def run_scenario(scenario: Scenario, *, mapping: str | None = None, file: str | 
                 return out
     if graph is None:
         graph = _build(scenario, file)
-    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag):
+    with _at(file, "mapping" if policy == scenario.mapping.policy else mapping_flag), _dtype_at(scenario, file):
         return run_graph(graph, scenario, policy, params, costs, qp)
 
 

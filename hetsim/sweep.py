@@ -467,9 +467,11 @@ def run_sweep(scenario: str | None, axes: list[Axis], mappings: Iterable[str], o
                 futs = [pool.submit(_run_chunk, file, c) for c in chunks]
                 for fut in as_completed(futs):
                     record(fut.result())
-        else:
+        else:  # one point (its mappings) at a time: an interrupted sweep keeps every finished run
+            step = max(1, len(mappings))
             for c in chunks:
-                record(_run_chunk(file, c))
+                for i in range(0, len(c), step):
+                    record(_run_chunk(file, c[i:i + step]))
         fh.flush()
         os.fsync(fh.fileno())
     res.rows = [done[run_key(p, m)] for p in pts for m in mappings]

@@ -411,7 +411,7 @@ LEFTOVERS = [
      ["--mappings: 'hetero' cannot be placed at any point", "s.yaml: the system has no fpga device",
       "policies that can run here: gpu-only"]),
     ("sweep-mapping-unknown-device-param", {"s.yaml": _edit(yaml.safe_load(_with({})), "mapping.params", {"gpu": "g9"})},
-     SWEEP_GPU + ["--mappings", "gpu-only"], ["--mappings: 'gpu-only' cannot be placed", "unknown device 'g9'"]),
+     SWEEP_GPU + ["--mappings", "gpu-only"], ["s.yaml: mapping.params.gpu: unknown device 'g9'; devices: gpu"]),
     # absurd but valid sizes ran to absurd answers (1.6e34 s): the KV cache at the longest
     # context (retrieved documents, MemAgent's memory) is now part of the size guard
     ("rag-doc-tokens-1e20", {"s.yaml": _lib("rag", doc_tokens=10**20)}, RUN,

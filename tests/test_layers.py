@@ -13,7 +13,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "hetsim"
 
 RANK = {
-    "units": 0, "errors": 0, "steps": 0, "inputs": 0.5, "kernels": 1, "config": 2, "catalog": 3, "loader": 4,
+    "units": 0, "errors": 0, "limits": 0, "steps": 0, "inputs": 0.5, "kernels": 1, "config": 2, "catalog": 3, "loader": 4,
     "topology": 5, "graph": 5, "fpga_kernels": 5, "costs": 6, "ingest": 6.5,
     "workloads": 7, "mapping": 7, "trace": 8, "engine": 9, "metrics": 10, "report": 11,
     "fastforward": 11.5, "simulation": 12, "sweep": 13, "devices_cli": 13, "fpga_cli": 13,

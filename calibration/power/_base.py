@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -67,18 +68,29 @@ def load_json(text: str, tool: str):
                               file=tool, field="stdout") from None
 
 
+#: power units a tool may print after the number -> W per unit (longest first: "mW" ends in "W")
+_W_PER = (("Watts", 1.0), ("Watt", 1.0), ("mW", 1e-3), ("uW", 1e-6), ("\u00b5W", 1e-6), ("kW", 1e3),
+          ("W", 1.0))
+
+
 def parse_float(text: str) -> float | None:
-    """Float from a tool's field (``"19.0"``, ``"45.2 W"``, ``"[N/A]"``); None when not a number."""
+    """Power in W from a tool's field (``"19.0"``, ``"45.2 W"``, ``"850 mW"``, ``"[N/A]"``);
+    None when not a finite number.
+
+    Why the units: ``"850 mW"`` was read as None (the ``W`` was stripped, leaving ``850 m``),
+    so a reader reported no power for a card that printed milliwatts.
+    """
     s = str(text).strip().strip("[]").strip()
-    for unit in ("Watts", "W", "mW"):
+    scale = 1.0
+    for unit, w in _W_PER:
         if s.endswith(unit):
-            s = s[: -len(unit)].strip()
+            s, scale = s[: -len(unit)].strip(), w
             break
     try:
         v = float(s)
     except ValueError:
         return None
-    return v if v == v else None  # NaN -> None
+    return v * scale if math.isfinite(v) else None  # NaN, inf -> None
 
 
 def now_s() -> float:

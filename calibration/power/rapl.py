@@ -11,14 +11,22 @@ from __future__ import annotations
 import glob
 import os
 
-from ._base import PowerSample, now_s
+from ._base import PowerParseError, PowerSample, now_s
 
 POWERCAP_GLOB = "/sys/class/powercap/intel-rapl:*"
 
 
-def parse_energy_uj(text: str) -> int:
-    """Parse the content of ``energy_uj`` or ``max_energy_range_uj`` (an integer in µJ)."""
-    return int(text.strip())
+def parse_energy_uj(text: str, file: str = "energy_uj") -> int:
+    """Parse the content of ``energy_uj`` or ``max_energy_range_uj`` (an integer in µJ).
+
+    Anything else is a :class:`PowerParseError` naming *file* (the readers treat it, like
+    any ValueError, as no reading; a command shows it as one line), not int()'s bare ValueError.
+    """
+    s = str(text).strip()
+    if not (s.isascii() and s.isdigit()) or len(s) > 30:  # a 64-bit counter has at most 20 digits
+        raise PowerParseError(f"expected a non-negative integer counter in uJ, got {s[:40]!r}",
+                              file=file, field="content")
+    return int(s)
 
 
 def energy_delta_uj(before_uj: int, after_uj: int, max_range_uj: int) -> int:

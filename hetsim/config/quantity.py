@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
+from ..limits import MAX_CALL_S
 from ..units import parse_quantity
 
 
@@ -95,7 +96,7 @@ def quantity(dimension: str, *, ge: float | None = None, gt: float | None = None
     ]
 
 
-Seconds = quantity("s", ge=0)
+Seconds = quantity("s", ge=0, le=MAX_CALL_S)
 Bytes = quantity("B", ge=0)
 PositiveBytes = quantity("B", gt=0)
 # rates and fractions have a floor well below any real device (a tiny positive value such as

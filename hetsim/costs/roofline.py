@@ -9,7 +9,7 @@ kernel's, corrected by arithmetic intensity (:mod:`hetsim.costs.intensity`).
 from __future__ import annotations
 
 from ..config.device import ClassEfficiency, DeviceSpec
-from ..errors import CostLookupError
+from ..errors import CostLookupError, DtypeError
 from ..kernels import get_kernel, kernel_class
 from .intensity import bound_of, class_by_intensity
 
@@ -33,9 +33,10 @@ def roofline_work(device: DeviceSpec, kernel: str, cls: str, flop: float, nbytes
     if flop > 0:
         peak = device.peak_flop_per_s.get(dtype)
         if peak is None:
-            raise CostLookupError(
+            raise DtypeError(
                 f"device {device.name!r} has no peak_flop_per_s for dtype {dtype!r} (kernel "
-                f"{kernel!r}); known: {', '.join(sorted(device.peak_flop_per_s)) or 'none'}")
+                f"{kernel!r}); known: {', '.join(sorted(device.peak_flop_per_s)) or 'none'}",
+                dtype=dtype)
         if eff.compute is None:
             raise CostLookupError(
                 f"device {device.name!r}: efficiency.{cls} has no 'compute' fraction, but kernel "

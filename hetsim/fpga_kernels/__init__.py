@@ -57,6 +57,11 @@ def merged_params(kernel: str, params: Mapping[str, object] | None = None) -> di
     return merged
 
 
+#: integer design parameters for which 0 is a design (no auxiliary ports, no per-term or
+#: pipeline latency); every other count (ports, lanes, ii, heads, k_max, ...) is at least 1
+_MAY_BE_ZERO = frozenset({"aux_ports", "term_overhead", "depth"})
+
+
 def _typed(kernel: str, key: str, default: object, v: object) -> object:
     """*v* checked against the type of the design's default: a flag stays a flag and a count
     an integer, so ``lanes: true`` or ``hbm_ports: 4.5`` is refused instead of read as 1 or 4."""
@@ -70,6 +75,9 @@ def _typed(kernel: str, key: str, default: object, v: object) -> object:
     if isinstance(default, int):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
             raise bad("an integer")
+        low = 0 if key in _MAY_BE_ZERO else 1
+        if v < low:  # 0 ports or lanes divided by zero (a traceback); -1 priced a negative design
+            raise bad(f"an integer >= {low}")
         return int(v)
     if isinstance(default, str):
         if not isinstance(v, str):

@@ -17,6 +17,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from hetsim.limits import MAX_CALL_S
 from hetsim.errors import ConfigError
 from hetsim.inputs import open_text
 
@@ -126,6 +127,9 @@ def parse_xrt_csv(path: str | Path) -> list[XrtRun]:
                     raise ConfigError(f"{rec[col]!r} is not a {kind.__name__}", file=file, field=f"row {n}.{col}") from None
                 if not math.isfinite(v) or v < 0:
                     raise ConfigError(f"must be a finite number >= 0, got {rec[col]!r}", file=file,
+                                      field=f"row {n}.{col}")
+                if col.endswith("_time_s") and v > MAX_CALL_S:  # a unit slip (us written as s)
+                    raise ConfigError(f"must be <= {MAX_CALL_S:g} s (one call), got {rec[col]!r}", file=file,
                                       field=f"row {n}.{col}")
                 return v
 

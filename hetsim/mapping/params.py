@@ -12,6 +12,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from ..limits import MAX_SEARCH_EVALUATIONS
+
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,8 +49,8 @@ class HeftParams(_Params):
 class OptimalParams(_Params):
     objective: Literal["latency", "energy", "edp"] = "latency"
     granularity: Literal["auto", "task", "group"] = "auto"
-    exhaustive_limit: StrictInt = Field(512, ge=1)
-    max_evaluations: StrictInt = Field(2000, ge=1)
+    exhaustive_limit: StrictInt = Field(512, ge=1, le=MAX_SEARCH_EVALUATIONS)
+    max_evaluations: StrictInt = Field(2000, ge=1, le=MAX_SEARCH_EVALUATIONS)
 
 
 BUILTIN_PARAMS: dict[str, type[BaseModel]] = {

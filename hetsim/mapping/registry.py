@@ -86,13 +86,37 @@ def check_devices(name: str, system, params: dict | None = None) -> None:
     """
     model = params_model(name)
     params = dict(params or {})
+    check_named_devices(name, system, params)
+    for key, kind in getattr(model, "placed_on", {}).items():
+        if params.get(key) is None and kind is not None:
+            first_of_kind(system, kind)
+
+
+def check_named_devices(name: str, system, params: dict | None = None, *,
+                        file: str | None = None, field: str = "mapping.params") -> None:
+    """Raise MappingError naming ``mapping.params.KEY`` when a param of policy *name* names a
+    device the system lacks (or one of the wrong kind).
+
+    Why: the policy found it only when it ran, and the error then named the whole
+    ``mapping`` (and the scenario file even when a ``--set`` flag had put the name there);
+    a list param (``heft``'s ``devices``) with an unknown name was silently ignored.
+    """
+    model = params_model(name)
+    params = dict(params or {})
     for key, kind in getattr(model, "placed_on", {}).items():
         given = params.get(key)
-        for dev in given if isinstance(given, (list, tuple)) else [given]:
-            if kind is not None:
-                first_of_kind(system, kind, dev)
-            elif dev is not None and dev not in system.device_names:
-                raise MappingError(f"unknown device {dev!r}; devices: {', '.join(system.device_names)}")
+        many = isinstance(given, (list, tuple))
+        for i, dev in enumerate(given if many else [given]):
+            if dev is None:
+                continue
+            where = f"{field}.{key}" + (f".{i}" if many else "")
+            try:
+                if kind is not None:
+                    first_of_kind(system, kind, dev)
+                elif dev not in system.device_names:
+                    raise MappingError(f"unknown device {dev!r}; devices: {', '.join(system.device_names)}")
+            except MappingError as e:
+                raise MappingError(e.detail, file=file, field=where) from None
 
 
 def map_graph(name: str, graph, system, params: dict | None = None, *, evaluate=None) -> Mapping:

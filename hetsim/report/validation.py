@@ -42,12 +42,34 @@ import numpy as np
 from ..costs import CostModel
 from ..costs.gpu import isolated_host_s
 from ..costs.tables import read_table
+from ..limits import MAX_CALL_S
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel
 
 REQUIRED = ("device", "kernel", "shape", "time_s")
 TIMINGS = ("stream", "isolated")
+#: the optional columns the reader uses; any other column (``measured_on``, ``source``) is
+#: provenance and kept out of the way
+OPTIONAL = ("power_w", "group", "label", "stack", "dtype", "resolution_s", "timing")
+
+
+def _misspelt_columns(header: list[str], file: str) -> None:
+    """Refuse a column that is a near miss of one the reader uses (``power_W``, ``Time_s``,
+    ``resolution``): other columns are ignored, so the misspelt one was silently dropped
+    (a power column read as no power, a timer step as none)."""
+    import difflib
+
+    known = REQUIRED + OPTIONAL
+    for h in header:
+        if h in known or not h:
+            continue
+        close = [k for k in known if k == h.lower() or k not in header and k in
+                 difflib.get_close_matches(h.lower(), known, n=1, cutoff=0.8)]
+        if close:
+            raise ConfigError(f"unknown column {h!r}; did you mean {close[0]!r}? (columns: "
+                              f"{', '.join(REQUIRED)}, optional {', '.join(OPTIONAL)}; others are ignored)",
+                              file=file, field="header")
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,7 @@ def read_measurements(path: str | Path) -> list[Measurement]:
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise ConfigError(f"repeated columns {repeated}; each column once", file=file, field="header")
+    _misspelt_columns(header, file)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ConfigError(f"missing columns {missing}; required: {', '.join(REQUIRED)} (comma-separated, "
@@ -119,15 +142,18 @@ def read_measurements(path: str | Path) -> list[Measurement]:
         t = _finite(row["time_s"], file, i, "time_s")
         if not t > 0:
             raise ConfigError(f"line {i}: time_s must be > 0", file=file, field="time_s")
+        if t > MAX_CALL_S:  # one call measured at more than an hour: a unit slip (us written as s)
+            raise ConfigError(f"line {i}: time_s must be <= {MAX_CALL_S:g} s (one call), got {row['time_s']}",
+                              file=file, field="time_s")
         pw = row.get("power_w") or ""
         power = _finite(pw, file, i, "power_w") if pw else None
         if power is not None and power < 0:
             raise ConfigError(f"line {i}: power_w must be >= 0, got {pw}", file=file, field="power_w")
         res = row.get("resolution_s") or ""
         res_s = _finite(res, file, i, "resolution_s") if res else None
-        if res_s is not None and res_s < 0:
-            raise ConfigError(f"line {i}: resolution_s {res!r} must be a number >= 0", file=file,
-                              field="resolution_s")
+        if res_s is not None and not 0 <= res_s <= MAX_CALL_S:
+            raise ConfigError(f"line {i}: resolution_s {res!r} must be a number from 0 to {MAX_CALL_S:g} s",
+                              file=file, field="resolution_s")
         timing = row.get("timing") or "stream"
         if timing not in TIMINGS:
             raise ConfigError(f"line {i}: timing {timing!r}; allowed: {', '.join(TIMINGS)} (or empty)",
@@ -248,8 +274,9 @@ def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool =
 
     groups = sorted({getattr(r, column) for r in rows})
     if len(groups) < 2:
-        raise ConfigError(f"leave-one-out needs at least two values of column {column!r}",
-                          field=column)
+        shown = ", ".join(repr(g) for g in groups) or "none"
+        raise ConfigError(f"--leave-one-out {column} needs at least two values in column {column!r}, "
+                          f"got {shown}", file=rows[0].file if rows else None, field=column)
     pred = np.zeros(len(rows))
     power = np.zeros(len(rows))
     srcs = [""] * len(rows)
