@@ -1,8 +1,8 @@
 """The fidelity report of ``hetsim validate``: terminal tables, a Markdown page and plots.
 
 Everything shown comes from the dict of :func:`calibration.rounds.validate_rounds`; errors
-are always a central figure over rounds with its 95% interval (for pipelines: the interval a
-repeat run's figure falls in), never a single draw, and an interval too wide to claim a
+are always a central figure over rounds with its 95% interval (for pipelines: the range four
+further back-to-back runs' figures fall in, 95% simultaneous), never a single draw, and an interval too wide to claim a
 number says so.
 """
 
@@ -21,7 +21,8 @@ def _pct(x: float | None) -> str:
 
 def fmt_ci(ci: dict) -> str:
     """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim). A
-    pipeline figure's interval is where a repeat run's figure is expected; whether it can be
+    pipeline figure's interval is the range four further back-to-back runs' figures are expected
+    in (95% simultaneous, :func:`calibration.stats.repeat_interval`); whether it can be
     claimed is judged on its confidence interval (``ci_lo``, ``ci_hi``)."""
     if not ci or ci.get("median") is None:
         return "-"
@@ -161,9 +162,10 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
              f"{result['rounds']} rounds per pipeline, the pipelines' rounds interleaved"
              + _span(result) + ". Errors are signed (simulated / measured - 1): per pipeline the "
-             "mean of the rounds' figures and the 95% interval a repeat run's figure falls in "
-             "(batch means: Student-t on the spread of the means of blocks of consecutive rounds, "
-             "so drift between blocks of the run counts).", "",
+             "mean of the rounds' figures and the range the figures of four further back-to-back "
+             "runs are expected in, 95% simultaneous (batch means: the spread of the means of "
+             "blocks of consecutive rounds, so drift between blocks of the run counts; a "
+             "multivariate-t factor, so all four at once, not each alone).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")

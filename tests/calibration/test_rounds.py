@@ -319,7 +319,10 @@ def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     assert ci["block_means"] == pytest.approx(means) and ci["median"] == pytest.approx(0.02)
     se = math.sqrt(sum((m - 0.02) ** 2 for m in means) / 4) / math.sqrt(5)
     assert ci["se"] == pytest.approx(se)
-    assert ci["hi"] - ci["median"] == pytest.approx(2.7764 * math.sqrt(2) * se, rel=1e-3)
+    assert ci["repeat_hi"] - ci["median"] == pytest.approx(2.7764 * math.sqrt(2) * se, rel=1e-3)
+    # the shown interval: the range four further runs' figures fall in, all at once
+    assert ci["hi"] - ci["median"] == pytest.approx(ci["set_factor"] * se, rel=1e-9)
+    assert ci["set_factor"] > 2.7764 * math.sqrt(2) and ci["further_runs"] == 4
     assert ci["ci_hi"] - ci["median"] == pytest.approx(2.7764 * se, rel=1e-3)
     iid_se = math.sqrt(sum((x - 0.02) ** 2 for x in pairs) / 9) / math.sqrt(10)
     assert ci["se"] / iid_se == pytest.approx(math.sqrt(2) * math.sqrt(9 / 8), rel=1e-6)
