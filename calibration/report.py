@@ -193,12 +193,16 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
             lines.append(f"| {name} | {c['kernel']} | {_shape_txt(c['shape'])} | {c['count']} "
                          f"| {_ms(c['in_pipeline_s'])} | {_ms(c['table_cold_s'])} | {_ms(c['table_warm_s'])} "
                          f"| {_pct(c['error_corrected'])} | {_pct(c['error_corrected_warm_only'])} |")
-    after = [(name, a) for name, v in result["pipelines"].items() for a in v.get("after_producer") or ()]
-    if after:
-        lines += ["", "Priced and re-measured as a single call after its own streaming producer "
-                  "(the table's per-predecessor factor, cold after producer / cold after evict): "
-                  + "; ".join(f"{name} {a['task']} after {a['producer']} x{a['factor']:.3f}" for name, a in after)
-                  + "."]
+    ctx = [(name, a) for name, v in result["pipelines"].items() for a in v.get("contexts") or ()]
+    if ctx:
+        fs = sorted(a["factor"] for _, a in ctx)
+        far = sorted(ctx, key=lambda x: -abs(x[1]["factor"] - 1.0))[:6]
+        lines += ["", f"{len(ctx)} tasks priced and re-measured as a single call right after their "
+                  "predecessor chain, replayed (the table's per-context factor, cold in context / cold "
+                  f"after evict; factors {fs[0]:.3f}-{fs[-1]:.3f}); farthest from 1: "
+                  + "; ".join(f"{name} {a['task']} after {', '.join(a['context'][-2:])}"
+                              f"{' (+' + str(len(a['context']) - 2) + ' earlier)' if len(a['context']) > 2 else ''}"
+                              f" x{a['factor']:.3f}" for name, a in far) + "."]
     if "tasks" in images:
         lines += ["", f"![tasks]({images['tasks']})"]
     lines += ["", "## Kernels (held out)", "",
