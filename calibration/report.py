@@ -249,7 +249,8 @@ def print_summary(result: dict[str, Any], console) -> None:
     """Rich tables of a validation result on *console*."""
     from rich.table import Table
 
-    p = Table(title="end to end: executed for real vs simulated (median [95% interval] over rounds)",
+    p = Table(title="end to end: executed for real vs simulated (mean of rounds [range four further "
+                    "back-to-back runs' figures are expected in, 95% simultaneous])",
               title_justify="left")
     for c in ("pipeline", "measured", "simulated", "drift", "error vs table", "drift-corrected error"):
         p.add_column(c, justify="left" if c == "pipeline" else "right")
@@ -257,7 +258,8 @@ def print_summary(result: dict[str, Any], console) -> None:
         p.add_row(name, _ms(v["measured_s"]["median"]), _ms(v["simulated_s"]), fmt_ci(v["drift"]),
                   fmt_ci(v["error_vs_table"]), fmt_ci(v["error_corrected"]))
     console.print(p)
-    t = Table(title="per task: in pipeline vs table (cold call), drift-corrected", title_justify="left")
+    t = Table(title="per task: in pipeline vs table (cold call, in its context where the table holds "
+                    "one), drift-corrected", title_justify="left")
     for c in ("pipeline", "kernel", "tasks", "in pipeline", "table cold", "error"):
         t.add_column(c, justify="left" if c in ("pipeline", "kernel") else "right")
     for name, v in result["pipelines"].items():

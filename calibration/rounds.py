@@ -40,12 +40,14 @@ against 0.9), a component on a scale of minutes; with the pipelines run one afte
 each pipeline's rounds sampled half the run. Over the rounds, the headline figure is the mean
 of the rounds' figures with batch-means intervals (:func:`calibration.stats.repeat_interval`:
 the rounds in time order cut into blocks of consecutive rounds, Student-t on the spread of the
-block means): the interval a repeat run's figure is expected in (times sqrt 2) and the 95%
-confidence interval (``ci_lo``, ``ci_hi``; a run claims its figure only when that is within 10
-points). Why this estimator: neighbouring rounds are correlated by the drift, so an interval
+block means): shown, the range the figures of four further back-to-back runs are expected in,
+95% simultaneous (``lo``, ``hi``; a multivariate-t factor on the standard error, so a
+five-run set's spread, not one repeat); the single-repeat interval (``repeat_lo``,
+``repeat_hi``); and the 95% confidence interval of the run's own figure (``ci_lo``,
+``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator: neighbouring rounds are correlated by the drift, so an interval
 that treats rounds as independent draws is too narrow; re-scored offline on six stored
-five-run sets, the intervals held all five figures of their set in 52 of 60 runs with batch
-means against 42 of 60 with the 20%-trimmed mean and independent rounds used before, and 8 of
+five-run sets, the single-repeat intervals held all five figures of their set in 52 of 60 runs
+with batch means against 42 of 60 with the 20%-trimmed mean and independent rounds used before, and 8 of
 30 with bootstrap intervals of pooled medians. A component constant over a whole run is
 still invisible to any within-run interval. ``series.started_s`` records when each round
 began (seconds from the run's start) and ``rounds_span_s`` how much of the run they span.
