@@ -627,6 +627,10 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     out["probes"] = {"table": recorded or None, "table_noise": noise or None, "runs": probe_runs,
                      "comparison": cmp}
     warnings = list(cmp.get("warnings", []))
+    if table.data.get("after_producer") and not table.data.get("contexts"):
+        warnings.append("the table holds per-producer factors (an older format) and no per-context "
+                        "cold calls: its tasks are priced and re-measured after the evictor alone; "
+                        "recalibrate to price them in their pipeline context")
     made_waited = prov.get("waited_fraction")
     if made_waited is not None and made_waited > MAX_WAITED_FRACTION:
         warnings.append(f"the table was made while its threads waited for a CPU {made_waited:.0%} "
