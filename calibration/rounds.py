@@ -22,8 +22,9 @@ cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline
 since how single calls compare with the pipeline depended on the allocation when one was
 used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three). Each copy
 is built just before its first round, so the builds (20 s for a DSA copy once the process
-holds a few GB) space out the first rounds and a run's rounds span 44-93 s of its 1.3-2.1
-min (all built first, they spanned its last 30-40 s of 2.5 min).
+holds a few GB) space out the first rounds and a run's rounds span 140-163 s of its 3 min
+with the in-context re-measurement (all built first, before it, they spanned the last 30-40 s
+of 2.5 min).
 
 Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
 (pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
