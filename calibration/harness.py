@@ -370,8 +370,8 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         Run the machine-state probes before and after and record them.
     pipelines : dict, optional
         name -> task graph (``hetsim calibrate`` passes the validation pipelines): with
-        *cold*, every task run right after its own streaming producer is also timed after that
-        producer (``after_producer``, see :mod:`calibration.producers`).
+        *cold*, every task of them is also timed as a single call right after its predecessor
+        chain, replayed (``contexts``, see :mod:`calibration.contexts`).
 
     Returns
     -------
@@ -461,11 +461,11 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
             table_kernels[name] = {"points": points, "fit": fit}
             advance(f"{name}: fitted ({fit['model']}, held-out "
                     f"{'n/a' if fit['heldout_error'] is None else format(fit['heldout_error'], '.1%')})")
-        after_producer = []
+        contexts = []
         if cold_pair and pipelines:
-            advance("after-producer cold calls")
-            after_producer = _after_producers(pipelines, set(names), torch, tdev, cold_pair,
-                                              int(rotate_bytes), seed)
+            advance("cold calls in the pipelines' contexts")
+            contexts = _contexts(pipelines, set(names), torch, tdev, cold_pair,
+                                 int(cold_pair[0].nbytes), seed)
         if probes:
             probe_runs.append(run_probes(int(threads), llc, device))
     finally:
@@ -521,8 +521,8 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         },
         "kernels": table_kernels,
     }
-    if after_producer:
-        table["after_producer"] = after_producer
+    if contexts:
+        table["contexts"] = contexts
     if out is not None:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -530,31 +530,28 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     return table
 
 
-def _after_producers(pipelines: dict[str, Any], kernels: set[str], torch, device: str,
-                     cold_pair, rotate_bytes: int, seed: int) -> list[dict[str, Any]]:
-    """Cold single calls of the pipelines' consumers after their streaming producers
-    (:func:`calibration.producers.measure_after_producers`), each pair once."""
-    from hetsim.graph import task_of, topological_order
+def _contexts(pipelines: dict[str, Any], kernels: set[str], torch, device: str,
+              cold_pair, rotate_bytes: int, seed: int) -> list[dict[str, Any]]:
+    """Cold single calls of the pipelines' tasks in their context, the predecessor chain
+    replayed (:func:`calibration.contexts.measure_contexts`), each distinct context once."""
+    from hetsim.graph import task_of
 
-    from .producers import entry_key, measure_after_producers, streaming_producers
+    from .contexts import entry_key, measure_contexts
     from .rounds import _Pass
 
     evict, clock = cold_pair
     out, seen = [], set()
     with torch.inference_mode():
         for idx, graph in enumerate(pipelines.values()):
-            order = topological_order(graph)
-            if not any(task_of(graph, order[i]).kernel in kernels
-                       for i in streaming_producers(graph, rotate_bytes)):
-                continue  # no consumer of a streaming producer among the calibrated kernels
+            if not any(task_of(graph, n).kernel in kernels for n in graph.nodes):
+                continue  # none of its tasks priced by this table: nothing to measure
             p = _Pass(graph, device, torch, seed + 7000 + idx)
             p.touch()
-            for e in measure_after_producers(p, evict, clock, cold_calls, rotate_bytes=rotate_bytes,
-                                             seed=seed + idx):
-                key = entry_key(e)
-                if e["consumer"]["kernel"] in kernels and key not in seen:
-                    seen.add(key)
-                    out.append(e)
+            for e in measure_contexts(p, evict, clock, cold_calls, rotate_bytes=rotate_bytes,
+                                      seed=seed + idx,
+                                      skip=lambda key, task: key in seen or task.kernel not in kernels):
+                seen.add(entry_key(e))
+                out.append(e)
             p.release()
     return out
 

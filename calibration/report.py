@@ -1,8 +1,8 @@
 """The fidelity report of ``hetsim validate``: terminal tables, a Markdown page and plots.
 
 Everything shown comes from the dict of :func:`calibration.rounds.validate_rounds`; errors
-are always a central figure over rounds with its 95% interval (for pipelines: the interval a
-repeat run's figure falls in), never a single draw, and an interval too wide to claim a
+are always a central figure over rounds with its 95% interval (for pipelines: the range four
+further back-to-back runs' figures fall in, 95% simultaneous), never a single draw, and an interval too wide to claim a
 number says so.
 """
 
@@ -21,7 +21,8 @@ def _pct(x: float | None) -> str:
 
 def fmt_ci(ci: dict) -> str:
     """``+1.2% [-0.4%, +3.0%]`` (and a note when the interval cannot back a claim). A
-    pipeline figure's interval is where a repeat run's figure is expected; whether it can be
+    pipeline figure's interval is the range four further back-to-back runs' figures are expected
+    in (95% simultaneous, :func:`calibration.stats.repeat_interval`); whether it can be
     claimed is judged on its confidence interval (``ci_lo``, ``ci_hi``)."""
     if not ci or ci.get("median") is None:
         return "-"
@@ -161,9 +162,10 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
              f"`{prov.get('command', '?')}`; validated with {result['threads']} thread(s), "
              f"{result['rounds']} rounds per pipeline, the pipelines' rounds interleaved"
              + _span(result) + ". Errors are signed (simulated / measured - 1): per pipeline the "
-             "mean of the rounds' figures and the 95% interval a repeat run's figure falls in "
-             "(batch means: Student-t on the spread of the means of blocks of consecutive rounds, "
-             "so drift between blocks of the run counts).", "",
+             "mean of the rounds' figures and the range the figures of four further back-to-back "
+             "runs are expected in, 95% simultaneous (batch means: the spread of the means of "
+             "blocks of consecutive rounds, so drift between blocks of the run counts; a "
+             "multivariate-t factor, so all four at once, not each alone).", "",
              f"**Verdict: {'reliable' if result['reliable'] else 'UNRELIABLE'}.**", ""]
     for w in result.get("warnings", []):
         lines.append(f"- {w}")
@@ -191,12 +193,16 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
             lines.append(f"| {name} | {c['kernel']} | {_shape_txt(c['shape'])} | {c['count']} "
                          f"| {_ms(c['in_pipeline_s'])} | {_ms(c['table_cold_s'])} | {_ms(c['table_warm_s'])} "
                          f"| {_pct(c['error_corrected'])} | {_pct(c['error_corrected_warm_only'])} |")
-    after = [(name, a) for name, v in result["pipelines"].items() for a in v.get("after_producer") or ()]
-    if after:
-        lines += ["", "Priced and re-measured as a single call after its own streaming producer "
-                  "(the table's per-predecessor factor, cold after producer / cold after evict): "
-                  + "; ".join(f"{name} {a['task']} after {a['producer']} x{a['factor']:.3f}" for name, a in after)
-                  + "."]
+    ctx = [(name, a) for name, v in result["pipelines"].items() for a in v.get("contexts") or ()]
+    if ctx:
+        fs = sorted(a["factor"] for _, a in ctx)
+        far = sorted(ctx, key=lambda x: -abs(x[1]["factor"] - 1.0))[:6]
+        lines += ["", f"{len(ctx)} tasks priced and re-measured as a single call right after their "
+                  "predecessor chain, replayed (the table's per-context factor, cold in context / cold "
+                  f"after evict; factors {fs[0]:.3f}-{fs[-1]:.3f}); farthest from 1: "
+                  + "; ".join(f"{name} {a['task']} after {', '.join(a['context'][-2:])}"
+                              f"{' (+' + str(len(a['context']) - 2) + ' earlier)' if len(a['context']) > 2 else ''}"
+                              f" x{a['factor']:.3f}" for name, a in far) + "."]
     if "tasks" in images:
         lines += ["", f"![tasks]({images['tasks']})"]
     lines += ["", "## Kernels (held out)", "",
@@ -243,7 +249,8 @@ def print_summary(result: dict[str, Any], console) -> None:
     """Rich tables of a validation result on *console*."""
     from rich.table import Table
 
-    p = Table(title="end to end: executed for real vs simulated (median [95% interval] over rounds)",
+    p = Table(title="end to end: executed for real vs simulated (mean of rounds [range four further "
+                    "back-to-back runs' figures are expected in, 95% simultaneous])",
               title_justify="left")
     for c in ("pipeline", "measured", "simulated", "drift", "error vs table", "drift-corrected error"):
         p.add_column(c, justify="left" if c == "pipeline" else "right")
@@ -251,7 +258,8 @@ def print_summary(result: dict[str, Any], console) -> None:
         p.add_row(name, _ms(v["measured_s"]["median"]), _ms(v["simulated_s"]), fmt_ci(v["drift"]),
                   fmt_ci(v["error_vs_table"]), fmt_ci(v["error_corrected"]))
     console.print(p)
-    t = Table(title="per task: in pipeline vs table (cold call), drift-corrected", title_justify="left")
+    t = Table(title="per task: in pipeline vs table (cold call, in its context where the table holds "
+                    "one), drift-corrected", title_justify="left")
     for c in ("pipeline", "kernel", "tasks", "in pipeline", "table cold", "error"):
         t.add_column(c, justify="left" if c in ("pipeline", "kernel") else "right")
     for name, v in result["pipelines"].items():

@@ -8,7 +8,9 @@ steal and no frequency change, so "simulated (priced by a table made earlier) vs
 1. runs the pipeline for real (one pass, every task timed on the device clock),
 2. re-measures every task of the pipeline the way the table priced it: alone, as single
    calls after an evicting stream (the table's ``cold_s``; as many calls as calibration made
-   for a call that long), in shuffled order, on the pass's own buffers,
+   for a call that long) or, where the table holds the task's context, right after its
+   predecessor chain replayed (:mod:`calibration.contexts`), in shuffled order, on the pass's
+   own buffers,
 3. runs the pipeline again.
 
 Re-measuring the tasks themselves rather than one copy per shape matters twice: a shape the
@@ -20,8 +22,9 @@ cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline
 since how single calls compare with the pipeline depended on the allocation when one was
 used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three). Each copy
 is built just before its first round, so the builds (20 s for a DSA copy once the process
-holds a few GB) space out the first rounds and a run's rounds span 44-93 s of its 1.3-2.1
-min (all built first, they spanned its last 30-40 s of 2.5 min).
+holds a few GB) space out the first rounds and a run's rounds span 140-163 s of its 3 min
+with the in-context re-measurement (all built first, before it, they spanned the last 30-40 s
+of 2.5 min).
 
 Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
 (pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
@@ -38,12 +41,14 @@ against 0.9), a component on a scale of minutes; with the pipelines run one afte
 each pipeline's rounds sampled half the run. Over the rounds, the headline figure is the mean
 of the rounds' figures with batch-means intervals (:func:`calibration.stats.repeat_interval`:
 the rounds in time order cut into blocks of consecutive rounds, Student-t on the spread of the
-block means): the interval a repeat run's figure is expected in (times sqrt 2) and the 95%
-confidence interval (``ci_lo``, ``ci_hi``; a run claims its figure only when that is within 10
-points). Why this estimator: neighbouring rounds are correlated by the drift, so an interval
+block means): shown, the range the figures of four further back-to-back runs are expected in,
+95% simultaneous (``lo``, ``hi``; a multivariate-t factor on the standard error, so a
+five-run set's spread, not one repeat); the single-repeat interval (``repeat_lo``,
+``repeat_hi``); and the 95% confidence interval of the run's own figure (``ci_lo``,
+``ci_hi``; a run claims its figure only when that is within 10 points). Why this estimator: neighbouring rounds are correlated by the drift, so an interval
 that treats rounds as independent draws is too narrow; re-scored offline on six stored
-five-run sets, the intervals held all five figures of their set in 52 of 60 runs with batch
-means against 42 of 60 with the 20%-trimmed mean and independent rounds used before, and 8 of
+five-run sets, the single-repeat intervals held all five figures of their set in 52 of 60 runs
+with batch means against 42 of 60 with the 20%-trimmed mean and independent rounds used before, and 8 of
 30 with bootstrap intervals of pooled medians. A component constant over a whole run is
 still invisible to any within-run interval. ``series.started_s`` records when each round
 began (seconds from the run's start) and ``rounds_span_s`` how much of the run they span.
@@ -82,7 +87,7 @@ from hetsim.costs.tables import KernelTable, read_table
 from hetsim.graph import task_of, topological_order
 from hetsim.kernels import KERNELS
 
-from .producers import cold_single_call, task_factors
+from .contexts import cold_in_context, context_extra_s, table_rotate_bytes, task_factors
 from .stats import MAX_CLAIM_WIDTH, claimable, median_ci, repeat_interval
 
 #: Within-run change of the machine's speed (median drift of the first vs the second half of
@@ -208,6 +213,31 @@ def _allocations(p: "_Pass", device: str, wanted: int | None, rounds: int) -> in
     return max(1, min(want, 1 + int(0.5 * avail // max(need, 1))))
 
 
+def chunk_plan(rng, ncold: list[int], nchunks: int) -> list[list[tuple[int, int]]]:
+    """Which tasks' single calls (task, calls) each of the *nchunks* re-measurement chunks
+    between a round's passes holds. A task re-measured with one call (a long one) goes into
+    one chunk, the tasks spread evenly over the chunks in shuffled order; a short task's calls
+    (several) are spread over every chunk, so its re-measurement samples the same seconds as
+    the passes around it. Why: calls of a few hundred us (decode attention, top-k over 32K
+    items) ran 0.5-2x their median from one pass of a round to the next with the host's
+    memory phases; with all its calls in one chunk, a short task's re-measurement sampled one
+    moment of the round against the passes' four, and its per-task error scattered by +-10-20%."""
+    nchunks = max(1, int(nchunks))
+    out: list[list[tuple[int, int]]] = [[] for _ in range(nchunks)]
+    order = [int(i) for i in rng.permutation(len(ncold))]
+    longs = [i for i in order if ncold[i] <= 1]
+    for j, part in enumerate(np.array_split(np.asarray(longs, dtype=int), nchunks)):
+        out[j] += [(int(i), 1) for i in part]
+    for i in order:
+        if ncold[i] > 1:
+            per = max(1, -(-int(ncold[i]) // nchunks))
+            for j in range(nchunks):
+                out[j].append((i, per))
+    for chunk in out:  # shuffle within a chunk, so no task always runs first or last
+        chunk[:] = [chunk[k] for k in rng.permutation(len(chunk))]
+    return out
+
+
 def _table_prices(table: KernelTable, tasks) -> tuple[list[float], list[float]]:
     """Per task: the table's warm per-call time and its cold (priced) single-call time."""
     warm = [table.predict(t.kernel, dict(t.shape), cold=False)[0] for t in tasks]
@@ -237,15 +267,14 @@ class _PipelineRounds:
         self.nalloc = _allocations(p, device, allocations, rounds)
         self.graph, self.device = graph, device
         self.warm_tab, self.cold_tab = _table_prices(table, p.tasks)
-        # a task run right after its own streaming producer: the table's per-predecessor factor
-        # prices it, and it is re-measured after that producer (see calibration.producers);
-        # the engine prices tasks one by one, so the extra joins the serial makespan here
-        self.after = task_factors(p, table.data, rotate_bytes)
-        self.producer_extra_s = 0.0
-        for i, (_, f) in self.after.items():
-            self.producer_extra_s += (f - 1.0) * self.cold_tab[i]
+        # a task whose context (the predecessor chain replayed before it) the table holds is
+        # priced at its cold time times the table's per-context factor, and re-measured in that
+        # context (see calibration.contexts); the engine prices tasks one by one, so
+        # simulate_pipeline adds the extra to the serial makespan
+        self.contexts = task_factors(p, table.data, table_rotate_bytes(table.data) or rotate_bytes)
+        for i, (_, _, f) in self.contexts.items():
             self.cold_tab[i] *= f
-        self.simulated_s += self.producer_extra_s
+        self.context_extra_s = context_extra_s(graph, table)
         # single calls per task and round: as many as calibration made for a call this long
         self.ncold = [cold_calls(c) for c in self.cold_tab]
         self.evict = Evictor(torch, device, rotate_bytes)
@@ -285,11 +314,11 @@ class _PipelineRounds:
         clock.sync()
         d0, t0 = self.delay.read(), time.perf_counter()
         self.started_s.append(t0 - self.t0)
-        # every task alone, after an evicting stream, shuffled; the re-measurements are
-        # split into chunks with a pass before, between and after them, so both sides
-        # sample the same seconds of the machine's memory-bandwidth phases
-        chunks = np.array_split(self.rng.permutation(len(p.calls)), self.npasses - 1)
-        round_remeasured = [None] * len(p.calls)
+        # every task alone, after an evicting stream (or in its context), shuffled; the
+        # re-measurements are split into chunks with a pass before, between and after them, so
+        # both sides sample the same seconds of the machine's memory-bandwidth phases
+        chunks = chunk_plan(self.rng, self.ncold, self.npasses - 1)
+        samples = [[] for _ in p.calls]
         pass_each = []
         with self.torch.inference_mode():
             for j in range(self.npasses):
@@ -302,11 +331,12 @@ class _PipelineRounds:
                 pass_each.append(each)
                 for i, e in enumerate(each):
                     self.per_task[i].append(e)
-                for i in (chunks[j] if j < self.npasses - 1 else ()):
-                    # after its streaming producer where it has one, as in the pipeline
-                    before = p.calls[self.after[i][0]] if i in self.after else None
-                    round_remeasured[i] = statistics.median(
-                        cold_single_call(clock, evict, p.calls[i], before) for _ in range(self.ncold[i]))
+                for i, calls in (chunks[j] if j < self.npasses - 1 else ()):
+                    # in its context where the table prices one, as in the pipeline
+                    win, first, _ = self.contexts.get(i, ((), True, 1.0))
+                    ctx = [p.calls[k] for k in win]
+                    samples[i] += [cold_in_context(clock, evict, p.calls[i], ctx, first) for _ in range(calls)]
+        round_remeasured = [statistics.median(x) for x in samples]
         for i, x in enumerate(round_remeasured):
             self.remeasured[i].append(x)
         # the round's pipeline time: every task's median over the round's passes (one
@@ -384,9 +414,11 @@ class _PipelineRounds:
             "extrapolated_tasks": len(self.extrapolated), "data_edges": self.data_edges, "edges": self.edges,
             "measured_s": median_ci(totals), "passes_per_round": npasses,
             "rounds_span_s": (started[-1] - started[0]) if started else 0.0,
-            "after_producer": [{"task": str(self.task_names[i]), "producer": str(self.task_names[j]),
-                                "factor": f} for i, (j, f) in sorted(self.after.items())],
-            "producer_extra_s": self.producer_extra_s,
+            "contexts": [{"task": str(self.task_names[i]),
+                          "context": [str(self.task_names[k]) for k in win],
+                          "evict_first": first, "factor": f}
+                         for i, (win, first, f) in sorted(self.contexts.items())],
+            "context_extra_s": self.context_extra_s,
             "pooled": pooled,
             "drift": ci_drift, "error_vs_table": ci_tab, "error_corrected": ci_corr,
             "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
@@ -596,6 +628,10 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     out["probes"] = {"table": recorded or None, "table_noise": noise or None, "runs": probe_runs,
                      "comparison": cmp}
     warnings = list(cmp.get("warnings", []))
+    if table.data.get("after_producer") and not table.data.get("contexts"):
+        warnings.append("the table holds per-producer factors (an older format) and no per-context "
+                        "cold calls: its tasks are priced and re-measured after the evictor alone; "
+                        "recalibrate to price them in their pipeline context")
     made_waited = prov.get("waited_fraction")
     if made_waited is not None and made_waited > MAX_WAITED_FRACTION:
         warnings.append(f"the table was made while its threads waited for a CPU {made_waited:.0%} "
@@ -638,5 +674,5 @@ def task_classes(per_task: list[dict]) -> list[dict]:
     return out
 
 
-__all__ = ["validate_rounds", "validate_pipeline_rounds", "kernel_heldout", "task_classes",
+__all__ = ["validate_rounds", "validate_pipeline_rounds", "kernel_heldout", "task_classes", "chunk_plan",
            "DEFAULT_ROUNDS", "MAX_WITHIN_RUN_SPEED_CHANGE", "MAX_WAITED_FRACTION"]

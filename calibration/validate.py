@@ -147,14 +147,19 @@ def _streaming_bandwidth(table: KernelTable) -> float:
     return best or 1e10
 
 
-def simulate_pipeline(graph, table: KernelTable) -> float:
-    """Simulated makespan in s of *graph* on the table-priced CPU."""
+def simulate_pipeline(graph, table: KernelTable) -> tuple[float, list]:
+    """Simulated makespan in s of *graph* on the table-priced CPU (and the extrapolated
+    tasks), tasks whose pipeline context the table holds priced in that context
+    (:func:`calibration.contexts.context_extra_s`: the engine prices a task by kernel and
+    shape alone, and a validation pipeline runs serially on one engine, so the extra adds)."""
+    from .contexts import context_extra_s
+
     dev = device_from_table(table)
     system = SystemSpec(devices=(dev,))
     m = single(graph, system, {"device": "cpu"})
     trace = simulate(graph, system, m, CostModel({"cpu": [table]}))
     res = summarize(trace)
-    return res["makespan_s"], res["extrapolated_tasks"]
+    return res["makespan_s"] + context_extra_s(graph, table), res["extrapolated_tasks"]
 
 
 def execute_pipeline(graph, device: str = "cpu", repeats: int = 5, seed: int = 0) -> dict[str, float]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calibration.probes import compare_probes, probe_noise, read_cpu_times, steal_fraction
 from calibration.stats import claimable, median_ci
@@ -319,7 +322,10 @@ def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     assert ci["block_means"] == pytest.approx(means) and ci["median"] == pytest.approx(0.02)
     se = math.sqrt(sum((m - 0.02) ** 2 for m in means) / 4) / math.sqrt(5)
     assert ci["se"] == pytest.approx(se)
-    assert ci["hi"] - ci["median"] == pytest.approx(2.7764 * math.sqrt(2) * se, rel=1e-3)
+    assert ci["repeat_hi"] - ci["median"] == pytest.approx(2.7764 * math.sqrt(2) * se, rel=1e-3)
+    # the shown interval: the range four further runs' figures fall in, all at once
+    assert ci["hi"] - ci["median"] == pytest.approx(ci["set_factor"] * se, rel=1e-9)
+    assert ci["set_factor"] > 2.7764 * math.sqrt(2) and ci["further_runs"] == 4
     assert ci["ci_hi"] - ci["median"] == pytest.approx(2.7764 * se, rel=1e-3)
     iid_se = math.sqrt(sum((x - 0.02) ** 2 for x in pairs) / 9) / math.sqrt(10)
     assert ci["se"] / iid_se == pytest.approx(math.sqrt(2) * math.sqrt(9 / 8), rel=1e-6)
@@ -336,35 +342,51 @@ def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     assert few["coverage"] is None and not claimable(few)
 
 
-def test_consumer_after_its_streaming_producer_priced_and_remeasured_after_it(tmp_path):
-    from calibration.producers import streaming_producers
-    from calibration.rounds import _PipelineRounds
+def test_task_priced_and_remeasured_in_its_context_the_predecessor_chain_replayed(tmp_path):
+    import dataclasses
+
+    from calibration.contexts import context_extra_s, windows
+    from calibration.rounds import _PipelineRounds, chunk_plan
+    from calibration.validate import simulate_pipeline
     from hetsim.costs.tables import read_table
 
     big = {"m": 1, "k": 1024, "n": 512}  # moves 1 MiB + 3 KiB (2-byte elements): a stream here
     small = {"m": 1, "k": 64, "n": 64}
+    mid = {"m": 1, "k": 512, "n": 64}
     tasks = [{"name": "a", "step": "model", "kernel": "gemm", "shape": small},
              {"name": "big", "step": "model", "kernel": "gemm", "shape": big},
-             {"name": "c", "step": "model", "kernel": "gemm", "shape": {"m": 1, "k": 512, "n": 64}},
+             {"name": "c", "step": "model", "kernel": "gemm", "shape": mid},
              {"name": "d", "step": "model", "kernel": "gemm", "shape": small}]
     edges = [{"from": "a", "to": "big", "bytes": 0}, {"from": "big", "to": "c", "bytes": 0},
              {"from": "c", "to": "d", "bytes": 0}]
     graph = build_workload("custom", {"tasks": tasks, "edges": edges})
-    assert streaming_producers(graph, 1 << 20) == {2: 1}  # only c follows a streaming producer
-    assert streaming_producers(graph, 4 << 20) == {}
+    # the window walks back until its tasks move the evictor's bytes (then no evictor first)
+    # or the pass starts (then the evictor runs first, as every pass starts after it)
+    assert windows(graph, 1 << 20) == {1: ([0], True), 2: ([1], False), 3: ([1, 2], False)}
+    assert windows(graph, 4 << 20) == {1: ([0], True), 2: ([0, 1], True), 3: ([0, 1, 2], True)}
     path = tmp_path / "t.json"
-    grids = {"gemm": [small, big, {"m": 1, "k": 512, "n": 64}]}
+    grids = {"gemm": [small, big, mid]}
     calibrate("cpu", kernels=["gemm"], quick=True, out=path, progress=False, threads=1, repeats=3,
               rotate_bytes=1 << 20, grids=grids, probes=False, pipelines={"p": graph})
     table = read_table(path)
-    (entry,) = table.data["after_producer"]
-    assert entry["consumer"]["shape"]["k"] == 512 and entry["producer"]["shape"]["k"] == 1024
-    assert entry["factor"] == pytest.approx(entry["cold_after_producer_s"] / entry["cold_after_evict_s"])
+    entries = table.data["contexts"]
+    assert len(entries) == 3  # one per distinct (context, task)
+    by_task = {(len(e["context"]), e["consumer"]["shape"]["k"]): e for e in entries}
+    entry = by_task[(1, 512)]  # c after big
+    assert entry["context"][0]["shape"]["k"] == 1024 and not entry["evict_first"]
+    assert entry["factor"] == pytest.approx(entry["cold_in_context_s"] / entry["cold_after_evict_s"])
+    for e in entries:
+        e["factor"] = 1.0
     entry["factor"] = 3.0  # a factor far from 1 shows where it is used
+    cold_c = table.predict("gemm", mid)[0]
+    assert context_extra_s(graph, table) == pytest.approx(2.0 * cold_c)
+    plain = dict(table.data)
+    plain.pop("contexts")
+    table_plain = dataclasses.replace(table, data=plain)
+    assert simulate_pipeline(graph, table)[0] == pytest.approx(simulate_pipeline(graph, table_plain)[0] + 2.0 * cold_c)
     state = _PipelineRounds("p", graph, table, "cpu", torch, 1, 1, 1 << 20, allocations=1)
-    cold_c = table.predict("gemm", {"m": 1, "k": 512, "n": 64})[0]
     assert state.cold_tab[2] == pytest.approx(3.0 * cold_c)
-    assert state.producer_extra_s == pytest.approx(2.0 * cold_c)
+    assert state.context_extra_s == pytest.approx(2.0 * cold_c)
     calls = {"big": 0}
     run_big = state.passes[0].calls[1]
 
@@ -374,9 +396,29 @@ def test_consumer_after_its_streaming_producer_priced_and_remeasured_after_it(tm
 
     state.passes[0].calls[1] = counted
     state.round(0)
-    # every pass runs the producer once, its own re-measurement its single calls, and every
-    # single call of c's re-measurement runs it first
-    assert calls["big"] == state.npasses + state.ncold[1] + state.ncold[2]
+    # every pass runs big once, its own re-measurement its single calls, and every single
+    # call of c's and d's re-measurement replays it first (their windows hold it)
+    chunks = chunk_plan(np.random.default_rng(0), state.ncold, state.npasses - 1)
+    planned = {i: sum(c for chunk in chunks for k, c in chunk if k == i) for i in range(4)}
+    assert calls["big"] == state.npasses + planned[1] + planned[2] + planned[3]
     res = state.result()
-    assert res["after_producer"] == [{"task": "c", "producer": "big", "factor": 3.0}]
+    assert {"task": "c", "context": ["big"], "evict_first": False, "factor": 3.0} in res["contexts"]
     assert res["per_task"][2]["table_cold_s"] == pytest.approx(3.0 * cold_c)
+
+
+@given(ncold=st.lists(st.sampled_from([1, 5]), min_size=1, max_size=30), nchunks=st.integers(1, 5),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=40, deadline=None)
+def test_chunk_plan_spreads_short_tasks_over_every_chunk_and_long_ones_once(ncold, nchunks, seed):
+    from calibration.rounds import chunk_plan
+
+    chunks = chunk_plan(np.random.default_rng(seed), ncold, nchunks)
+    assert len(chunks) == nchunks
+    for i, n in enumerate(ncold):
+        where = [c for chunk in chunks for k, c in chunk if k == i]
+        if n > 1:  # every chunk, at least n calls in all
+            assert len(where) == nchunks and sum(where) >= n and max(where) - min(where) == 0
+        else:
+            assert where == [1]
+    longs = [sum(1 for k, _ in chunk if ncold[k] == 1) for chunk in chunks]
+    assert max(longs) - min(longs) <= 1
