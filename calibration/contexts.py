@@ -5,8 +5,8 @@ The table's cold model prices a task as a single call after an evicting stream. 
 single call runs depends on what ran just before it, and an evictor does not stand in for
 every predecessor chain: top-k over 200K scores after the 614 MB score stream that writes its
 input ran 7.5-22% faster after the evictor than in the pipeline but -9..+1.6% after evict +
-its producer (cal15d); top-k over 32K items ran 3-8% faster after the evictor than in the
-pipeline and within 1.3% after replaying the pipeline's earlier tasks (cal15e, measured in
+its producer (issue 15, measured here); top-k over 32K items ran 3-8% faster after the evictor than in the
+pipeline and within 1.3% after replaying the pipeline's earlier tasks (measured in
 validate's own rounds, 3 processes x 10 rounds). Neither the data a predecessor leaves nor
 a generic stream reproduced it (a 300 MB read stream, a generic GEMV, dirtying a few MB after
 the evictor), so the context is the pipeline's own predecessor chain, replayed on its own
