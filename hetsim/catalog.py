@@ -21,6 +21,10 @@ from .errors import ConfigError
 _PKG = Path(__file__).resolve().parent
 
 
+#: the preset folders a device-models directory may hold (a user's may hold only some)
+PRESET_KINDS = ("devices", "links", "models", "stacks")
+
+
 def _builtin_root(kind: str) -> Path:
     """Return the built-in data dir (source tree first, then the installed wheel)."""
     src = _PKG.parent / kind
@@ -37,6 +41,11 @@ def model_dirs() -> list[Path]:
             raise ConfigError(f"names {str(d)!r}, which is not a directory; set it to directories "
                               f"holding devices/ and links/ (separated by {os.pathsep!r})",
                               field="HETSIM_DEVICE_MODELS")
+        if not any((d / kind).is_dir() for kind in PRESET_KINDS):
+            # a typo (the devices/ folder itself, or its parent) shadowed nothing, silently
+            raise ConfigError(f"names {str(d)!r}, which holds none of "
+                              f"{', '.join(k + '/' for k in PRESET_KINDS)}; point it at the folder "
+                              "that contains them", field="HETSIM_DEVICE_MODELS")
     return extra + [_builtin_root("device_models")]
 
 

@@ -98,6 +98,9 @@ CASES = [
     ("map-top-text", {}, ["map", "--top", "many"], {}, ["--top", "integer"]),
     ("device-models-missing", {}, ["run"], {"HETSIM_DEVICE_MODELS": "{d}/nope"},
      ["HETSIM_DEVICE_MODELS:", "not a directory"]),
+    # the devices/ folder itself instead of the folder that holds it: shadowed nothing, silently
+    ("device-models-holds-no-presets", {"dm/devices/x.txt": "x"}, ["run"], {"HETSIM_DEVICE_MODELS": "{d}/dm/devices"},
+     ["HETSIM_DEVICE_MODELS:", "holds none of devices/, links/, models/, stacks/"]),
     ("source-id-undefined-S", {"bad.yaml": SOURCE_LESS % "S9"}, ["devices", "check", "{d}/bad.yaml"], {}, ["problem"]),
     ("set-names-flag", {}, ["sweep", "--set", "workload.params.batch=true"], {},
      ["--set workload.params.batch", "boolean"]),
