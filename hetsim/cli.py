@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import inputs
+from .inputs import set_key
 from .inputs import shown as _shown
 from .errors import CapacityError, ConfigError, HetsimError, InputWarning
 from .limits import MAX_JOBS, MAX_SEARCH_EVALUATIONS
@@ -134,8 +135,7 @@ def _set_flag(field: str | None, sets) -> str | None:
     """``--set ITEM`` when *field* is one that ``--set ITEM`` set (else None)."""
     f = field or ""
     for item in sets:
-        key = item.partition("=")[0].strip()
-        key = key if "." in key else SET_SHORTHAND + key
+        key = set_key(item.partition("=")[0])
         if f == key or f.startswith(key + ".") or key.startswith(f + ".") or _tagged(f, key):
             return f"--set {item}"
     return None
@@ -213,10 +213,6 @@ def _write_run(out, outdir: Path, title: str, *, plot: bool = True, stage=lambda
     return files
 
 
-#: ``--set`` keys without a dot name a workload parameter (the common knobs)
-SET_SHORTHAND = "workload.params."
-
-
 def _load_with_sets(arg: str | None, sets: list[str]):
     """The scenario *arg* with every ``--set KEY=VALUE`` applied before validation.
 
@@ -241,14 +237,14 @@ def _load_with_sets(arg: str | None, sets: list[str]):
         if not sep or not key or any(not k for k in key.split(".")):
             raise ConfigError(f"--set {item!r} must look like KEY=VALUE (e.g. context_len=131072 "
                               "or mapping.policy=gpu-only)", field="--set")
-        full = key if "." in key else SET_SHORTHAND + key
+        full = set_key(key)
         for other, first in seen.items():  # the last would silently win (as in sweep and reproduce)
             if full == other or full.startswith(other + ".") or other.startswith(full + "."):
                 raise ConfigError(f"sets {full!r}, which --set {first} already sets; give each field once",
                                   field=f"--set {item}")
         seen[full] = item
         try:
-            set_path(doc, key if "." in key else SET_SHORTHAND + key, flag_value(raw))
+            set_path(doc, full, flag_value(raw))
         except ConfigError as e:
             raise ConfigError(e.detail, field=f"--set {item}") from None
     try:
@@ -1015,7 +1011,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a scenario over a grid of parameters and mappings (resumable)")
     sw.add_argument("scenario", nargs="?", default=None, help="scenario file or built-in name")
     sw.add_argument("--set", action="append", default=[], metavar="PATH=V1,V2",
-                    help="a swept field, e.g. workload.params.context_len=4096,16384 (repeatable)")
+                    help="a swept field, e.g. workload.params.context_len=4096,16384; a key without "
+                         "a dot is a workload parameter (context_len=4096,16384); repeatable")
     sw.add_argument("--mappings", default=None, help=f"comma-separated policies (default {SWEEP_MAPPINGS})")
     sw.add_argument("--jobs", type=_int_at_least(1, MAX_JOBS, " worker processes"), default=1,
                     help="worker processes (default 1)")

@@ -231,6 +231,22 @@ def shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+#: ``--set`` keys without a dot name a workload parameter (the common knobs), in run, compare,
+#: sweep and reproduce alike
+SET_SHORTHAND = "workload.params."
+#: the scenario's top-level fields (tests/test_sweep.py checks this against the Scenario model;
+#: kept here so that the CLI reads flags without importing pydantic)
+SCENARIO_FIELDS = ("name", "description", "system", "workload", "mapping", "run", "seed")
+
+
+def set_key(key: str) -> str:
+    """The dotted scenario path a ``--set`` key names: a dotted key is the path itself, a
+    top-level field (``seed``) is itself, any other key a workload parameter (``context_len``
+    is ``workload.params.context_len``)."""
+    key = key.strip()
+    return key if "." in key or key in SCENARIO_FIELDS else SET_SHORTHAND + key
+
+
 def flag_value(text: str) -> Any:
     """One value written on the command line (``--set a.b=VALUE``), read as a YAML scalar.
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable
 from . import catalog
 from .config.scenario import Scenario
 from .errors import CapacityError, ConfigError, HetsimError
-from .inputs import flag_value
+from .inputs import flag_value, set_key
 from .loader import resolve_scenario_path, scenario_from_dict
 from .simulation import check_scenario, run_scenario
 
@@ -45,7 +45,8 @@ class Axis:
 
 
 def parse_axis(text: str) -> Axis:
-    """Parse ``dotted.path=v1,v2,...`` (values read as YAML scalars: 4096, 0.5, "1 GB/s")."""
+    """Parse ``dotted.path=v1,v2,...`` (values read as YAML scalars: 4096, 0.5, "1 GB/s"); a
+    key without a dot is a workload parameter (``context_len=4096,8192``)."""
     if "=" not in text:
         raise ConfigError(f"sweep axis {text!r} must look like 'workload.params.context_len=4096,8192'",
                           field="--set")
@@ -53,6 +54,7 @@ def parse_axis(text: str) -> Axis:
     path = path.strip()
     if not path or any(not p for p in path.split(".")):
         raise ConfigError(f"sweep axis {text!r}: empty field name", field="--set")
+    path = set_key(path)  # context_len=... is workload.params.context_len, as in run and compare
     values = tuple(flag_value(v) for v in raw.split(",") if v.strip() != "")
     if not values:
         raise ConfigError(f"sweep axis {text!r} has no values", field="--set")

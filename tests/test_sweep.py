@@ -28,6 +28,17 @@ def _file(tmp_path):
 def test_parse_axis_and_set_path():
     ax = parse_axis("workload.params.context_len=1024, 2048")
     assert ax.path == "workload.params.context_len" and ax.values == (1024, 2048)
+    # a key without a dot is a workload parameter, as in run and compare (it was refused as
+    # an unknown top-level field)
+    assert parse_axis("context_len=1024,2048") == ax
+    assert parse_axis("seed=1,2").path == "seed"  # a top-level field stays one
+
+
+def test_set_shorthand_knows_every_top_level_scenario_field():
+    from hetsim.config.scenario import Scenario
+    from hetsim.inputs import SCENARIO_FIELDS
+
+    assert set(SCENARIO_FIELDS) == set(Scenario.model_fields)
     doc = {"a": [{"b": 1}]}
     set_path(doc, "a.0.b", 5)
     assert doc == {"a": [{"b": 5}]}
