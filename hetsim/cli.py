@@ -122,6 +122,8 @@ def _load(arg, *, sets=(), mappings=(), mappings_flag="--mapping"):
         try:
             check_scenario(scenario, file=str(path), mappings=[m for m in mappings if m is not None],
                            mappings_flag=mappings_flag)
+        except CapacityError as e:
+            raise _blame_capacity(e, arg, sets, mappings, mappings_flag) from None
         except HetsimError as e:
             raise _blame_set(e, sets) from None
     for w in caught:  # a knob set by --set to no effect: the warning names the flag
@@ -147,6 +149,26 @@ def _tagged(field: str, key: str) -> bool:
     ...forward.latency_s``); such an error was blamed on the scenario file."""
     fs, ks = field.split("."), key.split(".")
     return len(fs) == len(ks) + 1 and any(fs[:i] + fs[i + 1:] == ks for i in range(1, len(fs) - 1))
+
+
+def _blame_capacity(err: CapacityError, arg, sets, mappings, mappings_flag) -> HetsimError:
+    """A capacity error (data no device can hold) names the ``--set`` flags when the scenario
+    fits without them: a smaller device preset set by a flag used to be blamed on the
+    scenario file's ``workload.params``."""
+    from .simulation import check_scenario
+
+    blamed = _blame_set(err, sets)
+    if blamed is not err or not sets:
+        return blamed
+    try:
+        path, plain = _load_with_sets(arg, [])
+        check_scenario(plain, file=str(path), mappings=[m for m in mappings if m is not None],
+                       mappings_flag=mappings_flag)
+    except HetsimError:
+        return err  # the file alone does not fit either: it is the file's error
+    where = f"{err.field}: " if err.field else ""
+    return CapacityError(f"{where}{err.detail} (the scenario fits without these flags)",
+                         field=" ".join(f"--set {s}" for s in sets))
 
 
 def _blame_set(err: HetsimError, sets) -> HetsimError:

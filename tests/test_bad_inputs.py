@@ -98,6 +98,9 @@ CASES = [
     ("map-top-text", {}, ["map", "--top", "many"], {}, ["--top", "integer"]),
     ("device-models-missing", {}, ["run"], {"HETSIM_DEVICE_MODELS": "{d}/nope"},
      ["HETSIM_DEVICE_MODELS:", "not a directory"]),
+    # data that fits no device after a --set elsewhere (a smaller preset) was blamed on the scenario
+    ("capacity-after-set-says-which-flags", {}, ["run", "--set", "system.devices.0.preset=u55c"], {},
+     ["--set system.devices.0.preset=u55c: workload.params:", "needs", "(the scenario fits without these flags)"]),
     # the devices/ folder itself instead of the folder that holds it: shadowed nothing, silently
     ("device-models-holds-no-presets", {"dm/devices/x.txt": "x"}, ["run"], {"HETSIM_DEVICE_MODELS": "{d}/dm/devices"},
      ["HETSIM_DEVICE_MODELS:", "holds none of devices/, links/, models/, stacks/"]),
