@@ -104,12 +104,10 @@ def measure_contexts(p, evict, clock, calls_for, rounds: int = CONTEXT_ROUNDS, r
     *calls_for(seconds)* = single calls per round for a call that long (medianed)."""
     import numpy as np
 
-    wins = {i: w for i, w in windows(p, rotate_bytes).items()
-            if not skip(task_context_key(p.tasks, i, w[0]), p.tasks[i])}
     seen, todo = set(), {}
-    for i, w in wins.items():  # one measurement per distinct context
+    for i, w in windows(p, rotate_bytes).items():  # one measurement per distinct context
         key = task_context_key(p.tasks, i, w[0])
-        if key not in seen:
+        if key not in seen and not skip(key, p.tasks[i]):
             seen.add(key)
             todo[i] = w
     if not todo:
