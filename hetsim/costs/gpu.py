@@ -37,13 +37,24 @@ GEMM_SHAPED = {
 }
 
 
-def isolated_host_s(device: DeviceSpec, kernel: str, dtype: str) -> float:
-    """Host time a GEMM-shaped call timed alone (events around one eager call) holds beyond its
-    stream price: the tile fit's ``isolated_s`` (0 where none is fitted or for other kernels)."""
-    gt = device.gemm_tiles_by_dtype.get(dtype) or device.gemm_tiles
-    if gt is None or kernel not in GEMM_SHAPED:
-        return 0.0
-    return float(gt.isolated_s)
+def isolated_extra_s(device: DeviceSpec, kernel: str, cls: str, shape: dict, dtype: str,
+                     tile_priced: bool) -> float | None:
+    """Host time a call timed alone (events around one eager call) holds beyond its stream
+    price; None where it is not known for *device*.
+
+    A GEMM priced by a tile fit adds the fit's ``isolated_s`` (None where the fit has none);
+    any other call the stack's isolated-call host time for the GPU family, less the dispatch
+    its price already carries (*shape* is the call's resolved shape)."""
+    if tile_priced:
+        gt = device.gemm_tiles_by_dtype.get(dtype) or device.gemm_tiles
+        if gt is None or kernel not in GEMM_SHAPED:
+            return None
+        return float(gt.isolated_s) or None
+    if device.stack is None:
+        return None
+    from .stacks import load_stack
+
+    return load_stack(device.stack).isolated_extra_s(kernel, cls, device.family, shape)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ device preset's otherwise) and ``resolution_s`` (the step of the timer that reco
 ``isolated`` for one call timed alone between two events on an idle GPU, e.g. NeuSight's, so
 the host's dispatch of the eager op is inside the interval) are optional. An ``isolated`` row
 adds that host time to its stream price: a GEMM priced by a tile fit adds the fit's
-``isolated_s`` (:func:`hetsim.costs.gpu.isolated_host_s`), any other call the stack's
+``isolated_s`` (:func:`hetsim.costs.gpu.isolated_extra_s`), any other call the stack's
 isolated-call host time for the GPU family less the dispatch its price already carries; its
 source says ``+isolated``, or ``+isolated:unpriced`` where neither is known. Each row is priced
 exactly as a simulation would price the task, and the errors ``(pred - meas) / meas`` are
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..costs import CostModel
-from ..costs.gpu import isolated_host_s
+from ..costs.gpu import isolated_extra_s
 from ..costs.tables import read_table
 from ..limits import MAX_CALL_S
 from ..errors import ConfigError, HetsimError, located
@@ -245,25 +245,13 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
             raise located(e, r.file or None, f"line {r.line}" if r.line else None) from None
         t, src = c.latency_s, c.source
         if r.timing == "isolated":
-            if src.startswith("gemm-tiles"):  # the tile fit's host time of an isolated eager GEMM
-                extra = isolated_host_s(dev, r.kernel, r.dtype) or None
-            else:  # the stack's isolated-call host time, less the dispatch the price carries
-                extra = _isolated_extra(dev, r, c.kernel_class)
+            extra = isolated_extra_s(dev, r.kernel, c.kernel_class, get_kernel(r.kernel).resolve(r.shape),
+                                     r.dtype, tile_priced=src.startswith("gemm-tiles"))
             t, src = (t, src + "+isolated:unpriced") if extra is None else (t + extra, src + "+isolated")
         pred.append(t)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
         srcs.append(src)
     return np.array(pred), np.array(power), srcs
-
-
-def _isolated_extra(dev, r: Measurement, cls: str) -> float | None:
-    """Host time a call timed alone adds to its stream price (None: not known for the GPU)."""
-    if dev.stack is None:
-        return None
-    from ..costs.stacks import load_stack
-
-    return load_stack(dev.stack).isolated_extra_s(r.kernel, cls, dev.family,
-                                                  get_kernel(r.kernel).resolve(r.shape))
 
 
 def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool = True,
