@@ -151,13 +151,17 @@ def split_policy(spec: str | None) -> tuple[str | None, str | None]:
 
 
 def _dtype_fields(params) -> list[tuple[str, str]]:
-    """``(field, dtype)`` of every datatype the workload parameters set."""
+    """``(field, dtype)`` of every datatype the workload parameters set (*params* validated,
+    or the scenario file's raw mapping)."""
+    def get(o, key):
+        return o.get(key) if isinstance(o, dict) else getattr(o, key, None)
+
     out = []
-    if isinstance(getattr(params, "dtype", None), str):
-        out.append(("workload.params.dtype", params.dtype))
-    for i, t in enumerate(getattr(params, "tasks", None) or ()):  # the custom workload's listing
-        if isinstance(getattr(t, "dtype", None), str):
-            out.append((f"workload.params.tasks.{i}.dtype", t.dtype))
+    if isinstance(get(params, "dtype"), str):
+        out.append(("workload.params.dtype", get(params, "dtype")))
+    for i, t in enumerate(get(params, "tasks") or ()):  # the custom workload's listing
+        if isinstance(get(t, "dtype"), str):
+            out.append((f"workload.params.tasks.{i}.dtype", get(t, "dtype")))
     return out
 
 
@@ -184,12 +188,9 @@ def _dtype_at(scenario: Scenario, file: str | None):
     try:
         yield
     except DtypeError as e:
-        wl = scenario.workload.params
-        fields = ["workload.params.dtype"] if wl.get("dtype") == e.dtype else []
-        for i, t in enumerate(wl.get("tasks") or () if scenario.workload.name == "custom" else ()):
-            if isinstance(t, dict) and t.get("dtype") == e.dtype:
-                fields.append(f"workload.params.tasks.{i}.dtype")
-                break
+        fields = [f for f, d in _dtype_fields(scenario.workload.params) if d == e.dtype]
+        tasks = [f for f in fields if ".tasks." in f]  # a task's own dtype is the one it ran with
+        fields = tasks[:1] or fields[:1]
         if not fields or (e.file and e.file != file):
             raise
         raise DtypeError(e.detail, dtype=e.dtype, file=file, field=fields[-1]) from None
