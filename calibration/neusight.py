@@ -170,8 +170,9 @@ def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
 
     dev = load_device_preset(device)
     gt = dev.gemm_tiles
+    elem_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[dtype]
     sel = [r for r in rows if r.device == device and r.kernel in ("gemm", "bmm")
-           and r.shape.get("elem_bytes") == {"fp32": 4, "bf16": 2, "fp16": 2}[dtype]
+           and r.shape.get("elem_bytes") == elem_bytes
            and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
     if not sel:
         raise ValueError(f"no fit-half {dtype} gemm/bmm rows for {device}")
@@ -182,7 +183,7 @@ def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
     col = {c: np.array([r.shape.get(c, 1) for r in sel]) for c in ("m", "n", "k", "batch")}
     p = fit_tiles(tmpl, float(dev.peak_flop_per_s[dtype]), float(dev.memory.achievable_bandwidth_Bps),
                   col["m"], col["n"], col["k"], [r.time_s for r in sel], batch=col["batch"],
-                  elem_bytes=4 if dtype == "fp32" else 2, k_overhead0=8.0)
+                  elem_bytes=elem_bytes, k_overhead0=8.0)
     # every row was timed alone: the fitted per-call time is the stream overhead (the device's
     # own tile fit's, from back-to-back profiles) plus the host dispatch an isolated call holds
     stream = float(gt.overhead_s)
