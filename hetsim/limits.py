@@ -30,6 +30,14 @@ MAX_JOBS = 1024
 #: OverflowError traceback when priced; anything near this bound is already absurd.
 MAX_SIZE = 2**53
 
+#: most a measured ``power_w`` may exceed its device preset's ``power.active_w`` by (a factor).
+#: A board's power sensor averages over ms and the board caps its draw near its limit (an A100
+#: SXM at 400 W, an MI210 at 300 W: shared/reference/hardware.md), so a mean reading even 2x
+#: over is implausible; 10x leaves room for a preset that understates its part and still
+#: catches milliwatts written as watts (1000x), which was read as a 300 kW kernel and
+#: averaged into the power error with exit 0.
+MAX_POWER_OVER_ACTIVE = 10.0
+
 
 def big(value: int) -> str:
     """An integer too large for the limits, shown short (``1e+30``; no float conversion, which

@@ -166,6 +166,9 @@ CASES = [
     ("va-unknown-dtype", {"m.csv": "device,kernel,shape,time_s,dtype\n" + ROW.strip() + ",warp\n"}, VA,
      ["m.csv: line 2:", "dtype 'warp'", "known:"]),
     ("va-stack-flag", {"m.csv": H + ROW}, VA + ["--stack", "warp"], ["--stack:", "'warp'"]),
+    # board power in milliwatts written as watts (300,000 W on a 300 W MI210) was averaged in, exit 0
+    ("va-power-mw-as-w", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",300000\n"}, VA,
+     ["m.csv: power_w: line 2:", "over 10x", "mi210", "milliwatts"]),
     # validate's two modes: a flag of the other mode was silently ignored
     ("validate-against-with-device", {"m.csv": H + ROW}, VA + ["--device", "cuda"],
      ["--device:", "not to --against"]),

@@ -42,7 +42,7 @@ import numpy as np
 from ..costs import CostModel
 from ..costs.gpu import isolated_extra_s
 from ..costs.tables import read_table
-from ..limits import MAX_CALL_S
+from ..limits import MAX_CALL_S, MAX_POWER_OVER_ACTIVE
 from ..errors import ConfigError, HetsimError, located
 from ..graph import Step, Task
 from ..kernels import get_kernel
@@ -199,6 +199,14 @@ def _check_row(m: Measurement, file: str) -> None:
         raise bad("shape", e.detail) from None
     if m.stack and m.stack not in stack_names():
         raise bad("stack", f"unknown GPU software stack {m.stack!r}; known: {', '.join(stack_names())}")
+    if m.power_w is not None:  # a unit slip (mW as W) is 1000x the board's power
+        from ..loader import load_device_preset
+
+        active = float(load_device_preset(m.device).power.active_w)
+        if m.power_w > MAX_POWER_OVER_ACTIVE * active:
+            raise bad("power_w", f"power_w {m.power_w:g} W is over {MAX_POWER_OVER_ACTIVE:g}x the "
+                                 f"{m.device} preset's active power ({active:g} W); board power in W "
+                                 f"(milliwatts written as watts?)")
 
 
 def _device(name: str, cache: dict, detach: bool, stack: str):
