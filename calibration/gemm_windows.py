@@ -267,6 +267,10 @@ def report(rows: list[Row], out=sys.stdout) -> None:
         p(f"  switch ratio of other models at the same {name} (applied {right + wrong}: right {right}, "
           f"wrong {wrong}): {_per_op(rows, pred)}")
 
+    pred, (n_app, right, wrong) = knn_transfer(rows, q, held)
+    p(f"  slow ratio of the 3 nearest training rows in tile features (applied {n_app}: right {right}, "
+      f"wrong {wrong}): {_per_op(rows, pred)}")
+
     slow = q > 1.25
     fast = ins
     p(f"\nheuristic ranking (in-sample, shipped fit; {int(slow.sum())} rows measured > 1.25x the fit):")
@@ -280,6 +284,35 @@ def report(rows: list[Row], out=sys.stdout) -> None:
           f"{int((sw & ~slow).sum()):5d}; {_per_op(rows, pick)}")
     p("\ncandidates of the fit that reproduce a slow row's measured time (which kernel ran?):")
     _candidates_report(rows, slow, p)
+
+
+def knn_transfer(rows: list[Row], q: np.ndarray, held: np.ndarray, neighbours: int = 3) -> tuple:
+    """Learn the slow picks from the other models: each held-out row (m >= 24) takes the median
+    in-sample slow ratio *q* of its nearest training rows in standardised features (log k,
+    log n, log m, the fractional waves of 128x128 and 64x128 tiles, m mod 128) and applies it
+    where that is > 1.25. Returns the predictions and (applied, right, wrong)."""
+    m, k, n = (np.array([getattr(r, a) for r in rows], float) for a in "mkn")
+    f = np.stack([np.log2(k), np.log2(n), np.log2(m), (np.ceil(m / 128) * np.ceil(n / 128) / 108) % 1,
+                  (np.ceil(m / 64) * np.ceil(n / 128) / 108) % 1, (m % 128) / 128], axis=1)
+    f = (f - f.mean(axis=0)) / f.std(axis=0)
+    grp = np.array([r.group for r in rows])
+    meas = np.array([r.meas for r in rows])
+    pred = held.copy()
+    right = wrong = 0
+    for g in sorted(set(grp)):
+        te = np.where((grp == g) & (m >= 24))[0]
+        tr = np.where((grp != g) & (m >= 24))[0]
+        for lo in range(0, len(te), 256):
+            ix = te[lo:lo + 256]
+            d = ((f[ix, None, :] - f[None, tr, :]) ** 2).sum(axis=2)
+            near = tr[np.argsort(d, axis=1, kind="stable")[:, :neighbours]]
+            c = np.median(q[near], axis=1)
+            use = c > 1.25
+            pred[ix[use]] = held[ix[use]] * c[use]
+            truth = meas[ix[use]] / held[ix[use]]
+            right += int((truth > 1.1).sum())
+            wrong += int((truth <= 1.1).sum())
+    return pred, (right + wrong, right, wrong)
 
 
 def _candidates_report(rows: list[Row], slow: np.ndarray, p) -> None:
