@@ -294,7 +294,8 @@ def knn_transfer(rows: list[Row], q: np.ndarray, held: np.ndarray, neighbours: i
     m, k, n = (np.array([getattr(r, a) for r in rows], float) for a in "mkn")
     f = np.stack([np.log2(k), np.log2(n), np.log2(m), (np.ceil(m / 128) * np.ceil(n / 128) / 108) % 1,
                   (np.ceil(m / 64) * np.ceil(n / 128) / 108) % 1, (m % 128) / 128], axis=1)
-    f = (f - f.mean(axis=0)) / f.std(axis=0)
+    sd = f.std(axis=0)
+    f = (f - f.mean(axis=0)) / np.where(sd > 0, sd, 1.0)  # a constant feature (a tiny input) stays 0
     grp = np.array([r.group for r in rows])
     meas = np.array([r.meas for r in rows])
     pred = held.copy()
