@@ -2,7 +2,7 @@
 
     python -m calibration.vidur --csv a100-sxm-80gb a100.csv shared/reference/data/vidur-a100/*.mlp.csv
     hetsim validate --against a100.csv --detach-tables --leave-one-out group --out v
-    python -m calibration.gemm_windows a100.csv v/validation.csv
+    python -m calibration.gemm_windows a100.csv v/validation.csv [DEVICE, default a100-sxm-80gb]
 
 Reads the measurements and the leave-one-model-out predictions and prints:
 
@@ -187,14 +187,17 @@ def candidate_costs(rows: list[Row], whole_waves: bool = False, efficiency: bool
     return np.array(out), names
 
 
-def heuristic_pick(rows: list[Row], **rank) -> np.ndarray:
+def heuristic_pick(rows: list[Row], device: str = "a100-sxm-80gb", **rank) -> np.ndarray:
     """Fitted cost of the candidate a simpler ranking (flags of :func:`candidate_costs`) picks."""
-    real, _ = candidate_costs(rows)
-    ranked, _ = candidate_costs(rows, **rank)
+    real, _ = candidate_costs(rows, device=device)
+    ranked, _ = candidate_costs(rows, device=device, **rank)
     return real[ranked.argmin(axis=0), np.arange(len(rows))]
 
 
-def report(rows: list[Row], out=sys.stdout) -> None:
+def report(rows: list[Row], out=sys.stdout, device: str = "a100-sxm-80gb") -> None:
+    from hetsim.loader import load_device_preset
+
+    units = int(load_device_preset(device).gemm_tiles.compute_units)
     def p(*a):
         print(*a, file=out)
 
@@ -245,7 +248,7 @@ def report(rows: list[Row], out=sys.stdout) -> None:
     p("\noracles on the held-out rows (per operator median/worst):")
     orc = np.array([np.mean([x.meas for x in others(r)]) if others(r) else r.pred for r in rows])
     p(f"  same shape's measured time in another model, else the model: {_per_op(rows, orc)}")
-    ins = in_sample(rows)
+    ins = in_sample(rows, device)
     q = np.array([r.meas for r in rows]) / ins
     grp = np.array([r.group for r in rows])
     for name, key in (("(m, n)", lambda r: (r.m, r.n)), ("(m, k)", lambda r: (r.m, r.k))):
@@ -267,7 +270,7 @@ def report(rows: list[Row], out=sys.stdout) -> None:
         p(f"  switch ratio of other models at the same {name} (applied {right + wrong}: right {right}, "
           f"wrong {wrong}): {_per_op(rows, pred)}")
 
-    pred, (n_app, right, wrong) = knn_transfer(rows, q, held)
+    pred, (n_app, right, wrong) = knn_transfer(rows, q, held, units)
     p(f"  slow ratio of the 3 nearest training rows in tile features (applied {n_app}: right {right}, "
       f"wrong {wrong}): {_per_op(rows, pred)}")
 
@@ -278,22 +281,23 @@ def report(rows: list[Row], out=sys.stdout) -> None:
                        ("whole waves", {"whole_waves": True}),
                        ("whole waves, no tile efficiency", {"whole_waves": True, "efficiency": False}),
                        ("whole waves, no split-k reduction", {"whole_waves": True, "reduce": False})):
-        pick = fast if rank is None else heuristic_pick(rows, **rank)
+        pick = fast if rank is None else heuristic_pick(rows, device, **rank)
         sw = pick > 1.15 * fast
         p(f"  {name:35s} slow rows placed {int((sw & slow).sum()):4d}, switches where none is measured "
           f"{int((sw & ~slow).sum()):5d}; {_per_op(rows, pick)}")
     p("\ncandidates of the fit that reproduce a slow row's measured time (which kernel ran?):")
-    _candidates_report(rows, slow, p)
+    _candidates_report(rows, slow, p, device, units)
 
 
-def knn_transfer(rows: list[Row], q: np.ndarray, held: np.ndarray, neighbours: int = 3) -> tuple:
+def knn_transfer(rows: list[Row], q: np.ndarray, held: np.ndarray, units: int = 108,
+                 neighbours: int = 3) -> tuple:
     """Learn the slow picks from the other models: each held-out row (m >= 24) takes the median
     in-sample slow ratio *q* of its nearest training rows in standardised features (log k,
     log n, log m, the fractional waves of 128x128 and 64x128 tiles, m mod 128) and applies it
     where that is > 1.25. Returns the predictions and (applied, right, wrong)."""
     m, k, n = (np.array([getattr(r, a) for r in rows], float) for a in "mkn")
-    f = np.stack([np.log2(k), np.log2(n), np.log2(m), (np.ceil(m / 128) * np.ceil(n / 128) / 108) % 1,
-                  (np.ceil(m / 64) * np.ceil(n / 128) / 108) % 1, (m % 128) / 128], axis=1)
+    f = np.stack([np.log2(k), np.log2(n), np.log2(m), (np.ceil(m / 128) * np.ceil(n / 128) / units) % 1,
+                  (np.ceil(m / 64) * np.ceil(n / 128) / units) % 1, (m % 128) / 128], axis=1)
     sd = f.std(axis=0)
     f = (f - f.mean(axis=0)) / np.where(sd > 0, sd, 1.0)  # a constant feature (a tiny input) stays 0
     grp = np.array([r.group for r in rows])
@@ -316,7 +320,7 @@ def knn_transfer(rows: list[Row], q: np.ndarray, held: np.ndarray, neighbours: i
     return pred, (right + wrong, right, wrong)
 
 
-def _candidates_report(rows: list[Row], slow: np.ndarray, p) -> None:
+def _candidates_report(rows: list[Row], slow: np.ndarray, p, device: str, units: int) -> None:
     """How many candidates reproduce each slow shape's time within 5% (is the pick identifiable?)."""
     first: dict[tuple, int] = {}
     for i in np.where(slow)[0]:
@@ -324,13 +328,13 @@ def _candidates_report(rows: list[Row], slow: np.ndarray, p) -> None:
     sub = [rows[i] for i in first.values()]
     meas = np.array([r.meas for r in sub])
     for whole in (False, True):
-        cost, names = candidate_costs(sub, whole_waves=whole)
+        cost, names = candidate_costs(sub, whole_waves=whole, device=device)
         near = np.abs(cost / meas - 1) <= 0.05
         cnt = near.sum(axis=0)
         one_wave = np.zeros(len(sub), bool)
         for c, (tm, tn, s, blocks) in enumerate(names):
             if s == 1:
-                one_wave |= near[c] & (blocks <= 108)
+                one_wave |= near[c] & (blocks <= units)
         p(f"  {'whole waves' if whole else 'fitted partial-wave cost'}: of {len(sub)} slow shapes, "
           f"{int((cnt == 0).sum())} match no candidate within 5%, {int((cnt == 1).sum())} exactly one, "
           f"{int((cnt >= 4).sum())} four or more; a one-wave unsplit tile matches {int(one_wave.sum())}")
@@ -338,10 +342,10 @@ def _candidates_report(rows: list[Row], slow: np.ndarray, p) -> None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m calibration.gemm_windows MEASURED.csv VALIDATION.csv", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: python -m calibration.gemm_windows MEASURED.csv VALIDATION.csv [DEVICE]", file=sys.stderr)
         return 2
-    report(read_rows(argv[0], argv[1]))
+    report(read_rows(argv[0], argv[1]), device=argv[2] if len(argv) == 3 else "a100-sxm-80gb")
     return 0
 
 
