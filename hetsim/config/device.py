@@ -42,6 +42,9 @@ class MemorySpec(Strict):
     peak_bandwidth_Bps: Bandwidth = Field(description="datasheet peak bandwidth in B/s")
     achievable_bandwidth_Bps: Bandwidth = Field(
         description="bandwidth concurrent tasks share in B/s (measured streaming rate)")
+    load_latency_s: Seconds | None = Field(
+        None, description="idle load latency of the device memory in s (pointer chase): bounds a "
+        "kernel whose few thread blocks each wait for one load at a time (a stack's row_latency)")
 
     @model_validator(mode="after")
     def _achievable_le_peak(self):

@@ -32,6 +32,14 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   ``ops_per_item`` per unit of a shape key (``per``, e.g. ``experts_touched``), each costing
   ``op_s`` of host time that the GPU waits for.
 
+* ``row_latency_by_family``: where a library kernel gives each row (shape keys ``rows``,
+  ``cols``) one thread block of ``threads`` threads, each thread waiting for one load of
+  ``vector_bytes`` at a time, ``passes`` times over the row, a few long rows cannot fill the
+  memory system: the call takes at least ``passes x ceil(row bytes / (threads x
+  vector_bytes)) x waves`` memory latencies (the device's ``memory.load_latency_s``), with
+  ``waves = ceil(rows / (compute units x resident_per_unit))``; the work phase is the larger
+  of this and the roofline (PyTorch's LayerNorm over 16 rows of 4M elements: 16 busy SMs).
+
 * ``isolated_call_s_by_family``: the host time of one eager call timed *alone* (events
   around a single call on an idle GPU, as NeuSight's tracer does), beyond the launch: the
   host's dispatch of the op sits inside such an interval, where a stream of calls hides it.
@@ -78,6 +86,22 @@ class Dispatch(Strict):
         return self.ops + self.ops_per_item * n
 
 
+class RowLatency(Strict):
+    """One thread block per row, each thread one load in flight at a time (see module doc)."""
+
+    threads: int = Field(ge=1, le=4096, description="threads per block (one block per row)")
+    vector_bytes: int = Field(ge=1, le=256, description="bytes one thread loads per step")
+    passes: int = Field(ge=1, le=64, description="dependent passes over the row")
+    resident_per_unit: int = Field(ge=1, le=64, description="blocks one compute unit holds at once")
+    note: str = ""
+
+    def time_s(self, rows: int, cols: int, elem_bytes: int, units: int, latency_s: float) -> float:
+        """Latency-bound time of the call's work phase (s)."""
+        steps = -(-int(cols) * int(elem_bytes) // (self.threads * self.vector_bytes))
+        waves = -(-int(rows) // (int(units) * self.resident_per_unit))
+        return self.passes * steps * waves * float(latency_s)
+
+
 class ShapeAbove(Strict):
     """Shape keys a library call takes when one of its sizes exceeds a threshold."""
 
@@ -106,6 +130,9 @@ class StackEntry(Strict):
         default_factory=dict, description="GPU family -> efficiencies (wins over efficiency)")
     dispatch_by_family: dict[str, Dispatch] = Field(
         default_factory=dict, description="GPU family -> host-serialised eager ops around the call")
+    row_latency_by_family: dict[str, RowLatency] = Field(
+        default_factory=dict, description="GPU family -> one-block-per-row latency bound (kernels "
+        "with rows and cols)")
     note: str = ""
 
 
@@ -148,6 +175,9 @@ class StackSpec(Strict):
                                      f"allowed: {', '.join(sorted(set(allowed)))}")
                 if value < 0:
                     raise ValueError(f"{name}.shape.{key}: must be an integer >= 0, got {value}")
+            if e.row_latency_by_family and not {"rows", "cols"} <= set(spec.shape_keys):
+                raise ValueError(f"kernels.{name}.row_latency_by_family: {name} has no rows and cols "
+                                 f"shape keys (its keys: {', '.join(spec.shape_keys)})")
             for fam, d in e.dispatch_by_family.items():
                 if spec is not None and d.per is not None and d.per not in (*spec.shape_keys, *spec.defaults):
                     raise ValueError(f"kernels.{name}.dispatch_by_family.{fam}.per: {d.per!r} is not a shape "
@@ -159,6 +189,13 @@ class StackSpec(Strict):
         for e in (self.kernels.get(kernel), self.classes.get(cls)):
             if e is not None and family is not None and family in e.row_waves_by_family:
                 return e.row_waves_by_family[family]
+        return None
+
+    def row_latency(self, kernel: str, family: str | None) -> RowLatency | None:
+        """The one-block-per-row latency bound of *kernel* on *family* (kernel entries only)."""
+        e = self.kernels.get(kernel)
+        if e is not None and family is not None:
+            return e.row_latency_by_family.get(family)
         return None
 
     def dispatch(self, kernel: str, cls: str, family: str | None) -> Dispatch | None:

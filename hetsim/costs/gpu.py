@@ -16,6 +16,9 @@ from the device's software stack for the call's class (or kernel) (the floor gro
   over the bytes of the stack's implementation variant (e.g. the unfused indexer's
   ``[heads x keys]`` logits written and read back).
 
+Row kernels the stack runs one thread block per row (``row_latency_by_family``) take at least
+their latency bound: a few long rows keep only a few blocks, each waiting on one load at a time.
+
 The class is corrected by arithmetic intensity (:mod:`hetsim.costs.intensity`).
 """
 
@@ -55,6 +58,19 @@ def isolated_extra_s(device: DeviceSpec, kernel: str, cls: str, shape: dict, dty
     from .stacks import load_stack
 
     return load_stack(device.stack).isolated_extra_s(kernel, cls, device.family, shape)
+
+
+def _row_latency_s(device: DeviceSpec, kernel: str, full: dict, stack: StackSpec | None) -> float:
+    """The stack's one-block-per-row latency bound of the call (0 where the stack, the device's
+    memory latency or its compute-unit count is not given)."""
+    if stack is None:
+        return 0.0
+    rl = stack.row_latency(kernel, device.family)
+    lat = device.memory.load_latency_s
+    units = device.gemm_tiles.compute_units if device.gemm_tiles is not None else None
+    if rl is None or lat is None or not units:
+        return 0.0
+    return rl.time_s(full["rows"], full["cols"], full.get("elem_bytes", 2), units, float(lat))
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,9 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
         overhead = launches * launch
         work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype, eff))
         source = "roofline"
+        lat = _row_latency_s(device, kernel, spec.resolve(shape2), stack)
+        if lat > work:
+            work, source = lat, "row-latency"
     ops = 0
     if stack is not None:
         d = stack.dispatch(kernel, cls, family)
