@@ -70,7 +70,7 @@ BOUNDS = {
 
 
 def _family(r) -> str:
-    if r.kernel == "elementwise" and r.label in ("pow", "powu"):
+    if r.kernel == "pow" or (r.kernel == "elementwise" and r.label in ("pow", "powu")):
         return "elementwise-pow"
     return r.kernel
 

@@ -60,6 +60,23 @@ def _scalar_waves(w: float, tail) -> float:
     return full + (max(frac, 1e-12) ** float(tail) if frac > 0 else 0.0)
 
 
+def _alias_factor(p: Mapping[str, Any], row_bytes):
+    """Compute-rate factor of a GEMM whose k-contiguous rows are *row_bytes* long: the fit's
+    ``alias_efficiency`` where that stride is a multiple of ``alias_stride_bytes`` (the rows of
+    a tile, and the tiles of all units at the same k-step, then map to the same few memory
+    channels / cache sets and queue behind each other), else 1. Works on floats and arrays."""
+    stride = p.get("alias_stride_bytes")
+    if not stride:
+        return 1.0
+    eff = float(p.get("alias_efficiency", 1.0))
+    hit = (row_bytes % float(stride)) == 0
+    if isinstance(hit, bool):
+        return eff if hit else 1.0
+    import numpy as np
+
+    return np.where(hit, eff, 1.0)
+
+
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
                m, n, k, elem_bytes=2, batch=1) -> np.ndarray:
     """Vectorised GEMM time in s for arrays *m, n, k* (and *batch* GEMMs per launch) under
@@ -82,6 +99,7 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
         waves = _waves(tiles * split / units, tail)
         comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
         best = np.minimum(best, comp.min(axis=0))
+    best = best / _alias_factor(p, k * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -124,6 +142,7 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
             if s > 1:  # fp32 partial sums written by each split and read back once
                 comp = comp + b * m * n * 4.0 * s * 2.0 / bandwidth_Bps
             best = min(best, comp)
+    best = best / _alias_factor(p, k * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -136,7 +155,7 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
 
 def _extras(template: Mapping[str, Any]) -> list[str]:
     """Optional parameters the template asks to fit (present and not None)."""
-    return [key for key in ("wave_tail",) if template.get(key) is not None]
+    return [key for key in ("wave_tail", "alias_efficiency") if template.get(key) is not None]
 
 
 def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]]) -> dict:
@@ -152,7 +171,7 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
             tiles[i]["efficiency"] = 1.0 / (1.0 + math.exp(-xi))
     p["tiles"] = tiles
     for key, xi in zip(_extras(template), x[4 + len(groups):]):
-        p[key] = min(math.exp(xi), 1.0) if key == "wave_tail" else math.exp(xi)
+        p[key] = min(math.exp(xi), 1.0) if key in ("wave_tail", "alias_efficiency") else math.exp(xi)
     return p
 
 
@@ -187,7 +206,7 @@ def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps
     p = _unpack(x, template, groups)
     p["tiles"] = [{**tl, "efficiency": round(float(tl["efficiency"]), 5)} for tl in p["tiles"]]
     for key, digits in (("overhead_s", 9), ("memory_efficiency", 5), ("overlap_exponent", 4),
-                        ("k_overhead", 2), ("wave_tail", 4)):
+                        ("k_overhead", 2), ("wave_tail", 4), ("alias_efficiency", 4)):
         if p.get(key) is not None:
             p[key] = round(float(p[key]), digits)
     return p
