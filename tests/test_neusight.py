@@ -387,3 +387,22 @@ def test_fit_pow_recovers_the_op_count(tmp_path):
     got = fit_pow(read_measurements(f), "mi210")
     assert got["flop_per_elem"] == pytest.approx(250.0, abs=0.2)
     assert got["n"] < 120
+
+
+def test_tile_refit_keeps_a_row_stride_factor_fixed():
+    """fit_tiles (the leave-one-model-out refit) fits the tile parameters only: a device's
+    row-stride factor passes through unchanged, and a fit without one gains none (so the Vidur
+    A100 refits are what they were before the factor existed)."""
+    from hetsim.costs.gemm_tiles import fit_tiles, tile_times
+
+    dev = load_device_preset("mi210")
+    gt = dev.gemm_tiles_by_dtype["fp32"]
+    peak, bw = float(dev.peak_flop_per_s["fp32"]), float(dev.memory.achievable_bandwidth_Bps)
+    m = np.array([512, 1024, 2048, 4096, 768, 3072, 1536, 8192] * 2)
+    n = np.array([1024, 4096, 768, 2048, 3072, 1536, 8192, 512] * 2)
+    k = np.array([1024, 2048, 4096, 8192] * 4)
+    for stride in (gt.alias_stride_bytes, None):
+        tmpl = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles], "alias_stride_bytes": stride}
+        t = tile_times(tmpl, peak, bw, m, n, k, 4)
+        p = fit_tiles(tmpl, peak, bw, m, n, k, t, elem_bytes=4)
+        assert p["alias_stride_bytes"] == stride and p["alias_efficiency"] == gt.alias_efficiency

@@ -22,6 +22,11 @@ they are close. This reproduces what a roofline cannot: the quantisation of wave
 that needs 1.1 waves costs more than one), the loss of small tiles at mid token counts, and the
 launch-bound regime of tiny GEMMs.
 
+A fit may carry a row-stride factor (``alias_stride_bytes``, ``alias_efficiency``): where the
+k-contiguous rows (``k x elem_bytes``) are a multiple of that stride, the compute term runs at
+that fraction, because the rows a tile loads then fall on the same few memory channels (on
+the MI210's fp32 fit: 128 KiB rows; see README "GPU cost fidelity").
+
 Parameters live in the device file (``gemm_tiles``) and are fitted by
 ``python -m calibration.gemm_tiles`` from public per-operator profiles.
 """
@@ -155,7 +160,7 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
 
 def _extras(template: Mapping[str, Any]) -> list[str]:
     """Optional parameters the template asks to fit (present and not None)."""
-    return [key for key in ("wave_tail", "alias_efficiency") if template.get(key) is not None]
+    return [key for key in ("wave_tail",) if template.get(key) is not None]
 
 
 def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]]) -> dict:
@@ -171,7 +176,7 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
             tiles[i]["efficiency"] = 1.0 / (1.0 + math.exp(-xi))
     p["tiles"] = tiles
     for key, xi in zip(_extras(template), x[4 + len(groups):]):
-        p[key] = min(math.exp(xi), 1.0) if key in ("wave_tail", "alias_efficiency") else math.exp(xi)
+        p[key] = min(math.exp(xi), 1.0) if key == "wave_tail" else math.exp(xi)
     return p
 
 
@@ -206,7 +211,7 @@ def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps
     p = _unpack(x, template, groups)
     p["tiles"] = [{**tl, "efficiency": round(float(tl["efficiency"]), 5)} for tl in p["tiles"]]
     for key, digits in (("overhead_s", 9), ("memory_efficiency", 5), ("overlap_exponent", 4),
-                        ("k_overhead", 2), ("wave_tail", 4), ("alias_efficiency", 4)):
+                        ("k_overhead", 2), ("wave_tail", 4)):
         if p.get(key) is not None:
             p[key] = round(float(p[key]), digits)
     return p
