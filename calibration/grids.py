@@ -89,6 +89,7 @@ def _grid(quick: bool) -> dict[str, list[dict]]:
                                            (512, 256), (4096, 256), (16384, 256)])],
         "elementwise": [{"num_elems": n} for n in ((16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K) if q else
                                                    (16 * K, 64 * K, 256 * K, 1024 * K, 4096 * K))],
+        "pow": [{"num_elems": n, "inputs": i} for n in (64 * K, 1024 * K) for i in (1, 2)],
         # NeuSight-style shapes (issue 10): batched attention-score GEMMs, row-wise softmax / LayerNorm
         "bmm": [{"batch": b, "m": m, "n": m, "k": 64} for b, m in ([(16, 128), (64, 128), (64, 256), (16, 1024)] if q else
                                                                    [(16, 128), (64, 128), (64, 256), (16, 1024), (64, 1024)])],

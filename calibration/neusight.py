@@ -27,8 +27,9 @@ Mapping to hetsim kernels (all fp32, ``elem_bytes=4``, stack ``pytorch-eager``):
 
 * ``linear`` [B,M,N] through ``nn.Linear(N, K)``: ``gemm`` m = B*M, k = N, n = K;
 * ``bmm`` [B,M,N] @ [B,N,K]: ``bmm`` batch = B, m = M, k = N, n = K;
-* ``add mul pow div`` [B,H] with [B,H]: ``elementwise`` num_elems = B*H, inputs = 2;
-  ``addu mulu powu divu`` (tensor with a scalar), ``relu gelu tanh``: inputs = 1;
+* ``add mul div`` [B,H] with [B,H]: ``elementwise`` num_elems = B*H, inputs = 2;
+  ``addu mulu divu`` (tensor with a scalar), ``relu gelu tanh``: inputs = 1;
+* ``pow`` / ``powu``: kernel ``pow``, the same shape (its per-element cost is the stack's);
 * ``softmax`` over the last dim of [B,H]: ``softmax`` rows = B, cols = H;
 * ``ln`` (``nn.LayerNorm(H)``): ``layernorm`` rows = B, cols = H.
 
@@ -91,6 +92,8 @@ def kernel_and_shape(op: str, row: dict[str, str]) -> tuple[str, dict[str, int]]
             return "gemm", {"m": b * m, "n": k, "k": n, "elem_bytes": 4}
         return "bmm", {"batch": b, "m": m, "n": k, "k": n, "elem_bytes": 4}
     b, h = int(row["B"]), int(row["H"])
+    if op in ("pow", "powu"):
+        return "pow", {"num_elems": b * h, "inputs": 2 if op in BINARY else 1, "elem_bytes": 4}
     if op in BINARY or op in UNARY:
         return "elementwise", {"num_elems": b * h, "inputs": 2 if op in BINARY else 1, "elem_bytes": 4}
     if op == "softmax":
@@ -158,21 +161,28 @@ FP32_TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64)
               (32, 128), (32, 32))
 
 
-def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
+def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | None = None) -> dict:
     """The tile/wave model of *device* fitted to the fit half of its *dtype* ``gemm`` and
     ``bmm`` rows (validate Measurements): the device's compute units and k splits, the
-    FP32_TILES candidates, and the k-loop search started at 8 elements (SIMT k-steps)."""
+    FP32_TILES candidates, and the k-loop search started at 8 elements (SIMT k-steps).
+
+    With *alias_stride_bytes*, the calls whose k-contiguous rows (k x element bytes) are a
+    multiple of that stride are left out of the tile fit, and ``alias_efficiency`` (the
+    factor on their compute rate) is then fitted to them alone with the tiles fixed (a grid
+    of 0.0005 steps, minimum mean relative error), so the slow calls neither drag the tile
+    efficiencies down nor the tiles bend to fit them. ``loss`` is the fit-half mean relative
+    error of all the rows, so strides can be compared."""
     import numpy as np
 
-    from hetsim.costs.gemm_tiles import fit_tiles
+    from hetsim.costs.gemm_tiles import fit_tiles, tile_times
     from hetsim.loader import load_device_preset
     from hetsim.report.validation import format_shape
 
     dev = load_device_preset(device)
     gt = dev.gemm_tiles
-    elem_bytes = {"fp32": 4, "bf16": 2, "fp16": 2}[dtype]
+    eb = {"fp32": 4, "bf16": 2, "fp16": 2}[dtype]
     sel = [r for r in rows if r.device == device and r.kernel in ("gemm", "bmm")
-           and r.shape.get("elem_bytes") == elem_bytes
+           and r.shape.get("elem_bytes") == eb
            and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
     if not sel:
         raise ValueError(f"no fit-half {dtype} gemm/bmm rows for {device}")
@@ -181,9 +191,25 @@ def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
             "split_k": list(gt.split_k), "k_overhead": 8.0, "overlap_exponent": 2.0,
             "memory_efficiency": 0.9, "overhead_s": 5e-6, "wave_tail": 0.5}
     col = {c: np.array([r.shape.get(c, 1) for r in sel]) for c in ("m", "n", "k", "batch")}
-    p = fit_tiles(tmpl, float(dev.peak_flop_per_s[dtype]), float(dev.memory.achievable_bandwidth_Bps),
-                  col["m"], col["n"], col["k"], [r.time_s for r in sel], batch=col["batch"],
-                  elem_bytes=elem_bytes, k_overhead0=8.0)
+    t = np.array([r.time_s for r in sel])
+    aliased = (col["k"] * eb) % alias_stride_bytes == 0 if alias_stride_bytes else np.zeros(len(t), bool)
+    if alias_stride_bytes and (not aliased.any() or aliased.all()):
+        raise ValueError(f"stride {alias_stride_bytes}: no fit-half rows on one side of it")
+    keep = ~aliased
+    peak, bw = float(dev.peak_flop_per_s[dtype]), float(dev.memory.achievable_bandwidth_Bps)
+    p = fit_tiles(tmpl, peak, bw, col["m"][keep], col["n"][keep], col["k"][keep], t[keep],
+                  batch=col["batch"][keep], elem_bytes=eb, k_overhead0=8.0)
+    if alias_stride_bytes:
+        a = {c: v[aliased] for c, v in col.items()}
+        best = (np.inf, 1.0)
+        for eff in np.arange(0.05, 1.0 + 1e-9, 0.0005):
+            q = {**p, "alias_stride_bytes": int(alias_stride_bytes), "alias_efficiency": float(eff)}
+            pred = tile_times(q, peak, bw, a["m"], a["n"], a["k"], eb, a["batch"])
+            best = min(best, (float(np.mean(np.abs(pred - t[aliased]) / t[aliased])), round(float(eff), 4)))
+        p.update(alias_stride_bytes=int(alias_stride_bytes), alias_efficiency=best[1])
+        p["n_aliased"] = int(aliased.sum())
+    pred = tile_times(p, peak, bw, col["m"], col["n"], col["k"], eb, col["batch"])
+    p["loss"] = round(float(np.mean(np.abs(pred - t) / t)), 5)
     # every row was timed alone: the fitted per-call time is the stream overhead (the device's
     # own tile fit's, from back-to-back profiles) plus the host dispatch an isolated call holds
     stream = float(gt.overhead_s)
@@ -192,6 +218,10 @@ def fit_gemm(rows, device: str, dtype: str = "fp32") -> dict:
     p["dtype"] = dtype
     p["n_rows"] = len(sel)
     return p
+
+
+#: row strides --alias-scan tries (bytes): powers of two, 16 KiB .. 1 MiB
+ALIAS_STRIDES = tuple(2 ** e for e in range(14, 21))
 
 
 #: row-wise kernels whose stack terms --fit-rows fits, and the families it fits them for
@@ -234,6 +264,41 @@ def fit_rowwise(rows, device: str, kernel: str, big_s: float = 50e-6, tiny_s: fl
             "floor_s": None if floor is None else round(floor, 8), "n": len(sel)}
 
 
+def fit_pow(rows, device: str, big_s: float = 50e-6) -> dict:
+    """Vector operations per element of ``pow`` on *device*: over the fit-half ``pow`` rows of
+    at least *big_s*, the median of ``(time - launch and dispatch) x rate / elements``, where
+    *rate* is the fp32 peak times the stack's compute fraction for ``pow`` on the device's
+    family (stack ``pytorch-eager`` as it stands). Also the element rates of the binary and
+    unary rows, which show whether the op is compute-bound (equal rates) or memory-bound
+    (rates in the ratio of the bytes per element, 8:12)."""
+    import numpy as np
+
+    from hetsim.costs.gpu import price_gpu
+    from hetsim.costs.stacks import load_stack
+    from hetsim.loader import load_device_preset
+    from hetsim.report.validation import format_shape
+
+    dev = load_device_preset(device)
+    stack = load_stack("pytorch-eager")
+    sel = [r for r in rows if r.device == device and r.kernel == "pow" and r.time_s >= big_s
+           and half(r.device, r.kernel, format_shape(r.shape)) == "fit"]
+    if len(sel) < 20:
+        raise ValueError(f"fewer than 20 fit-half pow rows of >= {big_s * 1e6:.0f} us for {device}")
+    _, _, _, eff = stack.entry("pow", "elementwise", dev.family)
+    frac = float(eff.compute) if eff is not None else float(dev.efficiency["elementwise"].compute)
+    rate = float(dev.peak_flop_per_s["fp32"]) * frac
+    over = np.array([price_gpu(dev, "pow", r.shape, "fp32", stack).overhead_s for r in sel])
+    t = np.array([r.time_s for r in sel])
+    n = np.array([float(r.shape["num_elems"]) for r in sel])
+    inputs = np.array([int(r.shape.get("inputs", 2)) for r in sel])
+    per = (t - over) * rate / n
+    elems = n / (t - over)
+    return {"flop_per_elem": round(float(np.median(per)), 1), "rate_flop_per_s": rate, "n": len(sel),
+            "p10_p90": [round(float(x), 1) for x in np.percentile(per, [10, 90])],
+            "elem_per_s_binary": float(np.median(elems[inputs == 2])),
+            "elem_per_s_unary": float(np.median(elems[inputs == 1]))}
+
+
 def _size(row: list[str]) -> int:
     """FLOP-free size key for spreading a sample: the product of the shape's sizes."""
     n = 1
@@ -274,9 +339,9 @@ RANGES = ((0.0, 20e-6, "< 20 us"), (20e-6, 100e-6, "20-100 us"), (100e-6, 1e-3, 
 
 
 def family(kernel: str, op: str) -> str:
-    """Kernel family of a row: ``pow``/``powu`` apart from the other elementwise ops (a
-    transcendental per element, where the elementwise class counts one FLOP)."""
-    return "elementwise-pow" if kernel == "elementwise" and op in ("pow", "powu") else kernel
+    """Kernel family of a row: ``pow``/``powu`` (kernel ``pow``; ``elementwise`` in CSVs
+    converted before it existed) apart from the other elementwise ops."""
+    return "elementwise-pow" if kernel == "pow" or (kernel == "elementwise" and op in ("pow", "powu")) else kernel
 
 
 def report(validation_csv: str | Path, held_out: bool = False) -> list[dict]:
@@ -310,14 +375,29 @@ def report(validation_csv: str | Path, held_out: bool = False) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--fit-gemm":
+        scan = "--alias-scan" in argv
+        argv = [a for a in argv if a != "--alias-scan"]
         if len(argv) != 3 or not Path(argv[2]).is_file():
-            print("usage: python -m calibration.neusight --fit-gemm DEVICE NEUSIGHT.csv "
+            print("usage: python -m calibration.neusight --fit-gemm DEVICE NEUSIGHT.csv [--alias-scan] "
                   "(the converted CSV)", file=sys.stderr)
             return 2
         from hetsim.report.validation import read_measurements
 
         try:
-            p = fit_gemm(read_measurements(argv[2]), argv[1])
+            rows = read_measurements(argv[2])
+            p = fit_gemm(rows, argv[1])
+            if scan:  # the stride whose joint fit has the lowest fit-half error, if any beats none
+                print(f"# alias stride none: fit-half mean error {p['loss']}")
+                for stride in ALIAS_STRIDES:
+                    try:
+                        q = fit_gemm(rows, argv[1], alias_stride_bytes=stride)
+                    except ValueError as e:
+                        print(f"# alias stride {stride}: {e}")
+                        continue
+                    print(f"# alias stride {stride}: fit-half mean error {q['loss']}, "
+                          f"alias_efficiency {q['alias_efficiency']}")
+                    if q["loss"] < p["loss"]:
+                        p = q
         except (ValueError, KeyError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -327,9 +407,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"      - {{m: {t['m']}, n: {t['n']}, efficiency: {t['efficiency']}}}")
         print(f"    split_k: {p['split_k']}")
         for key in ("k_overhead", "overlap_exponent", "memory_efficiency", "overhead_s", "wave_tail",
-                    "isolated_s"):
-            print(f"    {key}: {p[key]}")
-        print(f"    dtype: fp32\n    # fitted on {p['n_rows']} fit-half rows")
+                    "isolated_s", "alias_stride_bytes", "alias_efficiency"):
+            if key in p:
+                print(f"    {key}: {p[key]}")
+        print(f"    dtype: fp32\n    # fitted on {p['n_rows']} fit-half rows"
+              + (f", {p['n_aliased']} of them aliased" if "n_aliased" in p else ""))
         return 0
     if argv and argv[0] == "--fit-rows":
         if len(argv) != 3 or not Path(argv[2]).is_file():
@@ -343,6 +425,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(kernel, fit_rowwise(rows, argv[1], kernel))
             except ValueError as e:
                 print(f"{kernel}: {e}")
+        return 0
+    if argv and argv[0] == "--fit-pow":
+        if len(argv) != 3 or not Path(argv[2]).is_file():
+            print("usage: python -m calibration.neusight --fit-pow DEVICE NEUSIGHT.csv", file=sys.stderr)
+            return 2
+        from hetsim.report.validation import read_measurements
+
+        try:
+            print(fit_pow(read_measurements(argv[2]), argv[1]))
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         return 0
     if argv and argv[0] == "--report":
         held = "--held-out" in argv

@@ -218,6 +218,13 @@ _SPECS = [
        "elementwise op over `inputs` tensors (binary by default: two reads, one write; "
        "inputs=1 for a unary op or a tensor-scalar op such as x + 1.5)",
        inputs=2),
+    _k("pow", "elementwise", ("num_elems",),
+       lambda s: s["flop_per_elem"] * s["num_elems"],
+       lambda s: (s["inputs"] + 1) * s["num_elems"] * s["elem_bytes"],
+       "elementwise power x ** y (torch.pow) over `inputs` tensors (inputs=1: a scalar "
+       "exponent): counted as `flop_per_elem` vector operations per element (1 by default, as "
+       "elementwise; a stack sets the library's count where pow is compute-bound)",
+       inputs=2, flop_per_elem=1),
     _k("bmm", "gemm", ("batch", "m", "n", "k"),
        lambda s: 2 * s["batch"] * s["m"] * s["n"] * s["k"],
        lambda s: s["batch"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],

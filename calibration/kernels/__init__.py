@@ -28,7 +28,7 @@ from .library import ATTENTION_STEPS, BLOCK_GATE_SCORE, ENGRAM_GATHER, GEMV_STEP
 from .linear import BMM, EXPERT_FFN, GEMM, ROUTER
 from .movement import EMBEDDING_GATHER, INDEX_KEY_WRITE, KV_GATHER, TOPK
 from .scoring import BM25_SCORE, INDEXER_SCORE, INNER_PRODUCT_SCORE, PAGE_BOUND_SCORE
-from .streaming import BLOCK_POOL, ELEMENTWISE, LAYERNORM, PAGE_MINMAX, SOFTMAX, THRESHOLD_BITMAP
+from .streaming import BLOCK_POOL, ELEMENTWISE, LAYERNORM, PAGE_MINMAX, POW, SOFTMAX, THRESHOLD_BITMAP
 
 #: kernel name -> :class:`KernelImpl`; same keys as :data:`hetsim.kernels.KERNELS`.
 KERNEL_IMPLS: dict[str, KernelImpl] = {
@@ -49,6 +49,7 @@ KERNEL_IMPLS: dict[str, KernelImpl] = {
     "expert_ffn": EXPERT_FFN,
     "embedding_gather": EMBEDDING_GATHER,
     "elementwise": ELEMENTWISE,
+    "pow": POW,
     "bmm": BMM,
     "softmax": SOFTMAX,
     "layernorm": LAYERNORM,

@@ -1,4 +1,4 @@
-"""Streaming kernels: ``block_pool``, ``page_minmax``, ``threshold_bitmap``, ``elementwise``,
+"""Streaming kernels: ``block_pool``, ``page_minmax``, ``threshold_bitmap``, ``elementwise``, ``pow``,
 ``softmax``, ``layernorm``."""
 
 from __future__ import annotations
@@ -112,6 +112,24 @@ def _ew_ref(x):
     return x["a"] + (x["b"] if "b" in x else 1.5)
 
 
+# ---- pow: c = |a| ** b (inputs=2), c = |a| ** 1.5 (inputs=1) --------------------------------
+# (positive bases, so every element has a real power; the same ATen pow kernel either way)
+
+def _pow_inputs(shape, device, generator):
+    x = _ew_inputs(shape, device, generator)
+    x["a"] = x["a"].abs() + 0.5
+    return x
+
+
+def _pow_run(x):
+    t = require_torch()
+    return t.pow(x["a"], x["b"] if "b" in x else 1.5, out=x["out"])
+
+
+def _pow_ref(x):
+    return np.power(x["a"], x["b"] if "b" in x else 1.5)
+
+
 # ---- softmax / layernorm over the last dim of [rows, cols] ----------------------------------
 
 def _rows_inputs(shape, device, generator):
@@ -158,5 +176,6 @@ THRESHOLD_BITMAP = KernelImpl(
     "threshold_bitmap", _bitmap_inputs, _bitmap_run, _bitmap_ref, rtol=0, atol=0,
     note="threshold 0.5 on N(0,1) scores; bit i of byte j is item 8j+i (numpy 'little' order)")
 ELEMENTWISE = KernelImpl("elementwise", _ew_inputs, _ew_run, _ew_ref, rtol=1e-6, atol=1e-6)
+POW = KernelImpl("pow", _pow_inputs, _pow_run, _pow_ref, rtol=1e-5, atol=1e-6)
 SOFTMAX = KernelImpl("softmax", _rows_inputs, _softmax_run, _softmax_ref, rtol=1e-5, atol=1e-6)
 LAYERNORM = KernelImpl("layernorm", _ln_inputs, _ln_run, _ln_ref, rtol=1e-4, atol=1e-4)

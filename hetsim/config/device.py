@@ -186,6 +186,11 @@ class GemmTiles(Strict):
         0.0, ge=0, description="host time inside a call timed alone (events around one eager call: "
                          "the op's dispatch before its kernel starts), added only to measurements "
                          "marked timing=isolated; in a stream it hides behind earlier kernels")
+    alias_stride_bytes: int | None = Field(
+        None, ge=1, description="a GEMM whose k-contiguous rows (k x element bytes) are a multiple "
+                                "of this many bytes computes at alias_efficiency of the tile rate "
+                                "(power-of-two strides mapping onto few memory channels); none = never")
+    alias_efficiency: float = Field(1.0, gt=0, le=1, description="see alias_stride_bytes")
     dtype: str = Field("bf16", description="datatype whose peak the fit used")
     source: str = Field(min_length=1, description="how and from which profiles this was fitted")
 

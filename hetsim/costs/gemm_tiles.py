@@ -22,6 +22,11 @@ they are close. This reproduces what a roofline cannot: the quantisation of wave
 that needs 1.1 waves costs more than one), the loss of small tiles at mid token counts, and the
 launch-bound regime of tiny GEMMs.
 
+A fit may carry a row-stride factor (``alias_stride_bytes``, ``alias_efficiency``): where the
+k-contiguous rows (``k x elem_bytes``) are a multiple of that stride, the compute term runs at
+that fraction, because the rows a tile loads then fall on the same few memory channels (on
+the MI210's fp32 fit: 128 KiB rows; see README "GPU cost fidelity").
+
 Parameters live in the device file (``gemm_tiles``) and are fitted by
 ``python -m calibration.gemm_tiles`` from public per-operator profiles.
 """
@@ -60,6 +65,23 @@ def _scalar_waves(w: float, tail) -> float:
     return full + (max(frac, 1e-12) ** float(tail) if frac > 0 else 0.0)
 
 
+def _alias_factor(p: Mapping[str, Any], row_bytes):
+    """Compute-rate factor of a GEMM whose k-contiguous rows are *row_bytes* long: the fit's
+    ``alias_efficiency`` where that stride is a multiple of ``alias_stride_bytes`` (the rows of
+    a tile, and the tiles of all units at the same k-step, then map to the same few memory
+    channels / cache sets and queue behind each other), else 1. Works on floats and arrays."""
+    stride = p.get("alias_stride_bytes")
+    if not stride:
+        return 1.0
+    eff = float(p.get("alias_efficiency", 1.0))
+    hit = (row_bytes % float(stride)) == 0
+    if isinstance(hit, bool):
+        return eff if hit else 1.0
+    import numpy as np
+
+    return np.where(hit, eff, 1.0)
+
+
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
                m, n, k, elem_bytes=2, batch=1) -> np.ndarray:
     """Vectorised GEMM time in s for arrays *m, n, k* (and *batch* GEMMs per launch) under
@@ -82,6 +104,7 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
         waves = _waves(tiles * split / units, tail)
         comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
         best = np.minimum(best, comp.min(axis=0))
+    best = best / _alias_factor(p, k * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -124,6 +147,7 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
             if s > 1:  # fp32 partial sums written by each split and read back once
                 comp = comp + b * m * n * 4.0 * s * 2.0 / bandwidth_Bps
             best = min(best, comp)
+    best = best / _alias_factor(p, k * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])

@@ -42,6 +42,7 @@ SHAPES = {
     "expert_ffn": [{"tokens": 2, "hidden": 16, "intermediate": 12, "num_active": 3}],
     "embedding_gather": [{"num_rows": 13, "row_elems": 10}],
     "elementwise": [{"num_elems": 1000}, {"num_elems": 77, "inputs": 1}],
+    "pow": [{"num_elems": 1000}, {"num_elems": 77, "inputs": 1}],
     "bmm": [{"batch": 3, "m": 5, "n": 7, "k": 130}, {"batch": 1, "m": 1, "n": 24, "k": 40}],
     "softmax": [{"rows": 3, "cols": 50}, {"rows": 1, "cols": 7}],
     "layernorm": [{"rows": 4, "cols": 33}],
