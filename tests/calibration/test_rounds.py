@@ -473,3 +473,29 @@ def test_chunk_plan_spreads_short_tasks_over_every_chunk_and_long_ones_once(ncol
             assert where == [1]
     longs = [sum(1 for k, _ in chunk if ncold[k] == 1) for chunk in chunks]
     assert max(longs) - min(longs) <= 1
+
+
+def test_task_classes_compare_each_round_with_itself():
+    """A short task's in-pipeline and single-call times move together from round to round
+    (the host's memory phases): the class's error is the median over rounds of the
+    within-round ratio (single calls / in-pipeline), so a phase that slows both sides of a
+    round cancels; rows without per-round series (older JSON) fall back to pooled medians."""
+    import statistics
+
+    phases = [1.0, 3.0, 2.0, 4.0, 5.0]
+    ratios = [1.5, 1.5, 1.0, 1.0, 1.0]  # within-round: the single calls match in 3 of 5 rounds
+    rows = []
+    for k, base in enumerate((1e-4, 1.2e-4)):
+        inp = [base * ph for ph in phases for _ in range(2)]  # 2 passes a round
+        rem = [base * ph * q for ph, q in zip(phases, ratios)]
+        rows.append({"task": f"t{k}", "kernel": "topk", "shape": {"num_items": 7},
+                     "in_pipeline_s": statistics.median(inp), "remeasured_cold_s": statistics.median(rem),
+                     "table_warm_s": 5e-5, "table_cold_s": 1e-4,
+                     "series_in_pipeline_s": inp, "series_remeasured_cold_s": rem})
+    (c,) = task_classes(rows)
+    assert c["count"] == 2 and c["error_corrected"] == pytest.approx(0.0, abs=1e-12)
+    assert c["error_corrected_warm_only"] == pytest.approx(5e-5 / 1e-4 - 1.0)
+    # pooled medians of the same samples mix slow and fast rounds: +33% here
+    pooled = [{k: v for k, v in r.items() if not k.startswith("series")} for r in rows]
+    (c,) = task_classes(pooled)
+    assert c["error_corrected"] == pytest.approx(4.0 / 3.0 - 1.0)
