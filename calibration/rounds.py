@@ -100,14 +100,14 @@ MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
 MAX_WAITED_FRACTION = 0.05
 #: Separately allocated copies of a pipeline's buffers (and of its evicting stream) per run:
 #: one per batch-means block (:func:`calibration.stats.block_bounds`), each running its block's
-#: consecutive rounds. Why: how fast single calls run against the pipeline depends on the
-#: allocation -- a one-way ANOVA of the round figures by allocation pooled over the 15 RAG runs
-#: of three five-run sets (3 allocations cycled per run, cal15f) gave F = 1.59 on (30, 105) df,
-#: an allocation component of ~2.1 points SD against 5.0 round to round (DSA: F = 0.40, none),
-#: about the ~2 points by which RAG runs scattered beyond their standard errors. Cycled over
-#: rounds, the allocations' effects averaged inside every 2-round block and the batch-means
-#: standard error missed them; with one allocation per block they are what the block means
-#: differ by, so the interval samples them. The copies are made by copying the previous one
+#: consecutive rounds. Why: if how fast single calls run against the pipeline depends on the
+#: allocation, the effect is then what the block means differ by and the interval samples it
+#: (cycled over rounds, as before, it averaged inside every 2-round block and the batch-means
+#: standard error missed it). Evidence: a one-way ANOVA by allocation pooled over the 15 RAG
+#: runs of three five-run sets with 3 allocations cycled per run (cal15f) gave F = 1.59 on
+#: (30, 105) df, ~2.1 points SD; on 15 runs with this design the block (= allocation) means
+#: differed no more than their rounds predict (F = 0.61 on (60, 75), DSA 0.91; cal15g), so
+#: the allocation is at most a small part of RAG's run-to-run spread. The copies are made by copying the previous one
 #: (same values, fresh pages) just before its block, and the previous one is freed then:
 #: at most two are alive (a DSA copy is 3.3 GB).
 ALLOCATIONS = 5
