@@ -17,14 +17,14 @@ Re-measuring the tasks themselves rather than one copy per shape matters twice: 
 pipeline runs three times gets three samples a round, as it weighs three times in the sum
 (with one sample per shape, one slow phase of the 470 MB o_proj weight decided a DSA run's
 drift); and both sides read the same memory, so how fast a given buffer streams (its
-physical placement, which differs between allocations on this VM) cancels too. The rounds
-cycle over up to :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers,
-since how single calls compare with the pipeline depended on the allocation when one was
-used per run (a five-run set's spread of 5-7.5 points fell to 2-3.5 with three). Each copy
-is built just before its first round, so the builds (20 s for a DSA copy once the process
-holds a few GB) space out the first rounds and a run's rounds span 140-163 s of its 3 min
-with the in-context re-measurement (all built first, before it, they spanned the last 30-40 s
-of 2.5 min).
+physical placement, which differs between allocations on this VM) cancels too. How single
+calls compare with the pipeline still depends on the allocation (a few points on RAG; a
+five-run set's spread of 5-7.5 points with one allocation per run fell to 2-3.5 with three),
+so a run uses :data:`ALLOCATIONS` separately allocated copies of the pipeline's buffers, one
+per batch-means block of consecutive rounds: the allocations' effects are then what the block
+means differ by, and the interval samples them (cycled round by round, as before, they
+averaged out inside every block and the standard error missed them). Each copy is made by
+copying the previous one just before its block (1-2 s; building one afresh took 10-30 s).
 
 Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
 (pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
@@ -88,7 +88,7 @@ from hetsim.graph import task_of, topological_order
 from hetsim.kernels import KERNELS
 
 from .contexts import cold_in_context, context_extra_s, table_rotate_bytes, task_factors
-from .stats import MAX_CLAIM_WIDTH, claimable, median_ci, repeat_interval
+from .stats import MAX_CLAIM_WIDTH, block_bounds, claimable, median_ci, repeat_interval
 
 #: Within-run change of the machine's speed (median drift of the first vs the second half of
 #: the rounds) above which a run is marked unreliable: the rounds no longer sample one
@@ -98,13 +98,19 @@ MAX_WITHIN_RUN_SPEED_CHANGE = 0.25
 #: (:class:`calibration.clock.RunDelay`) above which a run is marked unreliable: the timings
 #: then include the queue for the cores, not only the kernels.
 MAX_WAITED_FRACTION = 0.05
-#: Separately allocated copies of a pipeline's buffers that validation's rounds cycle over (as
-#: memory allows: they may take at most half the available memory). Why: how fast single calls
-#: run against the pipeline depends on the allocation. Three passes of one pipeline allocated
-#: in one process and measured in alternating rounds (isolated core, 8 rounds each) gave
-#: summed single calls vs pipeline of +3.0, -2.2 and +1.6% (RAG) and +0.6, -3.3 and -2.6% (DSA):
-#: as much as the spread between whole runs, which one allocation per run could not show.
-ALLOCATIONS = 3
+#: Separately allocated copies of a pipeline's buffers (and of its evicting stream) per run:
+#: one per batch-means block (:func:`calibration.stats.block_bounds`), each running its block's
+#: consecutive rounds. Why: if how fast single calls run against the pipeline depends on the
+#: allocation, the effect is then what the block means differ by and the interval samples it
+#: (cycled over rounds, as before, it averaged inside every 2-round block and the batch-means
+#: standard error missed it). Evidence: a one-way ANOVA by allocation pooled over the 15 RAG
+#: runs of three five-run sets with 3 allocations cycled per run (cal15f) gave F = 1.59 on
+#: (30, 105) df, ~2.1 points SD; on 15 runs with this design the block (= allocation) means
+#: differed no more than their rounds predict (F = 0.61 on (60, 75), DSA 0.91; cal15g), so
+#: the allocation is at most a small part of RAG's run-to-run spread. The copies are made by copying the previous one
+#: (same values, fresh pages) just before its block, and the previous one is freed then:
+#: at most two are alive (a DSA copy is 3.3 GB).
+ALLOCATIONS = 5
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
 #: Real pipeline passes per round, interleaved with the round's re-measurements (before,
@@ -147,6 +153,32 @@ class _Pass:
             self.impls[n], self.inputs[n] = impl, inputs
         self.data_edges, self.edges = self._wire(graph)
         self.calls = [self._call(n) for n in self.order]
+
+    def copy(self) -> "_Pass":
+        """The same pipeline on freshly allocated buffers: every tensor's storage copied once
+        (aliases -- outputs wired as inputs, views -- stay aliases), so the values are the
+        same and only where the buffers sit in memory differs."""
+        torch = self.torch
+        new = object.__new__(_Pass)
+        new.torch, new.order, new.tasks, new.producers = torch, self.order, self.tasks, self.producers
+        new.impls, new.data_edges, new.edges = self.impls, self.data_edges, self.edges
+        stores: dict[int, Any] = {}
+
+        def dup(x):
+            if isinstance(x, torch.Tensor):
+                st = x.untyped_storage()
+                if st.data_ptr() not in stores:
+                    stores[st.data_ptr()] = st.clone()
+                return torch.empty(0, dtype=x.dtype, device=x.device).set_(
+                    stores[st.data_ptr()], x.storage_offset(), x.size(), x.stride())
+            if isinstance(x, (list, tuple)):
+                return type(x)(dup(y) for y in x)
+            return x
+
+        with torch.inference_mode():
+            new.inputs = {n: {k: dup(v) for k, v in ins.items()} for n, ins in self.inputs.items()}
+        new.calls = [new._call(n) for n in new.order]
+        return new
 
     def _call(self, n):
         run, inputs = self.impls[n].run, self.inputs[n]
@@ -196,10 +228,12 @@ class _Pass:
 
 
 def _allocations(p: "_Pass", device: str, wanted: int | None, rounds: int) -> int:
-    """How many allocations of the pipeline's buffers to cycle over (see :data:`ALLOCATIONS`)."""
+    """How many allocations of the pipeline's buffers a run uses, one per block of consecutive
+    rounds (see :data:`ALLOCATIONS`): as many as the batch-means blocks, when a second copy
+    fits in half the available memory."""
     if wanted is not None:
-        return max(1, min(int(wanted), rounds))
-    want = min(ALLOCATIONS, max(1, rounds // 3))
+        return len(block_bounds(rounds, max(1, int(wanted)))) - 1
+    want = len(block_bounds(rounds, ALLOCATIONS)) - 1
     if device != "cpu":
         return 1  # device memory: one copy (the GPU paths cannot be run here)
     from .kernels import inputs_nbytes
@@ -210,7 +244,15 @@ def _allocations(p: "_Pass", device: str, wanted: int | None, rounds: int) -> in
             avail = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError):
         return 1
-    return max(1, min(want, 1 + int(0.5 * avail // max(need, 1))))
+    return want if need <= 0.5 * avail else 1
+
+
+def allocation_of_round(r: int, rounds: int, allocations: int) -> int:
+    """Which allocation round *r* of *rounds* runs on: consecutive rounds share one, in the
+    blocks :func:`calibration.stats.block_bounds` cuts (the batch-means blocks when
+    *allocations* is their number)."""
+    bounds = block_bounds(rounds, allocations)
+    return max(j for j in range(len(bounds) - 1) if bounds[j] <= r)
 
 
 def chunk_plan(rng, ncold: list[int], nchunks: int) -> list[list[tuple[int, int]]]:
@@ -262,8 +304,8 @@ class _PipelineRounds:
         self.clock = Clock(device, torch)
         self.simulated_s, self.extrapolated = simulate_pipeline(graph, table)
         p = _Pass(graph, device, torch, seed)
-        # the other allocations are built just before their first round (see :meth:`round`)
-        self.passes = [p]
+        # the other allocations are copied just before their block of rounds (see :meth:`_pass_for`)
+        self.passes, self.alloc_index, self.rotate_bytes = [p], 0, rotate_bytes
         self.nalloc = _allocations(p, device, allocations, rounds)
         self.graph, self.device = graph, device
         self.warm_tab, self.cold_tab = _table_prices(table, p.tasks)
@@ -293,24 +335,27 @@ class _PipelineRounds:
         self.clock.sync()
 
     def _pass_for(self, r: int) -> "_Pass":
-        """The allocation round *r* runs on (rounds cycle over them), built and touched here,
-        untimed, before its first round. Why here and not all up front: building an allocation
-        of the DSA pipeline's buffers takes 10-30 s on one core, so building all of them first
-        left the rounds only the last 30-40 s of a run; built between the first rounds, they
-        space those rounds out and a run's rounds span most of it."""
-        j = r % self.nalloc
-        while len(self.passes) <= j:
-            q = _Pass(self.graph, self.device, self.torch, self.seed + 1000 * len(self.passes))
+        """The allocation round *r* runs on (:func:`allocation_of_round`: one per block of
+        consecutive rounds). A new one is copied from the current one, touched (untimed) and
+        given its own evicting stream just before its block; the old one is freed then."""
+        from .clock import Evictor
+
+        j = allocation_of_round(r, self.rounds, self.nalloc)
+        while self.alloc_index < j:
+            q = self.passes[-1].copy()
             q.touch()
-            self.passes.append(q)
-        return self.passes[j]
+            self.evict = Evictor(self.torch, self.device, self.rotate_bytes)
+            self.passes[-1].release()
+            self.passes = [q]
+            self.alloc_index += 1
+        return self.passes[-1]
 
     def round(self, r: int) -> None:
         """Run round *r*: passes interleaved with chunks of the shuffled re-measurement."""
         from .clock import waited_fraction
 
         clock, evict = self.clock, self.evict
-        p = self._pass_for(r)  # rounds cycle over the allocations
+        p = self._pass_for(r)  # one allocation per block of consecutive rounds
         clock.sync()
         d0, t0 = self.delay.read(), time.perf_counter()
         self.started_s.append(t0 - self.t0)
@@ -439,7 +484,7 @@ def validate_pipeline_rounds(name: str, graph, table: KernelTable, device: str, 
     """Run *rounds* rounds of one pipeline alone; return its per-round series and per-task
     statistics (see the module docstring; :func:`validate_rounds` interleaves several
     pipelines' rounds instead). *allocations*: separately allocated copies of the pipeline's
-    buffers the rounds cycle over (default: up to :data:`ALLOCATIONS`, as memory allows)."""
+    buffers, one per block of consecutive rounds (default: :data:`ALLOCATIONS`, as memory allows)."""
     state = _PipelineRounds(name, graph, table, device, torch, threads, rounds, rotate_bytes,
                             seed=seed, power=power, allocations=allocations,
                             passes_per_round=passes_per_round)
@@ -462,10 +507,11 @@ BOOTSTRAP_BLOCK = 3
 
 def _grouped_indices(rng, rounds: int, block: int, groups: int) -> np.ndarray:
     """Round indices of one resample: *groups* allocations drawn with replacement, each
-    contributing a block resample of its own rounds (r % groups == allocation)."""
+    contributing a block resample of its own rounds (consecutive: :func:`allocation_of_round`)."""
     if groups <= 1:
         return _block_indices(rng, rounds, block)
-    members = [np.arange(g, rounds, groups) for g in range(groups)]
+    bounds = block_bounds(rounds, groups)
+    members = [np.arange(a, b) for a, b in zip(bounds, bounds[1:])]
     parts = []
     for g in rng.integers(0, groups, groups):
         m = members[g]
@@ -503,7 +549,7 @@ def pooled_errors(inpipe, rem, task_shape, cold_tab, simulated_s: float, seed: i
     rounds on both sides, so drift cancels; a single preempted call moves a median, not a sum.
     The interval resamples blocks of *block* (default :data:`BOOTSTRAP_BLOCK`) consecutive
     rounds with replacement (seeded: deterministic), since rounds come in correlated phases;
-    with *groups* > 1 (round r ran on buffer allocation r % groups) it first resamples the
+    with *groups* > 1 (consecutive blocks of rounds ran on separate buffer allocations) it first resamples the
     allocations, then blocks of rounds within each, so the spread between allocations enters
     the interval.
     """
@@ -649,11 +695,37 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     return out
 
 
+def _matched_ratio(rows: list[dict]) -> float | None:
+    """Median over rounds of the class's re-measured single calls (median of its tasks' round
+    values) over its in-pipeline time in the same round (median of its tasks' passes), or
+    None when the rows carry no per-round series. Why matched by round: a short task's
+    in-pipeline and single-call times move together with the host's memory phases from one
+    round to the next (decode attention: 2-3x; log-correlation 0.3-0.6 between the two sides
+    over rounds), and a ratio taken within each round cancels what they share; re-scored on
+    the 15 stored runs of cal15f, decode-attention classes beyond 10% fell from 6 to 4."""
+    rem = [r.get("series_remeasured_cold_s") for r in rows]
+    inp = [r.get("series_in_pipeline_s") for r in rows]
+    if any(x is None for x in rem + inp) or not rem[0]:
+        return None
+    n = len(rem[0])
+    if any(len(x) != n for x in rem) or any(len(x) != len(inp[0]) or len(x) % n for x in inp):
+        return None
+    per = len(inp[0]) // n
+    ratios = []
+    for j in range(n):
+        m_in = statistics.median(x for r in inp for x in r[per * j:per * (j + 1)])
+        if m_in > 0:
+            ratios.append(statistics.median(r[j] for r in rem) / m_in)
+    return statistics.median(ratios) if ratios else None
+
+
 def task_classes(per_task: list[dict]) -> list[dict]:
-    """Per-task rows grouped by (kernel, shape), pooled over rounds: the class's median
-    in-pipeline time (all its tasks and passes) against its median re-measured single call
-    (``error_corrected``: the table's cold price after drift) and against the warm price
-    scaled by the same drift (``error_corrected_warm_only``: no cold-cost model)."""
+    """Per-task rows grouped by (kernel, shape): the class's re-measured single call (the
+    table's cold price after drift) against its in-pipeline time, matched round by round
+    (``error_corrected``: median over rounds of the within-round ratio, see
+    :func:`_matched_ratio`; pooled medians when the rows carry no per-round series), and
+    the warm price scaled by the same drift against it (``error_corrected_warm_only``: no
+    cold-cost model). ``in_pipeline_s``/``remeasured_cold_s`` are the pooled medians."""
     groups: dict[str, list[dict]] = {}
     for row in per_task:
         groups.setdefault(_key(row["kernel"], row["shape"]), []).append(row)
@@ -664,13 +736,15 @@ def task_classes(per_task: list[dict]) -> list[dict]:
         rem = [x for r in rows for x in r.get("series_remeasured_cold_s", [r["remeasured_cold_s"]])]
         m_in, m_rem = statistics.median(inp), statistics.median(rem)
         warm, cold = rows[0]["table_warm_s"], rows[0]["table_cold_s"]
+        ratio = _matched_ratio(rows)
+        if ratio is None:
+            ratio = m_rem / m_in if m_in > 0 else math.nan
         out.append({"tasks": [r["task"] for r in rows], "kernel": rows[0]["kernel"],
                     "shape": rows[0]["shape"], "count": len(rows), "in_pipeline_s": m_in,
                     "remeasured_cold_s": m_rem, "table_cold_s": med(lambda r: r["table_cold_s"]),
                     "table_warm_s": med(lambda r: r["table_warm_s"]),
-                    "error_corrected": m_rem / m_in - 1.0 if m_in > 0 else math.nan,
-                    "error_corrected_warm_only": (warm * m_rem / cold / m_in - 1.0
-                                                  if m_in > 0 and cold > 0 else math.nan)})
+                    "error_corrected": ratio - 1.0,
+                    "error_corrected_warm_only": (warm * ratio / cold - 1.0 if cold > 0 else math.nan)})
     return out
 
 

@@ -56,6 +56,16 @@ FURTHER_RUNS = 4
 BLOCKS = 5
 
 
+def block_bounds(n: int, blocks: int = BLOCKS) -> list[int]:
+    """Where the batch-means blocks of *n* rounds start and end: ``min(blocks, n // 2)``
+    blocks of consecutive rounds, as equal as possible (bounds[j] <= round < bounds[j + 1]
+    is block j). Validation also runs each block's rounds on its own allocation of the
+    pipeline's buffers (:mod:`calibration.rounds`), so a block mean carries its allocation's
+    effect and the spread between allocations enters the standard error."""
+    k = max(1, min(int(blocks), n // 2)) if n >= 2 else 1
+    return [round(j * n / k) for j in range(k + 1)]
+
+
 @functools.lru_cache(maxsize=64)
 def t_quantile(p: float, df: int) -> float:
     """Student-t quantile (p > 0.5) by bisection on the numerically integrated density (no
@@ -177,7 +187,7 @@ def repeat_interval(values: Sequence[float], confidence: float = CONFIDENCE,
         med = median_ci(xs)
         return {**med, "ci_lo": med["lo"], "ci_hi": med["hi"], "repeat_lo": med["lo"],
                 "repeat_hi": med["hi"], "coverage": None, "estimator": "too few rounds"}
-    bounds = [round(j * n / k) for j in range(k + 1)]
+    bounds = block_bounds(n, k)
     means = [sum(xs[a:b]) / (b - a) for a, b in zip(bounds, bounds[1:])]
     point = sum(means) / k
     sd = math.sqrt(sum((m - point) ** 2 for m in means) / (k - 1))
@@ -201,4 +211,5 @@ def claimable(ci: dict, max_width: float = MAX_CLAIM_WIDTH) -> bool:
     return ci["coverage"] >= CONFIDENCE - 1e-12 and (ci["hi"] - ci["lo"]) <= max_width
 
 
-__all__ = ["median_ci", "repeat_interval", "set_interval_factor", "t_quantile", "FURTHER_RUNS", "claimable", "CONFIDENCE", "MAX_CLAIM_WIDTH", "BLOCKS"]
+__all__ = ["median_ci", "repeat_interval", "set_interval_factor", "t_quantile", "FURTHER_RUNS", "claimable", "CONFIDENCE", "MAX_CLAIM_WIDTH", "BLOCKS",
+           "block_bounds"]

@@ -235,10 +235,11 @@ def test_block_bootstrap_resamples_runs_of_consecutive_rounds():
     assert (_block_indices(np.random.default_rng(0), 4, 1) < 4).all()
 
 
-def test_rounds_cycle_over_separate_allocations(tiny):
+def test_each_block_of_rounds_runs_on_its_own_allocation(tiny):
     import numpy as np
 
-    from calibration.rounds import _grouped_indices
+    from calibration.rounds import _grouped_indices, allocation_of_round
+    from calibration.stats import block_bounds
 
     table, _, _, _ = tiny
     tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
@@ -246,8 +247,37 @@ def test_rounds_cycle_over_separate_allocations(tiny):
     res = validate_rounds(table, rounds=4, graphs={"two": graph}, allocations=2)
     v = res["pipelines"]["two"]
     assert v["allocations"] == 2 and len(v["series"]["measured_s"]) == 4
+    # the default: one allocation per batch-means block, consecutive rounds
+    assert [allocation_of_round(r, 10, 5) for r in range(10)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert block_bounds(10) == [0, 2, 4, 6, 8, 10] and block_bounds(7, 5) == [0, 2, 5, 7]
+    assert [allocation_of_round(r, 7, 3) for r in range(7)] == [0, 0, 1, 1, 1, 2, 2]
     idx = _grouped_indices(np.random.default_rng(1), 6, 3, 3)  # 3 allocations x 2 rounds
-    assert len(idx) == 6 and all(idx[k] % 3 == idx[k + 1] % 3 for k in (0, 2, 4))
+    assert len(idx) == 6 and all(idx[k] // 2 == idx[k + 1] // 2 for k in (0, 2, 4))
+
+
+def test_a_copied_allocation_holds_the_same_values_in_new_buffers_with_aliases_kept():
+    import torch
+
+    from calibration.rounds import _Pass
+    from calibration.validate import pipeline_graphs
+
+    g = pipeline_graphs()["rag_dense"]
+    sub = g.subgraph(list(g.nodes)[:6]).copy()
+    p = _Pass(sub, "cpu", torch, 0)
+    q = p.copy()
+    ptr = lambda t: t.untyped_storage().data_ptr()  # noqa: E731
+    src = {(n, k): v for n, ins in p.inputs.items() for k, v in ins.items() if isinstance(v, torch.Tensor)}
+    dst = {(n, k): v for n, ins in q.inputs.items() for k, v in ins.items() if isinstance(v, torch.Tensor)}
+    assert src.keys() == dst.keys() and src
+    old = {ptr(v) for v in src.values()}
+    for key, v in src.items():
+        w = dst[key]
+        assert torch.equal(v, w) and ptr(w) not in old and w.stride() == v.stride()
+    for a in src:  # two inputs sharing a buffer (a wired edge) still share it in the copy
+        for b in src:
+            assert (ptr(src[a]) == ptr(src[b])) == (ptr(dst[a]) == ptr(dst[b]))
+    assert q.data_edges == p.data_edges and len(q.calls) == len(p.calls)
+    q.touch(1)
 
 
 def test_pipelines_rounds_interleave_and_span_the_run(tiny):
@@ -268,26 +298,47 @@ def test_pipelines_rounds_interleave_and_span_the_run(tiny):
     assert len(res["probes"]["runs"]) == 3  # start, middle, end
 
 
-def test_allocations_are_built_before_their_first_round(tiny, monkeypatch):
-    """Only the first allocation is built before round 0; the others just before their first
-    round (so a run's rounds are not all packed after minutes of building)."""
+def test_allocations_are_copied_before_their_block_and_the_old_one_freed(tiny, monkeypatch):
+    """Only the first allocation is built before round 0; each next one is copied from the
+    current one just before its block of rounds, with its own evicting stream, and the
+    current one is freed then (at most two alive)."""
     import calibration.rounds as R
 
     table, _, _, _ = tiny
     tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
     g = build_workload("custom", {"tasks": tasks[:2], "edges": []})
-    built, seen = [], []
-    real = R._Pass
+    built, copied, released, evictors, seen = [], [], [], [], []
+    real_init, real_copy, real_release = R._Pass.__init__, R._Pass.copy, R._Pass.release
+    import calibration.clock as C
+    real_ev = C.Evictor.__init__
 
-    class Counting(real):
-        def __init__(self, *a, **k):
-            built.append(len(seen))  # rounds begun when this allocation was built
-            super().__init__(*a, **k)
+    def init(self, *a, **k):
+        built.append(len(seen))
+        real_init(self, *a, **k)
 
-    monkeypatch.setattr(R, "_Pass", Counting)
-    res = R.validate_rounds(table, rounds=4, graphs={"a": g}, allocations=3,
+    def copy(self):
+        copied.append(len(seen))
+        return real_copy(self)
+
+    def release(self):
+        released.append(len(seen))
+        real_release(self)
+
+    def ev(self, *a, **k):
+        evictors.append(len(seen))
+        real_ev(self, *a, **k)
+
+    monkeypatch.setattr(R._Pass, "__init__", init)
+    monkeypatch.setattr(R._Pass, "copy", copy)
+    monkeypatch.setattr(R._Pass, "release", release)
+    monkeypatch.setattr(C.Evictor, "__init__", ev)
+    res = R.validate_rounds(table, rounds=6, graphs={"a": g}, allocations=3,
                             on_round=lambda name, r: seen.append(r))
-    assert built == [0, 2, 3] and res["pipelines"]["a"]["allocations"] == 3
+    # round r's on_round fires before the round: a copy made for round 2 sees 3 rounds begun
+    assert built == [0] and copied == [3, 5] and released[:2] == [3, 5]
+    assert evictors.count(3) == 1 and evictors.count(5) == 1
+    v = res["pipelines"]["a"]
+    assert v["allocations"] == 3 and v["pooled"]["error_corrected"]["method"].endswith("3 allocations and their rounds")
 
 
 def test_large_random_inputs_tile_a_prime_block_deterministically():
@@ -422,3 +473,29 @@ def test_chunk_plan_spreads_short_tasks_over_every_chunk_and_long_ones_once(ncol
             assert where == [1]
     longs = [sum(1 for k, _ in chunk if ncold[k] == 1) for chunk in chunks]
     assert max(longs) - min(longs) <= 1
+
+
+def test_task_classes_compare_each_round_with_itself():
+    """A short task's in-pipeline and single-call times move together from round to round
+    (the host's memory phases): the class's error is the median over rounds of the
+    within-round ratio (single calls / in-pipeline), so a phase that slows both sides of a
+    round cancels; rows without per-round series (older JSON) fall back to pooled medians."""
+    import statistics
+
+    phases = [1.0, 3.0, 2.0, 4.0, 5.0]
+    ratios = [1.5, 1.5, 1.0, 1.0, 1.0]  # within-round: the single calls match in 3 of 5 rounds
+    rows = []
+    for k, base in enumerate((1e-4, 1.2e-4)):
+        inp = [base * ph for ph in phases for _ in range(2)]  # 2 passes a round
+        rem = [base * ph * q for ph, q in zip(phases, ratios)]
+        rows.append({"task": f"t{k}", "kernel": "topk", "shape": {"num_items": 7},
+                     "in_pipeline_s": statistics.median(inp), "remeasured_cold_s": statistics.median(rem),
+                     "table_warm_s": 5e-5, "table_cold_s": 1e-4,
+                     "series_in_pipeline_s": inp, "series_remeasured_cold_s": rem})
+    (c,) = task_classes(rows)
+    assert c["count"] == 2 and c["error_corrected"] == pytest.approx(0.0, abs=1e-12)
+    assert c["error_corrected_warm_only"] == pytest.approx(5e-5 / 1e-4 - 1.0)
+    # pooled medians of the same samples mix slow and fast rounds: +33% here
+    pooled = [{k: v for k, v in r.items() if not k.startswith("series")} for r in rows]
+    (c,) = task_classes(pooled)
+    assert c["error_corrected"] == pytest.approx(4.0 / 3.0 - 1.0)

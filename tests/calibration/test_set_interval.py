@@ -51,3 +51,42 @@ def test_set_interval_is_wider_than_the_confidence_interval_and_centred():
     assert ci["lo"] < ci["repeat_lo"] < ci["ci_lo"] < ci["median"] < ci["ci_hi"] < ci["repeat_hi"] < ci["hi"]
     assert ci["hi"] - ci["median"] == pytest.approx(ci["median"] - ci["lo"])
     assert "95% simultaneous" in ci["estimator"]
+
+
+def _allocation_set_coverage(sets: int, rng, schedule, nalloc: int, sd_alloc: float, sd_round: float,
+                             rounds: int = 10, runs: int = 1 + FURTHER_RUNS) -> float:
+    """As :func:`_set_coverage`, with a random effect per buffer allocation: each run draws
+    *nalloc* allocation effects (sd *sd_alloc*), round r of a run carries the effect of the
+    allocation *schedule(r)* it ran on plus its own noise (sd *sd_round*) -- the model the
+    one-way ANOVA of stored RAG runs supports (cal15g: ~2 points per allocation, ~5 a round)."""
+    held = total = 0
+    for _ in range(sets):
+        res = []
+        for _ in range(runs):
+            a = rng.normal(0.0, sd_alloc, nalloc)
+            res.append(repeat_interval([0.01 + a[schedule(r)] + rng.normal(0.0, sd_round) for r in range(rounds)]))
+        figs = [r["median"] for r in res]
+        for r in res:
+            total += 1
+            held += all(r["lo"] <= f <= r["hi"] for f in figs)
+    return held / total
+
+
+def test_allocation_effects_are_sampled_by_the_interval_when_each_block_has_its_own_allocation():
+    """Validation runs each batch-means block of rounds on its own allocation of the buffers
+    (calibration.rounds.allocation_of_round, ALLOCATIONS of them): then an allocation's effect
+    is what block means differ by and the set interval keeps its nominal coverage. Rounds
+    cycled over three allocations (what validation did before) hide the effects inside every
+    block and the interval holds all five figures only ~75% of the time (a strong effect,
+    as large as the round-to-round noise, makes the difference plain)."""
+    from calibration.rounds import ALLOCATIONS, allocation_of_round
+
+    from calibration.stats import block_bounds
+
+    n = len(block_bounds(10, ALLOCATIONS)) - 1
+    assert n == 5  # one allocation per block at the default 10 rounds
+    cov = _allocation_set_coverage(800, np.random.default_rng(4), lambda r: allocation_of_round(r, 10, n), n,
+                                   0.03, 0.03)
+    assert cov == pytest.approx(0.95, abs=0.015)
+    cycled = _allocation_set_coverage(400, np.random.default_rng(5), lambda r: r % 3, 3, 0.03, 0.03)
+    assert cycled < 0.85
