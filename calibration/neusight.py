@@ -372,14 +372,20 @@ def report(validation_csv: str | Path, held_out: bool = False) -> list[dict]:
     return out
 
 
+def _device_and_csv(argv: list[str], more: str = "") -> bool:
+    """``--fit-* DEVICE NEUSIGHT.csv``: True when so, else the usage on stderr and False."""
+    if len(argv) == 3 and Path(argv[2]).is_file():
+        return True
+    print(f"usage: python -m calibration.neusight {argv[0]} DEVICE NEUSIGHT.csv{more}", file=sys.stderr)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--fit-gemm":
         scan = "--alias-scan" in argv
         argv = [a for a in argv if a != "--alias-scan"]
-        if len(argv) != 3 or not Path(argv[2]).is_file():
-            print("usage: python -m calibration.neusight --fit-gemm DEVICE NEUSIGHT.csv [--alias-scan] "
-                  "(the converted CSV)", file=sys.stderr)
+        if not _device_and_csv(argv, " [--alias-scan] (the converted CSV)"):
             return 2
         from hetsim.report.validation import read_measurements
 
@@ -414,8 +420,7 @@ def main(argv: list[str] | None = None) -> int:
               + (f", {p['n_aliased']} of them aliased" if "n_aliased" in p else ""))
         return 0
     if argv and argv[0] == "--fit-rows":
-        if len(argv) != 3 or not Path(argv[2]).is_file():
-            print("usage: python -m calibration.neusight --fit-rows DEVICE NEUSIGHT.csv", file=sys.stderr)
+        if not _device_and_csv(argv):
             return 2
         from hetsim.report.validation import read_measurements
 
@@ -427,8 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{kernel}: {e}")
         return 0
     if argv and argv[0] == "--fit-pow":
-        if len(argv) != 3 or not Path(argv[2]).is_file():
-            print("usage: python -m calibration.neusight --fit-pow DEVICE NEUSIGHT.csv", file=sys.stderr)
+        if not _device_and_csv(argv):
             return 2
         from hetsim.report.validation import read_measurements
 
