@@ -60,9 +60,10 @@ def isolated_extra_s(device: DeviceSpec, kernel: str, cls: str, shape: dict, dty
     return load_stack(device.stack).isolated_extra_s(kernel, cls, device.family, shape)
 
 
-def _row_latency_s(device: DeviceSpec, kernel: str, full: dict, stack: StackSpec | None) -> float:
+def _row_latency_s(device: DeviceSpec, kernel: str, spec, shape: dict, stack: StackSpec | None) -> float:
     """The stack's one-block-per-row latency bound of the call (0 where the stack, the device's
-    memory latency or its compute-unit count is not given)."""
+    memory latency or its compute-unit count is not given). The shape is resolved only where a
+    bound applies: every other roofline-priced call skips that work."""
     if stack is None:
         return 0.0
     rl = stack.row_latency(kernel, device.family)
@@ -70,6 +71,7 @@ def _row_latency_s(device: DeviceSpec, kernel: str, full: dict, stack: StackSpec
     units = device.gemm_tiles.compute_units if device.gemm_tiles is not None else None
     if rl is None or lat is None or not units:
         return 0.0
+    full = spec.resolve(shape)
     return rl.time_s(full["rows"], full["cols"], full.get("elem_bytes", 2), units, float(lat))
 
 
@@ -128,7 +130,7 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
         overhead = launches * launch
         work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype, eff))
         source = "roofline"
-        lat = _row_latency_s(device, kernel, spec.resolve(shape2), stack)
+        lat = _row_latency_s(device, kernel, spec, shape2, stack)
         if lat > work:
             work, source = lat, "row-latency"
     ops = 0
