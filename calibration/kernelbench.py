@@ -151,21 +151,24 @@ def map_problem(problem: str, names: dict, shapes: list) -> tuple[str, dict, str
             name in ("Matmul_with_transposed_B", "Matmul_with_transposed_both")
         m, k = (a1, a0) if ta else (a0, a1)
         n = b0 if tb else b1
-        return "gemm", {"m": m, "n": n, "k": k, **eb}, "torch.matmul, one cuBLAS/rocBLAS fp32 GEMM" + (
-            " (transposed operands: a BLAS transpose flag, no copy)" if ta or tb else "")
+        # layout: B [K,N] is n-contiguous (nn=1); B.T of an [N,K] tensor is k-contiguous, as
+        # F.linear's weight (nn=0). A's transpose is a BLAS flag the layout key does not carry.
+        return "gemm", {"m": m, "n": n, "k": k, **eb, "nn": 0 if tb else 1}, (
+            "torch.matmul, one cuBLAS/rocBLAS fp32 GEMM" + (
+                " (transposed operands: a BLAS transpose flag, no copy)" if ta or tb else ""))
     if name == "Matrix_vector_multiplication_":
         (m, k), _ = shapes[0], shapes[1]
-        return "gemm", {"m": 1, "n": m, "k": k, **eb}, ("A[M,K] @ x[K,1]: the matrix streamed once, "
+        return "gemm", {"m": 1, "n": m, "k": k, **eb, "nn": 0}, ("A[M,K] @ x[K,1]: the matrix streamed once, "
                                                         "priced as a 1-row GEMM (gemv class)")
     if name == "Batched_matrix_multiplication":
         (b, m, k), (_, _, n) = shapes[0], shapes[1]
-        return "bmm", {"batch": b, "m": m, "n": n, "k": k, **eb}, "torch.bmm"
+        return "bmm", {"batch": b, "m": m, "n": n, "k": k, **eb, "nn": 1}, "torch.bmm"
     if name == "3D_tensor_matrix_multiplication":
         (b, m, k), (_, n) = shapes[0], shapes[1]
-        return "gemm", {"m": b * m, "n": n, "k": k, **eb}, "torch.matmul of [N,M,K] by [K,L]: one GEMM over N*M rows"
+        return "gemm", {"m": b * m, "n": n, "k": k, **eb, "nn": 1}, "torch.matmul of [N,M,K] by [K,L]: one GEMM over N*M rows"
     if name == "4D_tensor_matrix_multiplication":
         (b, i, j, l), (_, k) = shapes[0], shapes[1]
-        return "gemm", {"m": b * i * j, "n": k, "k": l, **eb}, ("einsum bijl,lk->bijk: one GEMM over "
+        return "gemm", {"m": b * i * j, "n": k, "k": l, **eb, "nn": 1}, ("einsum bijl,lk->bijk: one GEMM over "
                                                                "b*i*j rows (no permute needed)")
     if name in UNARY:
         n = math.prod(shapes[0])

@@ -25,8 +25,10 @@ NeuSight's own A100 training device, an A100-PCIE-40GB, has no hetsim preset and
 
 Mapping to hetsim kernels (all fp32, ``elem_bytes=4``, stack ``pytorch-eager``):
 
-* ``linear`` [B,M,N] through ``nn.Linear(N, K)``: ``gemm`` m = B*M, k = N, n = K;
-* ``bmm`` [B,M,N] @ [B,N,K]: ``bmm`` batch = B, m = M, k = N, n = K;
+* ``linear`` [B,M,N] through ``nn.Linear(N, K)``: ``gemm`` m = B*M, k = N, n = K, layout
+  ``nn=0`` (the weight is [K,N], k-contiguous: Tensile's ``Cijk_Alik_Bljk`` on the MI210);
+* ``bmm`` [B,M,N] @ [B,N,K]: ``bmm`` batch = B, m = M, k = N, n = K, layout ``nn=1`` (the
+  second operand is n-contiguous: Tensile's ``Cijk_Ailk_Bljk``);
 * ``add mul div`` [B,H] with [B,H]: ``elementwise`` num_elems = B*H, inputs = 2;
   ``addu mulu divu`` (tensor with a scalar), ``relu gelu tanh``: inputs = 1;
 * ``pow`` / ``powu``: kernel ``pow``, the same shape (its per-element cost is the stack's);
@@ -89,8 +91,8 @@ def kernel_and_shape(op: str, row: dict[str, str]) -> tuple[str, dict[str, int]]
     if op in ("linear", "bmm"):
         b, m, n, k = (int(row[c]) for c in "BMNK")
         if op == "linear":
-            return "gemm", {"m": b * m, "n": k, "k": n, "elem_bytes": 4}
-        return "bmm", {"batch": b, "m": m, "n": k, "k": n, "elem_bytes": 4}
+            return "gemm", {"m": b * m, "n": k, "k": n, "elem_bytes": 4, "nn": 0}
+        return "bmm", {"batch": b, "m": m, "n": k, "k": n, "elem_bytes": 4, "nn": 1}
     b, h = int(row["B"]), int(row["H"])
     if op in ("pow", "powu"):
         return "pow", {"num_elems": b * h, "inputs": 2 if op in BINARY else 1, "elem_bytes": 4}
@@ -151,7 +153,9 @@ def neusight_rows(repo_dir: str | Path, commit: str | None = None) -> list[list[
 
 
 def half(device: str, kernel: str, shape: str) -> str:
-    """``fit`` or ``check``: the half of the held-out split a (device, kernel, shape) is in."""
+    """``fit`` or ``check``: the half of the held-out split a (device, kernel, shape) is in.
+    The layout key ``nn`` is left out of the hash, so adding it kept every row in its half."""
+    shape = ";".join(kv for kv in shape.split(";") if not kv.startswith("nn="))
     return "check" if zlib.crc32(f"{device}|{kernel}|{shape}".encode()) & 1 else "fit"
 
 
@@ -166,8 +170,8 @@ def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | N
     ``bmm`` rows (validate Measurements): the device's compute units and k splits, the
     FP32_TILES candidates, and the k-loop search started at 8 elements (SIMT k-steps).
 
-    With *alias_stride_bytes*, the calls whose k-contiguous rows (k x element bytes) are a
-    multiple of that stride are left out of the tile fit, and ``alias_efficiency`` (the
+    With *alias_stride_bytes*, the calls whose operands' rows (k x element bytes for A, and
+    for B as the layout ``nn`` says) are both multiples of that stride are left out of the tile fit, and ``alias_efficiency`` (the
     factor on their compute rate) is then fitted to them alone with the tiles fixed (a grid
     of 0.0005 steps, minimum mean relative error), so the slow calls neither drag the tile
     efficiencies down nor the tiles bend to fit them. ``loss`` is the fit-half mean relative
@@ -191,8 +195,11 @@ def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | N
             "split_k": list(gt.split_k), "k_overhead": 8.0, "overlap_exponent": 2.0,
             "memory_efficiency": 0.9, "overhead_s": 5e-6, "wave_tail": 0.5}
     col = {c: np.array([r.shape.get(c, 1) for r in sel]) for c in ("m", "n", "k", "batch")}
+    col["nn"] = np.array([r.shape.get("nn", 0) for r in sel])
     t = np.array([r.time_s for r in sel])
-    aliased = (col["k"] * eb) % alias_stride_bytes == 0 if alias_stride_bytes else np.zeros(len(t), bool)
+    b_rows = np.where(col["nn"] != 0, col["n"], col["k"])  # B's row length (the layout)
+    aliased = (((col["k"] * eb) % alias_stride_bytes == 0) & ((b_rows * eb) % alias_stride_bytes == 0)
+               if alias_stride_bytes else np.zeros(len(t), bool))
     if alias_stride_bytes and (not aliased.any() or aliased.all()):
         raise ValueError(f"stride {alias_stride_bytes}: no fit-half rows on one side of it")
     keep = ~aliased
@@ -204,11 +211,11 @@ def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | N
         best = (np.inf, 1.0)
         for eff in np.arange(0.05, 1.0 + 1e-9, 0.0005):
             q = {**p, "alias_stride_bytes": int(alias_stride_bytes), "alias_efficiency": float(eff)}
-            pred = tile_times(q, peak, bw, a["m"], a["n"], a["k"], eb, a["batch"])
+            pred = tile_times(q, peak, bw, a["m"], a["n"], a["k"], eb, a["batch"], a["nn"])
             best = min(best, (float(np.mean(np.abs(pred - t[aliased]) / t[aliased])), round(float(eff), 4)))
         p.update(alias_stride_bytes=int(alias_stride_bytes), alias_efficiency=best[1])
         p["n_aliased"] = int(aliased.sum())
-    pred = tile_times(p, peak, bw, col["m"], col["n"], col["k"], eb, col["batch"])
+    pred = tile_times(p, peak, bw, col["m"], col["n"], col["k"], eb, col["batch"], col["nn"])
     p["loss"] = round(float(np.mean(np.abs(pred - t) / t)), 5)
     # every row was timed alone: the fitted per-call time is the stream overhead (the device's
     # own tile fit's, from back-to-back profiles) plus the host dispatch an isolated call holds

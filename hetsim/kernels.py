@@ -61,6 +61,9 @@ class KernelSpec:
         ``num_keys``, where the workload scores pooled blocks or pages). :meth:`resolve`
         accepts and checks them but leaves them out of the full shape, so GPU pricing and
         calibrated tables see exactly the shape they always saw.
+    choices : dict
+        Shape keys that are codes, not sizes: key -> {allowed value: meaning} (a GEMM's
+        operand layout), checked by :meth:`resolve`.
     """
 
     name: str
@@ -72,6 +75,7 @@ class KernelSpec:
     doc: str = ""
     fused: bool = False  # a dataflow design (scores streamed into a top-k), FPGA only
     hints: tuple[str, ...] = ()
+    choices: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def resolve(self, shape: Shape) -> dict[str, int]:
         """Return the full shape (defaults filled in), checking every key."""
@@ -95,6 +99,10 @@ class KernelSpec:
             if v > MAX_SIZE:
                 raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={big(v)} must be at most 2**53 "
                                  f"({MAX_SIZE:,})")
+        for k, allowed in self.choices.items():
+            if full.get(k, min(allowed)) not in allowed:
+                raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={full[k]!r} is not allowed; "
+                                 "allowed: " + ", ".join(f"{v} ({m})" for v, m in allowed.items()))
         return full
 
     def work(self, shape: Shape) -> tuple[float, float]:
@@ -119,16 +127,24 @@ def _score_bytes(s: dict) -> float:
             + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4))
 
 
-def _k(name, cls, keys, flop, nbytes, doc, hints=(), **defaults) -> KernelSpec:
+def _k(name, cls, keys, flop, nbytes, doc, hints=(), choices=None, **defaults) -> KernelSpec:
     d = {"elem_bytes": 2, **defaults}
-    return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints))
+    return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints),
+                      choices=dict(choices or {}))
+
+
+#: a GEMM's operand layout (shape key ``nn``): which way B's rows run. It changes no work, only
+#: the strides the library's tiles read at (see :mod:`hetsim.costs.gemm_tiles`, row-stride factor)
+GEMM_LAYOUT = {0: "nt: B is the [n,k] k-contiguous weight of F.linear (x @ W.T), the default",
+               1: "nn: B is [k,n], n-contiguous (torch A @ B, torch.bmm)"}
 
 
 _SPECS = [
     _k("gemm", "gemm", ("m", "n", "k"),
        lambda s: 2 * s["m"] * s["n"] * s["k"],
        lambda s: (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
-       "dense C[m,n] = A[m,k] @ W[k,n]; class becomes gemv when m <= 8"),
+       "dense C[m,n] = A[m,k] @ W[k,n]; class becomes gemv when m <= 8; `nn` the operand "
+       "layout (0: F.linear's k-contiguous weight, 1: A @ B)", choices={"nn": GEMM_LAYOUT}, nn=0),
     _k("index_key_write", "copy", ("batch", "head_dim"),
        lambda s: 0,
        lambda s: 2 * s["batch"] * s["head_dim"] * s["elem_bytes"],
@@ -229,7 +245,8 @@ _SPECS = [
        lambda s: 2 * s["batch"] * s["m"] * s["n"] * s["k"],
        lambda s: s["batch"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
        "batched C[b,m,n] = A[b,m,k] @ B[b,k,n] (torch.bmm): batch GEMMs of their own operands "
-       "in one launch, whose output tiles share the waves"),
+       "in one launch, whose output tiles share the waves; `nn` the operand layout as gemm",
+       choices={"nn": GEMM_LAYOUT}, nn=0),
     _k("softmax", "elementwise", ("rows", "cols"),
        lambda s: 5 * s["rows"] * s["cols"],
        lambda s: (s["reads"] + 1) * s["rows"] * s["cols"] * s["elem_bytes"],

@@ -106,8 +106,10 @@ def test_converter_maps_neusight_dimensions():
     """NeuSight's bmm is [B,M,N] @ [B,N,K] and linear is nn.Linear(N, K) on [B,M,N]: N is the
     reduction (hetsim's k), K the output columns (hetsim's n)."""
     row = {"B": "3", "M": "5", "N": "7", "K": "11"}
-    assert kernel_and_shape("bmm", row) == ("bmm", {"batch": 3, "m": 5, "n": 11, "k": 7, "elem_bytes": 4})
-    assert kernel_and_shape("linear", row) == ("gemm", {"m": 15, "n": 11, "k": 7, "elem_bytes": 4})
+    assert kernel_and_shape("bmm", row) == ("bmm", {"batch": 3, "m": 5, "n": 11, "k": 7, "elem_bytes": 4,
+                                                   "nn": 1})
+    assert kernel_and_shape("linear", row) == ("gemm", {"m": 15, "n": 11, "k": 7, "elem_bytes": 4,
+                                                      "nn": 0})
     bh = {"B": "4", "H": "6"}
     assert kernel_and_shape("add", bh)[1]["inputs"] == 2
     assert kernel_and_shape("relu", bh)[1]["inputs"] == 1

@@ -40,6 +40,13 @@ file (``device_models/stacks/<name>.yaml``) says, per kernel class and per kerne
   ``waves = ceil(rows / (compute units x resident_per_unit))``; the work phase is the larger
   of this and the roofline (PyTorch's LayerNorm over 16 rows of 4M elements: 16 busy SMs).
 
+* ``unit_dim_by_family``: how the library runs a GEMM-shaped call with a unit free dimension
+  (``m`` or ``n`` = 1, one GEMM per launch), per GPU family: ``kernel: gemv`` where the
+  library hands it to a matrix-vector kernel (cuBLAS), priced as one stream of the operands
+  at the device's ``gemv`` efficiencies; ``kernel: tiles`` with ``split_k`` where it reaches
+  the tile GEMM kernels with only those k splits (rocBLAS's plain ``?gemm``: a length-one
+  output tile runs the whole k loop); ``dtypes`` limits the rule (empty: every dtype).
+
 * ``isolated_call_s_by_family``: the host time of one eager call timed *alone* (events
   around a single call on an idle GPU, as NeuSight's tracer does), beyond the launch: the
   host's dispatch of the op sits inside such an interval, where a stream of calls hides it.
@@ -52,7 +59,9 @@ The cost of a call is then ``launches x launch_overhead + dispatch ops x op_s
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from ..kernels import KERNEL_CLASSES, KERNELS
 from .device import ClassEfficiency, Strict
@@ -102,6 +111,28 @@ class RowLatency(Strict):
         return self.passes * steps * waves * float(latency_s)
 
 
+class UnitDim(Strict):
+    """How a library runs a GEMM with m or n = 1 (see module doc)."""
+
+    kernel: Literal["gemv", "tiles"] = Field(description="gemv: a matrix-vector kernel; tiles: "
+                                             "the tile GEMM kernels with `split_k` only")
+    split_k: tuple[int, ...] | None = Field(None, min_length=1, description="k splits the tile "
+                                            "kernels may use (kernel: tiles)")
+    dtypes: tuple[str, ...] = Field((), description="dtypes the rule applies to (empty: all)")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _split_for_tiles(self):
+        if (self.kernel == "tiles") != (self.split_k is not None):
+            raise ValueError("split_k is required with kernel: tiles and not allowed with kernel: gemv")
+        if self.split_k is not None and min(self.split_k) < 1:
+            raise ValueError(f"split_k: every split must be >= 1, got {list(self.split_k)}")
+        return self
+
+    def applies(self, dtype: str) -> bool:
+        return not self.dtypes or dtype in self.dtypes
+
+
 class ShapeAbove(Strict):
     """Shape keys a library call takes when one of its sizes exceeds a threshold."""
 
@@ -133,6 +164,9 @@ class StackEntry(Strict):
     row_latency_by_family: dict[str, RowLatency] = Field(
         default_factory=dict, description="GPU family -> one-block-per-row latency bound (kernels "
         "with rows and cols)")
+    unit_dim_by_family: dict[str, UnitDim] = Field(
+        default_factory=dict, description="GPU family -> how a GEMM with m or n = 1 runs "
+        "(GEMM-shaped kernels)")
     note: str = ""
 
 
@@ -175,6 +209,9 @@ class StackSpec(Strict):
                                      f"allowed: {', '.join(sorted(set(allowed)))}")
                 if value < 0:
                     raise ValueError(f"{name}.shape.{key}: must be an integer >= 0, got {value}")
+            if e.unit_dim_by_family and name not in ("gemm", "router", "bmm"):
+                raise ValueError(f"kernels.{name}.unit_dim_by_family: only GEMM-shaped kernels "
+                                 "(gemm, router, bmm) have a unit dimension")
             if e.row_latency_by_family and not {"rows", "cols"} <= set(spec.shape_keys):
                 raise ValueError(f"kernels.{name}.row_latency_by_family: {name} has no rows and cols "
                                  f"shape keys (its keys: {', '.join(spec.shape_keys)})")
@@ -190,6 +227,14 @@ class StackSpec(Strict):
             if e is not None and family is not None and family in e.row_waves_by_family:
                 return e.row_waves_by_family[family]
         return None
+
+    def unit_dim(self, kernel: str, family: str | None, dtype: str) -> UnitDim | None:
+        """How *kernel* runs with m or n = 1 on *family* at *dtype* (kernel entries only)."""
+        e = self.kernels.get(kernel)
+        if e is None or family is None:
+            return None
+        u = e.unit_dim_by_family.get(family)
+        return u if u is not None and u.applies(dtype) else None
 
     def row_latency(self, kernel: str, family: str | None) -> RowLatency | None:
         """The one-block-per-row latency bound of *kernel* on *family* (kernel entries only)."""

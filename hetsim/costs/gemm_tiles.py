@@ -23,9 +23,12 @@ that needs 1.1 waves costs more than one), the loss of small tiles at mid token 
 launch-bound regime of tiny GEMMs.
 
 A fit may carry a row-stride factor (``alias_stride_bytes``, ``alias_efficiency``): where the
-k-contiguous rows (``k x elem_bytes``) are a multiple of that stride, the compute term runs at
-that fraction, because the rows a tile loads then fall on the same few memory channels (on
-the MI210's fp32 fit: 128 KiB rows; see README "GPU cost fidelity").
+row strides of *both* operands are a multiple of that stride, the compute term runs at that
+fraction, because the rows every tile loads at one k-step then fall on the same few memory
+channels (on the MI210's fp32 fit: 128 KiB rows; see README "GPU cost fidelity"). The strides
+follow the operand layout: F.linear's ``x @ W.T`` (``nt``, the default) has both operands'
+rows ``k x elem_bytes`` long; ``A @ B`` (``nn``) has A's rows ``k x elem_bytes`` and B's
+``n x elem_bytes``, so only one of them may hit.
 
 Parameters live in the device file (``gemm_tiles``) and are fitted by
 ``python -m calibration.gemm_tiles`` from public per-operator profiles.
@@ -65,16 +68,20 @@ def _scalar_waves(w: float, tail) -> float:
     return full + (max(frac, 1e-12) ** float(tail) if frac > 0 else 0.0)
 
 
-def _alias_factor(p: Mapping[str, Any], row_bytes):
-    """Compute-rate factor of a GEMM whose k-contiguous rows are *row_bytes* long: the fit's
-    ``alias_efficiency`` where that stride is a multiple of ``alias_stride_bytes`` (the rows of
-    a tile, and the tiles of all units at the same k-step, then map to the same few memory
-    channels / cache sets and queue behind each other), else 1. Works on floats and arrays."""
+def _alias_factor(p: Mapping[str, Any], a_row_bytes, b_row_bytes=None):
+    """Compute-rate factor of a GEMM whose operands' rows are *a_row_bytes* and *b_row_bytes*
+    long (B's defaults to A's: the ``nt`` layout): the fit's ``alias_efficiency`` where both
+    strides are multiples of ``alias_stride_bytes`` (the rows of a tile, and the tiles of all
+    units at the same k-step, then map to the same few memory channels / cache sets and queue
+    behind each other), else 1. Fitted on ``nt`` rows, where the two strides are equal; that
+    one operand hitting is not enough is KernelBench's ``A @ B`` at k = 131072 fp32 (README).
+    Works on floats and arrays."""
     stride = p.get("alias_stride_bytes")
     if not stride:
         return 1.0
     eff = float(p.get("alias_efficiency", 1.0))
-    hit = (row_bytes % float(stride)) == 0
+    b_row_bytes = a_row_bytes if b_row_bytes is None else b_row_bytes
+    hit = ((a_row_bytes % float(stride)) == 0) & ((b_row_bytes % float(stride)) == 0)
     if isinstance(hit, bool):
         return eff if hit else 1.0
     import numpy as np
@@ -83,9 +90,9 @@ def _alias_factor(p: Mapping[str, Any], row_bytes):
 
 
 def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
-               m, n, k, elem_bytes=2, batch=1) -> np.ndarray:
-    """Vectorised GEMM time in s for arrays *m, n, k* (and *batch* GEMMs per launch) under
-    tile parameters *p* (for fitting)."""
+               m, n, k, elem_bytes=2, batch=1, nn=0) -> np.ndarray:
+    """Vectorised GEMM time in s for arrays *m, n, k* (and *batch* GEMMs per launch, *nn* the
+    operand layout as :func:`gemm_time`) under tile parameters *p* (for fitting)."""
     import numpy as np
 
     m, n, k, b = (np.asarray(x, dtype=float) for x in (m, n, k, batch))
@@ -104,7 +111,7 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
         waves = _waves(tiles * split / units, tail)
         comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
         best = np.minimum(best, comp.min(axis=0))
-    best = best / _alias_factor(p, k * elem_bytes)
+    best = best / _alias_factor(p, k * elem_bytes, np.where(np.asarray(nn) != 0, n, k) * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -116,10 +123,16 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
 
 
 def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
-              m: int, n: int, k: int, elem_bytes: int = 2, batch: int = 1) -> float:
+              m: int, n: int, k: int, elem_bytes: int = 2, batch: int = 1, nn: int = 0,
+              split_k=None, whole_waves: bool = False) -> float:
     """Time in s of one ``m x n x k`` GEMM, or of *batch* of them in one launch (``bmm``:
     the batch's output tiles share the waves, so a batch of small GEMMs fills the units
-    that one of them leaves idle; see module doc).
+    that one of them leaves idle; see module doc). *nn* is the operand layout (1: B is
+    n-contiguous); *split_k* replaces the fit's k splits where the library's kernel for the
+    call cannot split k (a GEMM with a unit dimension on rocBLAS; see :mod:`hetsim.costs.gpu`);
+    *whole_waves* prices a partial wave as a full one: a handful of tiles on an idle GPU each
+    still run at no more than their own unit's rate (``wave_tail``, fitted on GEMMs with many
+    tiles per wave, would let 2 tiles on 104 units run 30x faster than one unit can).
 
     The same float operations as :func:`tile_times`, in the same order, on Python floats
     (IEEE doubles, as numpy's float64), so a run that prices single GEMMs does not have to
@@ -135,19 +148,19 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
     units = float(p["compute_units"])
     per_unit = peak_flop_per_s / units
     k0 = float(p["k_overhead"])
-    tail = p.get("wave_tail")
+    tail = None if whole_waves else p.get("wave_tail")
     best = math.inf
     for tile in p["tiles"]:
         tm, tn, eff = float(tile["m"]), float(tile["n"]), float(tile["efficiency"])
         tiles = float(math.ceil(m / tm)) * float(math.ceil(n / tn)) * b
-        for s in p["split_k"]:
+        for s in (p["split_k"] if split_k is None else split_k):
             kk = float(math.ceil(k / s))
             waves = _scalar_waves(tiles * s / units, tail)
             comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff)
             if s > 1:  # fp32 partial sums written by each split and read back once
                 comp = comp + b * m * n * 4.0 * s * 2.0 / bandwidth_Bps
             best = min(best, comp)
-    best = best / _alias_factor(p, k * elem_bytes)
+    best = best / _alias_factor(p, k * elem_bytes, (n if nn else k) * elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])

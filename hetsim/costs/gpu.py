@@ -16,6 +16,13 @@ from the device's software stack for the call's class (or kernel) (the floor gro
   over the bytes of the stack's implementation variant (e.g. the unfused indexer's
   ``[heads x keys]`` logits written and read back).
 
+A GEMM-shaped call with a unit free dimension (``m`` or ``n`` = 1, one GEMM per launch) runs
+as the stack's ``unit_dim_by_family`` says: on a matrix-vector kernel (cuBLAS hands such calls
+to its gemv kernels), priced as one stream of the operands at the device's ``gemv`` class
+efficiencies, or on the tile kernels with only the k splits the library uses there (rocBLAS's
+plain ``?gemm`` reaches Tensile with a length-one output tile and runs the whole k loop in it;
+its few tiles are priced as whole waves, each at its own unit's rate).
+
 Row kernels the stack runs one thread block per row (``row_latency_by_family``) take at least
 their latency bound: a few long rows keep only a few blocks, each waiting on one load at a time.
 
@@ -45,7 +52,8 @@ def isolated_extra_s(device: DeviceSpec, kernel: str, cls: str, shape: dict, dty
     """Host time a call timed alone (events around one eager call) holds beyond its stream
     price; None where it is not known for *device*.
 
-    A GEMM priced by a tile fit adds the fit's ``isolated_s`` (None where the fit has none);
+    A GEMM priced by a tile fit, or handed to the library's GEMV kernel (the same eager
+    ``mm`` call on the host), adds the fit's ``isolated_s`` (None where the fit has none);
     any other call the stack's isolated-call host time for the GPU family, less the dispatch
     its price already carries (*shape* is the call's resolved shape)."""
     if tile_priced:
@@ -116,14 +124,26 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     own = gt is not None
     gt = gt if own else device.gemm_tiles
     peak = device.peak_flop_per_s.get(dtype)
-    if gt is not None and kernel in GEMM_SHAPED and peak is not None:
+    unit = None
+    if stack is not None and kernel in GEMM_SHAPED:
+        full = spec.resolve(shape2)
+        m, n, k, batch = GEMM_SHAPED[kernel](full)
+        if batch == 1 and min(m, n) == 1 and k > 0:
+            unit = stack.unit_dim(kernel, family, dtype)
+    if unit is not None and unit.kernel == "gemv":
+        cls = "gemv"  # a matrix-vector kernel whatever the name: priced and powered as one
+        overhead = launches * launch
+        work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype))
+        source = "gemv-kernel"
+    elif gt is not None and kernel in GEMM_SHAPED and peak is not None:
         full = spec.resolve(shape2)
         m, n, k, batch = GEMM_SHAPED[kernel](full)
         p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
         if eff is not None and not own:  # the stack's library streams weights at its own rate
             p["memory_efficiency"] = float(eff.memory)
         t = gemm_time(p, float(peak), float(device.memory.achievable_bandwidth_Bps), m, n, k,
-                      full.get("elem_bytes", 2), batch)
+                      full.get("elem_bytes", 2), batch, full.get("nn", 0),
+                      unit.split_k if unit is not None else None, whole_waves=unit is not None)
         overhead = float(gt.overhead_s) + (launches - 1) * launch
         work, source = max(floor, t - float(gt.overhead_s)), "gemm-tiles"
     else:

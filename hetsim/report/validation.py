@@ -254,7 +254,7 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
         t, src = c.latency_s, c.source
         if r.timing == "isolated":
             extra = isolated_extra_s(dev, r.kernel, c.kernel_class, get_kernel(r.kernel).resolve(r.shape),
-                                     r.dtype, tile_priced=src.startswith("gemm-tiles"))
+                                     r.dtype, tile_priced=src.startswith(("gemm-tiles", "gemv-kernel")))
             t, src = (t, src + "+isolated:unpriced") if extra is None else (t + extra, src + "+isolated")
         pred.append(t)
         power.append(float(dev.power.idle_w) + c.extra_power_w * dev.num_engines)
