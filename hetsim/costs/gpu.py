@@ -124,20 +124,18 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     own = gt is not None
     gt = gt if own else device.gemm_tiles
     peak = device.peak_flop_per_s.get(dtype)
-    unit = None
-    if stack is not None and kernel in GEMM_SHAPED:
+    unit = gemm = None
+    if kernel in GEMM_SHAPED:
         full = spec.resolve(shape2)
-        m, n, k, batch = GEMM_SHAPED[kernel](full)
-        if batch == 1 and min(m, n) == 1 and k > 0:
+        gemm = m, n, k, batch = GEMM_SHAPED[kernel](full)
+        if stack is not None and batch == 1 and min(m, n) == 1 and k > 0:
             unit = stack.unit_dim(kernel, family, dtype)
     if unit is not None and unit.kernel == "gemv":
         cls = "gemv"  # a matrix-vector kernel whatever the name: priced and powered as one
         overhead = launches * launch
         work = max(floor, roofline_work(device, kernel, cls, flop, nbytes, dtype))
         source = "gemv-kernel"
-    elif gt is not None and kernel in GEMM_SHAPED and peak is not None:
-        full = spec.resolve(shape2)
-        m, n, k, batch = GEMM_SHAPED[kernel](full)
+    elif gt is not None and gemm is not None and peak is not None:
         p = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
         if eff is not None and not own:  # the stack's library streams weights at its own rate
             p["memory_efficiency"] = float(eff.memory)
