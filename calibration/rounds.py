@@ -26,6 +26,13 @@ means differ by, and the interval samples them (cycled round by round, as before
 averaged out inside every block and the standard error missed them). Each copy is made by
 copying the previous one just before its block (1-2 s; building one afresh took 10-30 s).
 
+On a CPU each block also runs in its own short-lived child process, the pipelines built
+afresh there (:data:`BLOCK_PROCESSES`): the run-to-run spread left after that was constant
+within a process and uncorrelated between runs, so a process's effect must differ between
+blocks for the interval to see it. A long task is re-measured with at least
+:data:`LONG_REMEASURE_CALLS` single calls a round (their median), so one stalled call does
+not decide a round.
+
 Each round runs :data:`PASSES_PER_ROUND` real passes, interleaved with the re-measurement
 (pass, a chunk of the shuffled single calls, pass, ..., pass), so both sides sample the same
 seconds of the host's memory-bandwidth phases. The round's measured time is the sum of every
@@ -76,6 +83,7 @@ counts the wired edges).
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 
@@ -111,6 +119,22 @@ MAX_WAITED_FRACTION = 0.05
 #: (same values, fresh pages) just before its block, and the previous one is freed then:
 #: at most two are alive (a DSA copy is 3.3 GB).
 ALLOCATIONS = 5
+#: Run each batch-means block of rounds in its own short-lived child process (CPU only), with
+#: the pipelines built afresh there. Why: in three five-run sets (cal15g) the run-to-run spread
+#: of RAG's figure was constant within a run and uncorrelated between consecutive runs, with
+#: no allocation effect inside a process (ANOVA by allocation F = 0.61 RAG, 0.91 DSA): a
+#: per-process effect, which an interval computed inside one process cannot see. With a process
+#: per block the block means differ by it and the batch-means interval samples it. Building in
+#: the child costs about what copying an allocation did (DSA 9 s, RAG 1-2 s) plus the
+#: interpreter's start-up.
+BLOCK_PROCESSES = True
+#: Fewest re-measured single calls per task and round, spread over the round's chunks (one
+#: per chunk at 4 passes); the round keeps their median. Why: a long call (>= 2 ms) was
+#: re-measured once a round, so one stalled call (222 ms over its median, seen in two runs of
+#: cal15g) moved the round's drift by several points and, the batch means being means, the
+#: run's figure (DSA +9.3%, RAG +6.1%). The median of three ignores one stall. Cost: the long
+#: calls are ~0.2 s of a pipeline's ~8 s round here (the short calls' context replays dominate).
+LONG_REMEASURE_CALLS = 3
 #: Default rounds (>= 10 for a 95% order-statistic interval with one round left out each side).
 DEFAULT_ROUNDS = 10
 #: Real pipeline passes per round, interleaved with the round's re-measurements (before,
@@ -295,7 +319,7 @@ class _PipelineRounds:
     def __init__(self, name: str, graph, table: KernelTable, device: str, torch, threads: int,
                  rounds: int, rotate_bytes: int, seed: int = 0, power=None,
                  allocations: int | None = None, passes_per_round: int = PASSES_PER_ROUND,
-                 t0: float | None = None):
+                 t0: float | None = None, rng_seed=None):
         from .clock import Clock, Evictor, RunDelay
         from .harness import _PowerWindows, cold_calls
         from .validate import simulate_pipeline
@@ -317,17 +341,18 @@ class _PipelineRounds:
         for i, (_, _, f) in self.contexts.items():
             self.cold_tab[i] *= f
         self.context_extra_s = context_extra_s(graph, table)
-        # single calls per task and round: as many as calibration made for a call this long
-        self.ncold = [cold_calls(c) for c in self.cold_tab]
+        # single calls per task and round: as many as calibration made for a call this long,
+        # and at least LONG_REMEASURE_CALLS (see there)
+        self.ncold = [max(cold_calls(c), LONG_REMEASURE_CALLS) for c in self.cold_tab]
         self.evict = Evictor(torch, device, rotate_bytes)
         self.npasses = max(2, int(passes_per_round))
         self.power = power or _PowerWindows(None)
         self.pass_windows = []
-        self.totals, self.drifts, self.waited, self.started_s = [], [], [], []
+        self.totals, self.drifts, self.waited, self.started_s, self.pids = [], [], [], [], []
         self.per_task = [[] for _ in p.tasks]
         self.remeasured = [[] for _ in p.tasks]
         self.delay = RunDelay()
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
         self.t0 = time.perf_counter() if t0 is None else t0
         self.data_edges, self.edges = p.data_edges, p.edges
         self.tasks, self.task_names = p.tasks, list(p.order)
@@ -359,6 +384,7 @@ class _PipelineRounds:
         clock.sync()
         d0, t0 = self.delay.read(), time.perf_counter()
         self.started_s.append(t0 - self.t0)
+        self.pids.append(os.getpid())
         # every task alone, after an evicting stream (or in its context), shuffled; the
         # re-measurements are split into chunks with a pass before, between and after them, so
         # both sides sample the same seconds of the machine's memory-bandwidth phases
@@ -395,6 +421,26 @@ class _PipelineRounds:
         for q in self.passes:
             q.release()
         self.passes = []
+
+    #: What a block's child process sends back: the records and what :meth:`result` needs,
+    #: not the buffers, the clock or the torch module.
+    _LOCAL = ("torch", "clock", "passes", "evict", "power", "delay", "rng", "graph")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._LOCAL}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.passes, self.torch, self.graph = [], None, None
+
+    def extend(self, other: "_PipelineRounds") -> None:
+        """Append the rounds *other* (the same pipeline, a later block run in its own process)
+        recorded to this state's."""
+        for k in ("pass_windows", "totals", "drifts", "waited", "started_s", "pids"):
+            getattr(self, k).extend(getattr(other, k))
+        for mine, theirs in ((self.per_task, other.per_task), (self.remeasured, other.remeasured)):
+            for a, b in zip(mine, theirs):
+                a.extend(b)
 
     def result(self) -> dict[str, Any]:
         """The pipeline's figures from the rounds run so far (see the module docstring)."""
@@ -455,6 +501,7 @@ class _PipelineRounds:
         started = self.started_s
         return {
             "pipeline": self.name, "tasks": len(tasks), "rounds": rounds, "allocations": nalloc,
+            "block_processes": getattr(self, "block_processes", 0),
             "simulated_s": simulated_s, "table_sum_cold_s": table_sum, "table_sum_warm_s": sum(warm_tab),
             "extrapolated_tasks": len(self.extrapolated), "data_edges": self.data_edges, "edges": self.edges,
             "measured_s": median_ci(totals), "passes_per_round": npasses,
@@ -469,7 +516,8 @@ class _PipelineRounds:
             "paired": {"drift": median_ci(drifts), "error_vs_table": median_ci(err_table),
                        "error_corrected": median_ci(err_corr)},
             "series": {"measured_s": totals, "drift": drifts, "error_vs_table": err_table,
-                       "error_corrected": err_corr, "started_s": list(started)},
+                       "error_corrected": err_corr, "started_s": list(started),
+                       "process": list(self.pids)},
             "power_w": self.power.mean_w(self.pass_windows), "within_run_speed_change": change,
             "waited_fraction": wait_ci, "series_waited_fraction": waited,
             "reliable": not reasons, "reasons": reasons, "per_task": task_rows,
@@ -603,11 +651,66 @@ def kernel_heldout(table: KernelTable) -> dict[str, Any]:
     return out
 
 
+def _run_block(spec: dict) -> list["_PipelineRounds"]:
+    """In a block's own child process: build every pipeline afresh (its own allocation, heap
+    and address-space layout), run the block's rounds interleaved as :func:`validate_rounds`
+    does, and return the states' records (pickled without their buffers)."""
+    from .harness import _PowerWindows
+    from .kernels import require_torch
+    from .power import find_reader
+
+    torch = require_torch()
+    torch.set_num_threads(spec["threads"])
+    table = read_table(spec["table"])
+    power = _PowerWindows(find_reader(spec["device"]))
+    try:
+        states = [_PipelineRounds(name, spec["graphs"][name], table, spec["device"], torch, spec["threads"],
+                                  spec["rounds"], spec["rotate_bytes"], seed=spec["seed"] + i, power=power,
+                                  allocations=1, t0=spec["t0"], rng_seed=(spec["seed"] + i, spec["block"]))
+                  for i, name in enumerate(spec["names"])]
+        for r in range(spec["lo"], spec["hi"]):
+            for s in states:
+                s.round(r)
+        for s in states:
+            s.release()
+    finally:
+        power.close()
+    return states
+
+
+def _run_blocks_in_processes(spec: dict, bounds: list[int], on_round, mid_probe) -> list["_PipelineRounds"]:
+    """Run each batch-means block of rounds in its own short-lived child process (spawned:
+    a fresh interpreter, not a fork sharing the parent's pages) and merge their records in
+    time order. *mid_probe* runs in the parent after the block holding the middle round."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    states = None
+    mid = (spec["rounds"] - 1) // 2
+    for b, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        if on_round:
+            for r in range(lo, hi):
+                for name in spec["names"]:
+                    on_round(name, r)
+        with ctx.Pool(1) as pool:
+            got = pool.apply(_run_block, ({**spec, "lo": lo, "hi": hi, "block": b},))
+        if states is None:
+            states = got
+        else:
+            for s, g in zip(states, got):
+                s.extend(g)
+        if lo <= mid < hi:
+            mid_probe()
+    for s in states:
+        s.nalloc = s.block_processes = len(bounds) - 1
+    return states
+
+
 def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = DEFAULT_ROUNDS,
                     pipelines: list[str] | None = None, seed: int = 0,
                     on_round: Callable[[str, int], None] | None = None,
                     graphs: dict[str, Any] | None = None,
-                    allocations: int | None = None) -> dict[str, Any]:
+                    allocations: int | None = None, processes: bool | None = None) -> dict[str, Any]:
     """Drift-cancelling validation of a table (see the module docstring).
 
     Returns a JSON-ready dict: ``table``, ``device``, ``threads``, ``provenance``,
@@ -616,6 +719,9 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
     error, the per-round series, per-task rows, ``reliable`` and ``reasons``), ``probes``
     (the table's, this run's and their comparison), ``warnings`` and ``reliable``.
     *graphs* replaces the built-in pipelines (name -> task graph; tests use tiny ones).
+    *processes* (default :data:`BLOCK_PROCESSES` on a CPU): run each batch-means block of
+    rounds in its own child process (see :data:`BLOCK_PROCESSES`); *on_round* then fires for
+    a block's rounds just before the block, not before each round.
     """
     from .harness import _PowerWindows, last_level_cache_bytes
     from .kernels import require_torch
@@ -649,17 +755,31 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
         # each pipeline's rounds span the whole run and a minutes-scale drift of its
         # pipeline/re-measurement ratio shows between its blocks of rounds
         t0 = time.perf_counter()
-        states = [_PipelineRounds(name, graphs[name], table, device, torch, threads, rounds,
-                                  rotate_bytes, seed=seed + i, power=power,
-                                  allocations=allocations, t0=t0)
-                  for i, name in enumerate(names)]
-        for r in range(rounds):
+        if device == "cpu" and (BLOCK_PROCESSES if processes is None else processes):
+            nblocks = len(block_bounds(rounds, ALLOCATIONS if allocations is None else max(1, int(allocations)))) - 1
+            spec = {"table": str(table_path), "graphs": {n: graphs[n] for n in names}, "names": names,
+                    "device": device, "threads": threads, "rounds": rounds, "rotate_bytes": rotate_bytes,
+                    "seed": seed, "t0": t0}
+
+            def mid_probe():
+                if len(names) > 1:
+                    probe_runs.append(run_probes(threads, llc, device))
+
+            states = _run_blocks_in_processes(spec, block_bounds(rounds, nblocks), on_round, mid_probe)
             for s in states:
-                if on_round:
-                    on_round(s.name, r)
-                s.round(r)
-            if r == (rounds - 1) // 2 and len(names) > 1:
-                probe_runs.append(run_probes(threads, llc, device))  # mid-run
+                s.power = power
+        else:  # one process (the GPU paths): the same rounds, allocations copied per block
+            states = [_PipelineRounds(name, graphs[name], table, device, torch, threads, rounds,
+                                      rotate_bytes, seed=seed + i, power=power,
+                                      allocations=allocations, t0=t0)
+                      for i, name in enumerate(names)]
+            for r in range(rounds):
+                for s in states:
+                    if on_round:
+                        on_round(s.name, r)
+                    s.round(r)
+                if r == (rounds - 1) // 2 and len(names) > 1:
+                    probe_runs.append(run_probes(threads, llc, device))  # mid-run
         for s in states:
             out["pipelines"][s.name] = s.result()
         probe_runs.append(run_probes(threads, llc, device))

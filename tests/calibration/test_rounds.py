@@ -332,7 +332,7 @@ def test_allocations_are_copied_before_their_block_and_the_old_one_freed(tiny, m
     monkeypatch.setattr(R._Pass, "copy", copy)
     monkeypatch.setattr(R._Pass, "release", release)
     monkeypatch.setattr(C.Evictor, "__init__", ev)
-    res = R.validate_rounds(table, rounds=6, graphs={"a": g}, allocations=3,
+    res = R.validate_rounds(table, rounds=6, graphs={"a": g}, allocations=3, processes=False,
                             on_round=lambda name, r: seen.append(r))
     # round r's on_round fires before the round: a copy made for round 2 sees 3 rounds begun
     assert built == [0] and copied == [3, 5] and released[:2] == [3, 5]
@@ -499,3 +499,67 @@ def test_task_classes_compare_each_round_with_itself():
     pooled = [{k: v for k, v in r.items() if not k.startswith("series")} for r in rows]
     (c,) = task_classes(pooled)
     assert c["error_corrected"] == pytest.approx(4.0 / 3.0 - 1.0)
+
+
+def test_each_block_of_rounds_runs_in_its_own_child_process(tiny):
+    """On a CPU each batch-means block of rounds runs in a fresh child process (the pipelines
+    built there), so a per-process effect is what the block means differ by; the pipelines'
+    rounds still interleave inside a block and the records merge in time order."""
+    import os
+
+    table, _, _, _ = tiny
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    one = build_workload("custom", {"tasks": tasks[:1], "edges": []})
+    two = build_workload("custom", {"tasks": tasks[1:], "edges": [{"from": "g1", "to": "g2", "bytes": 0}]})
+    seen = []
+    res = validate_rounds(table, rounds=4, graphs={"a": one, "b": two}, allocations=2,
+                          on_round=lambda name, r: seen.append((name, r)))
+    assert seen == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3)]
+    a, b = (res["pipelines"][k] for k in "ab")
+    pa, pb = a["series"]["process"], b["series"]["process"]
+    assert pa == pb and pa[0] == pa[1] != pa[2] == pa[3] and os.getpid() not in pa
+    assert a["block_processes"] == 2 and a["allocations"] == 2
+    sa, sb = a["series"]["started_s"], b["series"]["started_s"]
+    assert all(sa[r] < sb[r] < sa[r + 1] for r in range(3))  # interleaved, in time order
+    for v in (a, b):
+        assert len(v["series"]["measured_s"]) == 4 and len(v["per_task"][0]["series_in_pipeline_s"]) == 4 * v["passes_per_round"]
+        assert len(v["per_task"][0]["series_remeasured_cold_s"]) == 4
+    assert len(res["probes"]["runs"]) == 3  # start, after the block holding the middle round, end
+    one_proc = validate_rounds(table, rounds=2, graphs={"a": one}, allocations=1, processes=False)
+    assert set(one_proc["pipelines"]["a"]["series"]["process"]) == {os.getpid()}
+
+
+def test_a_stalled_long_call_does_not_decide_its_rounds_remeasurement(tiny, monkeypatch):
+    """A long task (re-measured with one call by calibration's rule) gets LONG_REMEASURE_CALLS
+    single calls a round, one per chunk, and the round keeps their median: one stalled call
+    (+200 ms) leaves the round's re-measured time and drift where they were. With one call a
+    round (the old rule) the stall is the round's figure."""
+    import calibration.harness as H
+    import calibration.rounds as R
+    from hetsim.costs.tables import read_table
+
+    table, _, _, _ = tiny
+    g = build_workload("custom", {"tasks": [{"name": "g0", "step": "model", "kernel": "gemm",
+                                              "shape": GEMMS[2]}], "edges": []})
+    monkeypatch.setattr(H, "cold_calls", lambda per_call_s: 1)  # price it as a long call
+    state = R._PipelineRounds("p", g, read_table(table), "cpu", torch, 1, 1, 1 << 20, allocations=1)
+    assert state.ncold == [R.LONG_REMEASURE_CALLS] and R.LONG_REMEASURE_CALLS >= 3
+    chunks = chunk_plan_of(state)
+    assert [sum(c for k, c in chunk if k == 0) for chunk in chunks] == [1] * (state.npasses - 1)
+    calls = []
+
+    def timed(clock, evict, fn, ctx, first):
+        calls.append(1)
+        return 1e-3 + (0.2 if len(calls) == 1 else 0.0)  # the round's first single call stalls
+
+    monkeypatch.setattr(R, "cold_in_context", timed)
+    state.round(0)
+    assert len(calls) == R.LONG_REMEASURE_CALLS
+    assert state.remeasured[0] == [pytest.approx(1e-3)]
+    assert state.drifts[0] == pytest.approx(1e-3 / state.cold_tab[0] - 1.0)
+
+
+def chunk_plan_of(state):
+    from calibration.rounds import chunk_plan
+
+    return chunk_plan(np.random.default_rng(0), state.ncold, state.npasses - 1)
