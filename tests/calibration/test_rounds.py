@@ -280,11 +280,16 @@ def test_a_copied_allocation_holds_the_same_values_in_new_buffers_with_aliases_k
     q.touch(1)
 
 
+def _two_pipelines():
+    """Two tiny GEMM pipelines: one task, and two tasks joined by a wired edge."""
+    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
+    return (build_workload("custom", {"tasks": tasks[:1], "edges": []}),
+            build_workload("custom", {"tasks": tasks[1:], "edges": [{"from": "g1", "to": "g2", "bytes": 0}]}))
+
+
 def test_pipelines_rounds_interleave_and_span_the_run(tiny):
     table, _, _, _ = tiny
-    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
-    one = build_workload("custom", {"tasks": tasks[:1], "edges": []})
-    two = build_workload("custom", {"tasks": tasks[1:], "edges": [{"from": "g1", "to": "g2", "bytes": 0}]})
+    one, two = _two_pipelines()
     seen = []
     res = validate_rounds(table, rounds=3, graphs={"a": one, "b": two}, allocations=1,
                           on_round=lambda name, r: seen.append((name, r)))
@@ -508,9 +513,7 @@ def test_each_block_of_rounds_runs_in_its_own_child_process(tiny):
     import os
 
     table, _, _, _ = tiny
-    tasks = [{"name": f"g{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(GEMMS)]
-    one = build_workload("custom", {"tasks": tasks[:1], "edges": []})
-    two = build_workload("custom", {"tasks": tasks[1:], "edges": [{"from": "g1", "to": "g2", "bytes": 0}]})
+    one, two = _two_pipelines()
     seen = []
     res = validate_rounds(table, rounds=4, graphs={"a": one, "b": two}, allocations=2,
                           on_round=lambda name, r: seen.append((name, r)))
