@@ -178,7 +178,7 @@ def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | N
     error of all the rows, so strides can be compared."""
     import numpy as np
 
-    from hetsim.costs.gemm_tiles import fit_tiles, tile_times
+    from hetsim.costs.gemm_tiles import fit_tiles, rows_at_stride, tile_times
     from hetsim.loader import load_device_preset
     from hetsim.report.validation import format_shape
 
@@ -197,8 +197,7 @@ def fit_gemm(rows, device: str, dtype: str = "fp32", alias_stride_bytes: int | N
     col = {c: np.array([r.shape.get(c, 1) for r in sel]) for c in ("m", "n", "k", "batch")}
     col["nn"] = np.array([r.shape.get("nn", 0) for r in sel])
     t = np.array([r.time_s for r in sel])
-    b_rows = np.where(col["nn"] != 0, col["n"], col["k"])  # B's row length (the layout)
-    aliased = (((col["k"] * eb) % alias_stride_bytes == 0) & ((b_rows * eb) % alias_stride_bytes == 0)
+    aliased = (rows_at_stride(alias_stride_bytes, col["k"], col["n"], col["nn"], eb)
                if alias_stride_bytes else np.zeros(len(t), bool))
     if alias_stride_bytes and (not aliased.any() or aliased.all()):
         raise ValueError(f"stride {alias_stride_bytes}: no fit-half rows on one side of it")

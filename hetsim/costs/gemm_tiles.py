@@ -68,20 +68,32 @@ def _scalar_waves(w: float, tail) -> float:
     return full + (max(frac, 1e-12) ** float(tail) if frac > 0 else 0.0)
 
 
-def _alias_factor(p: Mapping[str, Any], a_row_bytes, b_row_bytes=None):
-    """Compute-rate factor of a GEMM whose operands' rows are *a_row_bytes* and *b_row_bytes*
-    long (B's defaults to A's: the ``nt`` layout): the fit's ``alias_efficiency`` where both
-    strides are multiples of ``alias_stride_bytes`` (the rows of a tile, and the tiles of all
-    units at the same k-step, then map to the same few memory channels / cache sets and queue
-    behind each other), else 1. Fitted on ``nt`` rows, where the two strides are equal; that
-    one operand hitting is not enough is KernelBench's ``A @ B`` at k = 131072 fp32 (README).
-    Works on floats and arrays."""
+def rows_at_stride(stride_bytes, k, n, nn, elem_bytes):
+    """Whether both operands' rows are multiples of *stride_bytes* long: A's rows are
+    ``k x elem_bytes``; B's are the same in the ``nt`` layout (F.linear's weight, ``nn`` = 0)
+    and ``n x elem_bytes`` in ``nn`` (``A @ B``). Works on Python numbers and numpy arrays
+    (used by the row-stride factor and by its fit)."""
+    if isinstance(nn, (int, bool)) and not hasattr(k, "shape"):
+        b_rows = n if nn else k
+    else:
+        import numpy as np
+
+        b_rows = np.where(np.asarray(nn) != 0, n, k)
+    return ((k * elem_bytes) % float(stride_bytes) == 0) & ((b_rows * elem_bytes) % float(stride_bytes) == 0)
+
+
+def _alias_factor(p: Mapping[str, Any], k, n, nn, elem_bytes):
+    """Compute-rate factor of a GEMM: the fit's ``alias_efficiency`` where both operands' rows
+    are at a multiple of ``alias_stride_bytes`` (:func:`rows_at_stride`; the rows of a tile,
+    and the tiles of all units at the same k-step, then map to the same few memory channels /
+    cache sets and queue behind each other), else 1. Fitted on ``nt`` rows, where the two
+    strides are equal; that one operand hitting is not enough is KernelBench's ``A @ B`` at
+    k = 131072 fp32 (README). Works on floats and arrays."""
     stride = p.get("alias_stride_bytes")
     if not stride:
         return 1.0
     eff = float(p.get("alias_efficiency", 1.0))
-    b_row_bytes = a_row_bytes if b_row_bytes is None else b_row_bytes
-    hit = ((a_row_bytes % float(stride)) == 0) & ((b_row_bytes % float(stride)) == 0)
+    hit = rows_at_stride(stride, k, n, nn, elem_bytes)
     if isinstance(hit, bool):
         return eff if hit else 1.0
     import numpy as np
@@ -111,7 +123,7 @@ def tile_times(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: floa
         waves = _waves(tiles * split / units, tail)
         comp = waves * 2.0 * tm * tn * (kk + k0) / (per_unit * eff) + reduce
         best = np.minimum(best, comp.min(axis=0))
-    best = best / _alias_factor(p, k * elem_bytes, np.where(np.asarray(nn) != 0, n, k) * elem_bytes)
+    best = best / _alias_factor(p, k, n, nn, elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
@@ -160,7 +172,7 @@ def gemm_time(p: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float
             if s > 1:  # fp32 partial sums written by each split and read back once
                 comp = comp + b * m * n * 4.0 * s * 2.0 / bandwidth_Bps
             best = min(best, comp)
-    best = best / _alias_factor(p, k * elem_bytes, (n if nn else k) * elem_bytes)
+    best = best / _alias_factor(p, k, n, nn, elem_bytes)
     nbytes = b * (m * k + k * n + m * n) * elem_bytes
     mem = nbytes / (bandwidth_Bps * float(p["memory_efficiency"]))
     e = float(p["overlap_exponent"])
