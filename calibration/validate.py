@@ -32,6 +32,7 @@ from typing import Any
 from hetsim.config.device import DeviceSpec
 from hetsim.config.system import SystemSpec
 from hetsim.costs import CostModel
+from hetsim.costs.fitted import model_label
 from hetsim.costs.tables import KernelTable, read_table
 from hetsim.engine import simulate
 from hetsim.graph import task_of, topological_order
@@ -203,7 +204,7 @@ def validate(table_path: str | Path, device: str = "cpu", repeats: int = 5,
                            "provenance": table.data.get("provenance", {}), "kernels": {}, "pipelines": {}}
     for name, entry in sorted(table.data["kernels"].items()):
         fit = entry.get("fit", {})
-        out["kernels"][name] = {"heldout_error": fit.get("heldout_error"), "model": fit.get("model"),
+        out["kernels"][name] = {"heldout_error": fit.get("heldout_error"), "model": model_label(fit),
                                 "points": len(entry.get("points", []))}
     graphs = pipeline_graphs()
     for name in pipelines or list(graphs):
