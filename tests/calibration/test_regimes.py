@@ -23,7 +23,7 @@ from hetsim.costs.tables import KernelTable, read_table
 from hetsim.errors import HetsimError
 from hetsim.kernels import KERNELS, get_kernel
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def two_family_time(shape: dict) -> float:
