@@ -231,21 +231,15 @@ def plot_validation(report: dict[str, Any], table_path: str | Path, path: str | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hetsim.costs.fitted import fit_kernel, predict
+    from hetsim.costs.fitted import heldout_point_predictions
 
     table = read_table(table_path)
     fig, ax = plt.subplots(figsize=(6.5, 6))
     xs, ys = [], []
     for name, entry in table.data["kernels"].items():
-        pts = entry.get("points", [])
-        if len(pts) < 3:
-            continue
-        for i, p in enumerate(pts):
-            rest = pts[:i] + pts[i + 1:]
-            fit = fit_kernel(rest, name, models=[entry["fit"]["model"]])
-            pred, _ = predict(fit, name, p["shape"])
-            xs.append(p["median_s"])
-            ys.append(pred)
+        t, pred = heldout_point_predictions(entry.get("fit", {}), name)  # its regime's model, as fitted
+        xs += [float(v) for v in t]
+        ys += [float(v) for v in pred]
     ax.scatter(xs, ys, s=8, alpha=0.5, color="#9c9c9c", label="kernel shapes (held out)")
     for name, v in report["pipelines"].items():
         ax.scatter([v["measured_s"]], [v["simulated_s"]], s=90, marker="*",
