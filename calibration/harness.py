@@ -53,7 +53,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from hetsim.costs.fitted import fit_kernel
+from hetsim.costs.fitted import fit_kernel, model_label
 from hetsim.kernels import KERNELS
 
 from . import TABLE_FORMAT
@@ -459,7 +459,7 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
                                      cold=cold_pair)
             fit = fit_kernel(points, name)
             table_kernels[name] = {"points": points, "fit": fit}
-            advance(f"{name}: fitted ({fit['model']}, held-out "
+            advance(f"{name}: fitted ({model_label(fit)}, held-out "
                     f"{'n/a' if fit['heldout_error'] is None else format(fit['heldout_error'], '.1%')})")
         contexts = []
         if cold_pair and pipelines:

@@ -108,9 +108,8 @@ def plot_kernels(result: dict[str, Any], table_path: str | Path, path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    from hetsim.costs.fitted import _features, heldout_predictions
+    from hetsim.costs.fitted import heldout_point_predictions
     from hetsim.costs.tables import read_table
 
     table = read_table(table_path)
@@ -118,13 +117,9 @@ def plot_kernels(result: dict[str, Any], table_path: str | Path, path: Path) -> 
     allv = []
     for name, entry in sorted(table.data["kernels"].items()):
         fit = entry.get("fit", {})
-        pts = fit.get("measured", [])
-        if len(pts) < 3:
+        t, pred = heldout_point_predictions(fit, name)
+        if not len(t):
             continue
-        shapes = [p["shape"] for p in pts]
-        t = np.array([p["median_s"] for p in pts])
-        f, b = _features(name, shapes, None)
-        pred = heldout_predictions([fit["model"]], f, b, t, name, shapes)[fit["model"]]
         ax.scatter(t, pred, s=10, alpha=0.7, label=name)
         allv += list(t) + list(pred)
     if allv:
@@ -208,10 +203,12 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
     lines += ["", "## Kernels (held out)", "",
               "| kernel | model | points | held-out error (median [95% interval]) |", "|---|---|---:|---:|"]
     for k, v in result["kernels"].items():
-        ci = v["heldout_ci"]
-        txt = "-" if ci["median"] is None else (f"{100 * ci['median']:.1f}% [{100 * ci['lo']:.1f}%, "
-                                                f"{100 * ci['hi']:.1f}%] (coverage {ci['coverage']:.0%})")
-        lines.append(f"| {k} | {v['model']} | {v['points']} | {txt} |")
+        rows = [(k, v)] + [(f"{k}, {r} regime", sub) for r, sub in (v.get("regimes") or {}).items()]
+        for label, row in rows:
+            ci = row["heldout_ci"]
+            txt = "-" if ci["median"] is None else (f"{100 * ci['median']:.1f}% [{100 * ci['lo']:.1f}%, "
+                                                    f"{100 * ci['hi']:.1f}%] (coverage {ci['coverage']:.0%})")
+            lines.append(f"| {label} | {row['model']} | {row['points']} | {txt} |")
     if "kernels" in images:
         lines += ["", f"![kernels]({images['kernels']})"]
     lines += ["", "## Machine-state probes", "",

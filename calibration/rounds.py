@@ -636,18 +636,27 @@ def step_change(series: list[float]) -> float:
 
 
 def kernel_heldout(table: KernelTable) -> dict[str, Any]:
-    """Per kernel: the held-out (leave-one-out) error's median and interval over its points."""
-    from hetsim.costs.fitted import heldout_point_errors
+    """Per kernel: the held-out (leave-one-out) error's median and interval over its points;
+    for a fit split by regime also per regime (``regimes``: regime -> the same fields)."""
+    from hetsim.costs.fitted import heldout_point_errors, model_label, point_regimes
+
+    def row(model, points, heldout, errs):
+        ci = median_ci(errs)
+        return {"model": model, "points": points, "heldout_error": heldout, "heldout_ci": ci,
+                "claimable": claimable({**ci, "lo": 0.0 if ci["lo"] is None else ci["lo"]})
+                if ci["n"] else False}
 
     out = {}
     for name, entry in sorted(table.data["kernels"].items()):
         fit = entry.get("fit", {})
         errs = heldout_point_errors(fit, name) if fit.get("measured") else []
-        ci = median_ci(errs)
-        out[name] = {"model": fit.get("model"), "points": len(entry.get("points", [])),
-                     "heldout_error": fit.get("heldout_error"), "heldout_ci": ci,
-                     "claimable": claimable({**ci, "lo": 0.0 if ci["lo"] is None else ci["lo"]})
-                     if ci["n"] else False}
+        out[name] = row(model_label(fit), len(entry.get("points", [])), fit.get("heldout_error"), errs)
+        if fit.get("regimes") and errs:
+            labels = point_regimes(fit, name)
+            out[name]["regimes"] = {
+                r: row(sub.get("model"), sub.get("num_points"), sub.get("heldout_error"),
+                       [e for e, lab in zip(errs, labels) if lab == r])
+                for r, sub in fit["regimes"].items()}
     return out
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from hetsim.config.device import DeviceSpec
 from hetsim.config.system import SystemSpec
 from hetsim.costs import CostModel
+from hetsim.costs.fitted import model_label
 from hetsim.costs.tables import KernelTable, read_table
 from hetsim.engine import simulate
 from hetsim.graph import task_of, topological_order
@@ -203,7 +204,7 @@ def validate(table_path: str | Path, device: str = "cpu", repeats: int = 5,
                            "provenance": table.data.get("provenance", {}), "kernels": {}, "pipelines": {}}
     for name, entry in sorted(table.data["kernels"].items()):
         fit = entry.get("fit", {})
-        out["kernels"][name] = {"heldout_error": fit.get("heldout_error"), "model": fit.get("model"),
+        out["kernels"][name] = {"heldout_error": fit.get("heldout_error"), "model": model_label(fit),
                                 "points": len(entry.get("points", []))}
     graphs = pipeline_graphs()
     for name in pipelines or list(graphs):
@@ -230,21 +231,15 @@ def plot_validation(report: dict[str, Any], table_path: str | Path, path: str | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hetsim.costs.fitted import fit_kernel, predict
+    from hetsim.costs.fitted import heldout_point_predictions
 
     table = read_table(table_path)
     fig, ax = plt.subplots(figsize=(6.5, 6))
     xs, ys = [], []
     for name, entry in table.data["kernels"].items():
-        pts = entry.get("points", [])
-        if len(pts) < 3:
-            continue
-        for i, p in enumerate(pts):
-            rest = pts[:i] + pts[i + 1:]
-            fit = fit_kernel(rest, name, models=[entry["fit"]["model"]])
-            pred, _ = predict(fit, name, p["shape"])
-            xs.append(p["median_s"])
-            ys.append(pred)
+        t, pred = heldout_point_predictions(entry.get("fit", {}), name)  # its regime's model, as fitted
+        xs += [float(v) for v in t]
+        ys += [float(v) for v in pred]
     ax.scatter(xs, ys, s=8, alpha=0.5, color="#9c9c9c", label="kernel shapes (held out)")
     for name, v in report["pipelines"].items():
         ax.scatter([v["measured_s"]], [v["simulated_s"]], s=90, marker="*",

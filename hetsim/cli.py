@@ -657,6 +657,8 @@ def cmd_calibrate(args) -> int:
     from calibration.harness import calibrate
     from calibration.validate import calibration_grids, pipeline_graphs
 
+    from .costs.fitted import model_label
+
     kernels = args.kernels or grid_kernels()
     unknown = [k for k in kernels if k not in grid_kernels()]
     if unknown:  # else a KeyError traceback from the grid lookup
@@ -681,7 +683,7 @@ def cmd_calibrate(args) -> int:
         t.add_column(c, justify="left" if c in ("kernel", "model") else "right")
     for k, v in sorted(table["kernels"].items()):
         e = v["fit"].get("heldout_error")
-        t.add_row(k, str(v["fit"].get("model")), str(len(v["points"])), "-" if e is None else f"{100 * e:.1f}%")
+        t.add_row(k, model_label(v["fit"]), str(len(v["points"])), "-" if e is None else f"{100 * e:.1f}%")
     con.print(t)
     vals = sorted(e for e in errors.values() if e is not None)
     if vals:

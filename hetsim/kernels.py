@@ -64,6 +64,11 @@ class KernelSpec:
     choices : dict
         Shape keys that are codes, not sizes: key -> {allowed value: meaning} (a GEMM's
         operand layout), checked by :meth:`resolve`.
+    regimes : tuple of str
+        Shape classes the libraries run with different implementations (see :meth:`regime`);
+        empty for a kernel that runs one implementation at every shape.
+    regime_of : callable, optional
+        full shape -> one of *regimes*.
     """
 
     name: str
@@ -76,6 +81,18 @@ class KernelSpec:
     fused: bool = False  # a dataflow design (scores streamed into a top-k), FPGA only
     hints: tuple[str, ...] = ()
     choices: dict[str, dict[int, str]] = field(default_factory=dict)
+    regimes: tuple[str, ...] = ()
+    regime_of: Callable[[dict[str, int]], str] | None = None
+
+    def regime(self, shape: Shape) -> str | None:
+        """The implementation regime of *shape* (None for a kernel without regimes).
+
+        Unlike a variant key (a shape key the caller sets, such as a GEMM's layout ``nn``), a
+        regime follows from the sizes: a GEMM with one row is handed to a matrix-vector
+        kernel whose time follows another law, so a cost model fitted to measurements keeps
+        the regimes apart (:mod:`hetsim.costs.fitted`), as the GPU pricing does.
+        """
+        return self.regime_of(self.resolve(shape)) if self.regime_of is not None else None
 
     def resolve(self, shape: Shape) -> dict[str, int]:
         """Return the full shape (defaults filled in), checking every key."""
@@ -127,10 +144,28 @@ def _score_bytes(s: dict) -> float:
             + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4))
 
 
-def _k(name, cls, keys, flop, nbytes, doc, hints=(), choices=None, **defaults) -> KernelSpec:
+def _k(name, cls, keys, flop, nbytes, doc, hints=(), choices=None, regime_of=None,
+       **defaults) -> KernelSpec:
     d = {"elem_bytes": 2, **defaults}
     return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints),
-                      choices=dict(choices or {}))
+                      choices=dict(choices or {}), regimes=GEMM_REGIMES if regime_of else (),
+                      regime_of=regime_of)
+
+
+#: Regimes of a GEMM-shaped kernel. A call with a unit free dimension (m or n = 1) and one
+#: GEMM per launch (batch 1) is handed to the library's matrix-vector kernel: a stream of the
+#: weights (cuBLAS gemv; PyTorch on CPU, 4-12 GB/s at one thread); any other call runs the
+#: blocked GEMM kernels, whose cost per weight element is flat for small m and then grows with
+#: m. This is not the efficiency class of :func:`kernel_class` (a GPU heuristic, m <= 8).
+GEMM_REGIMES = ("gemv", "gemm")
+
+
+def _unit_dim(m: str, n: str, batch: str | None = None) -> Callable[[dict[str, int]], str]:
+    """The regime rule of a GEMM whose free dimensions are shape keys *m* and *n*."""
+    def regime(s: dict[str, int]) -> str:
+        one = batch is None or s[batch] == 1
+        return "gemv" if one and min(s[m], s[n]) == 1 else "gemm"
+    return regime
 
 
 #: a GEMM's operand layout (shape key ``nn``): which way B's rows run. It changes no work, only
@@ -144,7 +179,8 @@ _SPECS = [
        lambda s: 2 * s["m"] * s["n"] * s["k"],
        lambda s: (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
        "dense C[m,n] = A[m,k] @ W[k,n]; class becomes gemv when m <= 8; `nn` the operand "
-       "layout (0: F.linear's k-contiguous weight, 1: A @ B)", choices={"nn": GEMM_LAYOUT}, nn=0),
+       "layout (0: F.linear's k-contiguous weight, 1: A @ B)", choices={"nn": GEMM_LAYOUT},
+       regime_of=_unit_dim("m", "n"), nn=0),
     _k("index_key_write", "copy", ("batch", "head_dim"),
        lambda s: 0,
        lambda s: 2 * s["batch"] * s["head_dim"] * s["elem_bytes"],
@@ -218,7 +254,7 @@ _SPECS = [
        lambda s: 2 * s["tokens"] * s["hidden"] * s["num_experts"],
        lambda s: (s["hidden"] * s["num_experts"] + s["tokens"] * (s["hidden"] + s["num_experts"]))
        * s["elem_bytes"],
-       "MoE router logits (then top-k experts)"),
+       "MoE router logits (then top-k experts)", regime_of=_unit_dim("tokens", "num_experts")),
     _k("expert_ffn", "gemm", ("tokens", "hidden", "intermediate", "num_active"),
        lambda s: 6 * s["tokens"] * s["hidden"] * s["intermediate"] * s["num_active"],
        lambda s: 3 * s["hidden"] * s["intermediate"] * s["num_active"] * s["elem_bytes"]
@@ -246,7 +282,7 @@ _SPECS = [
        lambda s: s["batch"] * (s["m"] * s["k"] + s["k"] * s["n"] + s["m"] * s["n"]) * s["elem_bytes"],
        "batched C[b,m,n] = A[b,m,k] @ B[b,k,n] (torch.bmm): batch GEMMs of their own operands "
        "in one launch, whose output tiles share the waves; `nn` the operand layout as gemm",
-       choices={"nn": GEMM_LAYOUT}, nn=0),
+       choices={"nn": GEMM_LAYOUT}, regime_of=_unit_dim("m", "n", "batch"), nn=0),
     _k("softmax", "elementwise", ("rows", "cols"),
        lambda s: 5 * s["rows"] * s["cols"],
        lambda s: (s["reads"] + 1) * s["rows"] * s["cols"] * s["elem_bytes"],

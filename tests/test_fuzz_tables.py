@@ -1,4 +1,5 @@
-"""Fuzzing the table readers: measurement CSVs, XRT timing CSVs and Vitis HLS reports.
+"""Fuzzing the table readers: measurement CSVs, XRT timing CSVs, Vitis HLS reports and the
+optional regime fields of a calibrated kernel table.
 
 Each generated file is either read or refused with a HetsimError that names the file;
 any other exception (a traceback for the user) fails the test. Cells are drawn from valid
@@ -10,6 +11,9 @@ HETSIM_FUZZ_THOROUGH=1 (or ``pytest --thorough``) multiplies them by five.
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import math
 import re
 from pathlib import Path
@@ -19,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzzkit import SCALE
+from hetsim.costs.tables import read_table
 from hetsim.errors import HetsimError
 from hetsim.ingest.hls_report import parse_csynth
 from hetsim.ingest.xrt_csv import XRT_CSV_COLUMNS, parse_xrt_csv
@@ -161,3 +166,58 @@ def test_hls_report_fuzz(tmp_path, data):
     if rep is not None:
         assert _finite(rep.target_clock_period_s, 0, strict=True), rep.target_clock_period_s
         assert all(isinstance(v, int) and v >= 0 for v in rep.resources.values()), rep.resources
+
+
+@functools.lru_cache(maxsize=1)
+def _split_gemm_fit() -> dict:
+    """A gemm fit split by regime (a GEMV law for m = 1, a GEMM law above), made once."""
+    from hetsim.costs.fitted import fit_kernel
+    from hetsim.kernels import KERNELS
+
+    pts = []
+    for k, n in ((1024, 1024), (1024, 3072), (7168, 576), (1536, 8192), (16384, 512), (2816, 1024)):
+        for m in (1, 2, 64):
+            f, b = KERNELS["gemm"].work({"m": m, "n": n, "k": k})
+            t = 5e-6 + b / 8e9 if m == 1 else 2e-5 + 2 * k * n / 3e9 + f / 8.5e10
+            pts.append({"shape": {"m": m, "n": n, "k": k}, "median_s": t})
+    fit = fit_kernel(pts, "gemm", models=["linear", "roofline"])
+    assert "regimes" in fit
+    return fit
+
+
+REGIME_PATHS = [("regimes",), ("regimes", "gemv"), ("regimes", "gemm", "model"), ("regimes", "gemv", "params"),
+                ("regimes", "gemm", "params", "t0_s"), ("regimes", "gemv", "params", "s_per_byte"),
+                ("regimes", "gemm", "range"), ("regimes", "gemv", "range", "flop"),
+                ("regimes", "gemm", "range", "shape", "m"), ("regime_points",), ("regime_points", "gemv")]
+REGIME_JUNK = [None, -1, 0, 2, 1.5, 1e308, "x", "linear", "product", True, [], [1], [0, 1], {}, {"gemx": 1},
+               {"gemv": 1}, {"model": "linear"}, float("nan"), float("inf")]
+
+
+@settings(max_examples=100 * SCALE, **FUZZ)
+@given(edits=st.lists(st.tuples(st.sampled_from(REGIME_PATHS), st.one_of(st.sampled_from(REGIME_JUNK),
+                                                                         st.just("<delete>"))),
+                      min_size=1, max_size=3))
+def test_regime_fields_fuzz(tmp_path, edits):
+    fit = copy.deepcopy(_split_gemm_fit())
+    for path, value in edits:
+        node = fit
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            if value == "<delete>":
+                node.pop(path[-1], None)
+            else:
+                node[path[-1]] = copy.deepcopy(value)
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps({"format": "hetsim-kernel-table/1", "device": {"name": "x"}, "provenance": {},
+                             "kernels": {"gemm": {"points": [], "fit": fit}}}))
+    table = _refused_or_read(read_table, p)
+    if table is None:
+        return
+    for shape in ({"m": 1, "n": 2048, "k": 2048}, {"m": 8, "n": 2048, "k": 2048}, {"m": 1, "n": 1024, "k": 1024}):
+        try:
+            seconds, extrapolated = table.predict("gemm", shape)
+        except HetsimError as e:
+            assert str(e).startswith(str(p)) and "\n" not in str(e).strip(), str(e)
+            continue
+        assert _finite(seconds, 0) and isinstance(extrapolated, bool), (seconds, extrapolated)

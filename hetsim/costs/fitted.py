@@ -37,6 +37,17 @@ A shape that was measured exactly is priced with its measured median (``fit["mea
 not the model: the model is for the shapes in between, and its held-out error says how well
 it does there.
 
+Some kernels run different implementations in different *regimes* of their shape
+(``KernelSpec.regime``: a GEMM with one row runs a matrix-vector kernel). One curve over the
+work axis cannot follow both laws, so when every regime among the points has at least
+:data:`MIN_REGIME_POINTS` of them, each regime is also fitted on its own (the same model
+selection, held out within the regime) and the split is kept when its held-out error over all
+points beats the joint fit's by more than :data:`SIMPLER_MARGIN`. The fit then carries
+``regimes`` (regime -> its own fit) and prices a query with its regime's fit; the top-level
+``model``/``params`` stay the joint fit, which prices a query in a regime without points of
+its own, flagged as extrapolated (``regime_points`` counts the points per regime). Tables
+without these fields predict as before.
+
 Units: seconds (s), bytes (B), FLOP; rates in FLOP/s and B/s.
 """
 
@@ -57,6 +68,12 @@ SIMPLER_MARGIN = 0.005
 
 #: Points above which k-fold (10 folds) replaces leave-one-out.
 LOO_MAX_POINTS = 40
+
+#: Fewest points a regime needs to be fitted on its own: its held-out median then has a
+#: distribution-free 95% interval (an order-statistic interval needs n >= 6), and each
+#: leave-one-out fit sees >= 5 points, as many as the richest candidate (``product`` over a
+#: GEMM's m, n, k) has parameters.
+MIN_REGIME_POINTS = 6
 
 #: Shape keys that name an implementation variant rather than a problem size (see module doc).
 VARIANT_KEYS = {"indexer_score": ("intermediate",), "sparse_attention": ("materialised",)}
@@ -415,17 +432,41 @@ def heldout_predictions(models: Sequence[str], f: np.ndarray, b: np.ndarray, t: 
     return pred
 
 
-def heldout_point_errors(fit: Mapping[str, Any], kernel: str) -> list[float]:
-    """Per measured point of *fit*: |held-out prediction - measured| / measured (a fraction),
-    with the fit's own model refitted without that point (LOO, or 10-fold on many points).
-    The median of these is the fit's ``heldout_error``; their spread gives its interval."""
+def heldout_point_predictions(fit: Mapping[str, Any], kernel: str) -> tuple[np.ndarray, np.ndarray]:
+    """Measured times of *fit*'s points and their held-out predictions: each point predicted
+    by the fit's own model (its regime's, for a split fit) refitted without it, as
+    :func:`fit_kernel` scored it. Empty arrays under 3 points."""
     pts = list(fit.get("measured", ()))
     if len(pts) < 3:
-        return []
+        return np.empty(0), np.empty(0)
     shapes = [p["shape"] for p in pts]
     t = np.array([float(p["median_s"]) for p in pts])
     f, b = _features(kernel, shapes, None)
-    pred = heldout_predictions([fit["model"]], f, b, t, kernel, shapes)[fit["model"]]
+    groups = [(fit, np.arange(len(t)))]
+    if fit.get("regimes"):
+        labels = point_regimes(fit, kernel)
+        groups = [(sub, np.array([i for i, lab in enumerate(labels) if lab == r], dtype=int))
+                  for r, sub in fit["regimes"].items()]
+        rest = np.array([i for i, lab in enumerate(labels) if lab not in fit["regimes"]], dtype=int)
+        if len(rest):  # not written by fit_kernel; a hand-made table's stray points: the joint fit
+            groups.append((fit, np.arange(len(t))))
+    pred = np.full(len(t), np.nan)
+    for sub, idx in groups:
+        if len(idx) < 3:
+            continue
+        keep = np.isnan(pred[idx])
+        got = heldout_predictions([sub["model"]], f[idx], b[idx], t[idx], kernel,
+                                  [shapes[i] for i in idx])[sub["model"]]
+        pred[idx[keep]] = got[keep]
+    return t, pred
+
+
+def heldout_point_errors(fit: Mapping[str, Any], kernel: str) -> list[float]:
+    """Per measured point of *fit*: |held-out prediction - measured| / measured (a fraction),
+    from :func:`heldout_point_predictions`. The median of these is the fit's
+    ``heldout_error``; their spread gives its interval. In the order of ``fit["measured"]``
+    (NaN for a point that could not be held out)."""
+    t, pred = heldout_point_predictions(fit, kernel)
     return [float(e) for e in relative_errors(pred, t)]
 
 
@@ -455,7 +496,12 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
         ``heldout_method``, ``candidates`` (model -> held-out error), ``insample_error``,
         ``num_points``, ``range`` (``flop`` and ``bytes`` [min, max] measured),
         ``shape_overrides``, ``kernel`` and ``measured`` (resolved shape and median time of
-        each point, used verbatim for exactly matching queries).
+        each point, used verbatim for exactly matching queries). For a kernel with regimes
+        also ``regime_points`` (regime -> points) and, where each regime had enough points,
+        ``joint_heldout_error`` and ``split_heldout_error``; when the split won, ``regimes``
+        (regime -> the fields above for its points alone) and ``heldout_error``,
+        ``heldout_method`` and ``insample_error`` over all points, each predicted by its own
+        regime's fit (see module doc).
 
     Raises
     ------
@@ -485,8 +531,28 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
     fshapes = [{**sh, **shape_overrides} for sh in shapes]
     f, b = _features(kernel, fshapes, None)
 
+    out = _select(models, f, b, t, kernel, fshapes)
+    del out["errors"], out["insample"]
+    out.update(shape_overrides=dict(shape_overrides), kernel=kernel,
+               measured=[_measured(p, {**sh, **shape_overrides}, ti) for p, sh, ti in zip(points, shapes, t)])
+    if spec.regimes:
+        _split_regimes(out, models, f, b, t, kernel, fshapes)
+    return out
+
+
+def _range(kernel: str, f: np.ndarray, b: np.ndarray, fshapes: Sequence[Mapping[str, int]]) -> dict:
+    return {"flop": [float(f.min()), float(f.max())], "bytes": [float(b.min()), float(b.max())],
+            "shape": {k: [min(sh[k] for sh in fshapes), max(sh[k] for sh in fshapes)]
+                      for k in _shape_keys(kernel, fshapes)}}
+
+
+def _select(models: Sequence[str], f: np.ndarray, b: np.ndarray, t: np.ndarray, kernel: str,
+            fshapes: Sequence[Mapping[str, int]]) -> dict[str, Any]:
+    """Model selection on one set of points: the fit fields of :func:`fit_kernel` (no
+    ``measured``), plus ``errors``: the chosen model's held-out error per point (None under 3)."""
     n = len(t)
     candidates: dict[str, float | None] = {}
+    errors = None
     if n >= 3:
         method = ("leave-one-out" if n <= LOO_MAX_POINTS else "10-fold") + \
             f" over {n} points; error = median |pred - meas| / meas"
@@ -498,6 +564,7 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
         best = min(finite.values()) if finite else None
         chosen = next(m for m in models if best is None or
                       (candidates[m] is not None and candidates[m] <= best + SIMPLER_MARGIN))
+        errors = relative_errors(preds[chosen], t)
     else:
         method = f"none: {n} point(s) is too few to hold any out; model chosen in-sample"
         fits = _fit_all(models, f, b, t, kernel, fshapes)
@@ -506,23 +573,48 @@ def fit_kernel(points: Sequence[Mapping[str, Any]], kernel: str,
         chosen = min(models, key=lambda m: insample[m])
         candidates = {m: None for m in models}
     params = _fit_all([chosen], f, b, t, kernel, fshapes)[chosen]
-    ins = float(np.median(relative_errors(_evaluate(chosen, params, f, b, kernel, fshapes), t)))
+    ins = relative_errors(_evaluate(chosen, params, f, b, kernel, fshapes), t)
     return {
         "model": chosen,
         "params": params,
         "heldout_error": candidates.get(chosen),
         "heldout_method": method,
         "candidates": candidates,
-        "insample_error": ins,
+        "insample_error": float(np.median(ins)),
         "num_points": n,
-        "range": {"flop": [float(f.min()), float(f.max())],
-                  "bytes": [float(b.min()), float(b.max())],
-                  "shape": {k: [min(sh[k] for sh in fshapes), max(sh[k] for sh in fshapes)]
-                            for k in _shape_keys(kernel, fshapes)}},
-        "shape_overrides": dict(shape_overrides),
-        "kernel": kernel,
-        "measured": [_measured(p, {**sh, **shape_overrides}, ti) for p, sh, ti in zip(points, shapes, t)],
+        "range": _range(kernel, f, b, fshapes),
+        "errors": errors,
+        "insample": ins,
     }
+
+
+def _split_regimes(out: dict[str, Any], models, f, b, t, kernel: str,
+                   fshapes: Sequence[Mapping[str, int]]) -> None:
+    """Record the points per regime in *out* and, where every regime among them has enough
+    points, fit each on its own; keep the split when it beats the joint fit held out."""
+    spec = get_kernel(kernel)
+    labels = [spec.regime(sh) for sh in fshapes]
+    counts = {r: labels.count(r) for r in spec.regimes}
+    out["regime_points"] = counts
+    present = [r for r in spec.regimes if counts[r]]
+    if len(present) < 2 or min(counts[r] for r in present) < MIN_REGIME_POINTS:
+        return
+    errors, ins = np.empty(len(t)), np.empty(len(t))
+    subs: dict[str, dict[str, Any]] = {}
+    for r in present:
+        idx = np.array([i for i, lab in enumerate(labels) if lab == r])
+        sub = _select(models, f[idx], b[idx], t[idx], kernel, [fshapes[i] for i in idx])
+        errors[idx], ins[idx] = sub.pop("errors"), sub.pop("insample")
+        subs[r] = sub
+    split = float(np.median(errors))
+    joint = out["heldout_error"]
+    out["joint_heldout_error"], out["split_heldout_error"] = joint, split
+    if joint is not None and split >= joint - SIMPLER_MARGIN:
+        return
+    out.update(regimes=subs, heldout_error=split, insample_error=float(np.median(ins)),
+               heldout_method="per regime: " + "; ".join(
+                   f"{r} {subs[r]['heldout_method'].split(';')[0]}" for r in present)
+               + f"; error = median |pred - meas| / meas over all {len(t)} points")
 
 
 def _measured(point: Mapping[str, Any], shape: dict, median_s: float) -> dict[str, Any]:
@@ -538,6 +630,10 @@ def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) 
     pts = [p for p in fit.get("measured", ()) if "cold_s" in p]
     if not pts:
         return None
+    if fit.get("regimes"):  # a split fit: the nearest point that ran the same implementation
+        spec = get_kernel(kernel)
+        same = [p for p in pts if spec.regime(p["shape"]) == spec.regime(full)]
+        pts = same or pts
     for p in pts:
         if p["shape"] == full:
             return p
@@ -569,6 +665,33 @@ def cold_extra_s(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) 
     return warm * (near["cold_s"] / near["median_s"] - 1.0)
 
 
+def regime_fit(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) -> tuple[Mapping[str, Any], bool]:
+    """The fit that prices the resolved shape *full*: its regime's own fit where *fit* was
+    split, else *fit*; and whether its regime has no measured points of its own (a fit
+    without regime fields: never)."""
+    regimes, counts = fit.get("regimes"), fit.get("regime_points")
+    if not regimes and not counts:
+        return fit, False
+    r = get_kernel(kernel).regime(full)
+    if regimes:
+        return (regimes[r], False) if r in regimes else (fit, True)
+    return fit, not counts.get(r)
+
+
+def point_regimes(fit: Mapping[str, Any], kernel: str) -> list[str | None]:
+    """The regime of each of *fit*'s measured points (None for a kernel without regimes)."""
+    spec = get_kernel(kernel)
+    return [spec.regime(p["shape"]) for p in fit.get("measured", ())]
+
+
+def model_label(fit: Mapping[str, Any]) -> str:
+    """The fit's model as a report shows it: ``gemv: product, gemm: linear`` for a split fit."""
+    regimes = fit.get("regimes")
+    if regimes:
+        return ", ".join(f"{r}: {sub.get('model')}" for r, sub in regimes.items())
+    return str(fit.get("model"))
+
+
 def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
             cold: bool = False) -> tuple[float, bool]:
     """Predict the time of one call of *kernel* at *shape* from a table's *fit*.
@@ -588,8 +711,9 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     Returns
     -------
     (float, bool)
-        Predicted time in s (>= 0), and whether the shape's work (flop or bytes) lies outside
-        the measured range, i.e. the prediction is an extrapolation.
+        Predicted time in s (>= 0), and whether the prediction is an extrapolation: the
+        shape's work (flop or bytes) or a size lies outside the range measured in its regime,
+        or its regime has no measured points (priced by the joint fit).
 
     Raises
     ------
@@ -598,19 +722,19 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     """
     if fit.get("kernel", kernel) != kernel:
         raise ValueError(f"fit is for kernel {fit['kernel']!r}, not {kernel!r}")
-    model = fit.get("model")
-    if model not in _FITTERS:
-        raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
     overrides = fit.get("shape_overrides") or {}
     full = {**get_kernel(kernel).resolve(shape), **overrides}
+    own, extrapolated = regime_fit(fit, kernel, full)
+    model = own.get("model")
+    if model not in _FITTERS:
+        raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
     extra = (cold_extra_s(fit, kernel, full) or 0.0) if cold else 0.0
     for point in fit.get("measured", ()):  # a measured shape: its measurement, not the model
         if point["shape"] == full:
             return max(float(point["median_s"]) + extra, 0.0), False
     f, b = work_of(kernel, full)
-    seconds = float(_evaluate(model, fit["params"], np.array([f]), np.array([b]), kernel, [full])[0])
-    extrapolated = False
-    rng = fit.get("range") or {}
+    seconds = float(_evaluate(model, own["params"], np.array([f]), np.array([b]), kernel, [full])[0])
+    rng = own.get("range") or {}
     for value, key in ((f, "flop"), (b, "bytes")):
         if key in rng:
             lo, hi = rng[key]
@@ -622,5 +746,6 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     return max(max(seconds, 0.0) + extra, 0.0), extrapolated
 
 
-__all__ = ["FIT_MODELS", "fit_kernel", "predict", "cold_extra_s", "heldout_point_errors", "work_of", "relative_errors",
+__all__ = ["FIT_MODELS", "MIN_REGIME_POINTS", "fit_kernel", "predict", "cold_extra_s", "heldout_point_errors",
+           "heldout_point_predictions", "point_regimes", "regime_fit", "model_label", "work_of", "relative_errors",
            "heldout_predictions"]

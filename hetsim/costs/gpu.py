@@ -128,7 +128,7 @@ def price_gpu(device: DeviceSpec, kernel: str, shape, dtype: str,
     if kernel in GEMM_SHAPED:
         full = spec.resolve(shape2)
         gemm = m, n, k, batch = GEMM_SHAPED[kernel](full)
-        if stack is not None and batch == 1 and min(m, n) == 1 and k > 0:
+        if stack is not None and spec.regime(full) == "gemv" and k > 0:
             unit = stack.unit_dim(kernel, family, dtype)
     if unit is not None and unit.kernel == "gemv":
         cls = "gemv"  # a matrix-vector kernel whatever the name: priced and powered as one

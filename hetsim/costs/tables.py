@@ -92,7 +92,6 @@ def _check_entry(name, entry, file: str) -> None:
     otherwise surface while pricing, as a KeyError or a nan task time.
     """
     from ..kernels import KERNELS
-    from .fitted import FIT_MODELS
 
     where = f"kernels.{name}"
     if name not in KERNELS:
@@ -102,16 +101,30 @@ def _check_entry(name, entry, file: str) -> None:
     if "fit" not in entry:
         return  # measured points without a fit: the table does not price this kernel
     fit = entry["fit"]
+    _check_fit(fit, f"{where}.fit", file)
+    measured = fit.get("measured", [])
+    if not isinstance(measured, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("shape"), dict) and isinstance(m.get("median_s"), (int, float))
+            and not isinstance(m.get("median_s"), bool) and m["median_s"] >= 0 for m in measured):
+        raise ConfigError("must be a list of {shape: mapping, median_s: number >= 0}", file=file,
+                          field=f"{where}.fit.measured")
+    _check_regimes(KERNELS[name], fit, f"{where}.fit", file)
+
+
+def _check_fit(fit, where: str, file: str) -> None:
+    """A fit (or one regime's): a known model, finite parameters of the right sign, a range."""
+    from .fitted import FIT_MODELS
+
     if not isinstance(fit, dict):
-        raise ConfigError("must be a mapping (model, params, ...)", file=file, field=f"{where}.fit")
+        raise ConfigError("must be a mapping (model, params, ...)", file=file, field=where)
     if fit.get("model") not in FIT_MODELS:
         raise ConfigError(f"unknown fit model {fit.get('model')!r}; allowed: {', '.join(FIT_MODELS)}",
-                          file=file, field=f"{where}.fit.model")
+                          file=file, field=f"{where}.model")
     if not isinstance(fit.get("params"), dict):
-        raise ConfigError("must be a mapping of the model's parameters", file=file, field=f"{where}.fit.params")
+        raise ConfigError("must be a mapping of the model's parameters", file=file, field=f"{where}.params")
     for key in ("params", "range", "measured", "shape_overrides"):
         if key in fit and not _finite_tree(fit[key]):
-            raise ConfigError("numbers must be finite (no NaN or Infinity)", file=file, field=f"{where}.fit.{key}")
+            raise ConfigError("numbers must be finite (no NaN or Infinity)", file=file, field=f"{where}.{key}")
     for key, v in fit["params"].items():  # rates are positive, times and costs per unit not negative
         positive, low_ok = key.endswith("per_s"), key in ("t0_s", "s_per_byte", "s_per_flop", "coef_s")
         if positive and v is None:
@@ -119,19 +132,32 @@ def _check_entry(name, entry, file: str) -> None:
         if (positive or low_ok) and (isinstance(v, bool) or not isinstance(v, (int, float))
                                      or (v <= 0 if positive else v < 0)):
             raise ConfigError(f"must be a number {'> 0' if positive else '>= 0'}, got {v!r}", file=file,
-                              field=f"{where}.fit.params.{key}")
-    measured = fit.get("measured", [])
-    if not isinstance(measured, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("shape"), dict) and isinstance(m.get("median_s"), (int, float))
-            and not isinstance(m.get("median_s"), bool) and m["median_s"] >= 0 for m in measured):
-        raise ConfigError("must be a list of {shape: mapping, median_s: number >= 0}", file=file,
-                          field=f"{where}.fit.measured")
+                              field=f"{where}.params.{key}")
     rng = fit.get("range", {})
     shape_rng = rng.get("shape") or {} if isinstance(rng, dict) else {}
     pairs = [v for k, v in rng.items() if k in ("flop", "bytes")] if isinstance(rng, dict) else []
     pairs += list(shape_rng.values()) if isinstance(shape_rng, dict) else [None]
     if not isinstance(rng, dict) or not all(isinstance(v, list) and len(v) == 2 for v in pairs):
-        raise ConfigError("must map flop, bytes and shape keys to [low, high]", file=file, field=f"{where}.fit.range")
+        raise ConfigError("must map flop, bytes and shape keys to [low, high]", file=file, field=f"{where}.range")
+
+
+def _check_regimes(spec, fit: dict, where: str, file: str) -> None:
+    """The optional regime fields of a fit (``hetsim.costs.fitted``): ``regime_points`` maps
+    the kernel's regimes to point counts, ``regimes`` maps them to fits of their own."""
+    allowed = ", ".join(spec.regimes) or f"none ({spec.name} has no regimes)"
+    for key in ("regime_points", "regimes"):
+        value = fit.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not value or any(r not in spec.regimes for r in value):
+            raise ConfigError(f"must map regimes to {'point counts' if key == 'regime_points' else 'fits'}; "
+                              f"allowed regimes: {allowed}", file=file, field=f"{where}.{key}")
+    for r, count in (fit.get("regime_points") or {}).items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigError(f"must be an integer >= 0, got {count!r}", file=file,
+                              field=f"{where}.regime_points.{r}")
+    for r, sub in (fit.get("regimes") or {}).items():
+        _check_fit(sub, f"{where}.regimes.{r}", file)
 
 
 def load_tables(system: SystemSpec) -> dict[str, list[KernelTable]]:
