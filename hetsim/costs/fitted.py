@@ -626,6 +626,15 @@ def _measured(point: Mapping[str, Any], shape: dict, median_s: float) -> dict[st
     return out
 
 
+def _is_shape(point: Mapping[str, Any], full: Mapping[str, int], defaults: Mapping[str, int]) -> bool:
+    """Whether a fit's measured *point* is at the resolved shape *full*. The stored shape was
+    resolved when the table was written; a shape key added to the kernel since (with its
+    default, e.g. GEMM's layout ``nn``) is absent there and takes its default, so an older
+    table's measured shapes still price at their measurements."""
+    shape = point["shape"]
+    return shape == full or (len(shape) < len(full) and {**defaults, **shape} == full)
+
+
 def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) -> dict | None:
     pts = [p for p in fit.get("measured", ()) if "cold_s" in p]
     if not pts:
@@ -634,8 +643,9 @@ def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) 
         spec = get_kernel(kernel)
         same = [p for p in pts if spec.regime(p["shape"]) == spec.regime(full)]
         pts = same or pts
+    defaults = get_kernel(kernel).defaults
     for p in pts:
-        if p["shape"] == full:
+        if _is_shape(p, full, defaults):
             return p
     _, b = work_of(kernel, full)
     lb = math.log(max(b, 1.0))
@@ -659,7 +669,7 @@ def cold_extra_s(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int]) 
     if near is None:
         return None
     extra = near["cold_s"] - near["median_s"]
-    if near["shape"] == full or extra >= 0:
+    if _is_shape(near, full, get_kernel(kernel).defaults) or extra >= 0:
         return extra
     warm, _ = predict(fit, kernel, full)
     return warm * (near["cold_s"] / near["median_s"] - 1.0)
@@ -729,8 +739,9 @@ def predict(fit: Mapping[str, Any], kernel: str, shape: Mapping[str, int],
     if model not in _FITTERS:
         raise ValueError(f"unknown fit model {model!r}; known: {list(FIT_MODELS)}")
     extra = (cold_extra_s(fit, kernel, full) or 0.0) if cold else 0.0
+    defaults = get_kernel(kernel).defaults
     for point in fit.get("measured", ()):  # a measured shape: its measurement, not the model
-        if point["shape"] == full:
+        if _is_shape(point, full, defaults):
             return max(float(point["median_s"]) + extra, 0.0), False
     f, b = work_of(kernel, full)
     seconds = float(_evaluate(model, own["params"], np.array([f]), np.array([b]), kernel, [full])[0])

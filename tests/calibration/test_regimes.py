@@ -194,3 +194,13 @@ def test_kernel_table_predict_uses_the_regime_fit(split_fit):
     table = KernelTable("t", Path("t.json"), {"kernels": {"gemm": {"fit": split_fit}}})
     shape = {"m": 1, "n": 2048, "k": 2048}
     assert table.predict("gemm", shape, cold=False) == predict(split_fit, "gemm", shape)
+
+
+def test_a_table_written_before_a_shape_key_existed_prices_its_measured_shapes_at_their_measurements():
+    """The shipped A100 table's measured GEMM shapes predate the layout key ``nn`` (default 0):
+    each still prices at its own measurement, warm, not at the fitted curve."""
+    table = read_table(Path(__file__).resolve().parents[2] / "device_models" / "tables" / "a100-vidur-gemm.json")
+    measured = table.data["kernels"]["gemm"]["fit"]["measured"]
+    assert all("nn" not in p["shape"] for p in measured)
+    for p in measured[:: max(1, len(measured) // 25)]:
+        assert table.predict("gemm", p["shape"], cold=False) == (p["median_s"], False), p["shape"]
