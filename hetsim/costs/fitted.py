@@ -639,13 +639,13 @@ def _nearest_cold(fit: Mapping[str, Any], kernel: str, full: Mapping[str, int]) 
     pts = [p for p in fit.get("measured", ()) if "cold_s" in p]
     if not pts:
         return None
+    spec = get_kernel(kernel)
     if fit.get("regimes"):  # a split fit: the nearest point that ran the same implementation
-        spec = get_kernel(kernel)
-        same = [p for p in pts if spec.regime(p["shape"]) == spec.regime(full)]
+        mine = spec.regime(full)
+        same = [p for p in pts if spec.regime(p["shape"]) == mine]
         pts = same or pts
-    defaults = get_kernel(kernel).defaults
     for p in pts:
-        if _is_shape(p, full, defaults):
+        if _is_shape(p, full, spec.defaults):
             return p
     _, b = work_of(kernel, full)
     lb = math.log(max(b, 1.0))
