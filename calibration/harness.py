@@ -57,6 +57,7 @@ from hetsim.costs.fitted import fit_kernel, model_label
 from hetsim.kernels import KERNELS
 
 from . import TABLE_FORMAT
+from .contexts import PREFIX_BELOW_S
 from .grids import grid_kernels, shape_grid
 from .power import find_reader
 
@@ -336,7 +337,8 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
               threads: int | None = None, repeats: int | None = None,
               rotate_bytes: int | None = None, seed: int = 0,
               grids: dict[str, list[dict]] | None = None, cold: bool = True,
-              probes: bool = True, pipelines: dict[str, Any] | None = None) -> dict[str, Any]:
+              probes: bool = True, pipelines: dict[str, Any] | None = None,
+              prefix_below_s: float | None = None) -> dict[str, Any]:
     """Measure kernels on this machine, fit a model per kernel and return (and write) the table.
 
     Parameters
@@ -372,6 +374,10 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         name -> task graph (``hetsim calibrate`` passes the validation pipelines): with
         *cold*, every task of them is also timed as a single call right after its predecessor
         chain, replayed (``contexts``, see :mod:`calibration.contexts`).
+    prefix_below_s : float, optional
+        A pipeline task whose fitted cold single call is under this many seconds is replayed
+        from the start of its pass, not from its byte window (default
+        :data:`calibration.contexts.PREFIX_BELOW_S`; 0 turns it off).
 
     Returns
     -------
@@ -422,6 +428,7 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     llc = last_level_cache_bytes() if device == "cpu" else None
     probe_runs = [run_probes(int(threads), llc, device)] if probes else []
     cold_pair = None
+    below_s = PREFIX_BELOW_S if prefix_below_s is None else float(prefix_below_s)
     if cold:
         evict_bytes = rotate_bytes if rotate_bytes else 2 * (llc or 32 * 2**20)
         cold_pair = (Evictor(torch, device, evict_bytes), Clock(device, torch))
@@ -464,8 +471,8 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
         contexts = []
         if cold_pair and pipelines:
             advance("cold calls in the pipelines' contexts")
-            contexts = _contexts(pipelines, set(names), torch, tdev, cold_pair,
-                                 int(cold_pair[0].nbytes), seed)
+            contexts = _contexts(pipelines, table_kernels, torch, tdev, cold_pair,
+                                 int(cold_pair[0].nbytes), seed, below_s)
         if probes:
             probe_runs.append(run_probes(int(threads), llc, device))
     finally:
@@ -510,7 +517,9 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
             "cold": ({"method": f"{SHORT_COLD_CALLS} single calls (calls under {SHORT_CALL_S * 1e3:g} ms) "
                                 "or one per shape and round, each after streaming over "
                                 f"{cold_pair[0].nbytes} B (evicts the caches); median = cold_s",
-                      "evict_bytes": cold_pair[0].nbytes} if cold_pair else None),
+                      "evict_bytes": cold_pair[0].nbytes,
+                      "contexts_from_pass_start_below_s": below_s}
+                     if cold_pair else None),
             "probes": ({"runs": probe_runs, "noise": probe_noise(probe_runs),
                         "median": _probe_median(probe_runs)} if probe_runs else None),
             "elapsed_s": round(time.perf_counter() - started, 3),
@@ -530,14 +539,25 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     return table
 
 
-def _contexts(pipelines: dict[str, Any], kernels: set[str], torch, device: str,
-              cold_pair, rotate_bytes: int, seed: int) -> list[dict[str, Any]]:
+def _contexts(pipelines: dict[str, Any], fitted: dict[str, dict], torch, device: str,
+              cold_pair, rotate_bytes: int, seed: int,
+              prefix_below_s: float = PREFIX_BELOW_S) -> list[dict[str, Any]]:
     """Cold single calls of the pipelines' tasks in their context, the predecessor chain
-    replayed (:func:`calibration.contexts.measure_contexts`), each distinct context once."""
+    replayed (:func:`calibration.contexts.measure_contexts`), each distinct context once;
+    the tasks *fitted* (kernel -> points and fit, this run's) prices as short are replayed
+    from the start of their pass."""
+    from hetsim.costs.fitted import predict
     from hetsim.graph import task_of
 
-    from .contexts import entry_key, measure_contexts
+    from .contexts import entry_key, measure_contexts, short_tasks
     from .rounds import _Pass
+
+    kernels = set(fitted)
+
+    def cold_s(task):
+        if task.kernel not in fitted:
+            return None
+        return predict(fitted[task.kernel]["fit"], task.kernel, dict(task.shape), cold=True)[0]
 
     evict, clock = cold_pair
     out, seen = [], set()
@@ -548,7 +568,7 @@ def _contexts(pipelines: dict[str, Any], kernels: set[str], torch, device: str,
             p = _Pass(graph, device, torch, seed + 7000 + idx)
             p.touch()
             for e in measure_contexts(p, evict, clock, cold_calls, rotate_bytes=rotate_bytes,
-                                      seed=seed + idx,
+                                      seed=seed + idx, from_start=short_tasks(p, cold_s, prefix_below_s),
                                       skip=lambda key, task: key in seen or task.kernel not in kernels):
                 seen.add(entry_key(e))
                 out.append(e)

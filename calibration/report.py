@@ -192,8 +192,10 @@ def markdown(result: dict[str, Any], images: dict[str, str] | None = None) -> st
     if ctx:
         fs = sorted(a["factor"] for _, a in ctx)
         far = sorted(ctx, key=lambda x: -abs(x[1]["factor"] - 1.0))[:6]
+        whole = sum(1 for _, a in ctx if a.get("from_pass_start"))
         lines += ["", f"{len(ctx)} tasks priced and re-measured as a single call right after their "
-                  "predecessor chain, replayed (the table's per-context factor, cold in context / cold "
+                  f"predecessor chain, replayed ({whole} of them from the start of their pass; the "
+                  "table's per-context factor, cold in context / cold "
                   f"after evict; factors {fs[0]:.3f}-{fs[-1]:.3f}); farthest from 1: "
                   + "; ".join(f"{name} {a['task']} after {', '.join(a['context'][-2:])}"
                               f"{' (+' + str(len(a['context']) - 2) + ' earlier)' if len(a['context']) > 2 else ''}"

@@ -129,7 +129,7 @@ ALLOCATIONS = 5
 #: interpreter's start-up.
 BLOCK_PROCESSES = True
 #: Fewest re-measured single calls per task and round, spread over the round's chunks (one
-#: per chunk at 4 passes); the round keeps their median. Why: a long call (>= 2 ms) was
+#: in three of the chunks); the round keeps their median. Why: a long call (>= 2 ms) was
 #: re-measured once a round, so one stalled call (222 ms over its median, seen in two runs of
 #: cal15g) moved the round's drift by several points and, the batch means being means, the
 #: run's figure (DSA +9.3%, RAG +6.1%). The median of three ignores one stall. Cost: the long
@@ -142,7 +142,11 @@ DEFAULT_ROUNDS = 10
 #: single passes here differ by 7-26% (sd of log) between the two ends of a round, while the
 #: re-measured sum, spread over seconds, varies 2-8%; the in-pipeline side dominated the
 #: round-to-round noise. Passes interleaved with the re-measurements sample the same seconds.
-PASSES_PER_ROUND = 4
+#: Eight, not four: a short task's single call in the pass varies by 20-40% (sd of log) from
+#: one pass to the next, as much as a re-measured single call, and a pass costs what about two
+#: re-measured calls of a decode-step task cost once those replay the pass from its start
+#: (:mod:`calibration.contexts`), so passes are the cheaper half of the per-task noise to cut.
+PASSES_PER_ROUND = 8
 
 
 def _key(kernel: str, shape: dict) -> str:
@@ -282,9 +286,10 @@ def allocation_of_round(r: int, rounds: int, allocations: int) -> int:
 def chunk_plan(rng, ncold: list[int], nchunks: int) -> list[list[tuple[int, int]]]:
     """Which tasks' single calls (task, calls) each of the *nchunks* re-measurement chunks
     between a round's passes holds. A task re-measured with one call (a long one) goes into
-    one chunk, the tasks spread evenly over the chunks in shuffled order; a short task's calls
-    (several) are spread over every chunk, so its re-measurement samples the same seconds as
-    the passes around it. Why: calls of a few hundred us (decode attention, top-k over 32K
+    one chunk, the tasks spread evenly over the chunks in shuffled order; a task with several
+    calls has exactly that many, spread over the chunks (every chunk when there are at least
+    as many calls as chunks; shares differ by at most one), so its re-measurement samples the
+    same seconds as the passes around it. Why: calls of a few hundred us (decode attention, top-k over 32K
     items) ran 0.5-2x their median from one pass of a round to the next with the host's
     memory phases; with all its calls in one chunk, a short task's re-measurement sampled one
     moment of the round against the passes' four, and its per-task error scattered by +-10-20%."""
@@ -295,10 +300,13 @@ def chunk_plan(rng, ncold: list[int], nchunks: int) -> list[list[tuple[int, int]
     for j, part in enumerate(np.array_split(np.asarray(longs, dtype=int), nchunks)):
         out[j] += [(int(i), 1) for i in part]
     for i in order:
-        if ncold[i] > 1:
-            per = max(1, -(-int(ncold[i]) // nchunks))
+        n = int(ncold[i])
+        if n > 1:  # n calls in all, as even as the chunks allow, the larger shares at random
+            base, extra = divmod(n, nchunks)
+            more = set(int(j) for j in rng.permutation(nchunks)[:extra])
             for j in range(nchunks):
-                out[j].append((i, per))
+                if base + (j in more):
+                    out[j].append((i, base + (j in more)))
     for chunk in out:  # shuffle within a chunk, so no task always runs first or last
         chunk[:] = [chunk[k] for k in rng.permutation(len(chunk))]
     return out
@@ -508,7 +516,7 @@ class _PipelineRounds:
             "rounds_span_s": (started[-1] - started[0]) if started else 0.0,
             "contexts": [{"task": str(self.task_names[i]),
                           "context": [str(self.task_names[k]) for k in win],
-                          "evict_first": first, "factor": f}
+                          "evict_first": first, "factor": f, "from_pass_start": win == list(range(i))}
                          for i, (win, first, f) in sorted(self.contexts.items())],
             "context_extra_s": self.context_extra_s,
             "pooled": pooled,
