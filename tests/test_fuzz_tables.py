@@ -221,3 +221,75 @@ def test_regime_fields_fuzz(tmp_path, edits):
             assert str(e).startswith(str(p)) and "\n" not in str(e).strip(), str(e)
             continue
         assert _finite(seconds, 0) and isinstance(extrapolated, bool), (seconds, extrapolated)
+
+
+def _context_table_and_graph():
+    """A gemm table with valid per-context factors for every task of a three-GEMM chain (byte
+    windows and whole prefixes alike), and the chain."""
+    from calibration.contexts import _order_tasks, _resolved, prefix, windows
+    from hetsim.workloads.registry import build_workload
+
+    shapes = [{"m": 1, "k": 64, "n": 64}, {"m": 1, "k": 1024, "n": 512}, {"m": 1, "k": 512, "n": 64}]
+    graph = build_workload("custom", {
+        "tasks": [{"name": f"t{i}", "step": "model", "kernel": "gemm", "shape": s} for i, s in enumerate(shapes)],
+        "edges": [{"from": "t0", "to": "t1", "bytes": 0}, {"from": "t1", "to": "t2", "bytes": 0}]})
+    tasks = _order_tasks(graph)
+    entries = []
+    for i, win in windows(graph, 1 << 20).items():
+        for w, first in (win, prefix(i)):
+            k, s = _resolved(tasks[i])
+            entries.append({"context": [dict(zip(("kernel", "shape"), _resolved(tasks[j]))) for j in w],
+                            "consumer": {"kernel": k, "shape": s}, "evict_first": first, "factor": 1.1})
+    table = {"format": "hetsim-kernel-table/1", "device": {"name": "x"},
+             "provenance": {"cold": {"evict_bytes": 1 << 20}},
+             "kernels": {"gemm": {"points": [], "fit": _split_gemm_fit()}}, "contexts": entries}
+    return table, graph
+
+
+CONTEXT_PATHS = [("contexts",), ("contexts", 0), ("contexts", 0, "factor"), ("contexts", 1, "context"),
+                 ("contexts", 1, "context", 0), ("contexts", 2, "context", 0, "shape"),
+                 ("contexts", 0, "context", 0, "kernel"), ("contexts", 3, "consumer"),
+                 ("contexts", 2, "consumer", "shape"), ("contexts", 1, "consumer", "kernel"),
+                 ("provenance", "cold"), ("provenance", "cold", "evict_bytes"),
+                 ("provenance", "memory_state"), ("provenance", "memory_state", "rotate_bytes")]
+
+
+@settings(max_examples=100 * SCALE, **FUZZ)
+@given(edits=st.lists(st.tuples(st.sampled_from(CONTEXT_PATHS), st.one_of(st.sampled_from(REGIME_JUNK),
+                                                                          st.just("<delete>"))),
+                      min_size=1, max_size=3))
+def test_context_fields_fuzz(tmp_path, edits):
+    """Per-context factors (``contexts``) and the evictor bytes they go with: read and used by
+    validate's lookup and the validation pipeline's simulation, or refused with one line."""
+    from calibration.contexts import context_extra_s, table_rotate_bytes, task_factors
+
+    table, graph = _context_table_and_graph()
+    table = copy.deepcopy(table)
+    for path, value in edits:
+        node = table
+        for key in path[:-1]:
+            if isinstance(node, dict):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                node = None
+        last = path[-1]
+        if isinstance(node, dict) or (isinstance(node, list) and isinstance(last, int) and last < len(node)):
+            if value == "<delete>":
+                node.pop(last) if isinstance(node, list) else node.pop(last, None)
+            else:
+                node[last] = copy.deepcopy(value)
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps(table))
+    loaded = _refused_or_read(read_table, p)
+    if loaded is None:
+        return
+    factors = task_factors(graph, loaded.data, table_rotate_bytes(loaded.data) or (1 << 20))
+    assert all(f > 0 and math.isfinite(f) for _, _, f in factors.values())
+    try:
+        extra = context_extra_s(graph, loaded)
+    except HetsimError as e:
+        assert str(e).startswith(str(p)) and "\n" not in str(e).strip(), str(e)
+        return
+    assert math.isfinite(extra)

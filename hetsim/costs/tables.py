@@ -69,7 +69,47 @@ def read_table(path: str | Path) -> KernelTable:
             raise ConfigError(f"'{field}' is required (a mapping)", file=str(p), field=field)
     for name, entry in data["kernels"].items():
         _check_entry(name, entry, str(p))
+    _check_contexts(data, str(p))
     return KernelTable(p.stem, p, data)
+
+
+def _check_contexts(data: dict, file: str) -> None:
+    """The optional per-context factors (``contexts``, written by ``hetsim calibrate`` for the
+    validation pipelines' tasks) and the evictor size they were measured with: validate and the
+    simulation of a validation pipeline look them up by (context, consumer) and multiply a cold
+    price by the factor, so a malformed entry would surface there as a KeyError."""
+    entries = data.get("contexts")
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise ConfigError("must be a list of {context, consumer, factor} entries", file=file, field="contexts")
+
+    def call(x) -> bool:
+        return isinstance(x, dict) and isinstance(x.get("kernel"), str) and isinstance(x.get("shape"), dict) \
+            and _finite_tree(x["shape"])
+
+    for i, e in enumerate(entries):
+        where = f"contexts[{i}]"
+        if not isinstance(e, dict):
+            raise ConfigError("must be a mapping {context, consumer, factor}", file=file, field=where)
+        if not isinstance(e.get("context"), list) or not all(call(c) for c in e["context"]):
+            raise ConfigError("must be a list of {kernel: name, shape: mapping} (the tasks replayed before "
+                              "the consumer)", file=file, field=f"{where}.context")
+        if not call(e.get("consumer")):
+            raise ConfigError("must be {kernel: name, shape: mapping}", file=file, field=f"{where}.consumer")
+        f = e.get("factor")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f) or f <= 0:
+            raise ConfigError(f"must be a finite number > 0 (cold in context / cold after evict), got {f!r}",
+                              file=file, field=f"{where}.factor")
+    prov = data["provenance"]
+    for section, key in (("cold", "evict_bytes"), ("memory_state", "rotate_bytes")):
+        part = prov.get(section)
+        v = part.get(key) if isinstance(part, dict) else None
+        if part is not None and not isinstance(part, dict):
+            raise ConfigError("must be a mapping", file=file, field=f"provenance.{section}")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ConfigError(f"must be a whole number of bytes >= 0, got {v!r}", file=file,
+                              field=f"provenance.{section}.{key}")
 
 
 def _finite_tree(x) -> bool:
