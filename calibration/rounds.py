@@ -833,13 +833,21 @@ def validate_rounds(table_path: str | Path, device: str = "cpu", rounds: int = D
 
 
 def _matched_ratio(rows: list[dict]) -> float | None:
-    """Median over rounds of the class's re-measured single calls (median of its tasks' round
-    values) over its in-pipeline time in the same round (median of its tasks' passes), or
-    None when the rows carry no per-round series. Why matched by round: a short task's
-    in-pipeline and single-call times move together with the host's memory phases from one
-    round to the next (decode attention: 2-3x; log-correlation 0.3-0.6 between the two sides
-    over rounds), and a ratio taken within each round cancels what they share; re-scored on
-    the 15 stored runs of cal15f, decode-attention classes beyond 10% fell from 6 to 4."""
+    """Median over rounds of the class's within-round ratio, or None when the rows carry no
+    per-round series. Within a round, each task's re-measured single calls (the round's median)
+    are divided by that task's own in-pipeline time (its median over the round's passes), and
+    the class's ratio is the geometric mean of its tasks' ratios.
+
+    Why matched by round: a short task's in-pipeline and single-call times move together with
+    the host's memory phases from one round to the next (decode attention: 2-3x;
+    log-correlation 0.3-0.6 between the two sides over rounds), and a ratio taken within each
+    round cancels what they share. Why task by task: the tasks of a class run the same kernel
+    and shape in different contexts, at times up to 30% apart (top-k over 32K items in the
+    third DSA layer, decode attention in the first layer), and a median pooled over all the
+    tasks' passes is not comparable with a median over the tasks' single calls: with three
+    tasks of which one is slower the pooled side comes out higher. That bias made top-k over
+    32K items read -5.0% on average over 15 stored runs (sets 1-3 of issue 15), against -2.2%
+    task by task."""
     rem = [r.get("series_remeasured_cold_s") for r in rows]
     inp = [r.get("series_in_pipeline_s") for r in rows]
     if any(x is None for x in rem + inp) or not rem[0]:
@@ -850,16 +858,20 @@ def _matched_ratio(rows: list[dict]) -> float | None:
     per = len(inp[0]) // n
     ratios = []
     for j in range(n):
-        m_in = statistics.median(x for r in inp for x in r[per * j:per * (j + 1)])
-        if m_in > 0:
-            ratios.append(statistics.median(r[j] for r in rem) / m_in)
+        logs = []
+        for r_rem, r_in in zip(rem, inp):
+            m_in = statistics.median(r_in[per * j:per * (j + 1)])
+            if m_in > 0 and r_rem[j] > 0:
+                logs.append(math.log(r_rem[j] / m_in))
+        if len(logs) == len(rows):
+            ratios.append(math.exp(math.fsum(logs) / len(logs)))
     return statistics.median(ratios) if ratios else None
 
 
 def task_classes(per_task: list[dict]) -> list[dict]:
     """Per-task rows grouped by (kernel, shape): the class's re-measured single call (the
-    table's cold price after drift) against its in-pipeline time, matched round by round
-    (``error_corrected``: median over rounds of the within-round ratio, see
+    table's cold price after drift) against its in-pipeline time, matched round by round and
+    task by task (``error_corrected``: median over rounds of the within-round ratio, see
     :func:`_matched_ratio`; pooled medians when the rows carry no per-round series), and
     the warm price scaled by the same drift against it (``error_corrected_warm_only``: no
     cold-cost model). ``in_pipeline_s``/``remeasured_cold_s`` are the pooled medians."""

@@ -562,6 +562,52 @@ def test_task_classes_compare_each_round_with_itself():
     assert c["error_corrected"] == pytest.approx(4.0 / 3.0 - 1.0)
 
 
+@given(bases=st.lists(st.floats(1e-4, 1e-3), min_size=2, max_size=4),
+       spread=st.lists(st.floats(0.5, 2.0), min_size=8, max_size=8),
+       true=st.floats(0.8, 1.25), rounds=st.integers(3, 8))
+@settings(max_examples=60, deadline=None)
+def test_task_class_error_compares_each_task_with_itself(bases, spread, true, rounds):
+    """Tasks of one class (same kernel and shape) run at different times in their contexts;
+    when every task's single calls are *true* x its own in-pipeline time in every round, the
+    class's error is true - 1 whatever the tasks' times and the passes' spread. The earlier
+    estimator (pooled median of all passes against the median of the tasks' single calls)
+    read top-k over 32K items 3 points low this way."""
+    import statistics
+
+    passes = len(spread)
+    rows = []
+    for k, base in enumerate(bases):
+        inp, rem = [], []
+        for j in range(rounds):
+            phase = 1.0 + 0.3 * j
+            xs = [base * phase * spread[(q + k) % passes] for q in range(passes)]
+            inp += xs
+            rem.append(true * statistics.median(xs))
+        rows.append({"task": f"t{k}", "kernel": "topk", "shape": {"num_items": 7},
+                     "in_pipeline_s": statistics.median(inp), "remeasured_cold_s": statistics.median(rem),
+                     "table_warm_s": 5e-5, "table_cold_s": 1e-4,
+                     "series_in_pipeline_s": inp, "series_remeasured_cold_s": rem})
+    (c,) = task_classes(rows)
+    assert c["error_corrected"] == pytest.approx(true - 1.0, rel=1e-9, abs=1e-12)
+
+
+def test_task_class_of_unequal_tasks_example():
+    """The case that showed the bias: three tasks, the third 30% slower, single calls equal to
+    their in-pipeline times; the old pooled estimator read it about -5% here."""
+    rows = []
+    for k, base in enumerate((470e-6, 480e-6, 610e-6)):
+        inp = [base * (0.8 + 0.05 * q) for q in range(8)] * 2  # 2 rounds of 8 passes
+        med = sorted(inp[:8])[3] / 2 + sorted(inp[:8])[4] / 2
+        rows.append({"task": f"L{k}.topk", "kernel": "topk", "shape": {"num_items": 32769},
+                     "in_pipeline_s": med, "remeasured_cold_s": med, "table_warm_s": 1e-4,
+                     "table_cold_s": 1e-4, "series_in_pipeline_s": inp, "series_remeasured_cold_s": [med, med]})
+    (c,) = task_classes(rows)
+    assert c["error_corrected"] == pytest.approx(0.0, abs=1e-12)
+    pooled_in = sorted(x for r in rows for x in r["series_in_pipeline_s"][:8])
+    old = sorted(r["remeasured_cold_s"] for r in rows)[1] / ((pooled_in[11] + pooled_in[12]) / 2) - 1.0
+    assert old < -0.02  # what the old estimator said
+
+
 def test_each_block_of_rounds_runs_in_its_own_child_process(tiny):
     """On a CPU each batch-means block of rounds runs in a fresh child process (the pipelines
     built there), so a per-process effect is what the block means differ by; the pipelines'
