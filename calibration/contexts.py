@@ -193,11 +193,11 @@ def task_factors(p, table_data: dict, rotate_bytes: int) -> dict[int, tuple[list
     known = context_factors(table_data)
     if not known:
         return {}
-    tasks = _order_tasks(p)
+    resolved = [_resolved(t) if t.kernel is not None else None for t in _order_tasks(p)]
     out = {}
     for i, window in windows(p, rotate_bytes).items():
         for win, evict_first in (prefix(i), window):
-            key = task_context_key(tasks, i, win)
+            key = context_key([resolved[j] for j in win], *resolved[i])
             if key in known:
                 out[i] = (win, evict_first, known[key])
                 break
