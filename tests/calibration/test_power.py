@@ -119,6 +119,25 @@ def test_rapl_reader_over_a_fake_powercap_tree(tmp_path, monkeypatch):
     assert s.power_w == pytest.approx(5000e-6 / 0.5) and s.source == "rapl"
 
 
+def test_rapl_psys_zone_is_not_added_to_the_package(tmp_path, monkeypatch):
+    rows = [line.split() for line in sample("rapl_psys_zones.txt").splitlines() if line.strip()]
+    interval = float(next(r[1] for r in rows if r[0] == "interval_s"))
+    zones = [r for r in rows if r[0].startswith("intel-rapl:")]
+    for zid, name, rng, before, _ in zones:
+        (tmp_path / zid).mkdir()
+        (tmp_path / zid / "name").write_text(name + "\n")
+        (tmp_path / zid / "max_energy_range_uj").write_text(rng + "\n")
+        (tmp_path / zid / "energy_uj").write_text(before + "\n")
+    clock = iter([10.0, 10.0 + interval])
+    monkeypatch.setattr(power.rapl, "now_s", lambda: next(clock))
+    reader = RaplReader(power.rapl.package_zones(str(tmp_path / "intel-rapl:*")))
+    assert [Path(z).name for z in reader.zones] == ["intel-rapl:0"]  # psys left out
+    assert reader.read() is None
+    for zid, _, _, _, after in zones:
+        (tmp_path / zid / "energy_uj").write_text(after + "\n")
+    assert reader.read().power_w == pytest.approx(5.0 / 0.5)  # the package's 5 J, not 5 J + 9 J
+
+
 def test_rapl_reader_without_permission_is_unavailable(tmp_path):
     reader = RaplReader([str(tmp_path / "intel-rapl:9")])
     assert not reader.available() and reader.read() is None
@@ -184,7 +203,8 @@ def test_every_real_power_sample_reads_its_own_values(name, parser, pick, expect
 def test_every_data_file_is_in_a_table():
     tabled = {r[0] for r in REAL_POWER} | {
         "xbutil_electrical.txt", "xbutil_electrical_na.txt", "xbutil_electrical_u280.json", "rocm_smi_showpower.json",
-        "rocm_smi_showpower.txt", "rocm_smi_showpower_mi250_mi300.json", "nvidia_smi_power.csv", "rapl_counters.txt"}
+        "rocm_smi_showpower.txt", "rocm_smi_showpower_mi250_mi300.json", "nvidia_smi_power.csv", "rapl_counters.txt",
+        "rapl_psys_zones.txt"}
     assert {p.name for p in DATA.iterdir()} == tabled
     for p in DATA.iterdir():
         assert p.read_text().startswith("# provenance:"), p.name
