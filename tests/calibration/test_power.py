@@ -189,6 +189,7 @@ REAL_POWER = [
     ("amdsmi_metric_watch_na.json", parse_amd_smi, lambda v: v, {0: None}),
     # nvidia-smi with a header: power.draw found by name in the 7th and the 3rd column
     ("nvidia_smi_name_first.csv", parse_nvidia_smi_csv, lambda v: v, [("", 106.56), ("", 5.68)]),
+    ("nvidia_smi_unknown_error.csv", parse_nvidia_smi_csv, lambda v: v, [("", 228.82)]),
     ("nvidia_smi_index_first.csv", parse_nvidia_smi_csv, lambda v: v,
      [("2019/08/23 14:54:47.307", 208.36), ("2019/08/23 14:54:48.310", 249.62),
       ("2019/08/23 14:54:49.315", 205.51)]),
@@ -198,6 +199,17 @@ REAL_POWER = [
 @pytest.mark.parametrize("name,parser,pick,expected", REAL_POWER, ids=[r[0] for r in REAL_POWER])
 def test_every_real_power_sample_reads_its_own_values(name, parser, pick, expected):
     assert pick(parser(sample(name))) == expected
+
+
+def test_nvidia_smi_error_status_in_the_power_cell_is_no_reading():
+    # the status nvidia-smi printed in another cell of the real sample, put in the power.draw cell of a
+    # second GPU (constructed): one GPU's NVML error must not lose the other GPUs' readings
+    real = sample("nvidia_smi_unknown_error.csv")
+    status = real.strip().split(", ")[-1]
+    assert status == "[Unknown Error]"
+    text = "timestamp, power.draw [W]\n2020/02/16 10:00:00.000, 228.82 W\n2020/02/16 10:00:00.000, " + status + "\n"
+    assert parse_nvidia_smi_csv(text) == [("2020/02/16 10:00:00.000", 228.82), ("2020/02/16 10:00:00.000", None)]
+    assert parse_nvidia_smi_csv("[Insufficient Permissions]\n") == [("", None)]
 
 
 def test_every_data_file_is_in_a_table():
