@@ -183,6 +183,8 @@ REAL_POWER = [
      {"card0": 237.0, "card1": None, "card2": 230.0, "card3": None, "card4": 220.0, "card5": None,
       "card6": 235.0, "card7": None}),
     ("rocm_smi_showpower_rocm6.txt", parse_rocm_smi_text, lambda v: v, {"card0": None, "card1": 4.0, "card2": 3.0}),
+    ("rocm_smi_all_mi300x4.txt", parse_rocm_smi_text, lambda v: v,
+     {"card0": 133.0, "card1": 130.0, "card2": 131.0, "card3": 136.0}),
     # amd-smi: text, JSON under gpu_data (AMD-SMI 26), watch-mode JSON list with N/A power
     ("amdsmi_metric_text.txt", parse_amd_smi, lambda v: v, {0: 20.0}),
     ("amdsmi_metric_gpu_data_rx7800xt.json", parse_amd_smi, lambda v: v, {0: 9.0}),
@@ -210,6 +212,14 @@ def test_nvidia_smi_error_status_in_the_power_cell_is_no_reading():
     text = "timestamp, power.draw [W]\n2020/02/16 10:00:00.000, 228.82 W\n2020/02/16 10:00:00.000, " + status + "\n"
     assert parse_nvidia_smi_csv(text) == [("2020/02/16 10:00:00.000", 228.82), ("2020/02/16 10:00:00.000", None)]
     assert parse_nvidia_smi_csv("[Insufficient Permissions]\n") == [("", None)]
+
+
+def test_rocm_smi_power_cap_is_never_the_reading():
+    text = sample("rocm_smi_all_mi300x4.txt")
+    cap, rest = text.split("==========================================================================================\n", 1)
+    with pytest.raises(PowerParseError):  # the "Power Cap" section alone holds no reading (was 750 W per card)
+        parse_rocm_smi_text(cap)
+    assert parse_rocm_smi_text(rest + cap) == parse_rocm_smi_text(text)  # the order of sections does not matter
 
 
 def test_every_data_file_is_in_a_table():
