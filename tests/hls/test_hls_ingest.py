@@ -356,9 +356,10 @@ def test_text_report_is_refused_naming_the_xml(tmp_path):
     assert e.value.file == str(rpt)
 
 
-@pytest.mark.parametrize("name", ["xrt_profile_summary_2019_2_u50.csv", "xrt_opencl_summary_2021_1_u280.csv"])
+@pytest.mark.parametrize("name", ["xrt_profile_summary_2019_2_u50.csv", "xrt_opencl_summary_2021_1_u280.csv",
+                                  "xrt_summary_2022_2_u280.csv"])
 def test_xrt_profile_summary_is_refused_saying_which_csv(capsys, name):
-    """XRT 2019.2 (profile_summary.csv) and XRT 2.11 / 2021.1 (opencl_summary.csv) summaries."""
+    """XRT 2019.2 (profile_summary.csv), XRT 2.11 / 2021.1 (opencl_summary.csv), XRT 2.14 / 2022.2 (summary.csv)."""
     from hetsim.cli import main
 
     f = DATA / name
@@ -384,6 +385,18 @@ def test_a_solution_or_component_directory_finds_its_report(tmp_path, layout):
     with pytest.raises(ConfigError, match=r"syn/report/csynth.xml and hls/syn/report/csynth.xml") as e:
         parse_csynth(empty)
     assert e.value.file == str(empty)
+
+
+def test_xrt_run_summary_is_refused_naming_it(capsys):
+    from hetsim.cli import main
+
+    f = DATA / "xrt_run_summary_2022_2_u280.json"  # was: "header must be ...,got ['{']"
+    with pytest.raises(ConfigError, match=r"run summary \(xrt.run_summary") as e:
+        parse_xrt_csv(f)
+    assert e.value.field == "header" and "hetsim_host" in e.value.detail
+    assert main(["calibrate", "--from-xrt-csv", str(f), "--out", "/nonexistent/x.yaml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "run summary" in err
 
 
 def test_each_reader_refuses_the_other_files_in_one_line():
