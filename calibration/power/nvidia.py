@@ -24,6 +24,10 @@ QUERY = ["nvidia-smi", "--query-gpu=timestamp,power.draw", "--format=csv,noheade
 #: the 535+ driver's ``power.draw.instant`` / ``power.draw.average``.
 POWER_COLUMNS = ("power.draw", "power.draw.instant", "power.draw.average")
 _NA = ("n/a", "not supported", "unknown", "not available")
+#: nvidia-smi prints a field it cannot read as the NVML status in brackets: ``[N/A]``, ``[Not Supported]``,
+#: ``[Unknown Error]`` (a real cell in tests/calibration/data/nvidia_smi_unknown_error.csv; enkore/i3pystatus
+#: PR #850 met it in --query-gpu CSV too), ``[Insufficient Permissions]``...; such a cell is "no reading".
+_BRACKETED = re.compile(r"\[[A-Za-z][A-Za-z /'-]*\]")
 _HEADER_CELL = re.compile(r"[a-z][a-z0-9_.]*(\s*\[[^\]]+\])?")  # "power.draw [W]"; data cells never match
 
 
@@ -49,13 +53,14 @@ def parse_nvidia_smi_csv(text: str) -> list[tuple[str, float | None]]:
     -------
     list of (str, float or None)
         ``(timestamp, power_w)`` per line (timestamp ``""`` when not queried); power is None
-        for ``[N/A]`` / ``[Not Supported]``. Units (``45.00 W``) are accepted.
+        for ``[N/A]`` / ``[Not Supported]`` / any other bracketed NVML status such as
+        ``[Unknown Error]``. Units (``45.00 W``) are accepted.
 
     Raises
     ------
     PowerParseError
         A header without a power.draw column, a short row, or a power value that is neither a
-        number nor N/A (the error names the line).
+        number nor a bracketed status (the error names the line).
 
     Examples
     --------
@@ -88,7 +93,9 @@ def parse_nvidia_smi_csv(text: str) -> list[tuple[str, float | None]]:
                                   file="nvidia-smi", field=f"line {n}")
         raw = parts[p_col]
         value = parse_float(raw)
-        if value is None and raw.strip("[] ").lower() not in _NA:
+        if value is None and _BRACKETED.fullmatch(raw):
+            pass  # an NVML status in brackets ([N/A], [Unknown Error], [GPU requires reset]): no reading
+        elif value is None and raw.strip("[] ").lower() not in _NA:
             raise PowerParseError(f"power.draw {raw!r} is neither a number of W nor [N/A]",
                                   file="nvidia-smi", field=f"line {n}")
         out.append((parts[t_col] if t_col is not None else "", value))

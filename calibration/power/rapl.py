@@ -2,7 +2,9 @@
 
 ``/sys/class/powercap/intel-rapl:<N>/energy_uj`` is a cumulative energy counter in µJ (the
 same interface serves AMD Zen packages); it wraps to 0 after ``max_energy_range_uj``. Power
-is the energy difference over a time interval, corrected for at most one wrap. Reading
+is the energy difference over a time interval, corrected for at most one wrap. Only zones named
+``package-N`` are summed: a top-level ``psys`` zone (laptops, Sapphire Rapids) already holds the
+package's energy. Reading
 ``energy_uj`` needs read permission (root on recent kernels); without it there is no reader.
 """
 
@@ -52,12 +54,26 @@ def power_w(before_uj: int, after_uj: int, max_range_uj: int, interval_s: float)
 
 
 def package_zones(root_glob: str = POWERCAP_GLOB) -> list[str]:
-    """Top-level package zones (``intel-rapl:0``, ``intel-rapl:1``; not sub-zones ``:0:0``)."""
+    """Top-level package zones (``intel-rapl:0``, ``intel-rapl:1``; not sub-zones ``:0:0``).
+
+    A top-level zone is a package only if its ``name`` says so (``package-N``): laptops since
+    Skylake and Sapphire Rapids servers also have a top-level ``psys`` (platform) zone, whose
+    energy already includes the package's, so summing every top-level zone counted the package
+    twice (tests/calibration/data/rapl_psys_zones.txt). A zone without a readable ``name`` is kept.
+    """
     zones = []
     for path in sorted(glob.glob(root_glob)):
-        name = os.path.basename(path)
-        if name.count(":") == 1 and os.path.exists(os.path.join(path, "energy_uj")):
-            zones.append(path)
+        base = os.path.basename(path)
+        if base.count(":") != 1 or not os.path.exists(os.path.join(path, "energy_uj")):
+            continue
+        try:
+            with open(os.path.join(path, "name")) as fh:
+                zone_name = fh.read().strip()
+        except OSError:
+            zone_name = ""
+        if zone_name and not zone_name.startswith("package"):
+            continue  # psys (platform) or another non-package domain
+        zones.append(path)
     return zones
 
 

@@ -53,12 +53,14 @@ def parse_rocm_smi_text(text: str) -> dict[str, float | None]:
     """Parse the text form, lines like ``GPU[0] : Average Graphics Package Power (W): 237.0``.
 
     Returns card names (``card<N>``) like :func:`parse_rocm_smi_json`; refuses text without
-    such a line (:class:`~._base.PowerParseError`).
+    such a line (:class:`~._base.PowerParseError`). ``Max Graphics Package Power (W)`` is the cap
+    (``rocm-smi -a`` prints it before the readings; tests/calibration/data/rocm_smi_all_mi300x4.txt)
+    and is never taken as the power: it was, for a card whose reading was missing or came first.
     """
     out: dict[str, float | None] = {}
     for line in text.splitlines():
         m = _TEXT_LINE.search(line.strip())
-        if m:
+        if m and not m.group(2).startswith("Max "):  # the power cap ("Power Cap" section of -a), not a reading
             out[f"card{m.group(1)}"] = parse_float(m.group(3))
     if not out:
         raise PowerParseError("no 'GPU[N] : ... Graphics Package Power (W): value' line; expected "

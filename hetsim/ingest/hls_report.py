@@ -7,9 +7,9 @@ FPGA cost table. Reports often hold ``undef`` latencies (unknown loop bounds) an
 first-class values (:class:`CycleCount`), never silently turned into 0.
 
 Element map: ``shared/reference/hardware.md`` §7.1. Real reports from Vivado HLS 2018.2 to Vitis
-HLS 2023.2 are read (tests/hls/data, provenance in its README); what changed between versions and
+HLS 2024.1 are read (tests/hls/data, provenance in its README); what changed between versions and
 is handled here: ``<DSP48E>`` for ``<DSP>`` (Vivado HLS), no ``<URAM>`` on 7-series parts,
-``EstimatedClockPeriod`` 0.000 for a combinational top (2018.2: no estimate), loops without
+``EstimatedClockPeriod`` 0.000 for a combinational top (2018.2, 2023.1: no estimate), loops without
 ``<PipelineType>`` (pipelined when they state a ``<PipelineII>``, 2020.x top-level summaries),
 ``<range>`` elements (2020.x, 2022.1) and ``a ~ b`` text (2022.x) for ranges, ``undef``
 everywhere, ``PipelineType`` ``none`` (2020.x) or ``no`` (2022+), indented or flat XML. Times are

@@ -6,7 +6,7 @@ against. The CSV columns are documented in ``hls/README.md``; this module checks
 and column of anything wrong. XRT's own profile summary (``profile_summary.csv``, the
 "Profile Summary" report of every XRT version) is a different file: it is recognised and
 refused with a message saying which file to pass, since it lists kernel times without the
-task shapes a cost table needs.
+task shapes a cost table needs; so is ``xrt.run_summary`` (a JSON index of a run's profile files).
 """
 
 from __future__ import annotations
@@ -110,6 +110,10 @@ def parse_xrt_csv(path: str | Path) -> list[XrtRun]:
                               "when xrt.ini turns profiling on); it has no task shapes. Pass the timing CSV "
                               "of hls/host/hetsim_host (header " + ",".join(XRT_CSV_COLUMNS) + ")",
                               file=file, field="header")
+        if header and header[0].lstrip().startswith("{") and '"schema_version"' in ",".join(header) + fh.read(4096):
+            raise ConfigError("this is XRT's run summary (xrt.run_summary, JSON: the list of a run's profile "
+                              "files); it has no kernel times. Pass the timing CSV of hls/host/hetsim_host "
+                              "(header " + ",".join(XRT_CSV_COLUMNS) + ")", file=file, field="header")
         if header is None or tuple(h.strip() for h in header) != XRT_CSV_COLUMNS:
             raise ConfigError(f"header must be {','.join(XRT_CSV_COLUMNS)}, got {header}", file=file, field="header")
         runs: list[XrtRun] = []

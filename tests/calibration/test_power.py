@@ -119,6 +119,25 @@ def test_rapl_reader_over_a_fake_powercap_tree(tmp_path, monkeypatch):
     assert s.power_w == pytest.approx(5000e-6 / 0.5) and s.source == "rapl"
 
 
+def test_rapl_psys_zone_is_not_added_to_the_package(tmp_path, monkeypatch):
+    rows = [line.split() for line in sample("rapl_psys_zones.txt").splitlines() if line.strip()]
+    interval = float(next(r[1] for r in rows if r[0] == "interval_s"))
+    zones = [r for r in rows if r[0].startswith("intel-rapl:")]
+    for zid, name, rng, before, _ in zones:
+        (tmp_path / zid).mkdir()
+        (tmp_path / zid / "name").write_text(name + "\n")
+        (tmp_path / zid / "max_energy_range_uj").write_text(rng + "\n")
+        (tmp_path / zid / "energy_uj").write_text(before + "\n")
+    clock = iter([10.0, 10.0 + interval])
+    monkeypatch.setattr(power.rapl, "now_s", lambda: next(clock))
+    reader = RaplReader(power.rapl.package_zones(str(tmp_path / "intel-rapl:*")))
+    assert [Path(z).name for z in reader.zones] == ["intel-rapl:0"]  # psys left out
+    assert reader.read() is None
+    for zid, _, _, _, after in zones:
+        (tmp_path / zid / "energy_uj").write_text(after + "\n")
+    assert reader.read().power_w == pytest.approx(5.0 / 0.5)  # the package's 5 J, not 5 J + 9 J
+
+
 def test_rapl_reader_without_permission_is_unavailable(tmp_path):
     reader = RaplReader([str(tmp_path / "intel-rapl:9")])
     assert not reader.available() and reader.read() is None
@@ -164,12 +183,15 @@ REAL_POWER = [
      {"card0": 237.0, "card1": None, "card2": 230.0, "card3": None, "card4": 220.0, "card5": None,
       "card6": 235.0, "card7": None}),
     ("rocm_smi_showpower_rocm6.txt", parse_rocm_smi_text, lambda v: v, {"card0": None, "card1": 4.0, "card2": 3.0}),
+    ("rocm_smi_all_mi300x4.txt", parse_rocm_smi_text, lambda v: v,
+     {"card0": 133.0, "card1": 130.0, "card2": 131.0, "card3": 136.0}),
     # amd-smi: text, JSON under gpu_data (AMD-SMI 26), watch-mode JSON list with N/A power
     ("amdsmi_metric_text.txt", parse_amd_smi, lambda v: v, {0: 20.0}),
     ("amdsmi_metric_gpu_data_rx7800xt.json", parse_amd_smi, lambda v: v, {0: 9.0}),
     ("amdsmi_metric_watch_na.json", parse_amd_smi, lambda v: v, {0: None}),
     # nvidia-smi with a header: power.draw found by name in the 7th and the 3rd column
     ("nvidia_smi_name_first.csv", parse_nvidia_smi_csv, lambda v: v, [("", 106.56), ("", 5.68)]),
+    ("nvidia_smi_unknown_error.csv", parse_nvidia_smi_csv, lambda v: v, [("", 228.82)]),
     ("nvidia_smi_index_first.csv", parse_nvidia_smi_csv, lambda v: v,
      [("2019/08/23 14:54:47.307", 208.36), ("2019/08/23 14:54:48.310", 249.62),
       ("2019/08/23 14:54:49.315", 205.51)]),
@@ -181,10 +203,30 @@ def test_every_real_power_sample_reads_its_own_values(name, parser, pick, expect
     assert pick(parser(sample(name))) == expected
 
 
+def test_nvidia_smi_error_status_in_the_power_cell_is_no_reading():
+    # the status nvidia-smi printed in another cell of the real sample, put in the power.draw cell of a
+    # second GPU (constructed): one GPU's NVML error must not lose the other GPUs' readings
+    real = sample("nvidia_smi_unknown_error.csv")
+    status = real.strip().split(", ")[-1]
+    assert status == "[Unknown Error]"
+    text = "timestamp, power.draw [W]\n2020/02/16 10:00:00.000, 228.82 W\n2020/02/16 10:00:00.000, " + status + "\n"
+    assert parse_nvidia_smi_csv(text) == [("2020/02/16 10:00:00.000", 228.82), ("2020/02/16 10:00:00.000", None)]
+    assert parse_nvidia_smi_csv("[Insufficient Permissions]\n") == [("", None)]
+
+
+def test_rocm_smi_power_cap_is_never_the_reading():
+    text = sample("rocm_smi_all_mi300x4.txt")
+    cap, rest = text.split("==========================================================================================\n", 1)
+    with pytest.raises(PowerParseError):  # the "Power Cap" section alone holds no reading (was 750 W per card)
+        parse_rocm_smi_text(cap)
+    assert parse_rocm_smi_text(rest + cap) == parse_rocm_smi_text(text)  # the order of sections does not matter
+
+
 def test_every_data_file_is_in_a_table():
     tabled = {r[0] for r in REAL_POWER} | {
         "xbutil_electrical.txt", "xbutil_electrical_na.txt", "xbutil_electrical_u280.json", "rocm_smi_showpower.json",
-        "rocm_smi_showpower.txt", "rocm_smi_showpower_mi250_mi300.json", "nvidia_smi_power.csv", "rapl_counters.txt"}
+        "rocm_smi_showpower.txt", "rocm_smi_showpower_mi250_mi300.json", "nvidia_smi_power.csv", "rapl_counters.txt",
+        "rapl_psys_zones.txt"}
     assert {p.name for p in DATA.iterdir()} == tabled
     for p in DATA.iterdir():
         assert p.read_text().startswith("# provenance:"), p.name

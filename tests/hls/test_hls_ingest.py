@@ -255,6 +255,10 @@ REAL_REPORTS = [
      [("_ln124_for_each_image", False), ("_ln124_for_each_image/_ln131_for_each_layer", False)]),
     ("csynth_streamhls_u55c.xml", "2023.2", "xcu55c-fsvh2892-2L-e", "streamhls", ("165", "165"), ("91", "91"),
      {"BRAM_18K": 30, "DSP": 48, "FF": 10567, "LUT": 6800, "URAM": 0}, 3.65, []),
+    ("csynth_basicout_2023_1_zynq.xml", "2023.1", "xc7z030-sbg485-1", "basic_output", ("0", "0"), ("1", "1"),
+     {"BRAM_18K": 0, "DSP": 0, "FF": 0, "LUT": 0, "URAM": 0}, None, []),
+    ("csynth_wrr_2024_1_zynq.xml", "2024.1", "xc7z020-clg400-1", "weighted_rr", ("11", "143"), ("12", "144"),
+     {"BRAM_18K": 5, "DSP": 0, "FF": 1751, "LUT": 2496, "URAM": 0}, 7.3, []),
 ]
 
 
@@ -270,8 +274,9 @@ def test_every_real_report_reads_its_own_values(name, version, part, top, lat, i
     assert [(lp.name, lp.pipelined) for lp in r.top_loops][:len(loops)] == loops
 
 
-def test_real_reports_cover_the_versions_from_2018_2_to_2023_2():
-    assert {r[1] for r in REAL_REPORTS} == {"2018.2", "2019.2", "2020.1", "2020.2", "2022.1", "2022.2", "2023.2"}
+def test_real_reports_cover_the_versions_from_2018_2_to_2024_1():
+    assert {r[1] for r in REAL_REPORTS} == {"2018.2", "2019.2", "2020.1", "2020.2", "2022.1", "2022.2", "2023.1",
+                                            "2023.2", "2024.1"}
     assert sorted(p.name for p in DATA.glob("csynth_*.xml")) == sorted(r[0] for r in REAL_REPORTS)
 
 
@@ -288,6 +293,22 @@ def test_combinational_2018_report_has_no_clock_estimate_and_no_uram():
     assert r.target_clock_hz == pytest.approx(100e6)
     assert "URAM" not in r.resources and "URAM" not in r.available  # a 7-series part has none
     assert any("URAM not reported" in e for e in check_resources(r))
+
+
+def test_2024_1_dataflow_top_and_auto_rewind_module_loop():
+    r = parse_csynth(DATA / "csynth_wrr_2024_1_zynq.xml")
+    assert r.pipeline_type == "dataflow" and r.latency_avg.value == 52
+    assert r.dataflow_throughput == CycleCount(12, 144)  # a <range> under DataflowPipelineThroughput
+    (loop,) = r.loops  # the module's PipelineType is "loop auto-rewind (delay=0 clock cycles(s))"
+    assert (loop.module, loop.name) == ("Block_entry_split_proc_Pipeline_VITIS_LOOP_29_2", "VITIS_LOOP_29_2")
+    assert loop.trip_count == CycleCount(1, 4) and loop.latency == CycleCount(41, 104)  # <range>, "41 ~ 104"
+    assert (loop.pipeline_ii.value, loop.pipeline_depth.value, loop.pipelined) == (21, 21, True)
+    assert r.module_resources["Block_entry_split_proc"] == {"BRAM_18K": 1, "DSP": 0, "FF": 643, "LUT": 1285, "URAM": 0}
+
+
+def test_2023_1_combinational_top_has_no_clock_estimate():
+    r = parse_csynth(DATA / "csynth_basicout_2023_1_zynq.xml")  # Vitis HLS also writes 0.000 here
+    assert r.estimated_clock_period_s is None and r.latency_worst.value == 0 and r.interval_max.value == 1
 
 
 def test_2022_1_mixed_undef_average_and_range_loop():
@@ -335,9 +356,10 @@ def test_text_report_is_refused_naming_the_xml(tmp_path):
     assert e.value.file == str(rpt)
 
 
-@pytest.mark.parametrize("name", ["xrt_profile_summary_2019_2_u50.csv", "xrt_opencl_summary_2021_1_u280.csv"])
+@pytest.mark.parametrize("name", ["xrt_profile_summary_2019_2_u50.csv", "xrt_opencl_summary_2021_1_u280.csv",
+                                  "xrt_summary_2022_2_u280.csv"])
 def test_xrt_profile_summary_is_refused_saying_which_csv(capsys, name):
-    """XRT 2019.2 (profile_summary.csv) and XRT 2.11 / 2021.1 (opencl_summary.csv) summaries."""
+    """XRT 2019.2 (profile_summary.csv), XRT 2.11 / 2021.1 (opencl_summary.csv), XRT 2.14 / 2022.2 (summary.csv)."""
     from hetsim.cli import main
 
     f = DATA / name
@@ -363,6 +385,18 @@ def test_a_solution_or_component_directory_finds_its_report(tmp_path, layout):
     with pytest.raises(ConfigError, match=r"syn/report/csynth.xml and hls/syn/report/csynth.xml") as e:
         parse_csynth(empty)
     assert e.value.file == str(empty)
+
+
+def test_xrt_run_summary_is_refused_naming_it(capsys):
+    from hetsim.cli import main
+
+    f = DATA / "xrt_run_summary_2022_2_u280.json"  # was: "header must be ...,got ['{']"
+    with pytest.raises(ConfigError, match=r"run summary \(xrt.run_summary") as e:
+        parse_xrt_csv(f)
+    assert e.value.field == "header" and "hetsim_host" in e.value.detail
+    assert main(["calibrate", "--from-xrt-csv", str(f), "--out", "/nonexistent/x.yaml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "run summary" in err
 
 
 def test_each_reader_refuses_the_other_files_in_one_line():
