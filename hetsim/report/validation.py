@@ -147,8 +147,9 @@ def read_measurements(path: str | Path) -> list[Measurement]:
                               file=file, field="time_s")
         pw = row.get("power_w") or ""
         power = _finite(pw, file, i, "power_w") if pw else None
-        if power is not None and power < 0:
-            raise ConfigError(f"line {i}: power_w must be >= 0, got {pw}", file=file, field="power_w")
+        if power is not None and not power > 0:  # 0 W: the power error divides by it (inf)
+            raise ConfigError(f"line {i}: power_w must be > 0 (board power in W; leave the cell "
+                              f"empty when not measured), got {pw}", file=file, field="power_w")
         res = row.get("resolution_s") or ""
         res_s = _finite(res, file, i, "resolution_s") if res else None
         if res_s is not None and not 0 <= res_s <= MAX_CALL_S:
