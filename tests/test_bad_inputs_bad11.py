@@ -11,11 +11,32 @@ import pytest
 from test_bad_inputs_more import VA, _one_line_exit_2
 
 PH = "device,kernel,shape,time_s,power_w\n"
+GH = "device,kernel,shape,time_s,group\n"
+SHAPES = [(1, 4096, 4096), (16, 4096, 4096), (256, 1024, 4096), (4096, 4096, 4096), (65536, 16, 256),
+          (1, 65536, 256), (16, 16, 65536), (256, 256, 256), (4096, 1, 16), (1, 1, 1)]
+
+
+def _gemm_rows(groups: str, times) -> str:
+    """mi210 bf16 GEMM rows, every shape of SHAPES in each group, times cycling through *times*."""
+    return GH + "".join(f"mi210,gemm,m={m};n={n};k={k},{times[i % len(times)]},{g}\n"
+                        for g in groups for i, (m, n, k) in enumerate(SHAPES))
+
 ROW = "mi210,topk,batch=1;num_items=256;k=8,31.6e-6"
 
 # (id, files {name: text or bytes}, argv ({d} = the directory), needles)
 CASES = [
     # power_w 0 was accepted: the power error |pred - 0| / 0 came out as Infinity in validate.json
+    # --leave-one-out refitted the tiles on whatever rows were left: two rows for nine parameters,
+    # or times no tile model fits, ended in pydantic's ValidationError (a tile efficiency rounded
+    # to 0) or math's OverflowError, tracebacks
+    ("va-lomo-too-few-rows", {"m.csv": GH + "mi210,gemm,m=32;k=5120;n=5120,7.75e-05,A\n"
+                                            "mi210,gemm,m=8;k=5120;n=7168,9.1e-05,A\n"
+                                            "mi210,gemm,m=16;k=8192;n=8192,0.0002413,B\n"},
+     VA + ["--leave-one-out", "group"],
+     ["m.csv: group: --leave-one-out group:", "mi210", "without group='A'", "1 other bf16 gemm row:",
+      "9 parameters"]),
+    ("va-lomo-fit-out-of-range", {"m.csv": _gemm_rows("AB", (3000.0,))}, VA + ["--leave-one-out", "group"],
+     ["m.csv: group: --leave-one-out group:", "mi210", "10 other bf16 gemm rows", "do not fit one tile model"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
@@ -23,3 +44,23 @@ CASES = [
 @pytest.mark.parametrize("name,files,argv,needles", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, name, files, argv, needles):
     _one_line_exit_2(tmp_path, capsys, monkeypatch, files, argv, needles)
+
+
+def test_leave_one_out_fits_the_tiles_on_their_own_datatype_only():
+    """The refit prices every training row at the tiles' datatype (bf16 peak, 2-byte elements):
+    an fp32 row among the training rows was fitted as if it were bf16. Its time must not move
+    the held-out group's predictions (it did: the fit used every gemm row of the device)."""
+    from hetsim.report.validation import Measurement, leave_one_out
+
+    def rows(fp32_s: float):
+        out = [Measurement("mi210", "gemm", {"m": m, "n": n, "k": k},
+                           4e-6 + max((m * k + k * n) * 2 / 1.2e12, 2 * m * n * k / 160e12), group=g)
+               for g in "AB" for (m, n, k) in SHAPES if m * n * k > 1]
+        out.append(Measurement("mi210", "gemm", {"m": 4096, "n": 4096, "k": 4096}, fp32_s,
+                               group="A", dtype="fp32"))
+        return out
+
+    p0, _, _ = leave_one_out(rows(3e-3), "group")
+    p1, _, _ = leave_one_out(rows(3e-1), "group")
+    held_b = [i for i, r in enumerate(rows(1.0)) if r.group == "B"]
+    assert all(p0[i] == p1[i] for i in held_b)
