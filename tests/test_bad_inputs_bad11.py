@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from test_bad_inputs_more import VA, _one_line_exit_2
+from test_bad_inputs import CUSTOM
+from test_bad_inputs_more import RUN, VA, _edit, _one_line_exit_2
 
 PH = "device,kernel,shape,time_s,power_w\n"
 GH = "device,kernel,shape,time_s,group\n"
@@ -37,6 +38,13 @@ CASES = [
       "9 parameters"]),
     ("va-lomo-fit-out-of-range", {"m.csv": _gemm_rows("AB", (3000.0,))}, VA + ["--leave-one-out", "group"],
      ["m.csv: group: --leave-one-out group:", "mi210", "10 other bf16 gemm rows", "do not fit one tile model"]),
+    # a top-k of more items than it selects from (k=64 of 4) was priced as if it were possible
+    ("custom-topk-k-over-items", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.1.shape",
+                                                  {"batch": 1, "num_items": 4, "k": 64})}, RUN,
+     ["s.yaml: workload.params.tasks:", "kernel 'topk'", "shape['k']=64 must be at most shape['num_items']=4"]),
+    ("va-fused-topk-k-over-items", {"m.csv": "device,kernel,shape,time_s\n"
+                                             "u55c,inner_product_topk,batch=1;num_items=8;dim=64;k=16,1e-5\n"}, VA,
+     ["m.csv: shape: line 2:", "kernel 'inner_product_topk'", "shape['k']=16 must be at most shape['num_items']=8"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
@@ -64,3 +72,4 @@ def test_leave_one_out_fits_the_tiles_on_their_own_datatype_only():
     p1, _, _ = leave_one_out(rows(3e-1), "group")
     held_b = [i for i, r in enumerate(rows(1.0)) if r.group == "B"]
     assert all(p0[i] == p1[i] for i in held_b)
+
