@@ -150,6 +150,12 @@ def summarize(trace: Trace) -> dict:
     mp = sum(steps[s]["critical_s"] for s in _MP)
     tokens = trace.meta.get("tokens", 1) or 1
     active_extra = sum(r.energy_j for r in trace.records)
+    # idle power no step took: >= 0 exactly (a slot runs one task at a time, so the steps take
+    # at most idle_w x makespan of a device), but the two sums round apart: -2e-16 J was
+    # reported for a device busy the whole run; a residual that small is zero
+    unattributed = energy - sum(s["energy_j"] for s in steps.values())
+    if -1e-9 * energy <= unattributed < 0:
+        unattributed = 0.0
     return {
         "makespan_s": makespan,
         "energy_j": energy,
@@ -165,7 +171,7 @@ def summarize(trace: Trace) -> dict:
             "idle_j": energy - active_extra,
             "active_extra_j": active_extra,
             "link_idle_j": link_idle,
-            "unattributed_idle_j": energy - sum(s["energy_j"] for s in steps.values()),
+            "unattributed_idle_j": unattributed,
         },
         "critical_path_tasks": len(cpath),
         "extrapolated_tasks": extrapolated,
