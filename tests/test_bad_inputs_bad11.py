@@ -45,6 +45,16 @@ CASES = [
     ("va-fused-topk-k-over-items", {"m.csv": "device,kernel,shape,time_s\n"
                                              "u55c,inner_product_topk,batch=1;num_items=8;dim=64;k=16,1e-5\n"}, VA,
      ["m.csv: shape: line 2:", "kernel 'inner_product_topk'", "shape['k']=16 must be at most shape['num_items']=8"]),
+    # fpga explore --shape had no upper bound and no k <= items check: k=1e20, or a top-5 of
+    # one item, was priced (exit 0) as if it were possible
+    ("fpga-shape-above-bound", {}, ["fpga", "explore", "topk", "--shape", "k=99999999999999999999", "--out", "{d}/o"],
+     ["--shape k=99999999999999999999:", "at most 2**53"]),
+    ("fpga-shape-k-over-items", {}, ["fpga", "explore", "topk", "--shape", "num_items=1", "--shape", "k=5",
+                                     "--out", "{d}/o"],
+     ["--shape k=5 --shape num_items=1:", "k=5 must be at most num_items=1"]),
+    ("fpga-shape-items-under-example-k", {}, ["fpga", "explore", "inner_product_topk", "--shape", "num_items=10",
+                                              "--out", "{d}/o"],
+     ["--shape num_items=10:", "k=64 must be at most num_items=10", "k from the example shape", "--shape k=N"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
