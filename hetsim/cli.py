@@ -187,7 +187,15 @@ def _sets_blamed(sets):
     try:
         yield
     except HetsimError as e:
-        raise _blame_set(e, sets) from None
+        blamed = _blame_set(e, sets)
+        if blamed is e and sets:  # a field no flag set, of a scenario the flags changed (no
+            # route left after --set system.links=[]): the file alone may be fine, so say both
+            blamed = type(e).__new__(type(e))
+            blamed.__dict__.update(e.__dict__)
+            HetsimError.__init__(blamed, f"{e.detail} (in the scenario as changed by "
+                                         f"{' '.join(f'--set {s}' for s in sets)})",
+                                 file=e.file, field=e.field)
+        raise blamed from None
 
 
 def _rich_console(**kwargs):

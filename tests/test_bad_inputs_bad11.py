@@ -55,6 +55,15 @@ CASES = [
     ("fpga-shape-items-under-example-k", {}, ["fpga", "explore", "inner_product_topk", "--shape", "num_items=10",
                                               "--out", "{d}/o"],
      ["--shape num_items=10:", "k=64 must be at most num_items=10", "k from the example shape", "--shape k=N"]),
+    # an error of the simulation in a field no flag set, of a scenario a flag changed, named only
+    # the scenario file: the file alone runs, so the message pointed at the wrong place
+    ("run-set-removes-the-route", {}, ["run", "--set", "system.links=[]", "--out", "{d}/o", "--no-plot"],
+     ["default.yaml: mapping: no link route from 'gpu' to 'fpga'",
+      "(in the scenario as changed by --set system.links=[])"]),
+    ("compare-set-removes-the-peaks", {}, ["compare", "--set", "system.devices.0.overrides={peak_flop_per_s: null}",
+                                           "--out", "{d}/o", "--no-plot"],
+     ["default.yaml: --baseline: device 'gpu' has no peak_flop_per_s", "(in the scenario as changed by --set "
+      "system.devices.0.overrides={peak_flop_per_s: null})"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
