@@ -42,6 +42,11 @@ CASES = [
     ("custom-topk-k-over-items", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.1.shape",
                                                   {"batch": 1, "num_items": 4, "k": 64})}, RUN,
      ["s.yaml: workload.params.tasks:", "kernel 'topk'", "shape['k']=64 must be at most shape['num_items']=4"]),
+    # a bad shape or unknown kernel in a custom graph named the kernel but not the task (of many)
+    ("custom-shape-names-the-task", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.0.shape", {"m": 1})}, RUN,
+     ["s.yaml: workload.params.tasks: task 'a': kernel 'gemm': shape is missing ['n', 'k']"]),
+    ("custom-kernel-names-the-task", {"s.yaml": _edit(CUSTOM, "workload.params.tasks.1.kernel", "warp")}, RUN,
+     ["s.yaml: workload.params.tasks: task 'b': unknown kernel 'warp'"]),
     ("va-fused-topk-k-over-items", {"m.csv": "device,kernel,shape,time_s\n"
                                              "u55c,inner_product_topk,batch=1;num_items=8;dim=64;k=16,1e-5\n"}, VA,
      ["m.csv: shape: line 2:", "kernel 'inner_product_topk'", "shape['k']=16 must be at most shape['num_items']=8"]),
