@@ -69,6 +69,12 @@ CASES = [
                                            "--out", "{d}/o", "--no-plot"],
      ["default.yaml: --baseline: device 'gpu' has no peak_flop_per_s", "(in the scenario as changed by --set "
       "system.devices.0.overrides={peak_flop_per_s: null})"]),
+    # YAML 1.1 read 1:30 as the base-60 number 90 (a range or ratio written in a file or a flag
+    # became 90 layers), in scenario files and --set values alike
+    ("yaml-sexagesimal", {"s.yaml": _edit(CUSTOM, "seed", 1) .replace("seed: 1", "seed: 1:30")}, RUN,
+     ["s.yaml: seed:", "got text '1:30'"]),
+    ("set-sexagesimal", {}, ["run", "--set", "workload.params.num_layers=1:3", "--out", "{d}/o", "--no-plot"],
+     ["--set workload.params.num_layers=1:3:", "got text '1:3'"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
@@ -112,3 +118,14 @@ def test_unattributed_idle_energy_is_never_a_rounding_negative(tmp_path, capsys)
     out = capsys.readouterr().out
     assert code == 0
     assert json.loads(out)["energy_breakdown"]["unattributed_idle_j"] >= 0.0
+
+
+@pytest.mark.parametrize("text,value", [("017", 17), ("0x10", 16), ("12", 12), ("1_000", 1000), ("1e3", 1000.0),
+                                        ("-3", -3)])
+def test_numbers_read_as_written_in_base_10(text, value):
+    """YAML 1.1 read a leading zero as octal: context_len: 017 was 15 (017 is 17 in YAML 1.2 and
+    to anyone reading the file). The scenario reader and --set values agree."""
+    from hetsim.inputs import flag_value, parse_yaml
+
+    assert parse_yaml(f"a: {text}", "f.yaml")["a"] == value
+    assert flag_value(text) == value
