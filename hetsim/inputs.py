@@ -45,12 +45,18 @@ _INT = re.compile(r"""^(?:[-+]?(?:0|[1-9][0-9_]*)
 
 
 class _Loader(_SAFE):
-    """Safe YAML with YAML-1.2 floats and integers and duplicate keys rejected."""
+    """Safe YAML with YAML-1.2 floats, integers and booleans and duplicate keys rejected."""
 
 
+#: booleans as YAML 1.2 reads them: YAML 1.1 also read yes/no/on/off, so ``fast_forward: on``
+#: (a documented value) arrived as a boolean and was refused as one; a flag field refuses such
+#: text itself, naming it
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] not in ("tag:yaml.org,2002:float",
-                                                                      "tag:yaml.org,2002:int")]
+                                                                      "tag:yaml.org,2002:int",
+                                                                      "tag:yaml.org,2002:bool")]
                                    for k, v in _SAFE.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))  # before floats:
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))  # "12" is an int
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_bad_inputs import CUSTOM
+from test_bad_inputs import CUSTOM, DSA
 from test_bad_inputs_more import RUN, VA, _edit, _one_line_exit_2
 
 PH = "device,kernel,shape,time_s,power_w\n"
@@ -75,6 +75,9 @@ CASES = [
      ["s.yaml: seed:", "got text '1:30'"]),
     ("set-sexagesimal", {}, ["run", "--set", "workload.params.num_layers=1:3", "--out", "{d}/o", "--no-plot"],
      ["--set workload.params.num_layers=1:3:", "got text '1:3'"]),
+    # YAML 1.1 read yes/no/on/off as booleans: 'serialize: yes' passed as true
+    ("yaml-yes-is-not-a-flag", {"s.yaml": _edit(CUSTOM, "run", {"serialize": "SENTINEL"}).replace("SENTINEL", "yes")},
+     RUN, ["s.yaml: run.serialize:", "must be true or false, got text 'yes'"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
@@ -129,3 +132,19 @@ def test_numbers_read_as_written_in_base_10(text, value):
 
     assert parse_yaml(f"a: {text}", "f.yaml")["a"] == value
     assert flag_value(text) == value
+
+
+def test_fast_forward_on_is_read_as_written(tmp_path, capsys):
+    """run.fast_forward takes auto, on or off, but YAML 1.1 read an unquoted on or off as a
+    boolean, so the documented values were refused ("must be 'auto', 'on' or 'off', got a
+    boolean (true)") unless quoted, in files and --set alike."""
+    import yaml
+
+    from hetsim.cli import main
+
+    doc = yaml.safe_load(_edit(DSA, "run", {"fast_forward": "auto"}))
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(doc).replace("fast_forward: auto", "fast_forward: on"))
+    assert main(["run", str(p), "--out", str(tmp_path / "o"), "--no-plot", "--json"]) == 0, capsys.readouterr().err
+    assert main(["run", str(p), "--set", "run.fast_forward=off", "--out", str(tmp_path / "o"), "--no-plot",
+                 "--json"]) == 0, capsys.readouterr().err
