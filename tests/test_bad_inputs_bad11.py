@@ -78,6 +78,11 @@ CASES = [
     # YAML 1.1 read yes/no/on/off as booleans: 'serialize: yes' passed as true
     ("yaml-yes-is-not-a-flag", {"s.yaml": _edit(CUSTOM, "run", {"serialize": "SENTINEL"}).replace("SENTINEL", "yes")},
      RUN, ["s.yaml: run.serialize:", "must be true or false, got text 'yes'"]),
+    # run.free_transfers naming no resident data (a typo) freed nothing, silently, exit 0
+    ("free-transfers-unknown-data", {}, ["run", "--set", "workload.params.num_layers=2", "--set",
+                                         "run.free_transfers=[index_cach]", "--out", "{d}/o", "--no-plot"],
+     ["--set run.free_transfers=[index_cach]:", "'index_cach' is no resident data", "index_cache",
+      "'producer->consumer'"]),
     ("va-power-zero", {"m.csv": PH + ROW + ",0\n"}, VA, ["m.csv: power_w: line 2:", "must be > 0", "empty"]),
 ]
 
@@ -148,3 +153,15 @@ def test_fast_forward_on_is_read_as_written(tmp_path, capsys):
     assert main(["run", str(p), "--out", str(tmp_path / "o"), "--no-plot", "--json"]) == 0, capsys.readouterr().err
     assert main(["run", str(p), "--set", "run.fast_forward=off", "--out", str(tmp_path / "o"), "--no-plot",
                  "--json"]) == 0, capsys.readouterr().err
+
+
+def test_free_transfers_family_name_covers_its_shards():
+    """moe with expert_shards: 2 holds expert_weights.0 and .1; the study scenarios' rule
+    free_transfers: [expert_weights] names that family and is accepted (it matched no item
+    before, and still frees no edge there: no Prepare Memory task updates the experts)."""
+    from hetsim.mapping.transfers import names_data
+
+    assert names_data("expert_weights", "expert_weights.1")
+    assert names_data("kv_cache", "kv_cache")
+    assert not names_data("expert", "expert_weights.1")
+    assert not names_data("index_cach", "index_cache")
