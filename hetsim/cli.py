@@ -401,6 +401,7 @@ def cmd_compare(args) -> int:
         if by_stack:
             from rich.table import Table
 
+            from .metrics import ratio_text
             from .units import format_quantity as fq
 
             t = Table(title=f"{base_p} vs {cand_p} under each GPU software stack", title_justify="left")
@@ -408,7 +409,7 @@ def cmd_compare(args) -> int:
                 t.add_column(col, justify="left" if col == "stack" else "right")
             for st, v in by_stack.items():
                 t.add_row(st, fq(v["baseline_makespan_s"], "s"), fq(v["candidate_makespan_s"], "s"),
-                          f"{v['speedup']:.3f}x", f"{v['energy_reduction']:.3f}x")
+                          ratio_text(v["speedup"], "speedup"), ratio_text(v["energy_reduction"], "energy"))
             con.print(t)
         png = "" if args.no_plot else f", {outdir / 'compare.png'}"
         con.print(f"wrote {outdir / 'compare.json'}{png} and both runs' files")

@@ -193,3 +193,11 @@ def compare(baseline: dict, candidate: dict) -> dict:
 def records_of(trace: Trace, name: str) -> list[Record]:
     """All records of task *name* (a transfer has one per hop)."""
     return [r for r in trace.records if r.name == name]
+
+
+def ratio_text(v: float | None, what: str, digits: int = 3) -> str:
+    """A :func:`compare` ratio as text; None (the candidate's makespan or energy is
+    0, e.g. devices with zero power) says so instead of failing to format."""
+    if v is not None:
+        return f"{v:.{digits}f}x"
+    return "n/a (the candidate run takes 0 s)" if what == "speedup" else "n/a (the candidate run uses 0 J)"

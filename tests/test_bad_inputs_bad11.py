@@ -165,3 +165,25 @@ def test_free_transfers_family_name_covers_its_shards():
     assert names_data("kv_cache", "kv_cache")
     assert not names_data("expert", "expert_weights.1")
     assert not names_data("index_cach", "index_cache")
+
+
+def test_compare_with_zero_power_devices_prints_no_ratio(tmp_path, capsys):
+    """Devices with zero power (allowed: idle_w and active_w >= 0) give runs of 0 J, and
+    metrics.compare gives energy_reduction None; compare's table and picture formatted it
+    with :.3f, a TypeError traceback. Zero-work tasks on a device without launch overhead
+    give a 0 s run and a speed-up of None the same way."""
+    import copy
+
+    import yaml
+
+    from hetsim.cli import main
+
+    doc = copy.deepcopy(CUSTOM)
+    doc["system"]["devices"][0]["power"] = {"idle_w": 0, "active_w": 0}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    code = main(["compare", str(tmp_path / "s.yaml"), "--baseline", "gpu-only", "--candidate", "single",
+                 "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "energy reduction n/a (the candidate run uses 0 J)" in " ".join(out.split())
+    assert (tmp_path / "o" / "compare.png").exists()
