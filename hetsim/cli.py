@@ -187,7 +187,15 @@ def _sets_blamed(sets):
     try:
         yield
     except HetsimError as e:
-        raise _blame_set(e, sets) from None
+        blamed = _blame_set(e, sets)
+        if blamed is e and sets:  # a field no flag set, of a scenario the flags changed (no
+            # route left after --set system.links=[]): the file alone may be fine, so say both
+            blamed = type(e).__new__(type(e))
+            blamed.__dict__.update(e.__dict__)
+            HetsimError.__init__(blamed, f"{e.detail} (in the scenario as changed by "
+                                         f"{' '.join(f'--set {s}' for s in sets)})",
+                                 file=e.file, field=e.field)
+        raise blamed from None
 
 
 def _rich_console(**kwargs):
@@ -393,6 +401,7 @@ def cmd_compare(args) -> int:
         if by_stack:
             from rich.table import Table
 
+            from .metrics import ratio_text
             from .units import format_quantity as fq
 
             t = Table(title=f"{base_p} vs {cand_p} under each GPU software stack", title_justify="left")
@@ -400,7 +409,7 @@ def cmd_compare(args) -> int:
                 t.add_column(col, justify="left" if col == "stack" else "right")
             for st, v in by_stack.items():
                 t.add_row(st, fq(v["baseline_makespan_s"], "s"), fq(v["candidate_makespan_s"], "s"),
-                          f"{v['speedup']:.3f}x", f"{v['energy_reduction']:.3f}x")
+                          ratio_text(v["speedup"], "speedup"), ratio_text(v["energy_reduction"], "energy"))
             con.print(t)
         png = "" if args.no_plot else f", {outdir / 'compare.png'}"
         con.print(f"wrote {outdir / 'compare.json'}{png} and both runs' files")

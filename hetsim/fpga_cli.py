@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import ConfigError
+from .kernels import KERNELS
+from .limits import MAX_SIZE
 
 EXAMPLE_SHAPES: dict[str, dict[str, int]] = {
     "topk": dict(batch=8, num_items=32768, k=2048),
@@ -112,6 +114,15 @@ def explore(design: str, device_name: str, shape_over: dict[str, str], sets: dic
             shape[k] = 0
         if shape[k] < 1:
             raise ConfigError("must be a positive integer", field=f"--shape {k}={v}")
+        if shape[k] > MAX_SIZE:  # the bound every task shape has (k=1e20 was priced)
+            raise ConfigError(f"must be at most 2**53 ({MAX_SIZE:,})", field=f"--shape {k}={_short(v)}")
+    spec = KERNELS.get(design)  # a design that is also a kernel: the kernel's bounds between keys
+    for k, bound in (spec.at_most.items() if spec else ()):
+        if k in shape and bound in shape and shape[k] > shape[bound]:
+            flags = " ".join(f"--shape {x}={shape_over[x]}" for x in (k, bound) if x in shape_over)
+            unset = [x for x in (k, bound) if x not in shape_over]
+            hint = f" ({' and '.join(unset)} from the example shape; give --shape {unset[0]}=N)" if unset else ""
+            raise ConfigError(f"{k}={shape[k]} must be at most {bound}={shape[bound]}{hint}", field=flags)
     axes: dict[str, tuple] = {k: tuple(v) for k, v in d.sweep.items()}
     for k, v in sets.items():
         if k not in d.defaults:

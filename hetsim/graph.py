@@ -178,7 +178,10 @@ def validate_graph(g: nx.DiGraph) -> nx.DiGraph:
             continue
         if t.kernel is None:
             raise GraphError(f"task {n!r} ({t.step.value}) has no kernel")
-        get_kernel(t.kernel).resolve(t.shape)
+        try:  # a graph holds many tasks of one kernel: say which one's shape is wrong
+            get_kernel(t.kernel).resolve(t.shape)
+        except GraphError as e:
+            raise GraphError(f"task {n!r}: {e.detail}", file=e.file, field=e.field) from None
         for d in t.data:
             if d not in data:
                 raise GraphError(f"task {n!r} uses undeclared data {d!r}; declared: {sorted(data)}")

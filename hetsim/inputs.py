@@ -36,13 +36,29 @@ _FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
 
 
+#: integers as YAML 1.2 reads them, plus 1.1's unambiguous 0b and digit separators. YAML 1.1's
+#: sexagesimal (``1:30`` read as 90) and leading-zero octal (``017`` read as 15) are left out:
+#: such text stays text, which a number field parses in base 10 (17) or refuses (``1:30``).
+_INT = re.compile(r"""^(?:[-+]?(?:0|[1-9][0-9_]*)
+                      |[-+]?0x[0-9a-fA-F_]+
+                      |[-+]?0b[01_]+)$""", re.X)
+
+
 class _Loader(_SAFE):
-    """Safe YAML with YAML-1.2 floats and duplicate keys rejected."""
+    """Safe YAML with YAML-1.2 floats, integers and booleans and duplicate keys rejected."""
 
 
-_Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:float"]
+#: booleans as YAML 1.2 reads them: YAML 1.1 also read yes/no/on/off, so ``fast_forward: on``
+#: (a documented value) arrived as a boolean and was refused as one; a flag field refuses such
+#: text itself, naming it
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] not in ("tag:yaml.org,2002:float",
+                                                                      "tag:yaml.org,2002:int",
+                                                                      "tag:yaml.org,2002:bool")]
                                    for k, v in _SAFE.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))  # before floats:
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))  # "12" is an int
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -257,7 +273,7 @@ def flag_value(text: str) -> Any:
     text = text.strip()
     if not text:
         return ""
-    try:
-        return yaml.safe_load(text)
+    try:  # the scenario files' reading of numbers: 1e12 a number, 1:30 and 017 not base 60 or 8
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: an int of > 4300 digits
         return text

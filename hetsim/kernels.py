@@ -64,6 +64,9 @@ class KernelSpec:
     choices : dict
         Shape keys that are codes, not sizes: key -> {allowed value: meaning} (a GEMM's
         operand layout), checked by :meth:`resolve`.
+    at_most : dict
+        key -> the shape key it cannot exceed (a top-k selects at most ``num_items`` of
+        ``num_items``), checked by :meth:`resolve`.
     regimes : tuple of str
         Shape classes the libraries run with different implementations (see :meth:`regime`);
         empty for a kernel that runs one implementation at every shape.
@@ -81,6 +84,7 @@ class KernelSpec:
     fused: bool = False  # a dataflow design (scores streamed into a top-k), FPGA only
     hints: tuple[str, ...] = ()
     choices: dict[str, dict[int, str]] = field(default_factory=dict)
+    at_most: dict[str, str] = field(default_factory=dict)
     regimes: tuple[str, ...] = ()
     regime_of: Callable[[dict[str, int]], str] | None = None
 
@@ -120,6 +124,10 @@ class KernelSpec:
             if full.get(k, min(allowed)) not in allowed:
                 raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={full[k]!r} is not allowed; "
                                  "allowed: " + ", ".join(f"{v} ({m})" for v, m in allowed.items()))
+        for k, bound in self.at_most.items():
+            if full[k] > full[bound]:
+                raise GraphError(f"kernel {self.name!r}: shape[{k!r}]={full[k]} must be at most "
+                                 f"shape[{bound!r}]={full[bound]}")
         return full
 
     def work(self, shape: Shape) -> tuple[float, float]:
@@ -144,11 +152,12 @@ def _score_bytes(s: dict) -> float:
             + s["batch"] * (s["dim"] * s["elem_bytes"] + s["num_items"] * 4))
 
 
-def _k(name, cls, keys, flop, nbytes, doc, hints=(), choices=None, regime_of=None,
+def _k(name, cls, keys, flop, nbytes, doc, hints=(), choices=None, regime_of=None, at_most=None,
        **defaults) -> KernelSpec:
     d = {"elem_bytes": 2, **defaults}
     return KernelSpec(name, cls, tuple(keys), flop, nbytes, d, doc, hints=tuple(hints),
-                      choices=dict(choices or {}), regimes=GEMM_REGIMES if regime_of else (),
+                      choices=dict(choices or {}), at_most=dict(at_most or {}),
+                      regimes=GEMM_REGIMES if regime_of else (),
                       regime_of=regime_of)
 
 
@@ -224,7 +233,8 @@ _SPECS = [
     _k("topk", "topk", ("batch", "num_items", "k"),
        lambda s: s["batch"] * s["num_items"],
        lambda s: s["batch"] * (s["num_items"] * 4 + s["k"] * 8),
-       "select the k largest fp32 scores of num_items, output (index, score)"),
+       "select the k largest fp32 scores of num_items, output (index, score)",
+       at_most={"k": "num_items"}),
     _k("threshold_bitmap", "elementwise", ("batch", "num_items"),
        lambda s: s["batch"] * s["num_items"],
        lambda s: s["batch"] * (s["num_items"] * 4 + (s["num_items"] + 7) // 8),
@@ -353,7 +363,8 @@ def _fused(name: str, score: str, keys, items_key: str, doc: str) -> KernelSpec:
     return KernelSpec(name, sc.kernel_class, tuple(keys),
                       lambda s: sc.flop({**sc.defaults, **{k: v for k, v in s.items() if k != "k"}})
                       + tk.flop(topk_shape(s)),
-                      nbytes, dict(sc.defaults), doc, fused=True, hints=sc.hints)
+                      nbytes, dict(sc.defaults), doc, fused=True, hints=sc.hints,
+                      at_most={"k": items_key})
 
 
 _SPECS += [

@@ -150,6 +150,12 @@ def summarize(trace: Trace) -> dict:
     mp = sum(steps[s]["critical_s"] for s in _MP)
     tokens = trace.meta.get("tokens", 1) or 1
     active_extra = sum(r.energy_j for r in trace.records)
+    # idle power no step took: >= 0 exactly (a slot runs one task at a time, so the steps take
+    # at most idle_w x makespan of a device), but the two sums round apart: -2e-16 J was
+    # reported for a device busy the whole run; a residual that small is zero
+    unattributed = energy - sum(s["energy_j"] for s in steps.values())
+    if -1e-9 * energy <= unattributed < 0:
+        unattributed = 0.0
     return {
         "makespan_s": makespan,
         "energy_j": energy,
@@ -165,7 +171,7 @@ def summarize(trace: Trace) -> dict:
             "idle_j": energy - active_extra,
             "active_extra_j": active_extra,
             "link_idle_j": link_idle,
-            "unattributed_idle_j": energy - sum(s["energy_j"] for s in steps.values()),
+            "unattributed_idle_j": unattributed,
         },
         "critical_path_tasks": len(cpath),
         "extrapolated_tasks": extrapolated,
@@ -187,3 +193,11 @@ def compare(baseline: dict, candidate: dict) -> dict:
 def records_of(trace: Trace, name: str) -> list[Record]:
     """All records of task *name* (a transfer has one per hop)."""
     return [r for r in trace.records if r.name == name]
+
+
+def ratio_text(v: float | None, what: str, digits: int = 3) -> str:
+    """A :func:`compare` ratio as text; None (the candidate's makespan or energy is
+    0, e.g. devices with zero power) says so instead of failing to format."""
+    if v is not None:
+        return f"{v:.{digits}f}x"
+    return "n/a (the candidate run takes 0 s)" if what == "speedup" else "n/a (the candidate run uses 0 J)"

@@ -20,7 +20,7 @@ from .mapping.base import Mapping
 from .mapping.fusion import fuse_pairs
 from .mapping.registry import check_named_devices, check_params, map_graph, policies
 from .mapping.serial import serialize
-from .mapping.transfers import insert_transfers
+from .mapping.transfers import insert_transfers, names_data
 from .metrics import summarize
 from .trace import Trace
 from .workloads.registry import build_workload, workload_params
@@ -121,6 +121,13 @@ def check_scenario(scenario: Scenario, *, file: str | None = None, mappings=(),
 
 def executable(graph: nx.DiGraph, scenario: Scenario, m: Mapping) -> tuple[nx.DiGraph, Mapping]:
     """Fuse, insert transfers (minus the run's free ones) and serialise if the run asks to."""
+    data = graph.graph.get("data", {})
+    for i, entry in enumerate(scenario.run.free_transfers):
+        # a misspelt name freed nothing, silently (a sharded item's family name is fine)
+        if "->" not in entry and not any(names_data(entry, d) for d in data):
+            raise ConfigError(f"{entry!r} is no resident data of the workload and no edge pattern; give "
+                              f"one of {', '.join(sorted(data)) or '(none)'} or 'producer->consumer'",
+                              field=f"run.free_transfers.{i}")
     fused, m = fuse_pairs(graph, scenario.system, m)
     # fusion made a private copy when it merged anything: transfers may then go in in place
     g = insert_transfers(fused, m, free=scenario.run.free_transfers, copy=fused is graph)

@@ -46,11 +46,16 @@ def systems(draw, scale: float = 1.0):
     return make_system(devs, links)
 
 
+def _topk_shape(d) -> dict:
+    """A top-k selects at most num_items of num_items (KernelSpec.at_most)."""
+    batch, items = d(st.integers(1, 4)), d(st.integers(1, 50_000))
+    return {"batch": batch, "num_items": items, "k": d(st.integers(1, min(64, items)))}
+
+
 SHAPES = {
     "gemm": lambda d: {"m": d(st.integers(1, 64)), "n": d(st.integers(1, 512)), "k": d(st.integers(1, 512))},
     "elementwise": lambda d: {"num_elems": d(st.integers(0, 200_000))},
-    "topk": lambda d: {"batch": d(st.integers(1, 4)), "num_items": d(st.integers(1, 50_000)),
-                       "k": d(st.integers(1, 64))},
+    "topk": _topk_shape,
 }
 
 

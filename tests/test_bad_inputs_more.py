@@ -151,7 +151,7 @@ CASES = [
     ("va-power-text", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",abc\n"}, VA,
      ["m.csv: power_w:", "line 2", "not a number"]),
     ("va-power-negative", {"m.csv": "device,kernel,shape,time_s,power_w\n" + ROW.strip() + ",-5\n"}, VA,
-     ["m.csv: power_w:", ">= 0"]),
+     ["m.csv: power_w:", "must be > 0"]),
     ("va-latin1", {"m.csv": (H + "mi210,topk,batch=1;num_items=256;k=8,1e-5\n# caf\xe9\n").encode("latin-1")}, VA,
      ["m.csv:", "UTF-8"]),
     ("va-repeated-column", {"m.csv": "device,device,kernel,shape,time_s\nmi210,u55c,topk,batch=1;num_items=256;k=8,1e-5\n"},

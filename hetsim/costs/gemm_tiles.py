@@ -205,6 +205,12 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
     return p
 
 
+def fit_parameter_count(template: Mapping[str, Any]) -> int:
+    """How many parameters :func:`fit_tiles` fits for *template* (fewer rows leave it undetermined)."""
+    areas = {int(t["m"]) * int(t["n"]) for t in template["tiles"]}
+    return 4 + len(areas) + len(_extras(template))
+
+
 def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
               m: Sequence[int], n: Sequence[int], k: Sequence[int], t: Sequence[float],
               batch: Sequence[int] | None = None, elem_bytes: int = 2,

@@ -32,16 +32,22 @@ def is_free(graph: nx.DiGraph, u: str, v: str, free: Iterable[str]) -> bool:
 
     An entry with ``->`` is an fnmatch pattern on ``"u->v"``; any other entry names resident
     data: the edge is free when v is a Prepare Memory task that updates that data in place
-    (the bytes that build or extend the memory structure).
+    (the bytes that build or extend the memory structure). A sharded item's name
+    (``expert_weights.0``) is matched by its family's name (``expert_weights``).
     """
     tv = task_of(graph, v)
     for entry in free:
         if "->" in entry:
             if fnmatchcase(f"{u}->{v}", entry):
                 return True
-        elif tv.step == Step.PREPARE_MEMORY and entry in tv.data:
+        elif tv.step == Step.PREPARE_MEMORY and any(names_data(entry, d) for d in tv.data):
             return True
     return False
+
+
+def names_data(entry: str, name: str) -> bool:
+    """True if a free-transfer *entry* names resident data *name* (itself or one of its shards)."""
+    return name == entry or name.startswith(entry + ".")
 
 
 def insert_transfers(graph: nx.DiGraph, mapping: Mapping, free: Iterable[str] = (), *,

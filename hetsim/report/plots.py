@@ -210,12 +210,14 @@ def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "c
         bottoms = [b + v for b, v in zip(bottoms, vals)]
     a1.set_ylabel(f"critical-path time ({unit})")
     a1.set_xlabel("run")
-    a1.set_title(f"speed-up {cmp['speedup']:.2f}x")
+    from ..metrics import ratio_text
+
+    a1.set_title(f"speed-up {ratio_text(cmp['speedup'], 'speedup', 2)}")
     a1.legend(fontsize=7)
     a2.bar(names, [r["energy_j"] for r in runs], color=["#9c9c9c", "#4e79a7"])
     a2.set_ylabel("energy (J)")
     a2.set_xlabel("run")
-    a2.set_title(f"energy reduction {cmp['energy_reduction']:.2f}x")
+    a2.set_title(f"energy reduction {ratio_text(cmp['energy_reduction'], 'energy', 2)}")
     fig.tight_layout()
     fig.savefig(path, dpi=_DPI)
     return Path(path)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from ..metrics import ratio_text
 from ..steps import STEP_NAMES
 from ..units import format_quantity
+
 
 
 def _t(x: float) -> str:
@@ -66,5 +68,5 @@ def compare_table(cmp: dict, console: Console, names=("baseline", "candidate")) 
         if b["steps"][s]["critical_s"] or c["steps"][s]["critical_s"]:
             t.add_row(f"  {s} (critical)", _t(b["steps"][s]["critical_s"]), _t(c["steps"][s]["critical_s"]))
     console.print(t)
-    console.print(f"speed-up [bold]{cmp['speedup']:.3f}x[/], energy reduction "
-                  f"[bold]{cmp['energy_reduction']:.3f}x[/] ({names[1]} vs {names[0]})")
+    console.print(f"speed-up [bold]{ratio_text(cmp['speedup'], 'speedup')}[/], energy reduction "
+                  f"[bold]{ratio_text(cmp['energy_reduction'], 'energy')}[/] ({names[1]} vs {names[0]})")

@@ -147,8 +147,9 @@ def read_measurements(path: str | Path) -> list[Measurement]:
                               file=file, field="time_s")
         pw = row.get("power_w") or ""
         power = _finite(pw, file, i, "power_w") if pw else None
-        if power is not None and power < 0:
-            raise ConfigError(f"line {i}: power_w must be >= 0, got {pw}", file=file, field="power_w")
+        if power is not None and not power > 0:  # 0 W: the power error divides by it (inf)
+            raise ConfigError(f"line {i}: power_w must be > 0 (board power in W; leave the cell "
+                              f"empty when not measured), got {pw}", file=file, field="power_w")
         res = row.get("resolution_s") or ""
         res_s = _finite(res, file, i, "resolution_s") if res else None
         if res_s is not None and not 0 <= res_s <= MAX_CALL_S:
@@ -265,7 +266,6 @@ def predict_rows(rows: list[Measurement], *, detach_tables: bool = False,
 def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool = True,
                   progress=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Predict each group's rows with the GPUs' GEMM tile parameters refitted on the others."""
-    from ..costs.gemm_tiles import fit_tiles
     from ..loader import load_device_preset
 
     groups = sorted({getattr(r, column) for r in rows})
@@ -282,17 +282,15 @@ def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool =
         override = {}
         for name in sorted({rows[i].device for i in test}):
             dev = load_device_preset(name)
-            tr = [r for r in train if r.device == name]
-            if dev.gemm_tiles is None or not tr:
-                continue
             gt = dev.gemm_tiles
+            # the fit prices every row at the tiles' datatype: rows of another one (fp32, int8)
+            # would be fitted as if they were that datatype
+            tr = [r for r in train if r.device == name and gt is not None and r.dtype == gt.dtype]
+            if gt is None or not tr:
+                continue
             tmpl = {**gt.model_dump(), "tiles": [t.model_dump() for t in gt.tiles]}
-            p = fit_tiles(tmpl, float(dev.peak_flop_per_s[gt.dtype]),
-                          float(dev.memory.achievable_bandwidth_Bps),
-                          [r.shape["m"] for r in tr], [r.shape["n"] for r in tr],
-                          [r.shape["k"] for r in tr], [r.time_s for r in tr])
-            p["source"] = f"refitted without {column}={g}"
-            upd = {"gemm_tiles": gt.model_validate(p)}
+            p = _refit(tmpl, gt, dev, tr, column, g, rows[0].file or None)
+            upd = {"gemm_tiles": p}
             if detach_tables:
                 upd["cost_tables"] = ()
             override[name] = dev.model_copy(update=upd)
@@ -304,6 +302,36 @@ def leave_one_out(rows: list[Measurement], column: str, *, detach_tables: bool =
         if progress:
             progress(g)
     return pred, power, srcs
+
+
+def _refit(tmpl: dict, gt, dev, tr: list[Measurement], column: str, g: str, file: str | None):
+    """*dev*'s GEMM tile parameters fitted on the rows *tr* (those without ``column=g``).
+
+    Fewer rows than the fit has parameters leave it undetermined (its held-out figures would
+    be noise), and such a fit can end outside the parameters' ranges (an efficiency of 0) or
+    overflow: both are refused with the device, the group left out and the row count.
+    """
+    from pydantic import ValidationError
+
+    from ..costs.gemm_tiles import fit_parameter_count, fit_tiles
+
+    where = (f"--leave-one-out {column}: refitting {dev.name}'s GEMM tiles without {column}={g!r} "
+             f"on the {len(tr)} other {gt.dtype} gemm row{'s' if len(tr) != 1 else ''}")
+    need = fit_parameter_count(tmpl)
+    if len(tr) < need:
+        raise ConfigError(f"{where}: the fit has {need} parameters and needs at least as many rows",
+                          file=file, field=column)
+    try:
+        p = fit_tiles(tmpl, float(dev.peak_flop_per_s[gt.dtype]),
+                      float(dev.memory.achievable_bandwidth_Bps),
+                      [r.shape["m"] for r in tr], [r.shape["n"] for r in tr],
+                      [r.shape["k"] for r in tr], [r.time_s for r in tr])
+        p["source"] = f"refitted without {column}={g}"
+        return gt.model_validate(p)
+    except (OverflowError, ValidationError) as e:
+        why = "overflowed" if isinstance(e, OverflowError) else "left the parameters' ranges"
+        raise ConfigError(f"{where}: the fit {why}; the rows do not fit one tile model "
+                          "(check their times, shapes and dtype)", file=file, field=column) from None
 
 
 def summarize(rows: list[Measurement], pred: np.ndarray, power: np.ndarray | None = None) -> dict:

@@ -115,7 +115,7 @@ def test_bad_shapes_are_rejected():
     g = torch.Generator().manual_seed(0)
     with pytest.raises(GraphError):
         prepare("gemm", {"m": 1, "n": 2}, "cpu", g)  # k missing
-    with pytest.raises(ValueError):
+    with pytest.raises(GraphError):  # k > num_items: refused by the kernel's shape check
         prepare("topk", {"batch": 1, "num_items": 4, "k": 5}, "cpu", g)
     with pytest.raises(ValueError):
         prepare("inner_product_score", {"batch": 2, "num_items": 4, "dim": 3,
