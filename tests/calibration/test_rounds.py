@@ -398,6 +398,26 @@ def test_repeat_interval_is_batch_means_over_blocks_of_consecutive_rounds():
     assert few["coverage"] is None and not claimable(few)
 
 
+def _round_counting_calls_of(state, i: int) -> int:
+    """Run round 0 of *state* and return how many times task *i*'s call ran in it."""
+    ran = [0]
+    call = state.passes[0].calls[i]
+
+    def counted():
+        ran[0] += 1
+        return call()
+
+    state.passes[0].calls[i] = counted
+    state.round(0)
+    return ran[0]
+
+
+def _planned_calls(state) -> dict[int, int]:
+    """Task index -> single calls its round-0 re-measurement plans (the state's rng is seeded 0)."""
+    chunks = chunk_plan_of(state)
+    return {i: sum(c for chunk in chunks for k, c in chunk if k == i) for i in range(len(state.ncold))}
+
+
 def _four_task_graph():
     """a -> big -> c -> d, GEMMs; big moves 1 MiB + 3 KiB (2-byte elements), a stream for a
     1 MiB evictor; and the grid that measures their shapes."""
@@ -417,7 +437,7 @@ def test_task_priced_and_remeasured_in_its_context_the_predecessor_chain_replaye
     import dataclasses
 
     from calibration.contexts import context_extra_s, windows
-    from calibration.rounds import _PipelineRounds, chunk_plan
+    from calibration.rounds import _PipelineRounds
     from calibration.validate import simulate_pipeline
     from hetsim.costs.tables import read_table
 
@@ -450,20 +470,11 @@ def test_task_priced_and_remeasured_in_its_context_the_predecessor_chain_replaye
     state = _PipelineRounds("p", graph, table, "cpu", torch, 1, 1, 1 << 20, allocations=1)
     assert state.cold_tab[2] == pytest.approx(3.0 * cold_c)
     assert state.context_extra_s == pytest.approx(2.0 * cold_c)
-    calls = {"big": 0}
-    run_big = state.passes[0].calls[1]
-
-    def counted():
-        calls["big"] += 1
-        return run_big()
-
-    state.passes[0].calls[1] = counted
-    state.round(0)
+    ran = _round_counting_calls_of(state, 1)
     # every pass runs big once, its own re-measurement its single calls, and every single
     # call of c's and d's re-measurement replays it first (their windows hold it)
-    chunks = chunk_plan(np.random.default_rng(0), state.ncold, state.npasses - 1)
-    planned = {i: sum(c for chunk in chunks for k, c in chunk if k == i) for i in range(4)}
-    assert calls["big"] == state.npasses + planned[1] + planned[2] + planned[3]
+    planned = _planned_calls(state)
+    assert ran == state.npasses + planned[1] + planned[2] + planned[3]
     res = state.result()
     assert {"task": "c", "context": ["big"], "evict_first": False, "factor": 3.0,
             "from_pass_start": False} in res["contexts"]
@@ -472,7 +483,7 @@ def test_task_priced_and_remeasured_in_its_context_the_predecessor_chain_replaye
 
 def test_short_tasks_are_replayed_from_the_pass_start_and_the_table_says_so(tmp_path):
     from calibration.contexts import prefix, short_tasks, task_factors, windows
-    from calibration.rounds import _PipelineRounds, chunk_plan
+    from calibration.rounds import _PipelineRounds
     from hetsim.costs.tables import read_table
 
     graph, grids = _four_task_graph()
@@ -499,19 +510,10 @@ def test_short_tasks_are_replayed_from_the_pass_start_and_the_table_says_so(tmp_
         {1: ([0], True), 2: ([0, 1], True), 3: ([0, 1, 2], True)}
     state = _PipelineRounds("p", graph, table, "cpu", torch, 1, 1, 1 << 20, allocations=1)
     assert state.contexts[3][:2] == ([0, 1, 2], True)
-    calls = {"a": 0}
-    run_a = state.passes[0].calls[0]
-
-    def counted():
-        calls["a"] += 1
-        return run_a()
-
-    state.passes[0].calls[0] = counted
-    state.round(0)
+    ran = _round_counting_calls_of(state, 0)
     # a runs in every pass, in each of its own single calls and before every single call of
     # big, c and d (each replays the pass from its start)
-    chunks = chunk_plan(np.random.default_rng(0), state.ncold, state.npasses - 1)
-    assert calls["a"] == state.npasses + sum(c for chunk in chunks for _, c in chunk)
+    assert ran == state.npasses + sum(_planned_calls(state).values())
     res = state.result()
     assert [(c["task"], c["context"], c["evict_first"], c["from_pass_start"]) for c in res["contexts"]] == \
         [("big", ["a"], True, True), ("c", ["a", "big"], True, True), ("d", ["a", "big", "c"], True, True)]
