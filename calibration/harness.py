@@ -348,8 +348,9 @@ def calibrate(device: str = "cpu", kernels: Sequence[str] | None = None, quick: 
     kernels : sequence of str, optional
         Kernel names (default: every kernel of :data:`hetsim.kernels.KERNELS`).
     quick : bool
-        Use the reduced grids and fewer rounds (about 2 minutes on 2 CPU cores for all
-        kernels) instead of the full ones.
+        Use the reduced grids and fewer rounds (about 5 minutes on 2 CPU cores for all
+        kernels with the validation pipelines' in-context calls: 313 s on this project's
+        2-core VM, 2026-12-04) instead of the full ones.
     out : path, optional
         Where to write the JSON table (parent directories are created). Not written if None.
     progress : bool

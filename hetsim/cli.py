@@ -1064,7 +1064,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(or ingest an HLS report / XRT timing CSV)")
     ca.add_argument("--device", choices=("cpu", "cuda", "rocm"), default="cpu")
     ca.add_argument("--kernels", nargs="+", default=None, help="kernel names (default: all)")
-    ca.add_argument("--quick", action="store_true", help="reduced grids: under 3 minutes on 2 cores")
+    ca.add_argument("--quick", action="store_true", help="reduced grids: about 5 minutes on 2 cores")
     ca.add_argument("--out", default=None, help="table file (default out/calibration/DEVICE.json)")
     ca.add_argument("--threads", type=_int_at_least(1), default=None, help="torch threads (default: all)")
     ca.add_argument("--repeats", type=_int_at_least(1), default=None, help="interleaved rounds per shape")
