@@ -19,7 +19,7 @@ from pathlib import Path
 from . import inputs
 from .inputs import set_key
 from .inputs import shown as _shown
-from .errors import CapacityError, ConfigError, HetsimError, InputWarning
+from .errors import CapacityError, ConfigError, HetsimError, InputWarning, restated
 from .limits import MAX_JOBS, MAX_SEARCH_EVALUATIONS
 
 EXIT_USER_ERROR = 2
@@ -190,11 +190,8 @@ def _sets_blamed(sets):
         blamed = _blame_set(e, sets)
         if blamed is e and sets:  # a field no flag set, of a scenario the flags changed (no
             # route left after --set system.links=[]): the file alone may be fine, so say both
-            blamed = type(e).__new__(type(e))
-            blamed.__dict__.update(e.__dict__)
-            HetsimError.__init__(blamed, f"{e.detail} (in the scenario as changed by "
-                                         f"{' '.join(f'--set {s}' for s in sets)})",
-                                 file=e.file, field=e.field)
+            blamed = restated(e, f"{e.detail} (in the scenario as changed by "
+                                 f"{' '.join(f'--set {s}' for s in sets)})", file=e.file, field=e.field)
         raise blamed from None
 
 

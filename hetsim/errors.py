@@ -77,7 +77,13 @@ def located(err: HetsimError, file: str | None, field: str | None = None) -> Het
     """
     if err.file or not (file or field):
         return err
+    return restated(err, err.detail, file=file, field=err.field or field)
+
+
+def restated(err: HetsimError, detail: str, *, file: str | None, field: str | None) -> HetsimError:
+    """A copy of *err* (same class, a subclass's own attributes such as ``DtypeError.dtype``
+    kept) saying *detail* about *file* and *field*."""
     new = type(err).__new__(type(err))
-    new.__dict__.update(err.__dict__)  # a subclass's own attributes (DtypeError.dtype)
-    HetsimError.__init__(new, err.detail, file=file, field=err.field or field)
+    new.__dict__.update(err.__dict__)
+    HetsimError.__init__(new, detail, file=file, field=field)
     return new
