@@ -205,10 +205,20 @@ def _unpack(x: np.ndarray, template: Mapping[str, Any], groups: list[list[int]])
     return p
 
 
+def _area_groups(template: Mapping[str, Any]) -> list[list[int]]:
+    """Tile indices grouped by tile area, largest first: tiles of equal area (256x128 and
+    128x256) share one fitted efficiency."""
+    areas: dict[int, list[int]] = {}
+    for i, tile in enumerate(template["tiles"]):
+        areas.setdefault(int(tile["m"]) * int(tile["n"]), []).append(i)
+    return [areas[a] for a in sorted(areas, reverse=True)]
+
+
 def fit_parameter_count(template: Mapping[str, Any]) -> int:
-    """How many parameters :func:`fit_tiles` fits for *template* (fewer rows leave it undetermined)."""
-    areas = {int(t["m"]) * int(t["n"]) for t in template["tiles"]}
-    return 4 + len(areas) + len(_extras(template))
+    """How many parameters :func:`fit_tiles` fits for *template* (fewer rows leave it
+    undetermined): the four shared ones (overhead, memory efficiency, overlap exponent, k
+    overhead), one efficiency per tile area and the template's extras."""
+    return 4 + len(_area_groups(template)) + len(_extras(template))
 
 
 def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps: float,
@@ -226,10 +236,7 @@ def fit_tiles(template: Mapping[str, Any], peak_flop_per_s: float, bandwidth_Bps
 
     m, n, k, t = (np.asarray(x, dtype=float) for x in (m, n, k, t))
     b = np.ones_like(m) if batch is None else np.asarray(batch, dtype=float)
-    areas: dict[int, list[int]] = {}
-    for i, tile in enumerate(template["tiles"]):
-        areas.setdefault(int(tile["m"]) * int(tile["n"]), []).append(i)
-    groups = [areas[a] for a in sorted(areas, reverse=True)]
+    groups = _area_groups(template)
 
     def loss(x):
         pred = tile_times(_unpack(x, template, groups), peak_flop_per_s, bandwidth_Bps, m, n, k,
