@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from ..metrics import ratio_text
 from ..steps import STEP_NAMES
 from ..trace import Trace
 
@@ -210,8 +211,6 @@ def plot_compare(cmp: dict, path: Path, names: tuple[str, str] = ("baseline", "c
         bottoms = [b + v for b, v in zip(bottoms, vals)]
     a1.set_ylabel(f"critical-path time ({unit})")
     a1.set_xlabel("run")
-    from ..metrics import ratio_text
-
     a1.set_title(f"speed-up {ratio_text(cmp['speedup'], 'speedup', 2)}")
     a1.legend(fontsize=7)
     a2.bar(names, [r["energy_j"] for r in runs], color=["#9c9c9c", "#4e79a7"])

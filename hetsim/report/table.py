@@ -10,7 +10,6 @@ from ..steps import STEP_NAMES
 from ..units import format_quantity
 
 
-
 def _t(x: float) -> str:
     return format_quantity(x, "s")
 
